@@ -14,13 +14,16 @@ import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import yaml
 
 from modelrank.correlation import correlate
 from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError
+
+if TYPE_CHECKING:
+    from modelrank.execution import Executor
 
 
 @dataclass
@@ -122,50 +125,70 @@ def _fmt(v: float | None) -> str:
 
 
 def ground_truth(suite: Suite, device: str | None = None,
-                 on_run: Callable[[str, int, int], None] | None = None
+                 on_run: Callable[[str, int, int], None] | None = None,
+                 executor: "Executor | None" = None,
+                 on_fail: Callable[[str, str, str], None] | None = None,
                  ) -> dict[str, dict[str, float]]:
-    """{target: {model: test accuracy %}} from the published tables or by fine-tuning here."""
+    """{target: {model: test accuracy %}} from the published tables or by fine-tuning here
+    (every target's runs as one job on ``executor``; failed backbones have no accuracy)."""
     gt = suite.ground_truth
     if gt["kind"] == "published":
         return published_accuracies(gt["group"], gt.get("names", {}))
     if gt["kind"] != "finetune":
         raise ConfigError(f"suite {suite.name}: ground_truth kind must be published or finetune")
-    from modelrank.evaluate import FinetuneConfig, evaluate
+    from modelrank.evaluate import FinetuneConfig, evaluate_targets
 
     b = gt.get("budget", {})
     cfg = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in b.items()})
-    out: dict[str, dict[str, float]] = {}
-    for target in suite.targets:
-        res = evaluate(target, zoo=zoo_path(suite.zoo), models=suite.models,
-                       protocol=gt.get("protocol", "full"), budget=cfg,
-                       per_class=(gt.get("per_class") or {}).get(target), device=device, on_run=on_run)
-        out[target] = {r.model: r.accuracy for r in res}
-    return out
+    per_class = gt.get("per_class") or {}
+    res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets], zoo=zoo_path(suite.zoo),
+                           models=suite.models, protocol=gt.get("protocol", "full"), budget=cfg,
+                           device=device, on_run=on_run, executor=executor, on_fail=on_fail)
+    return {target: {r.model: r.accuracy for r in rs} for target, rs in res.items()}
 
 
 def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
                   on_progress: Callable[[str, int, int], None] | None = None,
                   on_run: Callable[[str, int, int], None] | None = None,
-                  on_skip: Callable[[str, str], None] | None = None) -> BenchmarkResult:
-    """Score the suite's pool on each target, correlate with ground truth, tabulate weighted tau."""
-    from modelrank.ranking import rank, resolve_metrics
+                  on_skip: Callable[[str, str], None] | None = None,
+                  executor: "Executor | None" = None) -> BenchmarkResult:
+    """Score the suite's pool on each target, correlate with ground truth, tabulate weighted tau.
+
+    Ground truth and scores each run as one job on ``executor`` (default: this process). A
+    backbone whose fine-tuning or scoring failed is left out of that target's correlation and
+    listed in ``skipped``.
+    """
+    from modelrank.data import load_target
+    from modelrank.ranking import rank_targets, resolve_metrics
 
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
-    accs = ground_truth(suite, device=device, on_run=on_run)
-    tau: dict[str, dict[str, float]] = {}
-    records, rankings, skipped = [], {}, []
+    skipped: list[str] = []
+
+    def failed(model: str, target: str, why: str) -> None:
+        skipped.append(f"{model} on {target} failed: {why}")
+        if on_skip:
+            on_skip(f"{model} on {target}", f"failed: {why}")
+
+    accs = ground_truth(suite, device=device, on_run=on_run, executor=executor, on_fail=failed)
+    data = []
     for target in suite.targets:
         try:
-            r = rank(target, zoo=zoo_path(suite.zoo), models=suite.models,
-                     metrics=[s.name for s in specs], split=suite.split_for(target),
-                     per_class=suite.per_class_for(target), device=device,
-                     on_progress=on_progress, on_skip=on_skip)
+            data.append(load_target(target, split=suite.split_for(target),
+                                    per_class=suite.per_class_for(target)))
         except DatasetUnavailableError as exc:
             skipped.append(f"{target}: {exc}")
             if on_skip:
                 on_skip(target, str(exc))
-            continue
+    ranked = rank_targets(data, zoo=zoo_path(suite.zoo), models=suite.models,
+                          metrics=[s.name for s in specs], device=device,
+                          on_progress=on_progress, on_skip=on_skip, executor=executor)
+    tau: dict[str, dict[str, float]] = {}
+    records, rankings = [], {}
+    for d, r in zip(data, ranked):
+        target = d.name
         rankings[target] = r
+        for model, why in r.failed:
+            failed(model, target, why)
         for s in specs:
             scores = {row.model: row.scores[s.name] for row in r.rows if s.name in row.scores}
             try:

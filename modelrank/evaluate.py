@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -27,8 +27,11 @@ from torch import nn
 
 from modelrank.backbone import Backbone, make_transform
 from modelrank.data import TargetData, load_target
-from modelrank.errors import ConfigError, WeightsUnavailableError
+from modelrank.errors import ConfigError, ModelrankError, WeightsUnavailableError
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
+
+if TYPE_CHECKING:
+    from modelrank.execution import Executor
 
 #: Targets whose published ground truth is mean per-class accuracy (METHODS.md §5).
 MEAN_PER_CLASS = {"aircraft", "caltech101", "flowers102", "pets"}
@@ -274,21 +277,19 @@ def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float)
     return train, train, test, (np.sort(tr), np.sort(va))
 
 
-def finetune(entry: ZooEntry, dataset: str, cfg: FinetuneConfig = CPU_BUDGET,
-             per_class: int | None = None, device: str | None = None, log: RunLog | None = None,
-             on_run: Callable[[str, int, int], None] | None = None,
-             on_step: Callable[[int, int], None] | None = None) -> EvalResult:
-    """Full fine-tuning protocol for one backbone on one target (see module docstring)."""
-    from modelrank.loaders import build_backbone
-    from modelrank.probe import resolve_device
+#: Pre-processed tensors of the last few (splits, preprocessing) a worker process has seen, so
+#: that the grid runs of one backbone x target landing on one worker decode the images once.
+_TENSOR_CACHE: dict[str, tuple] = {}
 
-    dev = resolve_device(device)
-    train, val, test, carve = _splits(dataset, per_class, cfg.seed, cfg.val_fraction)
-    kind = accuracy_kind(dataset)
-    base = build_backbone(entry, device="cpu")
-    pre = base.preprocess if cfg.image_size is None else replace(
-        base.preprocess, size=cfg.image_size, resize=cfg.image_size)
-    del base
+
+def _split_tensors(splits: tuple, pre: Preprocess) -> tuple:
+    """(x_tr, y_tr, x_va, y_va, x_te, y_te) for ``splits`` = (train, val, test, carve)."""
+    train, val, test, carve = splits
+    key = _digest([train.fingerprint(), val.fingerprint(), test.fingerprint(), pre.as_dict(),
+                   None if carve is None else [c.tolist() for c in carve]])
+    hit = _TENSOR_CACHE.get(key)
+    if hit is not None:
+        return hit
     if carve is not None:
         tr_idx, va_idx = carve
         x_all, y_all = _tensors(train, pre, np.arange(len(train))), train.labels
@@ -297,45 +298,213 @@ def finetune(entry: ZooEntry, dataset: str, cfg: FinetuneConfig = CPU_BUDGET,
         x_tr, y_tr = _tensors(train, pre, np.arange(len(train))), train.labels
         x_va, y_va = _tensors(val, pre, np.arange(len(val))), val.labels
     x_te, y_te = _tensors(test, pre, np.arange(len(test))), test.labels
-    k = train.num_classes
-    log = log or RunLog(runs_root() / f"{entry.name}__{dataset}.jsonl")
-    common = {"entry": entry.recipe(), "train": train.fingerprint(), "test": test.fingerprint(),
-              "cfg": asdict(cfg), "pre": pre.as_dict(), "protocol": "full"}
-    grid, computed = [], 0
-    total = len(cfg.grid()) + (1 if cfg.retrain else 0)
-    for i, (lr, w) in enumerate(cfg.grid()):
-        key = _digest({**common, "phase": "grid", "lr": lr, "w": w})
-        rec = log.get(key)
+    while len(_TENSOR_CACHE) >= 2:
+        _TENSOR_CACHE.pop(next(iter(_TENSOR_CACHE)))
+    _TENSOR_CACHE[key] = out = (x_tr, y_tr, x_va, y_va, x_te, y_te)
+    return out
+
+
+def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneConfig,
+                 phase: str, lr: float, w: float,
+                 on_step: Callable[[int, int], None] | None = None,
+                 device: str | None = None) -> dict[str, Any]:
+    """One fine-tuning unit: a grid run (train on train, accuracy on val, and on test when
+    there is no retrain) or the final run (train on train + val, accuracy on test).
+
+    Returns the run-log record: {"phase", "lr", "w", "val_accuracy", "test_accuracy"} (percent)
+    and the "device" it ran on.
+    """
+    from modelrank.probe import resolve_device
+
+    dev = resolve_device(device)
+    x_tr, y_tr, x_va, y_va, x_te, y_te = _split_tensors(splits, pre)
+    train, dataset = splits[0], splits[0].name
+    kind, k = accuracy_kind(dataset), train.num_classes
+    if phase == "grid":
+        evals = {"val": (x_va, y_va)} if cfg.retrain else {"val": (x_va, y_va), "test": (x_te, y_te)}
+        acc = _train_eval(entry, pre, x_tr, y_tr, evals, k, lr, w, cfg, dev, kind, on_step)
+        return {"phase": "grid", "lr": lr, "w": w, "val_accuracy": acc["val"],
+                "test_accuracy": acc.get("test"), "device": str(dev)}
+    x_fit, y_fit = torch.cat([x_tr, x_va]), np.concatenate([y_tr, y_va])
+    acc = _train_eval(entry, pre, x_fit, y_fit, {"test": (x_te, y_te)}, k, lr, w, cfg, dev, kind,
+                      on_step)
+    return {"phase": "final", "lr": lr, "w": w, "test_accuracy": acc["test"], "device": str(dev)}
+
+
+def finetune(entry: ZooEntry, dataset: str, cfg: FinetuneConfig = CPU_BUDGET,
+             per_class: int | None = None, device: str | None = None, log: RunLog | None = None,
+             on_run: Callable[[str, int, int], None] | None = None,
+             on_step: Callable[[int, int], None] | None = None,
+             executor: "Executor | None" = None) -> EvalResult:
+    """Full fine-tuning protocol for one backbone on one target (see module docstring).
+
+    Raises WeightsUnavailableError when the backbone cannot be built here and
+    :class:`~modelrank.errors.ModelrankError` when one of its runs failed after its retries.
+    """
+    job = _FinetuneJob(cfg, device, executor, on_run, on_step)
+    job.add(entry, dataset, per_class, log=log)
+    results, failures, skipped = job.run()
+    if skipped:
+        raise WeightsUnavailableError(skipped[0][2])
+    if failures:
+        raise ModelrankError(f"fine-tuning {entry.name} on {dataset} failed: {failures[0][2]}")
+    return results[0]
+
+
+@dataclass
+class _Plan:
+    """Driver-side state of one backbone x target under the full protocol."""
+
+    entry: ZooEntry
+    dataset: str
+    pre: Preprocess
+    splits: Any  # Shared((train, val, test, carve))
+    log: RunLog
+    common: dict[str, Any]
+    grid: dict[tuple[float, float], dict[str, Any]] = field(default_factory=dict)
+    final: dict[str, Any] | None = None
+    computed: int = 0
+    error: str | None = None
+    recipe: dict[str, Any] = field(default_factory=dict)
+
+    def key(self, phase: str, lr: float, w: float) -> str:
+        return _digest({**self.common, "phase": phase, "lr": lr, "w": w})
+
+
+class _FinetuneJob:
+    """Fine-tuning of many backbone x target pairs as one job of run-sized units.
+
+    The driver reads each pair's run log, submits only the runs not in it, appends every
+    finished run to the log, and submits a pair's retrain as soon as its grid is complete.
+    """
+
+    def __init__(self, cfg: FinetuneConfig, device: str | None, executor: "Executor | None",
+                 on_run: Callable[[str, int, int], None] | None = None,
+                 on_step: Callable[[int, int], None] | None = None):
+        from modelrank.execution import LocalExecutor
+
+        self.cfg, self.on_run, self.on_step = cfg, on_run, on_step
+        self.ex = executor if executor is not None else LocalExecutor()
+        self.device = self.ex.check_device(device)
+        self.plans: list[_Plan] = []
+        self.skipped: list[tuple[str, str, str]] = []
+        self._pre: dict[str, Preprocess] = {}
+        self._splits: dict[tuple, tuple] = {}
+
+    def _preprocess(self, entry: ZooEntry) -> Preprocess:
+        from modelrank.loaders import build_backbone
+
+        if entry.name not in self._pre:
+            pre = build_backbone(entry, device="cpu").preprocess  # its own, resolved by the loader
+            cfg = self.cfg
+            self._pre[entry.name] = pre if cfg.image_size is None else replace(
+                pre, size=cfg.image_size, resize=cfg.image_size)
+        return self._pre[entry.name]
+
+    def add(self, entry: ZooEntry, dataset: str, per_class: int | None,
+            log: RunLog | None = None) -> None:
+        from modelrank.execution import Shared
+
+        try:
+            pre = self._preprocess(entry)
+        except WeightsUnavailableError as exc:
+            self.skipped.append((entry.name, dataset, str(exc)))
+            return
+        sk = (dataset, per_class)
+        if sk not in self._splits:
+            sp = _splits(dataset, per_class, self.cfg.seed, self.cfg.val_fraction)
+            self._splits[sk] = (Shared(sp), sp)
+        shared, (train, _, test, _) = self._splits[sk]
+        common = {"entry": entry.recipe(), "train": train.fingerprint(), "test": test.fingerprint(),
+                  "cfg": asdict(self.cfg), "pre": pre.as_dict(), "protocol": "full"}
+        self.plans.append(_Plan(
+            entry, dataset, pre, shared, log or RunLog(runs_root() / f"{entry.name}__{dataset}.jsonl"), common,
+            recipe={"train": train.recipe(), "test": test.recipe(), "config": asdict(self.cfg),
+                    "preprocess": pre.as_dict(), "device": self.device}))
+
+    def _total(self) -> int:
+        return len(self.cfg.grid()) + (1 if self.cfg.retrain else 0)
+
+    def _task(self, plan: _Plan, phase: str, lr: float, w: float):
+        from modelrank.execution import Task
+
+        args: tuple = (plan.entry, plan.pre, plan.splits, self.cfg, phase, lr, w)
+        if self.ex.in_process and self.on_step is not None:
+            args += (self.on_step,)
+        label = f"fine-tune {plan.entry.name} x {plan.dataset} {phase} lr={lr:g} w={w:g}"
+        return Task(plan.key(phase, lr, w), label, finetune_run, args,
+                    num_cpus=self.ex.cpus_per_task, device=self.device, context=(plan, phase, lr, w))
+
+    def _progress(self, plan: _Plan) -> None:
+        if self.on_run:
+            done = len(plan.grid) + (plan.final is not None)
+            self.on_run(plan.entry.name, done, self._total())
+
+    def _after_grid(self, plan: _Plan) -> list:
+        """The retrain task once the grid is complete (or nothing when it is logged / off)."""
+        if not self.cfg.retrain or len(plan.grid) < len(self.cfg.grid()) or plan.error:
+            return []
+        best = self._best(plan)
+        key = plan.key("final", best["lr"], best["w"])
+        rec = plan.log.get(key)
         if rec is None:
-            evals = {"val": (x_va, y_va)} if cfg.retrain else {"val": (x_va, y_va), "test": (x_te, y_te)}
-            acc = _train_eval(entry, pre, x_tr, y_tr, evals, k, lr, w, cfg, dev, kind, on_step)
-            rec = {"phase": "grid", "lr": lr, "w": w, "val_accuracy": acc["val"],
-                   "test_accuracy": acc.get("test")}
-            log.add(key, rec)
-            computed += 1
-        grid.append({"lr": lr, "w": w, "val_accuracy": rec["val_accuracy"],
-                     "test_accuracy": rec.get("test_accuracy")})
-        if on_run:
-            on_run(entry.name, i + 1, total)
-    best = max(grid, key=lambda g: g["val_accuracy"])  # first of equals: grid order
-    if cfg.retrain:
-        key = _digest({**common, "phase": "final", "lr": best["lr"], "w": best["w"]})
-        rec = log.get(key)
-        if rec is None:
-            x_fit, y_fit = torch.cat([x_tr, x_va]), np.concatenate([y_tr, y_va])
-            acc = _train_eval(entry, pre, x_fit, y_fit, {"test": (x_te, y_te)}, k, best["lr"],
-                              best["w"], cfg, dev, kind, on_step)
-            rec = {"phase": "final", "lr": best["lr"], "w": best["w"], "test_accuracy": acc["test"]}
-            log.add(key, rec)
-            computed += 1
-    else:
-        rec = best
-    if on_run:
-        on_run(entry.name, total, total)
-    return EvalResult(entry.name, dataset, "full", rec["test_accuracy"], kind,
-                      {"lr": best["lr"], "w": best["w"]}, grid, computed,
-                      {"train": train.recipe(), "test": test.recipe(), "config": asdict(cfg),
-                       "preprocess": pre.as_dict(), "device": str(dev)})
+            return [self._task(plan, "final", best["lr"], best["w"])]
+        plan.final = rec
+        self._progress(plan)
+        return []
+
+    def _best(self, plan: _Plan) -> dict[str, Any]:
+        grid = [plan.grid[g] for g in self.cfg.grid()]
+        return max(grid, key=lambda g: g["val_accuracy"])  # first of equals: grid order
+
+    def run(self) -> tuple[list[EvalResult], list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+        """Run every missing unit. Returns (results, failures, skipped); the last two as
+        (model, dataset, reason)."""
+        tasks = []
+        for plan in self.plans:
+            for lr, w in self.cfg.grid():
+                rec = plan.log.get(plan.key("grid", lr, w))
+                if rec is None:
+                    tasks.append(self._task(plan, "grid", lr, w))
+                else:
+                    plan.grid[(lr, w)] = rec
+            if len(plan.grid) == len(self.cfg.grid()):
+                tasks += self._after_grid(plan)
+
+        def collect(oc):
+            plan, phase, lr, w = oc.task.context
+            if not oc.ok:
+                plan.error = plan.error or f"{phase} run lr={lr:g} w={w:g}: {oc.error}"
+                return []
+            plan.log.add(oc.task.key, oc.value)
+            plan.computed += 1
+            if phase == "final":
+                plan.final = oc.value
+                self._progress(plan)
+                return []
+            plan.grid[(lr, w)] = oc.value
+            self._progress(plan)
+            return self._after_grid(plan)
+
+        self.ex.run(tasks, collect)
+        results, failures = [], []
+        for plan in self.plans:
+            if plan.error:
+                failures.append((plan.entry.name, plan.dataset, plan.error))
+                continue
+            best = self._best(plan)
+            rec = plan.final if self.cfg.retrain else best
+            grid = [{"lr": lr, "w": w, "val_accuracy": plan.grid[(lr, w)]["val_accuracy"],
+                     "test_accuracy": plan.grid[(lr, w)].get("test_accuracy")}
+                    for lr, w in self.cfg.grid()]
+            if self.on_run:
+                self.on_run(plan.entry.name, self._total(), self._total())
+            results.append(EvalResult(plan.entry.name, plan.dataset, "full", rec["test_accuracy"],
+                                      accuracy_kind(plan.dataset),
+                                      {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
+                                      {**plan.recipe, "device": rec.get("device", self.device),
+                                       "execution": self.ex.describe()}))
+        return results, failures, self.skipped
 
 
 def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, seed: int = 0,
@@ -379,35 +548,97 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
                        "preprocess": bb.preprocess.as_dict()})
 
 
+def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
+                 image_size: int | None, device: str | None = None) -> EvalResult | str:
+    """One linear-probe unit; the reason as a string when the weights are unavailable."""
+    try:
+        return linear_probe(entry, dataset, per_class, seed, device, image_size=image_size)
+    except WeightsUnavailableError as exc:
+        return str(exc)
+
+
 def evaluate(dataset: str, zoo: str | Path | dict[str, ZooEntry] | None = None,
              models: str | Iterable[str] | None = None, protocol: str = "full",
              budget: str | FinetuneConfig = "cpu", per_class: int | None = None,
              device: str | None = None, on_skip: Callable[[str, str], None] | None = None,
              on_run: Callable[[str, int, int], None] | None = None,
-             on_step: Callable[[int, int], None] | None = None) -> list[EvalResult]:
+             on_step: Callable[[int, int], None] | None = None,
+             executor: "Executor | None" = None,
+             on_fail: Callable[[str, str], None] | None = None) -> list[EvalResult]:
     """Ground-truth accuracy of every selected backbone on ``dataset`` (see module docstring).
 
     Args:
         protocol: "full" (fine-tune everything) or "linear" (logistic head on cached features).
         budget: "cpu" (default, small), "published" (the full METHODS.md §5 grid, 5000 steps)
             or a FinetuneConfig.
+        executor: where the units run (default: this process). Units are the single runs of
+            the grid and the retrain (full) or one backbone each (linear).
+        on_skip: called (model, reason) for a backbone whose weights are unavailable.
+        on_fail: called (model, reason) for a backbone with a unit that failed after its
+            retries; it has no result.
     """
+    return evaluate_targets(
+        [(dataset, per_class)], zoo=zoo, models=models, protocol=protocol, budget=budget,
+        device=device, on_run=on_run, on_step=on_step, executor=executor,
+        on_skip=on_skip, on_fail=(lambda m, d, why: on_fail(m, why)) if on_fail else None,
+    )[dataset]
+
+
+def evaluate_targets(targets: Sequence[tuple[str, int | None]],
+                     zoo: str | Path | dict[str, ZooEntry] | None = None,
+                     models: str | Iterable[str] | None = None, protocol: str = "full",
+                     budget: str | FinetuneConfig = "cpu", device: str | None = None,
+                     on_skip: Callable[[str, str], None] | None = None,
+                     on_run: Callable[[str, int, int], None] | None = None,
+                     on_step: Callable[[int, int], None] | None = None,
+                     executor: "Executor | None" = None,
+                     on_fail: Callable[[str, str, str], None] | None = None,
+                     ) -> dict[str, list[EvalResult]]:
+    """:func:`evaluate` on several (dataset, per_class) targets as one job.
+
+    Returns {dataset: results in zoo order}; failures go to ``on_fail(model, dataset, reason)``.
+    """
+    from modelrank.execution import LocalExecutor, Task
+
     if protocol not in ("full", "linear"):
         raise ConfigError(f"--protocol must be full or linear, got {protocol!r}")
     cfg = BUDGETS.get(budget) if isinstance(budget, str) else budget
     if cfg is None:
         raise ConfigError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
-    out = []
-    for entry in select(parsed, models if models is not None else "offline"):
-        try:
-            if protocol == "full":
-                out.append(finetune(entry, dataset, cfg, per_class, device, on_run=on_run,
-                                    on_step=on_step))
+    entries = select(parsed, models if models is not None else "offline")
+    ex = executor if executor is not None else LocalExecutor()
+    out: dict[str, list[EvalResult]] = {d: [] for d, _ in targets}
+    if protocol == "full":
+        job = _FinetuneJob(cfg, device, ex, on_run, on_step)
+        for dataset, per_class in targets:
+            for entry in entries:
+                job.add(entry, dataset, per_class)
+        results, failures, skipped = job.run()
+        for r in results:
+            out[r.dataset].append(r)
+    else:
+        task_device = ex.check_device(device)
+        tasks = [Task(f"linear/{entry.name}/{dataset}/{per_class}",
+                      f"linear probe {entry.name} x {dataset}", _linear_unit,
+                      (entry, dataset, per_class, cfg.seed, cfg.image_size),
+                      num_cpus=ex.cpus_per_task, device=task_device, context=(entry.name, dataset))
+                 for dataset, per_class in targets for entry in entries]
+        failures, skipped, got = [], [], {}
+        for oc in ex.run(tasks):
+            model, dataset = oc.task.context
+            if not oc.ok:
+                failures.append((model, dataset, oc.error))
+            elif isinstance(oc.value, str):
+                skipped.append((model, dataset, oc.value))
             else:
-                out.append(linear_probe(entry, dataset, per_class, cfg.seed, device,
-                                        image_size=cfg.image_size))
-        except WeightsUnavailableError as exc:
-            if on_skip:
-                on_skip(entry.name, str(exc))
+                got[(model, dataset)] = oc.value
+        for dataset, _ in targets:
+            out[dataset] = [got[(e.name, dataset)] for e in entries if (e.name, dataset) in got]
+    for model, dataset, why in skipped:
+        if on_skip:
+            on_skip(model, why)
+    for model, dataset, why in failures:
+        if on_fail:
+            on_fail(model, dataset, why)
     return out

@@ -9,7 +9,7 @@ import math
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
 from modelrank.zoo import ZooEntry, load_zoo, select
+
+if TYPE_CHECKING:
+    from modelrank.execution import Executor
 
 DEFAULT_METRICS = ("knn",)
 
@@ -51,13 +54,16 @@ class RankRow:
 @dataclass
 class Ranking:
     """Backbones ranked on one target. ``rows`` are sorted by ``primary`` (best first; models
-    where it is unavailable last). ``skipped`` lists (model, reason) for backbones not scored."""
+    where it is unavailable last). ``skipped`` lists (model, reason) for backbones not scored
+    (weights unavailable); ``failed`` lists (model, reason) for units that failed after their
+    retries (an exception, or a worker that died)."""
 
     metrics: list[str]
     primary: str
     rows: list[RankRow]
     skipped: list[tuple[str, str]]
     recipe: dict[str, Any]
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
     def best(self) -> str:
         """Name of the top backbone by the primary score."""
@@ -89,6 +95,7 @@ class Ranking:
                 for i, r in enumerate(self.rows, 1)
             ],
             "skipped": [{"model": m, "reason": why} for m, why in self.skipped],
+            "failed": [{"model": m, "reason": why} for m, why in self.failed],
         }
 
     def to_json(self) -> str:
@@ -110,9 +117,10 @@ class Ranking:
         rec = self.recipe.get("data", {})
         lines.insert(0, f"Ranking on {rec.get('dataset')} ({rec.get('split')}, "
                         f"{rec.get('n_images')} images), sorted by {self.primary}\n")
-        if self.skipped:
+        if self.skipped or self.failed:
             lines.append("")
             lines += [f"- skipped {m}: {why}" for m, why in self.skipped]
+            lines += [f"- failed {m}: {why}" for m, why in self.failed]
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | Path) -> None:
@@ -167,6 +175,108 @@ def _missing_reason(need: str) -> str:
     }.get(need, f"no {need}")
 
 
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How a backbone is scored (everything a scoring unit needs besides backbone and data).
+
+    Attributes:
+        metrics: registered metric names, primary first.
+        batch_size, amp: how the probe runs.
+        cache_dir: embedding cache root (None: the default of the machine the unit runs on).
+        use_cache: read and write the embedding cache (and the unit journal).
+        eta, layout: cubical Betti threshold and volume layout.
+    """
+
+    metrics: tuple[str, ...]
+    batch_size: int = 32
+    amp: bool = False
+    cache_dir: str | None = None
+    use_cache: bool = True
+    eta: float = 0.0
+    layout: str = "whc"
+
+
+@dataclass
+class UnitScore:
+    """What one scoring unit (one backbone x one target) returns to the driver.
+
+    Attributes:
+        row: the backbone's row with its pool-independent scores (None when skipped).
+        sub: raw sub-scores of the pool-dependent metrics, combined on the driver.
+        skipped: why the backbone could not be scored here (weights unavailable).
+    """
+
+    model: str
+    row: RankRow | None = None
+    sub: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
+
+
+def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
+                   progress: Callable[[int, int], None] | None = None,
+                   device: str | None = None) -> UnitScore:
+    """One scoring unit: build ``entry``, probe ``data`` on ``device``, compute every metric of
+    ``opts``.
+
+    Runs wherever the executor puts it; touches only the embedding cache. Pool-dependent
+    metrics return their sub-scores in ``sub``; the driver combines them over the pool.
+    """
+    import socket
+
+    from modelrank.loaders import build_backbone
+    from modelrank.probe import CubicalBettiReducer, probe, resolve_device
+
+    specs = [get_metric(m) for m in opts.metrics]
+    device = str(resolve_device(device))
+    try:
+        bb = build_backbone(entry, device=device)
+    except WeightsUnavailableError as exc:
+        return UnitScore(entry.name, skipped=str(exc))
+    need_cubical = any("cubical_betti" in s.needs for s in specs)
+    cb = CubicalBettiReducer(opts.eta, opts.layout) if need_cubical else None
+    emb = probe(bb, data, cubical=cb, batch_size=opts.batch_size, device=device, amp=opts.amp,
+                cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=progress)
+    row = RankRow(entry.name, info={
+        "source": entry.source, "id": entry.id, "weights": bb.info.get("weights_tag"),
+        "image_size": bb.preprocess.size, "preprocess": bb.preprocess.as_dict(),
+        "probe_layers": bb.layer_names, "param_count": bb.param_count,
+        "layer_shapes": {li.name: "x".join(map(str, li.shape)) for li in bb.layers},
+        "imagenet_top1": bb.entry.imagenet_top1, "forward_pass": emb.computed,
+        "device": emb.meta["device"], "host": socket.gethostname(),
+    })
+    inputs = _inputs(emb, bb.entry, bb.param_count)
+    have = inputs.available()
+    out = UnitScore(entry.name, row)
+    for spec in specs:
+        missing = sorted(spec.needs - have)
+        if missing:
+            row.unavailable[spec.name] = _missing_reason(missing[0])
+            continue
+        try:
+            value = spec.compute(inputs)
+        except MetricError as exc:
+            row.unavailable[spec.name] = str(exc)
+            continue
+        if spec.pool_dependent:
+            out.sub[spec.name] = value
+        else:
+            _set_score(row, spec, float(value))
+    row.topology = _topology_summary(emb, inputs.memo)
+    return out
+
+
+def unit_key(entry: ZooEntry, data: TargetData, opts: ScoreOptions) -> str:
+    """Digest of everything that determines a scoring unit's result (its journal key)."""
+    import hashlib
+
+    from modelrank import __version__
+
+    what = {"unit": "score-v1", "version": __version__, "entry": entry.recipe(),
+            "data": data.fingerprint(), "metrics": list(opts.metrics), "amp": opts.amp,
+            "eta": opts.eta, "layout": opts.layout}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
 def rank(
     dataset: str | TargetData = "digits",
     zoo: str | Path | dict[str, ZooEntry] | None = None,
@@ -184,6 +294,7 @@ def rank(
     layout: str = "whc",
     on_progress: Callable[[str, int, int], None] | None = None,
     on_skip: Callable[[str, str], None] | None = None,
+    executor: "Executor | None" = None,
 ) -> Ranking:
     """Score every selected backbone on ``dataset`` and rank them.
 
@@ -194,84 +305,129 @@ def rank(
         metrics: comma list of registered metric names, or "all"; the first is the primary.
         split, per_class, seed: which images the scores see (recorded).
         device, batch_size, amp: how the probe runs.
-        cache_dir, use_cache: the embedding cache.
+        cache_dir, use_cache: the embedding cache (and the journal of finished units in it).
         eta, layout: cubical Betti threshold and volume layout (when a metric needs them).
-        on_progress: called (model, images done, total) while probing.
+        on_progress: called (model, images done, total) while probing (in-process executors).
         on_skip: called (model, reason) for a backbone that cannot be built here.
+        executor: where the units run (default: a :class:`LocalExecutor`, this process).
 
     Returns:
-        Ranking, rows sorted best first by the primary metric.
+        Ranking, rows sorted best first by the primary metric. Units that failed after their
+        retries are listed in ``Ranking.failed``.
     """
-    from modelrank.loaders import build_backbone
-    from modelrank.probe import CubicalBettiReducer, probe, resolve_device
-
-    device = str(resolve_device(device))
-    specs = resolve_metrics(metrics)
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
+    return rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed, device=device,
+                        batch_size=batch_size, amp=amp, cache_dir=cache_dir, use_cache=use_cache,
+                        eta=eta, layout=layout, on_progress=on_progress, on_skip=on_skip,
+                        executor=executor)[0]
+
+
+def rank_targets(
+    targets: Sequence[TargetData],
+    zoo: str | Path | dict[str, ZooEntry] | None = None,
+    models: str | Iterable[str] | None = None,
+    metrics: str | Sequence[str] | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    batch_size: int = 32,
+    amp: bool = False,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+    eta: float = 0.0,
+    layout: str = "whc",
+    on_progress: Callable[[str, int, int], None] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+    executor: "Executor | None" = None,
+) -> list[Ranking]:
+    """:func:`rank` for several targets as one job of (backbone x target) units.
+
+    Units already in the journal are not run again. Every unit is submitted to ``executor``
+    at once, so a cluster can work on all of them; pool-dependent metrics are combined here
+    per target once all of its units are back. Returns one Ranking per target, in order.
+    """
+    from modelrank.execution import LocalExecutor, Shared, Task
+    from modelrank.journal import Journal
+    from modelrank.probe import cache_root
+
+    specs = resolve_metrics(metrics)
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
     entries = select(parsed, models if models is not None else "offline")
     need_cubical = any("cubical_betti" in s.needs for s in specs)
-    rows: list[RankRow] = []
-    skipped: list[tuple[str, str]] = []
-    sub: dict[str, list[tuple[RankRow, dict]]] = {}
-    for entry in entries:
-        try:
-            bb = build_backbone(entry, device=device)
-        except WeightsUnavailableError as exc:
-            skipped.append((entry.name, str(exc)))
-            if on_skip:
-                on_skip(entry.name, str(exc))
+    ex = executor if executor is not None else LocalExecutor()
+    task_device = ex.check_device(device)
+    opts = ScoreOptions(tuple(s.name for s in specs), batch_size, amp,
+                        None if cache_dir is None else str(cache_dir), use_cache, eta, layout)
+    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units"
+                      if use_cache else None)
+    results: list[dict[str, UnitScore]] = [{} for _ in targets]
+    failed: list[list[tuple[str, str]]] = [[] for _ in targets]
+    tasks = []
+    for ti, data in enumerate(targets):
+        shared = Shared(data)
+        for entry in entries:
+            key = unit_key(entry, data, opts)
+            hit = journal.get(key)
+            if hit is not None:
+                hit.row.info.update(forward_pass=False, from_journal=True)
+                results[ti][entry.name] = hit
+                continue
+            args: tuple = (entry, shared, opts)
+            if ex.in_process and on_progress is not None:
+                args += (lambda d, t, n=entry.name: on_progress(n, d, t),)
+            tasks.append(Task(key, f"score {entry.name} x {data.name}", score_backbone, args,
+                              num_cpus=ex.cpus_per_task, device=task_device,
+                              context=(ti, entry.name)))
+
+    def collect(oc) -> None:
+        ti, model = oc.task.context
+        if not oc.ok:
+            failed[ti].append((model, oc.error))
+            return
+        unit: UnitScore = oc.value
+        if unit.skipped is None:
+            journal.put(oc.task.key, unit)
+        elif on_skip:
+            on_skip(model, unit.skipped)
+        results[ti][model] = unit
+
+    ex.run(tasks, collect)
+    recipe_base = {"seed": seed, "eta": eta if need_cubical else None,
+                   "layout": layout if need_cubical else None, "amp": amp,
+                   "batch_size": batch_size, "versions": library_versions(),
+                   "zoo": str(zoo) if zoo is not None and not isinstance(zoo, dict) else "packaged",
+                   "execution": ex.describe()}
+    order = [e.name for e in entries]
+    return [_assemble(specs, [results[ti][m] for m in order if m in results[ti]], failed[ti],
+                      {"data": data.recipe(), **recipe_base})
+            for ti, data in enumerate(targets)]
+
+
+def _assemble(specs: list[MetricSpec], units: list[UnitScore], failed: list[tuple[str, str]],
+              recipe: dict[str, Any]) -> Ranking:
+    """Combine pool-dependent sub-scores over the pool and sort (units in zoo order)."""
+    rows = [u.row for u in units if u.row is not None]
+    skipped = [(u.model, u.skipped) for u in units if u.skipped is not None]
+    for spec in specs:
+        if not spec.pool_dependent:
             continue
-        cb = CubicalBettiReducer(eta, layout) if need_cubical else None
-        emb = probe(bb, data, cubical=cb, batch_size=batch_size, device=device, amp=amp,
-                    cache_dir=cache_dir, use_cache=use_cache,
-                    progress=(lambda d, t, n=entry.name: on_progress(n, d, t)) if on_progress else None)
-        row = RankRow(entry.name, info={
-            "source": entry.source, "id": entry.id, "weights": bb.info.get("weights_tag"),
-            "image_size": bb.preprocess.size, "preprocess": bb.preprocess.as_dict(),
-            "probe_layers": bb.layer_names, "param_count": bb.param_count,
-            "layer_shapes": {li.name: "x".join(map(str, li.shape)) for li in bb.layers},
-            "imagenet_top1": bb.entry.imagenet_top1, "forward_pass": emb.computed,
-            "device": emb.meta["device"],
-        })
-        inputs = _inputs(emb, bb.entry, bb.param_count)
-        have = inputs.available()
-        for spec in specs:
-            missing = sorted(spec.needs - have)
-            if missing:
-                row.unavailable[spec.name] = _missing_reason(missing[0])
-                continue
-            try:
-                value = spec.compute(inputs)
-            except MetricError as exc:
-                row.unavailable[spec.name] = str(exc)
-                continue
-            if spec.pool_dependent:
-                sub.setdefault(spec.name, []).append((row, value))
-            else:
-                _set_score(row, spec, float(value))
-        row.topology = _topology_summary(emb, inputs.memo)
-        rows.append(row)
-        del bb, emb
-    for name, pairs in sub.items():
-        spec = get_metric(name)
+        pairs = [(u.row, u.sub[spec.name]) for u in units if spec.name in u.sub]
+        if not pairs:
+            continue
         try:
             combined = spec.combine([v for _, v in pairs])
         except MetricError as exc:
             for row, _ in pairs:
-                row.unavailable[name] = str(exc)
+                row.unavailable[spec.name] = str(exc)
             continue
         for (row, v), c in zip(pairs, combined):
-            row.info.setdefault("subscores", {})[name] = v
+            row.info.setdefault("subscores", {})[spec.name] = v
             _set_score(row, spec, float(c))
     primary = specs[0].name
     rows.sort(key=lambda r: (primary not in r.scores, -r.scores.get(primary, 0.0)))
-    recipe = {"data": data.recipe(), "seed": seed, "eta": eta if need_cubical else None,
-              "layout": layout if need_cubical else None, "amp": amp, "batch_size": batch_size,
-              "versions": library_versions(),
-              "zoo": str(zoo) if zoo is not None and not isinstance(zoo, dict) else "packaged"}
-    return Ranking([s.name for s in specs], primary, rows, skipped, recipe)
+    if failed:
+        recipe = {**recipe, "failed": [{"model": m, "reason": why} for m, why in failed]}
+    return Ranking([s.name for s in specs], primary, rows, skipped, recipe, failed)
 
 
 def _set_score(row: RankRow, spec: MetricSpec, value: float) -> None:

@@ -13,6 +13,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, RAY_ADDRESS, RETRIES, WORKERS,
+                                     exit_if_failed)
 from modelrank.errors import ModelrankError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -55,29 +57,39 @@ def score(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the embedding cache."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the ranking to FILE.json/.csv/.md."),
     db: Optional[str] = typer.Option(None, "--db", help="Results database (default: $MODELRANK_DB, else the user data dir)."),
+    executor: str = EXECUTOR,
+    ray_address: Optional[str] = RAY_ADDRESS,
+    workers: Optional[int] = WORKERS,
+    retries: int = RETRIES,
+    cpus_per_task: float = CPUS_PER_TASK,
 ) -> None:
     """Score every selected backbone on a target and print the ranking."""
-    from modelrank.cli.render import print_ranking, progress_bar
+    from modelrank.cli.execution import open_executor
+    from modelrank.cli.render import job_progress, print_ranking
     from modelrank.ranking import rank
 
     if per_class is not None and per_class < 1:
         raise ModelrankError(f"--per-class must be at least 1, got {per_class}")
     if layout not in ("whc", "channel-mean", "per-channel"):
         raise ModelrankError(f"--layout must be whc, channel-mean or per-channel, got {layout!r}")
-    with progress_bar(err) as on_progress:
+    with job_progress(err) as (on_progress, on_counts), open_executor(
+            executor, ray_address, workers, retries, cpus_per_task, on_counts) as ex:
         ranking = rank(
             dataset, zoo=zoo, models=models, metrics=metric, split=split, per_class=per_class,
             seed=seed, device=device, batch_size=batch_size, amp=amp, eta=eta, layout=layout,
             cache_dir=cache_dir, use_cache=not no_cache, on_progress=on_progress,
-            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
+            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"), executor=ex,
         )
     print_ranking(out, ranking)
+    for m, why in ranking.failed:
+        err.print(f"[red]failed {m}[/]: {why}", highlight=False, soft_wrap=True)
     if output:
         ranking.save(output)
         err.print(f"wrote {output}")
     from modelrank.cli.commands import store_ranking
 
     store_ranking(ranking, db)
+    exit_if_failed(len(ranking.failed))
 
 
 @zoo_app.command("list")
@@ -127,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.simplefilter("default")
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except ModelrankError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 1
@@ -140,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; finished work is cached and the next run resumes")
         return 130
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 if __name__ == "__main__":

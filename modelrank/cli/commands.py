@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, RAY_ADDRESS, RETRIES, WORKERS,
+                                     exit_if_failed, open_executor)
 from modelrank.errors import ConfigError
 
 err = Console(stderr=True)
@@ -108,12 +110,16 @@ def evaluate(
     device: str = typer.Option("auto", "--device"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision on CUDA."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    executor: str = EXECUTOR,
+    ray_address: Optional[str] = RAY_ADDRESS,
+    workers: Optional[int] = WORKERS,
+    retries: int = RETRIES,
+    cpus_per_task: float = CPUS_PER_TASK,
 ) -> None:
     """Fine-tune (or linear-probe) each backbone and report test accuracy; resumable."""
     from dataclasses import replace
 
-    from rich.progress import Progress
-
+    from modelrank.cli.render import job_progress
     from modelrank.evaluate import BUDGETS, evaluate as run_eval
     from modelrank.store import Store
 
@@ -128,32 +134,37 @@ def evaluate(
         cfg = replace(cfg, image_size=image_size)
     if amp:
         cfg = replace(cfg, amp=True)
-    with Progress(console=err) as prog:
-        runs, stepbar = {}, prog.add_task("steps", total=cfg.steps)
-
-        def on_run(model, done, total):
-            if model not in runs:
-                runs[model] = prog.add_task(f"{model} runs", total=total)
-            prog.update(runs[model], completed=done)
-
-        def on_step(done, total):
-            prog.update(stepbar, completed=done, total=total)
-
+    failures: list[tuple[str, str]] = []
+    with job_progress(err) as (on_progress, on_counts), open_executor(
+            executor, ray_address, workers, retries, cpus_per_task, on_counts) as ex:
         results = run_eval(dataset, zoo=zoo, models=models, protocol=protocol, budget=cfg,
-                           per_class=per_class, device=device, on_run=on_run, on_step=on_step,
-                           on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"))
+                           per_class=per_class, device=device, executor=ex,
+                           on_run=lambda m, d, t: on_progress(f"{m} runs", d, t),
+                           on_step=lambda d, t: on_progress("steps of this run", d, t),
+                           on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
+                           on_fail=lambda m, why: failures.append((m, why)))
+        described = ex.describe()
     t = Table(title=f"{protocol} evaluation on {dataset}")
     for c in ("model", "accuracy %", "kind", "best", "runs trained now"):
         t.add_column(c)
     for r in sorted(results, key=lambda r: -r.accuracy):
         t.add_row(r.model, f"{r.accuracy:.2f}", r.accuracy_kind, str(r.best), str(r.runs_computed))
+    for m, why in failures:
+        t.add_row(m, "failed", "", why, "")
     out.print(t)
+    if failures:
+        with Store(db) as store:
+            store.record_run(command_line(), {"kind": "evaluate", "dataset": dataset,
+                                              "execution": described,
+                                              "failed": [{"model": m, "reason": why}
+                                                         for m, why in failures]})
     with Store(db) as store:
         for r in results:
             run_id = store.record_run(command_line(), {"kind": "evaluate", "dataset": dataset,
                                                        **r.recipe})
             store.record_evaluation(run_id, r.model, dataset, protocol, r.best, r.accuracy,
                                     r.accuracy_kind, "test", {"grid": r.grid})
+    exit_if_failed(len(failures))
 
 
 def benchmark(
@@ -162,18 +173,25 @@ def benchmark(
     device: str = typer.Option("auto", "--device"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the table (Markdown)."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    executor: str = EXECUTOR,
+    ray_address: Optional[str] = RAY_ADDRESS,
+    workers: Optional[int] = WORKERS,
+    retries: int = RETRIES,
+    cpus_per_task: float = CPUS_PER_TASK,
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean."""
     from modelrank.benchmark import load_suite, run_benchmark
-    from modelrank.cli.render import progress_bar
+    from modelrank.cli.render import job_progress
     from modelrank.evaluate import accuracy_kind
     from modelrank.store import Store
 
     s = load_suite(suite)
-    with progress_bar(err) as on_progress:
+    with job_progress(err) as (on_progress, on_counts), open_executor(
+            executor, ray_address, workers, retries, cpus_per_task, on_counts) as ex:
         res = run_benchmark(s, metrics=metric, device=device, on_progress=on_progress,
                             on_run=lambda m, d, t: on_progress(f"{m} fine-tune", d, t),
-                            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"))
+                            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
+                            executor=ex)
     text = res.to_markdown(s.published or None)
     out.print(text, highlight=False, markup=False)
     if output:
@@ -192,6 +210,7 @@ def benchmark(
                                         "published" if published else "finetune",
                                         {}, float(acc), kind, "test")
         store.record_correlations(run_id, s.name, res.records)
+    exit_if_failed(sum(1 for why in res.skipped if " failed: " in why))
 
 
 def register(app: typer.Typer) -> None:

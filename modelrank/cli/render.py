@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,6 +24,31 @@ def progress_bar(console: Console) -> Iterator[Callable[[str, int, int], None]]:
 
     with prog:
         yield update
+
+
+@contextlib.contextmanager
+def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], None],
+                                                      Callable[[Any], None]]]:
+    """Yield ``(update, on_counts)``: per-model bars (``update(model, done, total)``, from
+    in-process units) and one bar over the whole job fed with executor Counts."""
+    prog = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
+                    transient=False)
+    tasks: dict[str, int] = {}
+
+    def update(model: str, done: int, total: int) -> None:
+        if model not in tasks:
+            tasks[model] = prog.add_task(model, total=total, state="")
+        prog.update(tasks[model], completed=done)
+
+    def on_counts(c) -> None:
+        if "units" not in tasks:
+            tasks["units"] = prog.add_task("units of work", total=c.total, state="")
+        prog.update(tasks["units"], total=c.total, completed=c.done + c.failed,
+                    state=f"{c.running} running, {c.queued} queued, {c.failed} failed")
+
+    with prog:
+        yield update, on_counts
 
 
 def print_ranking(console: Console, ranking) -> None:

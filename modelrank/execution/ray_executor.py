@@ -1,0 +1,205 @@
+"""The Ray executor: every task a Ray remote call declaring its CPUs and GPUs.
+
+Ray packs the tasks onto the cluster's devices, re-runs a task whose worker died or that raised
+(``max_retries``), and ships large shared arguments once through its object store. A small
+actor (:class:`_Board`) hears from every task when it starts, so the driver can show how many
+are running rather than merely submitted; tests use it to find a task's worker process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from modelrank.errors import ConfigError, ModelrankError
+from modelrank.execution import Executor, Outcome, Shared, Task, one_line, times
+
+#: Driver environment variables forwarded to the workers of a remote cluster.
+FORWARDED_ENV = ("MODELRANK_OFFLINE",)
+
+
+@dataclass
+class _Refused:
+    """A task's ModelrankError, returned (not raised) so that Ray does not retry it."""
+
+    message: str
+
+
+def _run_task(fn, key: str, threads: int, board, device: str | None, *args) -> Any:
+    """Body of every Ray task: pin the thread pools, report the start, run ``fn(*args)``.
+
+    ``args`` are top-level arguments of the remote call so that Ray resolves the object
+    references of shared ones before the call."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    board.started.remote(key, os.getpid(), socket.gethostname())
+    with threadpool_limits(threads):
+        try:
+            return fn(*args) if device is None else fn(*args, device=device)
+        except ModelrankError as exc:
+            return _Refused(str(exc))
+
+
+class _Board:
+    """Actor: which tasks have started, how often, and in which process."""
+
+    def __init__(self) -> None:
+        self.starts: dict[str, list[tuple[int, str]]] = {}
+
+    def started(self, key: str, pid: int, host: str) -> None:
+        self.starts.setdefault(key, []).append((pid, host))
+
+    def snapshot(self) -> dict[str, list[tuple[int, str]]]:
+        return self.starts
+
+
+@dataclass
+class RayExecutor(Executor):
+    """Runs tasks as Ray remote calls on ``address`` (None: a local Ray instance).
+
+    Attributes:
+        address: "auto", "host:6379" or "ray://host:10001"; None starts Ray on this machine.
+        workers: CPUs of a local instance (None: all); ignored for a running cluster.
+        poll_s: how often the driver refreshes the running count while waiting.
+    """
+
+    address: str | None = None
+    workers: int | None = None
+    poll_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.name = "ray"
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--executor ray needs Ray: pip install 'modelrank[ray]'") from None
+        self._ray = ray
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        self._owns = False
+        self._board = None
+        self._inflight: dict[Any, Task] = {}
+        self._shared: dict[int, tuple[Shared, Any]] = {}
+        self._t0: dict[Any, float] = {}
+
+    def _connect(self) -> None:
+        """Join the cluster (or start a local instance) on first use, not before: a job whose
+        units are all done already never starts Ray."""
+        if self._board is not None:
+            return
+        ray = self._ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                  "logging_level": logging.ERROR, "configure_logging": True}
+            if self.address is None:
+                kw["num_cpus"] = self.workers
+            else:
+                env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
+                kw["runtime_env"] = {"env_vars": env} if env else None
+            try:
+                ray.init(address=self.address, **kw)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = self.address or "a local instance"
+                raise ConfigError(f"cannot start or reach Ray at {where}: {one_line(exc)}") from None
+        self._remote = ray.remote(_run_task)
+        self._board = ray.remote(num_cpus=0)(_Board).remote()
+
+    def resources(self) -> dict[str, float]:
+        """The cluster's total resources ({"CPU": 2.0, "GPU": 0.0, ...})."""
+        self._connect()
+        return dict(self._ray.cluster_resources())
+
+    def describe(self) -> dict[str, Any]:
+        if self._board is None:
+            return {**super().describe(), "address": self.address or "local", "connected": False}
+        res = self.resources()
+        return {**super().describe(), "address": self.address or "local",
+                "cluster_cpus": res.get("CPU", 0.0), "cluster_gpus": res.get("GPU", 0.0),
+                "nodes": len([n for n in self._ray.nodes() if n.get("Alive")])}
+
+    def gpus_available(self) -> bool:
+        return self.resources().get("GPU", 0.0) > 0
+
+    def starts(self) -> dict[str, list[tuple[int, str]]]:
+        """{task key: [(pid, host) of every attempt so far]} as reported by the tasks."""
+        self._connect()
+        return self._ray.get(self._board.snapshot.remote())
+
+    def close(self) -> None:
+        for ref in list(self._inflight):
+            self._ray.cancel(ref, force=True)
+        self._inflight.clear()
+        if self._owns and self._ray.is_initialized():
+            self._board = None
+            self._ray.shutdown()
+
+    # -- Executor
+
+    def _arg(self, a: Any) -> Any:
+        if not isinstance(a, Shared):
+            return a
+        hit = self._shared.get(id(a))
+        if hit is None:
+            hit = self._shared[id(a)] = (a, self._ray.put(a.value))
+        return hit[1]
+
+    def _start(self, tasks: list[Task]) -> None:
+        if tasks:
+            self._connect()
+        for t in tasks:
+            args = tuple(self._arg(a) for a in t.args)
+            device, gpus = t.device, t.num_gpus
+            if device == "auto":
+                device = "cuda" if self.gpus_available() else "cpu"
+            if device == "cuda":
+                gpus = max(gpus, 1.0)
+            ref = self._remote.options(
+                num_cpus=t.num_cpus, num_gpus=gpus, max_retries=self.max_retries,
+                retry_exceptions=True, name=t.label[:100],
+            ).remote(t.fn, t.key, max(1, int(t.num_cpus)), self._board, device, *args)
+            self._inflight[ref] = t
+            self._t0[ref] = time.perf_counter()
+
+    def _busy(self) -> bool:
+        return bool(self._inflight)
+
+    def _refresh_running(self) -> None:
+        started = self.starts()
+        running = sum(1 for t in self._inflight.values() if t.key in started)
+        if running != self.counts.running:
+            self.counts.running = running
+            self._emit()
+
+    def _next(self) -> Outcome:
+        ray = self._ray
+        while True:
+            ready, _ = ray.wait(list(self._inflight), num_returns=1, timeout=self.poll_s)
+            if ready:
+                break
+            self._refresh_running()
+        ref = ready[0]
+        task = self._inflight.pop(ref)
+        seconds = time.perf_counter() - self._t0.pop(ref)
+        attempts = len(self.starts().get(task.key, [])) or 1
+        self.counts.running = max(0, self.counts.running - 1)
+        try:
+            value = ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            return Outcome(task, error=f"failed {times(attempts)}; last: {one_line(cause)}",
+                           attempts=attempts, seconds=seconds)
+        except ray.exceptions.RayError as exc:
+            return Outcome(task, error=(f"its worker died {times(attempts)} (killed, or out of "
+                                        f"memory); last: {one_line(exc)}"),
+                           attempts=attempts, seconds=seconds)
+        if isinstance(value, _Refused):
+            return Outcome(task, error=value.message, attempts=attempts, seconds=seconds)
+        return Outcome(task, value, attempts=attempts, seconds=seconds)

@@ -1,0 +1,54 @@
+"""Driver-side journal of finished units of work, so that a re-run does only what is missing.
+
+One pickle file per unit under ``<embedding cache>/units/<key[:2]>/<key>.pkl``, written
+atomically (temporary file + rename) by the driver when a unit's result arrives, so a killed
+driver leaves either a whole entry or none. Keys are digests of everything that determines the
+result (code version included), so a stale entry is never read. The files are this user's own
+cache; like torch checkpoints they are pickles and must not come from strangers.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+class Journal:
+    """Finished units by key; ``root=None`` disables it (nothing read, nothing written)."""
+
+    def __init__(self, root: str | Path | None):
+        self.root = None if root is None else Path(root)
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.pkl"
+
+    def get(self, key: str) -> Any | None:
+        """The stored result for ``key``, or None (also for an unreadable entry)."""
+        if self.root is None:
+            return None
+        p = self._path(key)
+        if not p.is_file():
+            return None
+        try:
+            with p.open("rb") as f:
+                return pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        if self.root is None:
+            return
+        p = self._path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
