@@ -21,8 +21,9 @@ def pick_backbone(*args, **kwargs):
 
 
 def evaluate(*args, **kwargs):
-    """See :func:`modelrank.evaluate.evaluate`: fine-tune or linear-probe backbones on a target."""
-    from modelrank.evaluate import evaluate as _evaluate
+    """See :func:`modelrank.finetuning.evaluate`: fine-tune or linear-probe backbones on a target
+    (the module is not called ``evaluate`` so that importing it cannot replace this function)."""
+    from modelrank.finetuning import evaluate as _evaluate
 
     return _evaluate(*args, **kwargs)
 

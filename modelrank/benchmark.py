@@ -136,7 +136,7 @@ def ground_truth(suite: Suite, device: str | None = None,
         return published_accuracies(gt["group"], gt.get("names", {}))
     if gt["kind"] != "finetune":
         raise ConfigError(f"suite {suite.name}: ground_truth kind must be published or finetune")
-    from modelrank.evaluate import FinetuneConfig, evaluate_targets
+    from modelrank.finetuning import FinetuneConfig, evaluate_targets
 
     b = gt.get("budget", {})
     cfg = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in b.items()})

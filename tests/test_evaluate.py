@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from modelrank.errors import ConfigError
-from modelrank.evaluate import (FinetuneConfig, RunLog, accuracy, accuracy_kind, evaluate, finetune,
+from modelrank.finetuning import (FinetuneConfig, RunLog, accuracy, accuracy_kind, evaluate, finetune,
                                 linear_probe)
 from modelrank.zoo import parse_entry
 
@@ -71,3 +71,21 @@ def test_accuracy_kind_follows_the_protocol_table():
         "mean_per_class"] * 4
     assert accuracy_kind("voc2007", published=True) == "map_11pt"
     assert accuracy_kind("voc2007") == accuracy_kind("cifar10") == accuracy_kind("digits") == "top1"
+
+
+def test_too_few_images_for_a_validation_split_is_a_clear_error():
+    with pytest.raises(ConfigError, match="too few to hold out a validation share"):
+        evaluate("digits", models="efficientnet_lite0", budget=CFG, per_class=4)
+
+
+def test_the_package_functions_survive_importing_every_submodule():
+    import importlib
+    import pkgutil
+
+    import modelrank
+
+    for mod in pkgutil.walk_packages(modelrank.__path__, "modelrank."):
+        if not mod.name.startswith("modelrank.cli"):
+            importlib.import_module(mod.name)
+    for name in ("rank", "pick_backbone", "evaluate", "correlate"):
+        assert callable(getattr(modelrank, name)), name

@@ -120,7 +120,7 @@ def evaluate(
     from dataclasses import replace
 
     from modelrank.cli.render import job_progress
-    from modelrank.evaluate import BUDGETS, evaluate as run_eval
+    from modelrank.finetuning import BUDGETS, evaluate as run_eval
     from modelrank.store import Store
 
     if budget not in BUDGETS:
@@ -182,7 +182,7 @@ def benchmark(
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean."""
     from modelrank.benchmark import load_suite, run_benchmark
     from modelrank.cli.render import job_progress
-    from modelrank.evaluate import accuracy_kind
+    from modelrank.finetuning import accuracy_kind
     from modelrank.store import Store
 
     s = load_suite(suite)

@@ -22,6 +22,20 @@ from modelrank.execution import Executor, Outcome, Shared, Task, one_line, times
 FORWARDED_ENV = ("MODELRANK_OFFLINE",)
 
 
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A one-line error at once when nothing listens at ``address`` ("host:port" or
+    "ray://host:port"); Ray itself retries for minutes before giving up."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--ray-address must be 'auto', 'host:port' or 'ray://host:port', "
+                          f"got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from None
+
+
 @dataclass
 class _Refused:
     """A task's ModelrankError, returned (not raised) so that Ray does not retry it."""
@@ -95,6 +109,8 @@ class RayExecutor(Executor):
         if self._board is not None:
             return
         ray = self._ray
+        if self.address not in (None, "auto"):
+            _check_reachable(self.address)
         self._owns = not ray.is_initialized()
         if self._owns:
             kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,

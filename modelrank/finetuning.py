@@ -273,7 +273,14 @@ def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float)
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(train))
-    tr, va = train_test_split(idx, test_size=val_fraction, stratify=train.labels, random_state=seed)
+    try:
+        tr, va = train_test_split(idx, test_size=val_fraction, stratify=train.labels,
+                                  random_state=seed)
+    except ValueError:
+        raise ConfigError(
+            f"{len(train)} training images of {dataset} are too few to hold out a validation "
+            f"share of {val_fraction:g} with every one of its {train.num_classes} classes in "
+            "it; use more images per class") from None
     return train, train, test, (np.sort(tr), np.sort(va))
 
 

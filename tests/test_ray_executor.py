@@ -1,0 +1,164 @@
+"""The Ray executor on a local 2-worker Ray instance: the same numbers as the local executor
+for ``score`` and a tiny ``evaluate``, a worker killed mid-task, failures after retries."""
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+import ray
+
+import modelrank
+from modelrank.benchmark import zoo_path
+from modelrank.errors import ConfigError
+from modelrank.finetuning import CPU_BUDGET
+from modelrank.execution import Task
+from modelrank.execution.ray_executor import RayExecutor
+
+pytestmark = pytest.mark.xdist_group("ray")  # one Ray instance at a time on 2 cores
+
+OFFLINE_ZOO = zoo_path("offline")
+POOL = "lite0,lite1,lite0-stage3,lite0-random"
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    """A local Ray instance with 2 CPUs (2 one-CPU tasks at a time), offline, private caches."""
+    root = tmp_path_factory.mktemp("ray")
+    env = {"MODELRANK_OFFLINE": "1", "MODELRANK_CACHE": str(root / "worker-cache"),
+           "MODELRANK_DATA": str(root / "data")}
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR, runtime_env={"env_vars": env})
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this file's task functions
+    yield
+    ray.shutdown()
+
+
+def _comparable(ranking_json: dict) -> list:
+    return [(r["model"], r["raw"], r["scores"], r["unavailable"]) for r in ranking_json["ranking"]]
+
+
+def test_score_on_ray_gives_the_local_numbers(two_workers, tmp_path):
+    from modelrank.cli import main
+
+    common = ["score", "--zoo", OFFLINE_ZOO, "--models", POOL, "--per-class", "4",
+              "--metric", "logme,knn,leep,ncti,betti-cubical", "--db", str(tmp_path / "r.sqlite")]
+    assert main(common + ["--cache-dir", str(tmp_path / "a"), "-o", str(tmp_path / "local.json")]) == 0
+    assert main(common + ["--cache-dir", str(tmp_path / "b"), "-o", str(tmp_path / "ray.json"),
+                          "--executor", "ray"]) == 0
+    local = json.loads((tmp_path / "local.json").read_text())
+    remote = json.loads((tmp_path / "ray.json").read_text())
+    assert len(local["ranking"]) == 4 and not remote["failed"]
+    assert _comparable(remote) == _comparable(local)
+    assert remote["recipe"]["execution"]["executor"] == "ray"
+    assert remote["recipe"]["execution"]["cluster_cpus"] == 2.0
+    assert all(r["info"]["forward_pass"] for r in remote["ranking"])  # computed there, not cached
+    betti = {r["model"]: r["topology"]["omega_cubical"] for r in local["ranking"]}
+    assert {r["model"]: r["topology"]["omega_cubical"] for r in remote["ranking"]} == betti
+
+
+def test_tiny_evaluate_on_ray_gives_the_local_numbers(two_workers, tmp_path, monkeypatch):
+    from modelrank.cli import main
+    from modelrank.store import Store
+
+    args = ["evaluate", "--zoo", OFFLINE_ZOO, "--models", "lite0,lite0-random", "--per-class", "5",
+            "--steps", "2", "--image-size", "32"]
+    accs = {}
+    for name, extra in (("local", []), ("ray", ["--executor", "ray"])):
+        monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path / name))  # its own run logs
+        db = tmp_path / f"{name}.sqlite"
+        assert main(args + ["--db", str(db)] + extra) == 0
+        with Store(db) as store:
+            accs[name] = sorted((a["model"], a["accuracy"], json.dumps(a["hparams"], sort_keys=True))
+                                for a in store.accuracies())
+    assert len(accs["local"]) == 2 and accs["ray"] == accs["local"]
+    # The library call too: every grid run and the retrain computed remotely, same result.
+    monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path / "api"))
+    cfg = replace(CPU_BUDGET, steps=2, image_size=32)  # what the command line ran
+    with RayExecutor() as ex:
+        (res,) = modelrank.evaluate("digits", zoo=OFFLINE_ZOO, models="lite0", budget=cfg,
+                                    per_class=5, executor=ex)
+        starts = ex.starts()
+    assert res.runs_computed == 3 and len(starts) == 3
+    local_acc = dict((m, a) for m, a, _ in accs["local"])["lite0"]
+    assert res.accuracy == local_acc
+
+
+def test_a_worker_killed_mid_task_is_retried_and_the_result_is_complete(two_workers, tmp_path):
+    kw = dict(zoo=OFFLINE_ZOO, models="lite0,lite1", metrics="logme,knn,ncti", per_class=20)
+    local = modelrank.rank("digits", cache_dir=tmp_path / "local", **kw)
+    killed: list[tuple[str, int]] = []
+    ex = RayExecutor(max_retries=2)
+
+    def kill_first_started():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            try:
+                starts = ex.starts()
+            except Exception:  # the executor connects on its first task
+                starts = {}
+            for key, attempts in starts.items():
+                pid = attempts[0][0]
+                os.kill(pid, signal.SIGKILL)
+                killed.append((key, pid))
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_first_started)
+    killer.start()
+    with ex:
+        remote = modelrank.rank("digits", cache_dir=tmp_path / "ray", executor=ex, **kw)
+        starts = ex.starts()
+    killer.join()
+    assert killed, "no task started"
+    key, pid = killed[0]
+    pids = [p for p, _ in starts[key]]
+    assert len(pids) == 2 and pids[0] == pid != pids[1]  # it ran again in a new worker
+    assert not remote.failed
+    assert [(r.model, r.raw) for r in remote.rows] == [(r.model, r.raw) for r in local.rows]
+
+
+def _always_fails(x):
+    raise ValueError(f"bad input {x}")
+
+
+def _refuses(x):
+    raise ConfigError(f"refused {x}")
+
+
+def _square(x):
+    return x * x
+
+
+def test_failures_after_retries_are_outcomes_and_user_errors_are_not_retried(two_workers):
+    counts = []
+    with RayExecutor(max_retries=1, on_counts=counts.append) as ex:
+        outs = ex.run([Task("f", "f", _always_fails, (1,)), Task("r", "r", _refuses, (2,)),
+                       Task("s", "s", _square, (3,))])
+        starts = ex.starts()
+    by = {o.task.key: o for o in outs}
+    assert by["s"].ok and by["s"].value == 9
+    assert by["f"].error == "failed 2 times; last: ValueError: bad input 1"
+    assert len(starts["f"]) == 2
+    assert by["r"].error == "refused 2" and len(starts["r"]) == 1
+    assert (counts[-1].done, counts[-1].failed, counts[-1].total) == (1, 2, 3)
+    assert max(c.running for c in counts) <= 2
+
+
+def test_an_unreachable_or_malformed_address_is_one_line_and_quick():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=f"cannot reach Ray at 127.0.0.1:{port}: "):
+        RayExecutor(address=f"127.0.0.1:{port}").run([Task("s", "s", _square, (3,))])
+    assert time.perf_counter() - t0 < 10
+    with pytest.raises(ConfigError, match="--ray-address must be"):
+        RayExecutor(address="nowhere").run([Task("s", "s", _square, (3,))])
