@@ -7,9 +7,11 @@ reported on test. The grid and the step budget are parameters; :data:`CPU_BUDGET
 default that runs on a laptop CPU. Linear probing trains only a logistic-regression head on the
 probe's cached features.
 
-Every (backbone, hyper-parameters, phase) run is appended to a JSON-lines run log as soon as it
-finishes; a killed evaluation started again skips the finished runs and, since every run is
-seeded, ends with the same numbers as an uninterrupted one.
+Every (backbone, hyper-parameters, phase) run is a unit of work (:func:`finetune_run`) that an
+executor runs in this process or as a Ray task; the driver appends each finished run to a
+JSON-lines run log, so a killed evaluation started again skips the finished runs and, since every
+run is seeded, ends with the same numbers as an uninterrupted one. A pair's retrain is submitted
+as soon as its grid is complete.
 """
 
 from __future__ import annotations

@@ -82,6 +82,11 @@ def test_bad_executor_options_are_one_line_errors():
         make_executor("local", ray_address="auto")
     with pytest.raises(ConfigError, match="--retries must be at least 0"):
         make_executor("local", max_retries=-1)
+    for bad in (0.0, -1.0, 1.5):
+        with pytest.raises(ConfigError, match="--gpus-per-task must be a fraction"):
+            make_executor("local", gpus_per_task=bad)
+    for good in (0.25, 1.0, 2.0):
+        assert make_executor("local", gpus_per_task=good).gpus_per_task == good
 
 
 def test_journal_round_trip_atomicity_and_damage(tmp_path):

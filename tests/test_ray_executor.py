@@ -31,7 +31,9 @@ def two_workers(tmp_path_factory):
     """A local Ray instance with 2 CPUs (2 one-CPU tasks at a time), offline, private caches."""
     root = tmp_path_factory.mktemp("ray")
     env = {"MODELRANK_OFFLINE": "1", "MODELRANK_CACHE": str(root / "worker-cache"),
-           "MODELRANK_DATA": str(root / "data")}
+           "MODELRANK_DATA": str(root / "data"),
+           # Only the driver writes results: a worker that opened the store would fail here.
+           "MODELRANK_DB": "/proc/workers-must-not-open-the-store/results.sqlite"}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              logging_level=logging.ERROR, runtime_env={"env_vars": env})
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this file's task functions

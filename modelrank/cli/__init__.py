@@ -13,7 +13,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, RAY_ADDRESS, RETRIES, WORKERS,
+from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS,
+                                     RETRIES, WORKERS,
                                      exit_if_failed)
 from modelrank.errors import ModelrankError
 
@@ -62,6 +63,7 @@ def score(
     workers: Optional[int] = WORKERS,
     retries: int = RETRIES,
     cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Score every selected backbone on a target and print the ranking."""
     from modelrank.cli.execution import open_executor
@@ -73,7 +75,8 @@ def score(
     if layout not in ("whc", "channel-mean", "per-channel"):
         raise ModelrankError(f"--layout must be whc, channel-mean or per-channel, got {layout!r}")
     with job_progress(err) as (on_progress, on_counts), open_executor(
-            executor, ray_address, workers, retries, cpus_per_task, on_counts) as ex:
+            executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
+            on_counts) as ex:
         ranking = rank(
             dataset, zoo=zoo, models=models, metrics=metric, split=split, per_class=per_class,
             seed=seed, device=device, batch_size=batch_size, amp=amp, eta=eta, layout=layout,

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, RAY_ADDRESS, RETRIES, WORKERS,
+from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS,
+                                     RETRIES, WORKERS,
                                      exit_if_failed, open_executor)
 from modelrank.errors import ConfigError
 
@@ -115,6 +116,7 @@ def evaluate(
     workers: Optional[int] = WORKERS,
     retries: int = RETRIES,
     cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Fine-tune (or linear-probe) each backbone and report test accuracy; resumable."""
     from dataclasses import replace
@@ -136,7 +138,8 @@ def evaluate(
         cfg = replace(cfg, amp=True)
     failures: list[tuple[str, str]] = []
     with job_progress(err) as (on_progress, on_counts), open_executor(
-            executor, ray_address, workers, retries, cpus_per_task, on_counts) as ex:
+            executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
+            on_counts) as ex:
         results = run_eval(dataset, zoo=zoo, models=models, protocol=protocol, budget=cfg,
                            per_class=per_class, device=device, executor=ex,
                            on_run=lambda m, d, t: on_progress(f"{m} runs", d, t),
@@ -178,6 +181,7 @@ def benchmark(
     workers: Optional[int] = WORKERS,
     retries: int = RETRIES,
     cpus_per_task: float = CPUS_PER_TASK,
+    gpus_per_task: float = GPUS_PER_TASK,
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean."""
     from modelrank.benchmark import load_suite, run_benchmark
@@ -187,7 +191,8 @@ def benchmark(
 
     s = load_suite(suite)
     with job_progress(err) as (on_progress, on_counts), open_executor(
-            executor, ray_address, workers, retries, cpus_per_task, on_counts) as ex:
+            executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
+            on_counts) as ex:
         res = run_benchmark(s, metrics=metric, device=device, on_progress=on_progress,
                             on_run=lambda m, d, t: on_progress(f"{m} fine-tune", d, t),
                             on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),

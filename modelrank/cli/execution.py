@@ -18,14 +18,17 @@ RETRIES = typer.Option(DEFAULT_RETRIES, "--retries", help="Retries of a unit tha
                        "whose worker dies, before it is reported as failed.")
 CPUS_PER_TASK = typer.Option(1.0, "--cpus-per-task", help="CPUs (and torch threads) each Ray "
                              "task declares.")
+GPUS_PER_TASK = typer.Option(1.0, "--gpus-per-task", help="GPUs each Ray task on cuda declares; "
+                             "0.25 packs four tasks onto one GPU.")
 
 
 @contextmanager
 def open_executor(name: str, ray_address: Optional[str], workers: Optional[int], retries: int,
-                  cpus_per_task: float, on_counts) -> Iterator[Executor]:
+                  cpus_per_task: float, gpus_per_task: float, on_counts) -> Iterator[Executor]:
     """The chosen executor, closed (Ray shut down if we started it) on the way out."""
     ex = make_executor(name, ray_address=ray_address, workers=workers, max_retries=retries,
-                       cpus_per_task=cpus_per_task, on_counts=on_counts)
+                       cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
+                       on_counts=on_counts)
     try:
         yield ex
     finally:

@@ -44,7 +44,8 @@ class Task:
         num_cpus, num_gpus: resources the task declares to Ray (the local executor runs
             tasks one at a time with whatever the process has).
         device: when set (a :meth:`Executor.check_device` value), the executor passes ``fn``
-            the concrete device as keyword ``device`` and, on Ray, declares one GPU for cuda.
+            the concrete device as keyword ``device`` and, on Ray, declares
+            ``gpus_per_task`` GPUs for cuda.
         context: driver-side information about the task; never shipped.
     """
 
@@ -102,11 +103,15 @@ class Executor:
     Attributes:
         max_retries: attempts after the first for a task that raises or whose worker dies.
         on_counts: called with the job's :class:`Counts` whenever they change.
+        cpus_per_task: CPUs a remote task declares (and the torch threads it uses).
+        gpus_per_task: GPUs a remote task on cuda declares; a fraction (0.25) lets Ray pack
+            several tasks onto one GPU.
     """
 
     max_retries: int = DEFAULT_RETRIES
     on_counts: OnCounts | None = None
     cpus_per_task: float = 1.0
+    gpus_per_task: float = 1.0
     name: str = field(default="executor", init=False)
     counts: Counts = field(default_factory=Counts, init=False)
 
@@ -115,6 +120,10 @@ class Executor:
             raise ConfigError(f"--retries must be at least 0, got {self.max_retries}")
         if self.cpus_per_task <= 0:
             raise ConfigError(f"--cpus-per-task must be positive, got {self.cpus_per_task}")
+        g = self.gpus_per_task
+        if not (0 < g <= 1 or (g > 1 and g == int(g))):
+            raise ConfigError("--gpus-per-task must be a fraction in (0, 1] or a whole number, "
+                              f"got {self.gpus_per_task}")
 
     def run(self, tasks: Iterable[Task], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         """Run ``tasks`` (and any follow-ups ``on_outcome`` returns) to completion.
@@ -262,7 +271,7 @@ class LocalExecutor(Executor):
 
 def make_executor(name: str = "local", ray_address: str | None = None, workers: int | None = None,
                   max_retries: int = DEFAULT_RETRIES, cpus_per_task: float = 1.0,
-                  on_counts: OnCounts | None = None) -> Executor:
+                  gpus_per_task: float = 1.0, on_counts: OnCounts | None = None) -> Executor:
     """An executor by name: "local" (this process) or "ray".
 
     Args:
@@ -271,15 +280,17 @@ def make_executor(name: str = "local", ray_address: str | None = None, workers: 
         workers: CPUs a local Ray instance may use (None: all of this machine's).
         max_retries: attempts after the first for a failing task.
         cpus_per_task: CPUs each remote task declares (and the torch threads it uses).
+        gpus_per_task: GPUs each remote task on cuda declares (fractions pack tasks on a GPU).
     """
     if name == "local":
         if ray_address is not None or workers is not None:
             raise ConfigError("--ray-address and --workers need --executor ray")
         return LocalExecutor(max_retries=max_retries, on_counts=on_counts,
-                             cpus_per_task=cpus_per_task)
+                             cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
     if name == "ray":
         from modelrank.execution.ray_executor import RayExecutor
 
         return RayExecutor(max_retries=max_retries, on_counts=on_counts,
-                           cpus_per_task=cpus_per_task, address=ray_address, workers=workers)
+                           cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
+                           address=ray_address, workers=workers)
     raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r}")

@@ -72,6 +72,12 @@ class _Board:
     def snapshot(self) -> dict[str, list[tuple[int, str]]]:
         return self.starts
 
+    def started_keys(self) -> set[str]:
+        return set(self.starts)
+
+    def attempts(self, key: str) -> int:
+        return len(self.starts.get(key, ()))
+
 
 @dataclass
 class RayExecutor(Executor):
@@ -79,7 +85,7 @@ class RayExecutor(Executor):
 
     Attributes:
         address: "auto", "host:6379" or "ray://host:10001"; None starts Ray on this machine.
-        workers: CPUs of a local instance (None: all); ignored for a running cluster.
+        workers: CPUs of a local instance (None: all); not allowed with ``address``.
         poll_s: how often the driver refreshes the running count while waiting.
     """
 
@@ -97,6 +103,9 @@ class RayExecutor(Executor):
         self._ray = ray
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        if self.workers is not None and self.address is not None:
+            raise ConfigError("--workers sizes a local Ray instance; a cluster at --ray-address "
+                              "has the workers it has")
         self._owns = False
         self._board = None
         self._inflight: dict[Any, Task] = {}
@@ -176,7 +185,7 @@ class RayExecutor(Executor):
             if device == "auto":
                 device = "cuda" if self.gpus_available() else "cpu"
             if device == "cuda":
-                gpus = max(gpus, 1.0)
+                gpus = max(gpus, self.gpus_per_task)
             ref = self._remote.options(
                 num_cpus=t.num_cpus, num_gpus=gpus, max_retries=self.max_retries,
                 retry_exceptions=True, name=t.label[:100],
@@ -188,7 +197,7 @@ class RayExecutor(Executor):
         return bool(self._inflight)
 
     def _refresh_running(self) -> None:
-        started = self.starts()
+        started = self._ray.get(self._board.started_keys.remote())
         running = sum(1 for t in self._inflight.values() if t.key in started)
         if running != self.counts.running:
             self.counts.running = running
@@ -204,7 +213,7 @@ class RayExecutor(Executor):
         ref = ready[0]
         task = self._inflight.pop(ref)
         seconds = time.perf_counter() - self._t0.pop(ref)
-        attempts = len(self.starts().get(task.key, [])) or 1
+        attempts = self._ray.get(self._board.attempts.remote(task.key)) or 1
         self.counts.running = max(0, self.counts.running - 1)
         try:
             value = ray.get(ref)
