@@ -128,6 +128,7 @@ def ground_truth(suite: Suite, device: str | None = None,
                  on_run: Callable[[str, int, int], None] | None = None,
                  executor: "Executor | None" = None,
                  on_fail: Callable[[str, str, str], None] | None = None,
+                 cache_dir: str | Path | None = None,
                  ) -> dict[str, dict[str, float]]:
     """{target: {model: test accuracy %}} from the published tables or by fine-tuning here
     (every target's runs as one job on ``executor``; failed backbones have no accuracy)."""
@@ -143,7 +144,8 @@ def ground_truth(suite: Suite, device: str | None = None,
     per_class = gt.get("per_class") or {}
     res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets], zoo=zoo_path(suite.zoo),
                            models=suite.models, protocol=gt.get("protocol", "full"), budget=cfg,
-                           device=device, on_run=on_run, executor=executor, on_fail=on_fail)
+                           device=device, on_run=on_run, executor=executor, on_fail=on_fail,
+                           cache_dir=cache_dir)
     return {target: {r.model: r.accuracy for r in rs} for target, rs in res.items()}
 
 
@@ -151,12 +153,14 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
                   on_progress: Callable[[str, int, int], None] | None = None,
                   on_run: Callable[[str, int, int], None] | None = None,
                   on_skip: Callable[[str, str], None] | None = None,
-                  executor: "Executor | None" = None) -> BenchmarkResult:
+                  executor: "Executor | None" = None,
+                  cache_dir: str | Path | None = None) -> BenchmarkResult:
     """Score the suite's pool on each target, correlate with ground truth, tabulate weighted tau.
 
     Ground truth and scores each run as one job on ``executor`` (default: this process). A
     backbone whose fine-tuning or scoring failed is left out of that target's correlation and
-    listed in ``skipped``.
+    listed in ``skipped``. ``cache_dir``: embeddings, the journal and the run logs (default
+    ``$MODELRANK_CACHE``).
     """
     from modelrank.data import load_target
     from modelrank.ranking import rank_targets, resolve_metrics
@@ -169,7 +173,8 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
         if on_skip:
             on_skip(f"{model} on {target}", f"failed: {why}")
 
-    accs = ground_truth(suite, device=device, on_run=on_run, executor=executor, on_fail=failed)
+    accs = ground_truth(suite, device=device, on_run=on_run, executor=executor, on_fail=failed,
+                        cache_dir=cache_dir)
     data = []
     for target in suite.targets:
         try:
@@ -181,7 +186,8 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
                 on_skip(target, str(exc))
     ranked = rank_targets(data, zoo=zoo_path(suite.zoo), models=suite.models,
                           metrics=[s.name for s in specs], device=device,
-                          on_progress=on_progress, on_skip=on_skip, executor=executor)
+                          on_progress=on_progress, on_skip=on_skip, executor=executor,
+                          cache_dir=cache_dir)
     tau: dict[str, dict[str, float]] = {}
     records, rankings = [], {}
     for d, r in zip(data, ranked):

@@ -389,13 +389,15 @@ class _FinetuneJob:
 
     def __init__(self, cfg: FinetuneConfig, device: str | None, executor: "Executor | None",
                  on_run: Callable[[str, int, int], None] | None = None,
-                 on_step: Callable[[int, int], None] | None = None):
+                 on_step: Callable[[int, int], None] | None = None,
+                 cache_dir: str | Path | None = None):
         from modelrank.execution import LocalExecutor
 
         self.cfg, self.on_run, self.on_step = cfg, on_run, on_step
         self.ex = executor if executor is not None else LocalExecutor()
         self.device = self.ex.check_device(device)
         self.plans: list[_Plan] = []
+        self.runs_dir = Path(cache_dir) / "runs" if cache_dir is not None else runs_root()
         self.skipped: list[tuple[str, str, str]] = []
         self._pre: dict[str, Preprocess] = {}
         self._splits: dict[tuple, tuple] = {}
@@ -427,7 +429,8 @@ class _FinetuneJob:
         common = {"entry": entry.recipe(), "train": train.fingerprint(), "test": test.fingerprint(),
                   "cfg": asdict(self.cfg), "pre": pre.as_dict(), "protocol": "full"}
         self.plans.append(_Plan(
-            entry, dataset, pre, shared, log or RunLog(runs_root() / f"{entry.name}__{dataset}.jsonl"), common,
+            entry, dataset, pre, shared,
+            log or RunLog(self.runs_dir / f"{entry.name}__{dataset}.jsonl"), common,
             recipe={"train": train.recipe(), "test": test.recipe(), "config": asdict(self.cfg),
                     "preprocess": pre.as_dict(), "device": self.device}))
 
@@ -518,7 +521,8 @@ class _FinetuneJob:
 
 def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, seed: int = 0,
                  device: str | None = None, cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)),
-                 image_size: int | None = None, log: RunLog | None = None) -> EvalResult:
+                 image_size: int | None = None, log: RunLog | None = None,
+                 cache_dir: str | Path | None = None) -> EvalResult:
     """Logistic regression on the probe's cached final features: C chosen on val, refit on
     train + val, tested on test."""
     from sklearn.linear_model import LogisticRegression
@@ -534,10 +538,11 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
         bb.preprocess = replace(bb.preprocess, size=image_size, resize=image_size)
         bb.entry = replace(bb.entry, preprocess=bb.preprocess)
     train, val, test, carve = _splits(dataset, per_class, seed, 0.2)
-    ftr = probe(bb, train, device=device).features
-    fte = probe(bb, test, device=device).features
+    ftr = probe(bb, train, device=device, cache_dir=cache_dir).features
+    fte = probe(bb, test, device=device, cache_dir=cache_dir).features
     if carve is None:
-        fva, yva, ytr = probe(bb, val, device=device).features, val.labels, train.labels
+        fva, yva, ytr = (probe(bb, val, device=device, cache_dir=cache_dir).features, val.labels,
+                         train.labels)
     else:
         tr, va = carve
         ftr, fva, ytr, yva = ftr[tr], ftr[va], train.labels[tr], train.labels[va]
@@ -558,10 +563,12 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
 
 
 def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
-                 image_size: int | None, device: str | None = None) -> EvalResult | str:
+                 image_size: int | None, cache_dir: str | None,
+                 device: str | None = None) -> EvalResult | str:
     """One linear-probe unit; the reason as a string when the weights are unavailable."""
     try:
-        return linear_probe(entry, dataset, per_class, seed, device, image_size=image_size)
+        return linear_probe(entry, dataset, per_class, seed, device, image_size=image_size,
+                            cache_dir=cache_dir)
     except WeightsUnavailableError as exc:
         return str(exc)
 
@@ -573,7 +580,8 @@ def evaluate(dataset: str, zoo: str | Path | dict[str, ZooEntry] | None = None,
              on_run: Callable[[str, int, int], None] | None = None,
              on_step: Callable[[int, int], None] | None = None,
              executor: "Executor | None" = None,
-             on_fail: Callable[[str, str], None] | None = None) -> list[EvalResult]:
+             on_fail: Callable[[str, str], None] | None = None,
+             cache_dir: str | Path | None = None) -> list[EvalResult]:
     """Ground-truth accuracy of every selected backbone on ``dataset`` (see module docstring).
 
     Args:
@@ -585,11 +593,13 @@ def evaluate(dataset: str, zoo: str | Path | dict[str, ZooEntry] | None = None,
         on_skip: called (model, reason) for a backbone whose weights are unavailable.
         on_fail: called (model, reason) for a backbone with a unit that failed after its
             retries; it has no result.
+        cache_dir: run logs and linear-probe embeddings (see :func:`evaluate_targets`).
     """
     return evaluate_targets(
         [(dataset, per_class)], zoo=zoo, models=models, protocol=protocol, budget=budget,
         device=device, on_run=on_run, on_step=on_step, executor=executor,
         on_skip=on_skip, on_fail=(lambda m, d, why: on_fail(m, why)) if on_fail else None,
+        cache_dir=cache_dir,
     )[dataset]
 
 
@@ -602,8 +612,13 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
                      on_step: Callable[[int, int], None] | None = None,
                      executor: "Executor | None" = None,
                      on_fail: Callable[[str, str, str], None] | None = None,
+                     cache_dir: str | Path | None = None,
                      ) -> dict[str, list[EvalResult]]:
     """:func:`evaluate` on several (dataset, per_class) targets as one job.
+
+    ``cache_dir`` (default: ``$MODELRANK_CACHE``) holds the run logs (``runs/``, written by this
+    process only) and the linear probe's embeddings (written where the units run: give a
+    directory every node mounts at the same path to share them).
 
     Returns {dataset: results in zoo order}; failures go to ``on_fail(model, dataset, reason)``.
     """
@@ -619,7 +634,7 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
     ex = executor if executor is not None else LocalExecutor()
     out: dict[str, list[EvalResult]] = {d: [] for d, _ in targets}
     if protocol == "full":
-        job = _FinetuneJob(cfg, device, ex, on_run, on_step)
+        job = _FinetuneJob(cfg, device, ex, on_run, on_step, cache_dir)
         for dataset, per_class in targets:
             for entry in entries:
                 job.add(entry, dataset, per_class)
@@ -630,7 +645,8 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
         task_device = ex.check_device(device)
         tasks = [Task(f"linear/{entry.name}/{dataset}/{per_class}",
                       f"linear probe {entry.name} x {dataset}", _linear_unit,
-                      (entry, dataset, per_class, cfg.seed, cfg.image_size),
+                      (entry, dataset, per_class, cfg.seed, cfg.image_size,
+                       None if cache_dir is None else str(cache_dir)),
                       num_cpus=ex.cpus_per_task, device=task_device, context=(entry.name, dataset))
                  for dataset, per_class in targets for entry in entries]
         failures, skipped, got = [], [], {}

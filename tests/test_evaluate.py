@@ -89,3 +89,13 @@ def test_the_package_functions_survive_importing_every_submodule():
             importlib.import_module(mod.name)
     for name in ("rank", "pick_backbone", "evaluate", "correlate"):
         assert callable(getattr(modelrank, name)), name
+
+
+def test_cache_dir_holds_the_run_logs_and_a_rerun_trains_nothing(tmp_path):
+    small = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=2, batch_size=8, retrain=True)
+    zoo = {"r18": TINY}
+    (first,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path)
+    assert first.runs_computed == 2
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r18__digits.jsonl"]
+    (again,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path)
+    assert again.runs_computed == 0 and again.accuracy == first.accuracy

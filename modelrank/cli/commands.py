@@ -21,6 +21,8 @@ err = Console(stderr=True)
 out = Console()
 
 DB_HELP = "Results database (default: $MODELRANK_DB, else the user data dir)."
+CACHE_HELP = ("Embedding cache, journal and run logs (default: $MODELRANK_CACHE); with --executor ray, "
+              "a directory every node mounts at the same path.")
 
 
 def command_line() -> str:
@@ -111,6 +113,7 @@ def evaluate(
     device: str = typer.Option("auto", "--device"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision on CUDA."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     executor: str = EXECUTOR,
     ray_address: Optional[str] = RAY_ADDRESS,
     workers: Optional[int] = WORKERS,
@@ -145,7 +148,7 @@ def evaluate(
                            on_run=lambda m, d, t: on_progress(f"{m} runs", d, t),
                            on_step=lambda d, t: on_progress("steps of this run", d, t),
                            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
-                           on_fail=lambda m, why: failures.append((m, why)))
+                           on_fail=lambda m, why: failures.append((m, why)), cache_dir=cache_dir)
         described = ex.describe()
     t = Table(title=f"{protocol} evaluation on {dataset}")
     for c in ("model", "accuracy %", "kind", "best", "runs trained now"):
@@ -176,6 +179,7 @@ def benchmark(
     device: str = typer.Option("auto", "--device"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the table (Markdown)."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     executor: str = EXECUTOR,
     ray_address: Optional[str] = RAY_ADDRESS,
     workers: Optional[int] = WORKERS,
@@ -196,7 +200,7 @@ def benchmark(
         res = run_benchmark(s, metrics=metric, device=device, on_progress=on_progress,
                             on_run=lambda m, d, t: on_progress(f"{m} fine-tune", d, t),
                             on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
-                            executor=ex)
+                            executor=ex, cache_dir=cache_dir)
     text = res.to_markdown(s.published or None)
     out.print(text, highlight=False, markup=False)
     if output:
