@@ -164,3 +164,40 @@ def test_an_unreachable_or_malformed_address_is_one_line_and_quick():
     assert time.perf_counter() - t0 < 10
     with pytest.raises(ConfigError, match="--ray-address must be"):
         RayExecutor(address="nowhere").run([Task("s", "s", _square, (3,))])
+
+
+TINY_ZOO = """
+models:
+  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}
+  rb: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}}
+  rc: {source: torchvision, id: resnet18, weights: random, seed: 3, preprocess: {size: 32, resize: 32}}
+"""
+
+
+def test_benchmark_on_ray_gives_the_local_table(two_workers, tmp_path):
+    from modelrank.benchmark import load_suite, run_benchmark
+
+    (tmp_path / "zoo.yaml").write_text(TINY_ZOO)
+    (tmp_path / "suite.yaml").write_text(f"""
+name: tiny
+zoo: {tmp_path / 'zoo.yaml'}
+models: all
+targets: [digits, shapes]
+per_class: {{digits: 6, shapes: 6}}
+metrics: [knn, logme, ncti]
+ground_truth:
+  kind: finetune
+  protocol: full
+  budget: {{lrs: [0.01, 0.001], ws: [0.0], steps: 2, batch_size: 8, retrain: true, seed: 0}}
+  per_class: {{digits: 5, shapes: 5}}
+""")
+    suite = load_suite(str(tmp_path / "suite.yaml"))
+    local = run_benchmark(suite, cache_dir=tmp_path / "local")
+    with RayExecutor() as ex:
+        remote = run_benchmark(suite, cache_dir=tmp_path / "ray", executor=ex)
+        starts = ex.starts()
+    # 3 backbones x 2 targets: 6 scoring units and 3 x 2 x (2 grid runs + retrain) = 18 fine-tuning runs
+    assert len(starts) == 6 + 18
+    assert remote.accuracies == local.accuracies and len(local.accuracies["shapes"]) == 3
+    assert remote.tau == local.tau and set(local.tau) == {"knn", "logme", "ncti"}
+    assert not remote.skipped
