@@ -321,7 +321,7 @@ def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneC
     there is no retrain) or the final run (train on train + val, accuracy on test).
 
     Returns the run-log record: {"phase", "lr", "w", "val_accuracy", "test_accuracy"} (percent)
-    and the "device" it ran on.
+    and the "device" it ran on; {"skipped": reason} when the weights are unavailable there.
     """
     from modelrank.probe import resolve_device
 
@@ -329,14 +329,18 @@ def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneC
     x_tr, y_tr, x_va, y_va, x_te, y_te = _split_tensors(splits, pre)
     train, dataset = splits[0], splits[0].name
     kind, k = accuracy_kind(dataset), train.num_classes
-    if phase == "grid":
-        evals = {"val": (x_va, y_va)} if cfg.retrain else {"val": (x_va, y_va), "test": (x_te, y_te)}
-        acc = _train_eval(entry, pre, x_tr, y_tr, evals, k, lr, w, cfg, dev, kind, on_step)
-        return {"phase": "grid", "lr": lr, "w": w, "val_accuracy": acc["val"],
-                "test_accuracy": acc.get("test"), "device": str(dev)}
-    x_fit, y_fit = torch.cat([x_tr, x_va]), np.concatenate([y_tr, y_va])
-    acc = _train_eval(entry, pre, x_fit, y_fit, {"test": (x_te, y_te)}, k, lr, w, cfg, dev, kind,
-                      on_step)
+    try:
+        if phase == "grid":
+            evals = ({"val": (x_va, y_va)} if cfg.retrain
+                     else {"val": (x_va, y_va), "test": (x_te, y_te)})
+            acc = _train_eval(entry, pre, x_tr, y_tr, evals, k, lr, w, cfg, dev, kind, on_step)
+            return {"phase": "grid", "lr": lr, "w": w, "val_accuracy": acc["val"],
+                    "test_accuracy": acc.get("test"), "device": str(dev)}
+        x_fit, y_fit = torch.cat([x_tr, x_va]), np.concatenate([y_tr, y_va])
+        acc = _train_eval(entry, pre, x_fit, y_fit, {"test": (x_te, y_te)}, k, lr, w, cfg, dev,
+                          kind, on_step)
+    except WeightsUnavailableError as exc:
+        return {"skipped": str(exc)}
     return {"phase": "final", "lr": lr, "w": w, "test_accuracy": acc["test"], "device": str(dev)}
 
 
@@ -374,6 +378,7 @@ class _Plan:
     final: dict[str, Any] | None = None
     computed: int = 0
     error: str | None = None
+    skipped: str | None = None
     recipe: dict[str, Any] = field(default_factory=dict)
 
     def key(self, phase: str, lr: float, w: float) -> str:
@@ -406,7 +411,9 @@ class _FinetuneJob:
         from modelrank.loaders import build_backbone
 
         if entry.name not in self._pre:
-            pre = build_backbone(entry, device="cpu").preprocess  # its own, resolved by the loader
+            # The loaders use an entry's own preprocessing when it has one; only otherwise is it
+            # resolved by building the backbone here (which also needs its weights here).
+            pre = entry.preprocess or build_backbone(entry, device="cpu").preprocess
             cfg = self.cfg
             self._pre[entry.name] = pre if cfg.image_size is None else replace(
                 pre, size=cfg.image_size, resize=cfg.image_size)
@@ -454,7 +461,8 @@ class _FinetuneJob:
 
     def _after_grid(self, plan: _Plan) -> list:
         """The retrain task once the grid is complete (or nothing when it is logged / off)."""
-        if not self.cfg.retrain or len(plan.grid) < len(self.cfg.grid()) or plan.error:
+        if (not self.cfg.retrain or len(plan.grid) < len(self.cfg.grid()) or plan.error
+                or plan.skipped):
             return []
         best = self._best(plan)
         key = plan.key("final", best["lr"], best["w"])
@@ -488,6 +496,9 @@ class _FinetuneJob:
             if not oc.ok:
                 plan.error = plan.error or f"{phase} run lr={lr:g} w={w:g}: {oc.error}"
                 return []
+            if "skipped" in oc.value:
+                plan.skipped = oc.value["skipped"]
+                return []
             plan.log.add(oc.task.key, oc.value)
             plan.computed += 1
             if phase == "final":
@@ -501,6 +512,9 @@ class _FinetuneJob:
         self.ex.run(tasks, collect)
         results, failures = [], []
         for plan in self.plans:
+            if plan.skipped:
+                self.skipped.append((plan.entry.name, plan.dataset, plan.skipped))
+                continue
             if plan.error:
                 failures.append((plan.entry.name, plan.dataset, plan.error))
                 continue

@@ -99,3 +99,20 @@ def test_cache_dir_holds_the_run_logs_and_a_rerun_trains_nothing(tmp_path):
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r18__digits.jsonl"]
     (again,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path)
     assert again.runs_computed == 0 and again.accuracy == first.accuracy
+
+
+@pytest.mark.parametrize("preprocess", [None, {"size": 32, "resize": 32}])
+def test_unavailable_weights_are_skipped_not_failed(preprocess, tmp_path):
+    """With its own preprocessing an entry is not built on the driver: the unit finds the weights
+    missing and the backbone is skipped, exactly as when the driver finds out first."""
+    spec = {"source": "timm", "id": "resnet18", "weights": "a1_in1k"}
+    if preprocess:
+        spec["preprocess"] = preprocess
+    zoo = {"hubonly": parse_entry("hubonly", spec), "r18": TINY}
+    skipped, failed = [], []
+    small = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=1, batch_size=8, retrain=True)
+    res = evaluate("digits", zoo=zoo, models="hubonly,r18", budget=small, per_class=5,
+                   cache_dir=tmp_path, on_skip=lambda m, why: skipped.append((m, why)),
+                   on_fail=lambda m, why: failed.append(m))
+    assert [r.model for r in res] == ["r18"] and not failed
+    assert [m for m, _ in skipped] == ["hubonly"] and "offline" in skipped[0][1].lower()
