@@ -16,7 +16,6 @@ as soon as its grid is complete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -29,6 +28,7 @@ from torch import nn
 
 from modelrank.backbone import Backbone, make_transform
 from modelrank.data import TargetData, load_target
+from modelrank.digest import digest
 from modelrank.errors import ConfigError, ModelrankError, WeightsUnavailableError
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
 
@@ -151,8 +151,8 @@ def runs_root() -> Path:
     return cache_root() / "runs"
 
 
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24]
+#: Hex digits of run-log keys (as in the logs written so far).
+RUN_KEY_LENGTH = 24
 
 
 class _Stop(Exception):
@@ -294,8 +294,8 @@ _TENSOR_CACHE: dict[str, tuple] = {}
 def _split_tensors(splits: tuple, pre: Preprocess) -> tuple:
     """(x_tr, y_tr, x_va, y_va, x_te, y_te) for ``splits`` = (train, val, test, carve)."""
     train, val, test, carve = splits
-    key = _digest([train.fingerprint(), val.fingerprint(), test.fingerprint(), pre.as_dict(),
-                   None if carve is None else [c.tolist() for c in carve]])
+    key = digest([train.fingerprint(), val.fingerprint(), test.fingerprint(), pre.as_dict(),
+                  None if carve is None else [c.tolist() for c in carve]])
     hit = _TENSOR_CACHE.get(key)
     if hit is not None:
         return hit
@@ -379,10 +379,10 @@ class _Plan:
     computed: int = 0
     error: str | None = None
     skipped: str | None = None
-    recipe: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)  # device: the one asked for
 
     def key(self, phase: str, lr: float, w: float) -> str:
-        return _digest({**self.common, "phase": phase, "lr": lr, "w": w})
+        return digest({**self.common, "phase": phase, "lr": lr, "w": w}, RUN_KEY_LENGTH)
 
 
 class _FinetuneJob:
@@ -488,8 +488,7 @@ class _FinetuneJob:
                     tasks.append(self._task(plan, "grid", lr, w))
                 else:
                     plan.grid[(lr, w)] = rec
-            if len(plan.grid) == len(self.cfg.grid()):
-                tasks += self._after_grid(plan)
+            tasks += self._after_grid(plan)
 
         def collect(oc):
             plan, phase, lr, w = oc.task.context
@@ -510,6 +509,7 @@ class _FinetuneJob:
             return self._after_grid(plan)
 
         self.ex.run(tasks, collect)
+        execution = self.ex.describe()
         results, failures = [], []
         for plan in self.plans:
             if plan.skipped:
@@ -529,7 +529,7 @@ class _FinetuneJob:
                                       accuracy_kind(plan.dataset),
                                       {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
                                       {**plan.recipe, "device": rec.get("device", self.device),
-                                       "execution": self.ex.describe()}))
+                                       "execution": execution}))
         return results, failures, self.skipped
 
 
@@ -540,7 +540,6 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
     """Logistic regression on the probe's cached final features: C chosen on val, refit on
     train + val, tested on test."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 

@@ -9,7 +9,6 @@ and written in chunks so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import torch
 
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
+from modelrank.digest import digest
 
 CACHE_VERSION = 1
 
@@ -113,10 +113,6 @@ class Embeddings:
     cubical: np.ndarray | None = None
     computed: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 class ChunkStore:
@@ -263,7 +259,7 @@ def probe(
         groups["cubical"] = [cubical]
     common = {"v": CACHE_VERSION, "backbone": bb.entry.recipe(), "layers": bb.layer_names,
               "data": data.fingerprint(), "amp": amp}
-    stores = {g: ChunkStore(root, _digest({**common, "group": g, "reducers": [r.key for r in rs]}),
+    stores = {g: ChunkStore(root, digest({**common, "group": g, "reducers": [r.key for r in rs]}),
                             {**common, "group": g, "dataset": data.recipe()})
               for g, rs in groups.items()}
     results: dict[str, dict[str, np.ndarray]] = {}

@@ -267,14 +267,13 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
 
 def unit_key(entry: ZooEntry, data: TargetData, opts: ScoreOptions) -> str:
     """Digest of everything that determines a scoring unit's result (its journal key)."""
-    import hashlib
-
     from modelrank import __version__
+    from modelrank.digest import digest
 
     what = {"unit": "score-v1", "version": __version__, "entry": entry.recipe(),
             "data": data.fingerprint(), "metrics": list(opts.metrics), "amp": opts.amp,
             "eta": opts.eta, "layout": opts.layout}
-    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return digest(what, 32)
 
 
 def rank(

@@ -12,17 +12,9 @@ from rich.table import Table
 
 @contextlib.contextmanager
 def progress_bar(console: Console) -> Iterator[Callable[[str, int, int], None]]:
-    """Yield ``update(model, done, total)``; one bar per model."""
-    prog = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, transient=False)
-    tasks: dict[str, int] = {}
-
-    def update(model: str, done: int, total: int) -> None:
-        if model not in tasks:
-            tasks[model] = prog.add_task(model, total=total)
-        prog.update(tasks[model], completed=done)
-
-    with prog:
+    """Yield ``update(model, done, total)``; one bar per model (:func:`job_progress` for a
+    command that runs no executor job)."""
+    with job_progress(console) as (update, _):
         yield update
 
 
@@ -34,7 +26,7 @@ def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], N
     prog = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
                     transient=False)
-    tasks: dict[str, int] = {}
+    tasks: dict[str | None, int] = {}  # None: the job's bar (no model is called None)
 
     def update(model: str, done: int, total: int) -> None:
         if model not in tasks:
@@ -42,9 +34,9 @@ def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], N
         prog.update(tasks[model], completed=done)
 
     def on_counts(c) -> None:
-        if "units" not in tasks:
-            tasks["units"] = prog.add_task("units of work", total=c.total, state="")
-        prog.update(tasks["units"], total=c.total, completed=c.done + c.failed,
+        if None not in tasks:
+            tasks[None] = prog.add_task("units of work", total=c.total, state="")
+        prog.update(tasks[None], total=c.total, completed=c.done + c.failed,
                     state=f"{c.running} running, {c.queued} queued, {c.failed} failed")
 
     with prog:

@@ -14,7 +14,6 @@ deterministic refusal) fails at once without retries. The other tasks go on eith
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -67,7 +66,6 @@ class Outcome:
     value: Any = None
     error: str | None = None
     attempts: int = 1
-    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -250,21 +248,18 @@ class LocalExecutor(Executor):
         kwargs = {} if task.device is None else {"device": task.device}
         self.counts.running = 1
         self._emit()
-        t0 = time.perf_counter()
         attempt = 0
         try:
             while True:
                 attempt += 1
                 try:
-                    value = task.fn(*args, **kwargs)
-                    return Outcome(task, value, attempts=attempt, seconds=time.perf_counter() - t0)
+                    return Outcome(task, task.fn(*args, **kwargs), attempts=attempt)
                 except ModelrankError as exc:
-                    return Outcome(task, error=str(exc), attempts=attempt,
-                                   seconds=time.perf_counter() - t0)
+                    return Outcome(task, error=str(exc), attempts=attempt)
                 except Exception as exc:  # noqa: BLE001 - any task failure is an outcome
                     if attempt > self.max_retries:
                         return Outcome(task, error=f"failed {times(attempt)}; last: {one_line(exc)}",
-                                       attempts=attempt, seconds=time.perf_counter() - t0)
+                                       attempts=attempt)
         finally:
             self.counts.running = 0
 
