@@ -100,6 +100,7 @@ class BenchmarkResult:
     accuracies: dict[str, dict[str, float]]
     rankings: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
     def mean(self, score: str) -> float:
         vals = [v for v in self.tau.get(score, {}).values() if math.isfinite(v)]
@@ -159,17 +160,18 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
 
     Ground truth and scores each run as one job on ``executor`` (default: this process). A
     backbone whose fine-tuning or scoring failed is left out of that target's correlation and
-    listed in ``skipped``. ``cache_dir``: embeddings, the journal and the run logs (default
-    ``$MODELRANK_CACHE``).
+    listed in ``failed``; targets that cannot be loaded here are listed in ``skipped``.
+    ``cache_dir``: embeddings, the journal and the run logs (default ``$MODELRANK_CACHE``).
     """
     from modelrank.data import load_target
     from modelrank.ranking import rank_targets, resolve_metrics
 
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
     skipped: list[str] = []
+    failures: list[str] = []
 
     def failed(model: str, target: str, why: str) -> None:
-        skipped.append(f"{model} on {target} failed: {why}")
+        failures.append(f"{model} on {target}: {why}")
         if on_skip:
             on_skip(f"{model} on {target}", f"failed: {why}")
 
@@ -204,4 +206,5 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
             tau.setdefault(s.name, {})[target] = c["weighted_tau"]
             records.append({"dataset": target, "score": s.name, **c})
     return BenchmarkResult(suite.name, [t for t in suite.targets if t in rankings],
-                           [s.name for s in specs], tau, records, accs, rankings, skipped)
+                           [s.name for s in specs], tau, records, accs, rankings, skipped,
+                           failures)

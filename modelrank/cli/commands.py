@@ -158,13 +158,12 @@ def evaluate(
     for m, why in failures:
         t.add_row(m, "failed", "", why, "")
     out.print(t)
-    if failures:
-        with Store(db) as store:
+    with Store(db) as store:
+        if failures:
             store.record_run(command_line(), {"kind": "evaluate", "dataset": dataset,
                                               "execution": described,
                                               "failed": [{"model": m, "reason": why}
                                                          for m, why in failures]})
-    with Store(db) as store:
         for r in results:
             run_id = store.record_run(command_line(), {"kind": "evaluate", "dataset": dataset,
                                                        **r.recipe})
@@ -219,7 +218,7 @@ def benchmark(
                                         "published" if published else "finetune",
                                         {}, float(acc), kind, "test")
         store.record_correlations(run_id, s.name, res.records)
-    exit_if_failed(sum(1 for why in res.skipped if " failed: " in why))
+    exit_if_failed(len(res.failed))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +109,6 @@ class RayExecutor(Executor):
         self._board = None
         self._inflight: dict[Any, Task] = {}
         self._shared: dict[int, tuple[Shared, Any]] = {}
-        self._t0: dict[Any, float] = {}
 
     def _connect(self) -> None:
         """Join the cluster (or start a local instance) on first use, not before: a job whose
@@ -154,8 +152,10 @@ class RayExecutor(Executor):
         return self.resources().get("GPU", 0.0) > 0
 
     def starts(self) -> dict[str, list[tuple[int, str]]]:
-        """{task key: [(pid, host) of every attempt so far]} as reported by the tasks."""
-        self._connect()
+        """{task key: [(pid, host) of every attempt so far]} as reported by the tasks; empty
+        before the first task (asking does not start Ray)."""
+        if self._board is None:
+            return {}
         return self._ray.get(self._board.snapshot.remote())
 
     def close(self) -> None:
@@ -191,7 +191,6 @@ class RayExecutor(Executor):
                 retry_exceptions=True, name=t.label[:100],
             ).remote(t.fn, t.key, max(1, int(t.num_cpus)), self._board, device, *args)
             self._inflight[ref] = t
-            self._t0[ref] = time.perf_counter()
 
     def _busy(self) -> bool:
         return bool(self._inflight)
@@ -212,7 +211,6 @@ class RayExecutor(Executor):
             self._refresh_running()
         ref = ready[0]
         task = self._inflight.pop(ref)
-        seconds = time.perf_counter() - self._t0.pop(ref)
         attempts = self._ray.get(self._board.attempts.remote(task.key)) or 1
         self.counts.running = max(0, self.counts.running - 1)
         try:
@@ -220,11 +218,11 @@ class RayExecutor(Executor):
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
             return Outcome(task, error=f"failed {times(attempts)}; last: {one_line(cause)}",
-                           attempts=attempts, seconds=seconds)
+                           attempts=attempts)
         except ray.exceptions.RayError as exc:
             return Outcome(task, error=(f"its worker died {times(attempts)} (killed, or out of "
                                         f"memory); last: {one_line(exc)}"),
-                           attempts=attempts, seconds=seconds)
+                           attempts=attempts)
         if isinstance(value, _Refused):
-            return Outcome(task, error=value.message, attempts=attempts, seconds=seconds)
-        return Outcome(task, value, attempts=attempts, seconds=seconds)
+            return Outcome(task, error=value.message, attempts=attempts)
+        return Outcome(task, value, attempts=attempts)
