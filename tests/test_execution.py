@@ -153,3 +153,90 @@ def test_cli_exits_3_when_units_failed_after_printing_the_rest(tmp_path, monkeyp
     assert rc == 3
     assert "failed efficientnet_lite0: failed 1 time; last: RuntimeError: kaput" in err
     assert "Re-run the command to retry only them" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--executor", "dask"], "--executor must be one of local, ray"),
+    (["--workers", "2"], "--ray-address and --workers need --executor ray"),
+    (["--retries", "-1"], "--retries must be at least 0"),
+    (["--gpus-per-task", "0"], "--gpus-per-task must be a fraction"),
+    (["--executor", "ray", "--workers", "0"], "--workers must be at least 1"),
+    (["--executor", "ray", "--ray-address", "nowhere"], "--ray-address must be"),
+])
+def test_bad_executor_options_on_the_command_line(args, message, tmp_path, capsys):
+    from modelrank.cli import main
+
+    rc = main(["score", "--models", "efficientnet_lite0", "--per-class", "2",
+               "--cache-dir", str(tmp_path), "--db", str(tmp_path / "r.sqlite"), *args])
+    err = capsys.readouterr().err
+    assert rc == 1 and message in err and "Traceback" not in err
+
+
+TINY_ZOO = """
+models:
+  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}
+  rb: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}}
+  rc: {source: torchvision, id: resnet18, weights: random, seed: 3, preprocess: {size: 32, resize: 32}}
+"""
+
+
+def _fail_for(model: str, monkeypatch):
+    import modelrank.finetuning as finetuning
+
+    real = finetuning.finetune_run
+
+    def broken(entry, *args, **kwargs):
+        if entry.name == model:
+            raise RuntimeError("diverged hardware")
+        return real(entry, *args, **kwargs)
+
+    monkeypatch.setattr(finetuning, "finetune_run", broken)
+
+
+def test_cli_evaluate_reports_and_stores_a_failed_backbone_and_exits_3(tmp_path, monkeypatch,
+                                                                       capsys):
+    from modelrank.cli import main
+    from modelrank.store import Store
+
+    (tmp_path / "zoo.yaml").write_text(TINY_ZOO)
+    _fail_for("rb", monkeypatch)
+    db = tmp_path / "r.sqlite"
+    rc = main(["evaluate", "--zoo", str(tmp_path / "zoo.yaml"), "--models", "ra,rb",
+               "--per-class", "5", "--steps", "1", "--retries", "0", "--db", str(db),
+               "--cache-dir", str(tmp_path / "cache")])
+    out = capsys.readouterr()
+    assert rc == 3 and "Re-run the command to retry only them" in out.err
+    assert "diverged hardware" in out.out and "failed" in out.out
+    with Store(db) as store:
+        assert [a["model"] for a in store.accuracies()] == ["ra"]
+        failed = [store.run(i)["recipe"].get("failed") for i in range(1, 4) if store.run(i)]
+    assert [f for f in failed if f] == [[{"model": "rb", "reason":
+                                          "grid run lr=0.01 w=0: failed 1 time; last: "
+                                          "RuntimeError: diverged hardware"}]]
+
+
+def test_benchmark_leaves_a_failed_backbone_out_and_lists_it(tmp_path, monkeypatch):
+    from modelrank.benchmark import load_suite, run_benchmark
+
+    rd = "  rd: {source: torchvision, id: resnet18, weights: random, seed: 4, preprocess: {size: 32, resize: 32}}\n"
+    (tmp_path / "zoo.yaml").write_text(TINY_ZOO + rd)
+    (tmp_path / "suite.yaml").write_text(f"""
+name: tiny
+zoo: {tmp_path / 'zoo.yaml'}
+models: all
+targets: [digits]
+per_class: {{digits: 6}}
+metrics: [knn]
+ground_truth:
+  kind: finetune
+  protocol: full
+  budget: {{lrs: [0.01], ws: [0.0], steps: 1, batch_size: 8, retrain: false, seed: 0}}
+  per_class: {{digits: 5}}
+""")
+    _fail_for("rc", monkeypatch)
+    res = run_benchmark(load_suite(str(tmp_path / "suite.yaml")), cache_dir=tmp_path / "cache",
+                        executor=LocalExecutor(max_retries=0))
+    assert set(res.accuracies["digits"]) == {"ra", "rb", "rd"} and not res.skipped
+    assert res.failed == ["rc on digits: grid run lr=0.01 w=0: failed 1 time; last: "
+                          "RuntimeError: diverged hardware"]
+    assert [r["n"] for r in res.records] == [3]  # correlated over the three that were fine-tuned
