@@ -2,6 +2,10 @@
 
 __version__ = "0.1.0"
 
+from modelrank import cpu_runtime as _cpu_runtime  # noqa: E402
+
+_cpu_runtime.configure()  # before torch is imported or allocates; see modelrank/cpu_runtime.py
+
 from modelrank.errors import ModelrankError  # noqa: E402
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -85,10 +86,18 @@ class CubicalBettiReducer(Reducer):
         self.params = {"eta": float(eta), "layout": layout}
 
     def reduce(self, layer: LayerInfo, act: torch.Tensor) -> np.ndarray:
+        return self.count(act.float().cpu().numpy())
+
+    def snapshot(self, act: torch.Tensor) -> np.ndarray:
+        """A private float32 copy of ``act`` that later in-place ops of the network cannot touch."""
+        a = act.float().cpu()
+        return (a.clone() if a.data_ptr() == act.data_ptr() else a).numpy()
+
+    def count(self, acts: np.ndarray) -> np.ndarray:
+        """(B, 3) int32 Betti numbers of a (B, ...) float array (thread-safe: numpy/scipy only)."""
         from modelrank.topology.cubical import betti_counts
 
-        a = act.float().cpu().numpy()
-        return betti_counts(a, eta=self.params["eta"], layout=self.params["layout"]).astype(np.int32)
+        return betti_counts(acts, eta=self.params["eta"], layout=self.params["layout"]).astype(np.int32)
 
 
 @dataclass
@@ -188,11 +197,17 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 class _Collector:
-    """Forward hooks feeding the reducers; holds the current batch's reduced arrays."""
+    """Forward hooks feeding the reducers; holds the current batch's reduced arrays.
 
-    def __init__(self, bb: Backbone, reducers: Sequence[Reducer], want_head: bool):
-        self.bb, self.reducers = bb, reducers
-        self.batch: dict[str, list[np.ndarray]] = {}
+    Betti counting (numpy/scipy, which release the GIL for most of the work) runs in ``pool``
+    while the network goes on to its next layers: on a CPU it fills the cores that the forward
+    pass leaves idle. Each layer's batch is split into one task per pool thread.
+    """
+
+    def __init__(self, bb: Backbone, reducers: Sequence[Reducer], want_head: bool,
+                 pool: ThreadPoolExecutor | None = None, workers: int = 1):
+        self.bb, self.reducers, self.pool, self.workers = bb, reducers, pool, workers
+        self.batch: dict[str, list[np.ndarray | list[Future]]] = {}
         self.handles = []
         mods = dict(bb.model.named_modules())
         for li in bb.layers:
@@ -206,7 +221,15 @@ class _Collector:
         def hook(mod, inp, out):
             act = canonical(out[0] if isinstance(out, tuple) else out, li)
             for r in self.reducers:
-                self.batch.setdefault(f"{r.group}:{li.name}", []).append(r.reduce(li, act))
+                key = f"{r.group}:{li.name}"
+                if self.pool is not None and isinstance(r, CubicalBettiReducer):
+                    a = r.snapshot(act)
+                    step = -(-a.shape[0] // self.workers)
+                    reduced = [self.pool.submit(r.count, a[i:i + step])
+                               for i in range(0, a.shape[0], step)]
+                else:
+                    reduced = r.reduce(li, act)
+                self.batch.setdefault(key, []).append(reduced)
         return hook
 
     def _head_hook(self, mod, inp, out):
@@ -217,7 +240,8 @@ class _Collector:
         self.batch["base:features"] = [out.float().cpu().numpy().astype(np.float32)]
 
     def take(self) -> dict[str, np.ndarray]:
-        out = {k: v[0] for k, v in self.batch.items()}
+        out = {k: (np.concatenate([f.result() for f in v[0]]) if isinstance(v[0], list) else v[0])
+               for k, v in self.batch.items()}
         self.batch = {}
         return out
 
@@ -307,7 +331,10 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, first, chunk_images,
          progress, use_cache) -> dict[str, list[dict[str, np.ndarray]]]:
     transform = make_transform(bb.preprocess)
-    col = _Collector(bb, reducers, want_head)
+    threaded = any(isinstance(r, CubicalBettiReducer) for r in reducers)
+    workers = max(1, torch.get_num_threads())
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="betti") if threaded else None
+    col = _Collector(bb, reducers, want_head, pool, workers)
     parts: dict[str, list[dict[str, np.ndarray]]] = {g: [] for g in stores}
     pending: dict[str, list[dict[str, np.ndarray]]] = {g: [] for g in stores}
     pend_start = {g: max(first[g], start) for g in stores}
@@ -338,6 +365,8 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
                     progress(b1, n)
     finally:
         col.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     for g in stores:
         if pending[g]:
             parts[g].append(_concat(pending[g]))

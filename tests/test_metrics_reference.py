@@ -29,31 +29,73 @@ def blobs(n=60, d=6, k=3, sep=1.5, seed=0, scale=1.0):
 # ---------------------------------------------------------------- LogME
 
 
-def _max_log_evidence(f, t):
-    """max over (α, β) of log N(t | 0, β⁻¹ I + α⁻¹ F Fᵀ), by a generic optimiser."""
+def _dense_neg2_log_evidence(f, t, log_a, log_b):
+    """-2 log N(t | 0, b I + a F Fᵀ) from a dense n x n covariance (no SVD, no profiling)."""
     n = f.shape[0]
-    gram = f @ f.T
-
-    def neg(theta):
-        a, b = np.exp(theta)
-        c = np.eye(n) / b + gram / a
-        sign, logdet = np.linalg.slogdet(c)
-        return 0.5 * (logdet + t @ np.linalg.solve(c, t) + n * np.log(2 * np.pi))
-
-    best = min(
-        (optimize.minimize(neg, x0, method="Nelder-Mead",
-                           options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000})
-         for x0 in ([0.0, 0.0], [2.0, 2.0], [-2.0, 1.0])),
-        key=lambda r: r.fun,
-    )
-    return -best.fun
+    c = np.exp(log_b) * np.eye(n) + np.exp(log_a) * (f @ f.T)
+    _, logdet = np.linalg.slogdet(c)
+    return logdet + t @ np.linalg.solve(c, t) + n * np.log(2 * np.pi)
 
 
-@pytest.mark.parametrize("n,d", [(40, 6), (12, 20)])
+def _max_log_evidence(f, t):
+    """sup over (α, β) of log N(t | 0, β⁻¹ I + α⁻¹ F Fᵀ), by generic optimisers on the dense form.
+
+    a = 1/α is searched down to e^-40 (all noise), b = 1/β down to e^-12 (below that the dense
+    covariance is too ill-conditioned to trust). When F has rank n the supremum lies at b → 0,
+    so the b = 0 model N(t | 0, a F Fᵀ) is maximised over a as well."""
+    n = f.shape[0]
+    best = np.inf
+    for x0 in ([-6.0, 0.0], [0.0, -10.0], [0.0, 0.0], [6.0, 4.0]):
+        r = optimize.minimize(lambda th: _dense_neg2_log_evidence(f, t, *th), x0, method="L-BFGS-B",
+                              bounds=[(-40, 12), (-12, 12)], options={"ftol": 1e-15, "gtol": 1e-12})
+        best = min(best, r.fun)
+    if np.linalg.matrix_rank(f) == n:
+        r = optimize.minimize_scalar(lambda la: _dense_neg2_log_evidence(f, t, la, -np.inf),
+                                     bounds=(-40, 12), method="bounded", options={"xatol": 1e-12})
+        best = min(best, r.fun)
+    return -0.5 * best
+
+
+def _features_and_labels(n, d, k=3, seed=1):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % k
+    x = rng.standard_normal((n, d))
+    x[:, :k] += 1.5 * np.eye(k)[y]
+    return x / np.sqrt(np.mean(x**2)), y
+
+
+@pytest.mark.parametrize("n,d", [(60, 20), (40, 6), (40, 40), (30, 60), (12, 20), (25, 200)])
 def test_logme_is_the_maximum_evidence(n, d):
-    x, y = blobs(n=n, d=d, k=3, sep=1.0, seed=1)
+    """n > d (interior maximum), n = d and n < d (labels in the span: supremum at β → ∞)."""
+    x, y = _features_and_labels(n, d)
     truth = np.mean([_max_log_evidence(x, (y == c).astype(float)) for c in range(3)]) / n
-    assert logme.logme(x, y) == pytest.approx(truth, rel=1e-7, abs=1e-9)
+    assert logme.logme(x, y) == pytest.approx(truth, rel=1e-9, abs=1e-10)
+
+
+def test_logme_does_not_depend_on_an_iteration_cap_when_n_below_d():
+    """The case a fixed point cannot settle: 60 x 512. The value is the supremum, the same for
+    any rescaling and row order of the features."""
+    x, y = _features_and_labels(60, 512, seed=4)
+    value = logme.logme(x, y)
+    truth = np.mean([_max_log_evidence(x, (y == c).astype(float)) for c in range(3)]) / 60
+    assert value == pytest.approx(truth, rel=1e-9)
+    perm = np.random.default_rng(0).permutation(60)
+    assert logme.logme(1e3 * x[perm], y[perm]) == pytest.approx(value, rel=1e-9)
+
+
+def test_logme_refuses_an_unbounded_evidence():
+    """Features of rank < n that fit every one-vs-rest target exactly (here: the one-hot labels
+    themselves, so images of one class are identical): a noise-free fit has infinite density,
+    which must not come out as a number."""
+    y = np.arange(30) % 3
+    x = np.hstack([np.eye(3)[y], np.zeros((30, 5))])
+    with pytest.raises(MetricError, match="unbounded"):
+        logme.logme(x, y)
+    x[:, 3:] = np.random.default_rng(0).standard_normal((30, 5))  # rank 8 < 30, labels in span
+    with pytest.raises(MetricError, match="unbounded"):
+        logme.logme(x, y)
+    x += 0.1 * np.random.default_rng(1).standard_normal(x.shape)  # rank 8, labels off the span
+    assert np.isfinite(logme.logme(x, y))
 
 
 # ---------------------------------------------------------------- LEEP / NCE
@@ -205,6 +247,29 @@ def test_gbc_one_sample_class_uses_variance_floor():
     assert np.isfinite(gbc.gbc(x, y))
 
 
+def test_gbc_spherical_follows_the_released_code():
+    """gaussian_type='spherical': one variance per class (the mean of the floored per-dimension
+    variances), and the log term of D_B counted once, as the released code sums a scalar there."""
+    from sklearn.decomposition import PCA
+
+    x, y = blobs(n=52, d=6, k=4, sep=1.0, seed=21)
+    z = PCA(svd_solver="full").fit_transform(x)
+    mus = [z[y == c].mean(axis=0) for c in range(4)]
+    vs = [np.maximum(z[y == c].var(axis=0), 1e-4).mean() for c in range(4)]
+    total = 0.0
+    for i in range(4):
+        for j in range(4):
+            if i != j:
+                avg = (vs[i] + vs[j]) / 2
+                dist = np.sum((mus[i] - mus[j]) ** 2 / avg) / 8 + 0.5 * (
+                    np.log(avg) - 0.5 * np.log(vs[i]) - 0.5 * np.log(vs[j]))
+                total += np.exp(-dist)
+    assert gbc.gbc(x, y, gaussian="spherical") == pytest.approx(-total, rel=1e-9)
+    assert gbc.gbc(x, y, gaussian="spherical") != pytest.approx(gbc.gbc(x, y), rel=1e-3)
+    with pytest.raises(ValueError, match="gaussian"):
+        gbc.gbc(x, y, gaussian="full")
+
+
 # ---------------------------------------------------------------- TransRate
 
 
@@ -230,6 +295,22 @@ def test_transrate_tllib_form():
     z = x - x.mean(axis=0)
     truth = _rate(z, 1e-4) - sum(_rate(z[y == c], 1e-4) for c in range(3)) / 3
     assert transrate.transrate_tllib(x, y) == pytest.approx(truth, rel=1e-9)
+
+
+@pytest.mark.parametrize("n,d", [(45, 7), (20, 30)])
+def test_transrate_released_form(n, d):
+    """Normalise, centre, normalise again; rates with all eigenvalues; divided by numpy's rank of
+    ZᵀZ/n (computed here on the dense d x d matrix)."""
+    x, y = blobs(n=n, d=d, k=3, seed=12)
+    y = y.copy()
+    y[:5] = 0
+    z = x / np.linalg.norm(x, axis=1, keepdims=True)
+    z = z - z.mean(axis=0)
+    z = z / np.linalg.norm(z, axis=1, keepdims=True)
+    raw = _rate(z, 1e-4) - sum(np.mean(y == c) * _rate(z[y == c], 1e-4) for c in range(3))
+    truth = raw / np.linalg.matrix_rank(z.T @ z / n)
+    assert transrate.transrate_released(x, y) == pytest.approx(truth, rel=1e-9)
+    assert np.linalg.matrix_rank(z.T @ z / n) == min(n - 1, d)
 
 
 # ---------------------------------------------------------------- PARC

@@ -197,3 +197,39 @@ ground_truth:
     assert remote.accuracies == local.accuracies and len(local.accuracies["shapes"]) == 3
     assert remote.tau == local.tau and set(local.tau) == {"knn", "logme", "ncti"}
     assert not remote.skipped and not remote.failed
+
+
+def _faults_of_repeated_allocations() -> int:
+    """What a modelrank unit does first (import modelrank), then 12 C mallocs of 64 MiB."""
+    import ctypes
+    import resource
+
+    import modelrank  # noqa: F401
+
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def once():
+        p = libc.malloc(64 << 20)
+        ctypes.memset(p, 1, 64 << 20)
+        libc.free(p)
+
+    once()
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(12):
+        once()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc allocator settings")
+def test_ray_workers_get_modelrank_cpu_settings(two_workers):
+    from modelrank import cpu_runtime
+
+    with RayExecutor() as ex:
+        by = {o.task.key: o for o in ex.run([Task("s", "s", cpu_runtime.status),
+                                             Task("f", "f", _faults_of_repeated_allocations)])}
+    status, faults = by["s"], by["f"]
+    assert status.value == {"malloc": "mmap off, trim off",
+                            "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}"}
+    assert faults.value < 0.05 * 12 * (64 << 20) // 4096
