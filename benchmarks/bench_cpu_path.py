@@ -15,9 +15,12 @@ depend on them):
   transforms, hooks, pooled layers, features and logits (what ``--metric knn,logme`` needs);
 - ``probe-cubical``: the same plus the per-layer cubical Betti counts (``betti-cubical``),
   tuned and untuned (``MODELRANK_CPU_TUNING=off``);
+- ``probe-folder``: the probe over a folder of 200 generated 500 x 375 JPEGs, with and without
+  decoding the next batch in a thread (``prefetch``);
 - ``finetune-naive`` / ``finetune-tuned``: steps/s of modelrank's fine-tuning loop
   (``finetuning.finetune_run``, SGD with Nesterov momentum, batch 32 at 64 px as the ``cpu``
-  budget) without and with the settings;
+  budget) without and with the settings; ``finetune-224-*`` the same at 224 px (the backbone's
+  own resolution, as the ``published`` budget trains);
 - ``readme-naive`` / ``readme-tuned`` (``--readme``): README's first command from an empty cache,
   wall-clock of the whole process.
 
@@ -92,17 +95,37 @@ def _lite0():
     return build_backbone(load_zoo()["efficientnet_lite0"])
 
 
+def _photo_folder(root: str, per_class: int) -> str:
+    """A folder of 500 x 375 JPEGs (quality 90, smooth noise: photo-like decode cost), 4 classes."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in range(4):
+        d = os.path.join(root, f"class{c}")
+        os.makedirs(d, exist_ok=True)
+        for i in range(per_class):
+            small = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+            img = Image.fromarray(small).resize((500, 375), Image.BICUBIC)
+            img.save(os.path.join(d, f"{i}.jpg"), quality=90)
+    return root
+
+
 def child_probe(args) -> dict:
     import modelrank  # noqa: F401
     from modelrank.data import load_target
     from modelrank.probe import CubicalBettiReducer, probe
 
     bb = _lite0()
-    data = load_target("digits", per_class=args.per_class, seed=0)
+    tmp = tempfile.TemporaryDirectory()
+    if args.folder:
+        data = load_target(_photo_folder(tmp.name, args.per_class), split="all")
+    else:
+        data = load_target("digits", per_class=args.per_class, seed=0)
     cub = CubicalBettiReducer() if args.cubical else None
-    probe(bb, data, batch_size=32, use_cache=False, device="cpu")  # warm-up
-    return _measure(lambda: (probe(bb, data, cubical=cub, batch_size=32, use_cache=False,
-                                   device="cpu"), len(data))[1])
+    kw = dict(batch_size=32, use_cache=False, device="cpu", prefetch=not args.no_prefetch)
+    probe(bb, data, **kw)  # warm-up (also the file system cache)
+    return _measure(lambda: (probe(bb, data, cubical=cub, **kw), len(data))[1])
 
 
 def child_finetune(args) -> dict:
@@ -115,7 +138,7 @@ def child_finetune(args) -> dict:
     from modelrank.loaders import build_backbone
 
     entry = load_zoo()["efficientnet_lite0"]
-    cfg = replace(CPU_BUDGET, steps=args.steps)
+    cfg = replace(CPU_BUDGET, steps=args.steps, image_size=args.size)
     pre = entry.preprocess or build_backbone(entry).preprocess
     pre = replace(pre, size=cfg.image_size, resize=cfg.image_size)  # as finetuning._FinetuneJob
     splits = _splits("digits", 20, 0, cfg.val_fraction)
@@ -178,8 +201,12 @@ def arms(args) -> list[tuple[str, str, list[str], dict]]:
         ("probe-pooled", "probe", ["--per-class", str(args.per_class)], {}),
         ("probe-cubical-naive", "probe", ["--per-class", str(args.per_class), "--cubical"], OFF),
         ("probe-cubical", "probe", ["--per-class", str(args.per_class), "--cubical"], {}),
+        ("probe-folder-no-prefetch", "probe", ["--per-class", "50", "--folder", "--no-prefetch"], {}),
+        ("probe-folder", "probe", ["--per-class", "50", "--folder"], {}),
         ("finetune-naive", "finetune", ["--steps", str(args.steps)], OFF),
         ("finetune-tuned", "finetune", ["--steps", str(args.steps)], {}),
+        ("finetune-224-naive", "finetune", ["--steps", str(max(6, args.steps // 4)), "--size", "224"], OFF),
+        ("finetune-224-tuned", "finetune", ["--steps", str(max(6, args.steps // 4)), "--size", "224"], {}),
     ]
     if args.readme:
         out += [("readme-naive", "readme", [], OFF), ("readme-tuned", "readme", [], {})]
@@ -207,16 +234,26 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=6)
     ap.add_argument("--per-class", type=int, default=20)
     ap.add_argument("--cubical", action="store_true")
+    ap.add_argument("--folder", action="store_true", help="probe a folder of generated JPEGs")
+    ap.add_argument("--no-prefetch", action="store_true")
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--size", type=int, default=64, help="fine-tuning image size (px)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--readme", action="store_true", help="also time README's first command")
     ap.add_argument("--output", help="write the Markdown table here too")
+    ap.add_argument("--arms", help="comma list: run only these arms (ratios need both sides)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child](args)))
         return
 
     plan = arms(args)
+    if args.arms:
+        wanted = set(args.arms.split(","))
+        unknown = wanted - {name for name, *_ in plan}
+        if unknown:
+            raise SystemExit(f"unknown arms: {', '.join(sorted(unknown))}")
+        plan = [a for a in plan if a[0] in wanted]
     got: dict[str, list[dict]] = {name: [] for name, *_ in plan}
     for rep in range(args.repeats):
         for name, kind, flags, env in plan:
@@ -244,18 +281,16 @@ def main() -> None:
         rate_s = f"{rate(name):.2f}" if kind != "readme" else "–"
         lines.append(f"| {name} | {rate_s} | {unit[kind]} | {med(name, 'wall'):.2f} | {u:.2f} | "
                      f"{s:.2f} | {100 * s / max(u + s, 1e-9):.1f} % | {med(name, 'minflt'):.0f} |")
-    base = rate("forward-naive")
-    ratios = [("forward-tuned / forward-naive", rate("forward-tuned") / base),
-              ("forward-tuned-1-thread / forward-tuned", rate("forward-tuned-1-thread") / rate("forward-tuned")),
-              ("forward-tuned-channels-last / forward-tuned",
-               rate("forward-tuned-channels-last") / rate("forward-tuned")),
-              ("forward-tuned-batch-16 / forward-tuned", rate("forward-tuned-batch-16") / rate("forward-tuned")),
-              ("forward-tuned-batch-64 / forward-tuned", rate("forward-tuned-batch-64") / rate("forward-tuned")),
-              ("probe-pooled / forward-naive", rate("probe-pooled") / base),
-              ("probe-pooled / probe-pooled-naive", rate("probe-pooled") / rate("probe-pooled-naive")),
-              ("probe-cubical / probe-cubical-naive", rate("probe-cubical") / rate("probe-cubical-naive")),
-              ("finetune-tuned / finetune-naive", rate("finetune-tuned") / rate("finetune-naive"))]
-    if args.readme:
+    have = {name for name, *_ in plan}
+    pairs = [("forward-tuned", "forward-naive"), ("forward-tuned-1-thread", "forward-tuned"),
+             ("forward-tuned-channels-last", "forward-tuned"),
+             ("forward-tuned-batch-16", "forward-tuned"), ("forward-tuned-batch-64", "forward-tuned"),
+             ("probe-pooled", "forward-naive"), ("probe-pooled", "probe-pooled-naive"),
+             ("probe-cubical", "probe-cubical-naive"), ("probe-folder", "probe-folder-no-prefetch"),
+             ("finetune-tuned", "finetune-naive"),
+             ("finetune-224-tuned", "finetune-224-naive")]
+    ratios = [(f"{a} / {b}", rate(a) / rate(b)) for a, b in pairs if a in have and b in have]
+    if "readme-naive" in have and "readme-tuned" in have:
         ratios.append(("readme-naive wall / readme-tuned wall",
                        med("readme-naive", "wall") / med("readme-tuned", "wall")))
         same = all(r["table"] == got["readme-naive"][0]["table"]

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import yaml
 
 from modelrank.correlation import correlate
 from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError
@@ -68,7 +67,12 @@ def load_suite(name_or_path: str) -> Suite:
         if not packaged.is_file():
             raise ConfigError(f"unknown suite {name_or_path!r}; known: {', '.join(suite_names())}")
         p = Path(str(packaged))
-    doc = yaml.safe_load(p.read_text())
+    from modelrank.zoo import read_yaml
+
+    doc = read_yaml(p, "suite file")
+    if not isinstance(doc, dict):
+        raise ConfigError(f"suite file {str(p)!r} must be a mapping (name, targets, "
+                          f"ground_truth, ...), got {type(doc).__name__}")
     try:
         split = doc.get("score_split", "train")
         return Suite(
@@ -78,7 +82,7 @@ def load_suite(name_or_path: str) -> Suite:
             per_class=doc.get("per_class"), metrics=doc.get("metrics", "all"),
             ground_truth=doc["ground_truth"], published=doc.get("published_weighted_tau") or {},
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"suite file {str(p)!r} is missing a field or malformed: {exc}") from None
 
 
@@ -141,7 +145,12 @@ def ground_truth(suite: Suite, device: str | None = None,
     from modelrank.finetuning import FinetuneConfig, evaluate_targets
 
     b = gt.get("budget", {})
-    cfg = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in b.items()})
+    if not isinstance(b, dict):
+        raise ConfigError(f"suite {suite.name}: ground_truth budget must be a mapping, got {b!r}")
+    try:
+        cfg = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in b.items()})
+    except TypeError as exc:
+        raise ConfigError(f"suite {suite.name}: ground_truth budget: {exc}") from None
     per_class = gt.get("per_class") or {}
     res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets], zoo=zoo_path(suite.zoo),
                            models=suite.models, protocol=gt.get("protocol", "full"), budget=cfg,

@@ -29,9 +29,20 @@ def correlate(scores: Mapping[str, float], accuracies: Mapping[str, float]) -> d
     transferability literature's headline number), Kendall tau-b, Spearman rho, Pearson r,
     rel@1, rel@3 and ``n`` (backbones used). Needs at least 3 backbones. Ties are handled as
     scipy handles them; a constant score gives NaN correlations (scipy's answer), reported as is.
+
+    Raises MetricError for a negative, non-finite or non-numeric accuracy, for accuracies that
+    are all 0, and for fewer than 3 backbones.
     """
+    bad = [(m, a) for m, a in accuracies.items()
+           if not (isinstance(a, (int, float, np.floating, np.integer)) and math.isfinite(a)
+                   and a >= 0)]
+    if bad:
+        raise MetricError(f"accuracies must be finite numbers ≥ 0; {bad[0][0]!r} has {bad[0][1]!r}")
     common = [m for m in scores if m in accuracies
               and math.isfinite(scores[m]) and math.isfinite(accuracies[m])]
+    if common and max(accuracies[m] for m in common) == 0:
+        raise MetricError("every accuracy is 0: nothing to correlate with (rel@k divides by the "
+                          "best accuracy)")
     if len(common) < 3:
         raise MetricError(f"correlation needs at least 3 backbones with both a score and an "
                           f"accuracy, got {len(common)}")

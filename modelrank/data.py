@@ -37,6 +37,9 @@ class TargetData:
         indices: (n,) positions in the full split that were kept.
         source: where the images came from (path, torchvision class, scikit-learn).
         skipped: files that could not be read and were left out.
+        content: a digest of what the files are (name, size, modification time of each kept
+            image) for data read from disk, so a changed folder never reuses old embeddings;
+            "" for data sets that cannot change (scikit-learn's, generated ones).
     """
 
     name: str
@@ -49,6 +52,7 @@ class TargetData:
     indices: np.ndarray | None = None
     source: str = ""
     skipped: list[str] = field(default_factory=list)
+    content: str = ""
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -63,6 +67,8 @@ class TargetData:
         h.update(f"{self.name}|{self.split}|{self.per_class}|{self.seed}|{self.source}".encode())
         h.update(np.asarray(self.indices if self.indices is not None else [], np.int64).tobytes())
         h.update(np.asarray(self.labels, np.int64).tobytes())
+        if self.content:
+            h.update(self.content.encode())
         return h.hexdigest()[:24]
 
     def recipe(self) -> dict[str, Any]:
@@ -109,13 +115,20 @@ def data_root() -> Path:
     return Path(user_cache_dir("modelrank")) / "data"
 
 
+#: Largest images-per-class accepted (more than any data set has; it is stored as a 64-bit integer).
+MAX_PER_CLASS = 2**31 - 1
+
+
 def sample_per_class(labels: np.ndarray, per_class: int | None, seed: int) -> np.ndarray:
     """Sorted indices keeping at most ``per_class`` of each class, chosen with ``seed``."""
     labels = np.asarray(labels)
     if per_class is None:
         return np.arange(labels.shape[0])
-    if per_class < 1:
-        raise DatasetUnavailableError(f"--per-class must be at least 1, got {per_class}")
+    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) \
+            or not 1 <= per_class <= MAX_PER_CLASS:
+        raise DatasetUnavailableError(
+            f"per-class must be a whole number from 1 to {MAX_PER_CLASS:,} (or none: every "
+            f"image), got {per_class!r}")
     rng = np.random.default_rng(seed)
     keep = []
     for c in np.unique(labels):
@@ -125,7 +138,7 @@ def sample_per_class(labels: np.ndarray, per_class: int | None, seed: int) -> np
 
 
 def _finish(name, split, images_full, labels_full, class_names, per_class, seed, source,
-            skipped=(), min_per_class: int = 2) -> TargetData:
+            skipped=(), min_per_class: int = 2, files: Sequence[Path] | None = None) -> TargetData:
     labels_full = np.asarray(labels_full, np.int64)
     counts = np.bincount(labels_full, minlength=len(class_names))
     empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
@@ -144,8 +157,17 @@ def _finish(name, split, images_full, labels_full, class_names, per_class, seed,
             f"{min_per_class} per class"
         )
     images = LazyImages(len(idx), lambda i: images_full[int(idx[i])])
+    content = "" if files is None else _files_digest([files[int(i)] for i in idx])
     return TargetData(name, split, images, labels, list(class_names), per_class, seed, idx,
-                      source, list(skipped))
+                      source, list(skipped), content)
+
+
+def _files_digest(files: Sequence[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]
 
 
 # --- digits ------------------------------------------------------------------------------------
@@ -174,41 +196,131 @@ def load_digits_target(split: str = "train", per_class: int | None = None, seed:
 
 # --- image folders -----------------------------------------------------------------------------
 
+#: Directory names read as splits of an ImageFolder (``DIR/<split>/<class>/<image>``).
+SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
+
+
+def folder_splits(path: str | Path) -> tuple[str, ...]:
+    """The split sub-directories of an ImageFolder, in :data:`SPLIT_NAMES` order; () when flat.
+
+    Raises DatasetUnavailableError when split directories sit beside other directories (the
+    layout is then ambiguous: ``train`` would be read as a class).
+    """
+    root = Path(path)
+    dirs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    splits = [p.name for p in dirs
+              if p.name in SPLIT_NAMES and any(q.is_dir() for q in p.iterdir())]
+    others = sorted(p.name for p in dirs if p.name not in splits)
+    if splits and others:
+        raise DatasetUnavailableError(
+            f"{str(path)!r} mixes split directories ({', '.join(sorted(splits))}) with other "
+            f"directories ({', '.join(others[:3])}); use DIR/<split>/<class>/<image> or "
+            "DIR/<class>/<image>")
+    return tuple(n for n in SPLIT_NAMES if n in splits)
+
+
+def _readable(f: Path) -> bool:
+    """Whether ``f`` decodes completely (a truncated JPEG passes ``verify`` but not this).
+
+    JPEGs are decoded at 1/8 scale (``draft``), which reads the whole file at a fraction of the
+    cost of a full decode."""
+    try:
+        with Image.open(f) as im:
+            im.draft("RGB", (1, 1))
+            im.load()
+        return True
+    except Exception:
+        return False
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """An 8-bit RGB copy of ``im``, scaling deeper images instead of clipping them.
+
+    16-bit grey (``I;16*``) is divided by 257 (65535 → 255); 32-bit integer (``I``) likewise when
+    its values fit 16 bits and as-is when they fit 8; floating point (``F``) is taken as [0, 1]
+    when it lies there, else scaled from its own minimum and maximum. Palette, grey, CMYK and
+    alpha images go through Pillow's own conversion."""
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if im.mode.startswith("I;16") or (im.mode == "I" and 255 < hi <= 65535 and lo >= 0):
+            a = a / 257.0
+        elif im.mode == "F" and lo >= 0 and hi <= 1:
+            a = a * 255.0
+        elif not (lo >= 0 and hi <= 255):
+            a = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
+    return im.convert("RGB")
+
+
+def _scan_classes(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def load_image_folder(path: str | Path, split: str | None = None, per_class: int | None = None,
                       seed: int = 0) -> TargetData:
-    """An ImageFolder directory (``path/<class>/<image>``); ``path/<split>/<class>/...`` when
-    ``split`` names a sub-directory. Unreadable files are skipped with a warning."""
+    """An ImageFolder directory: ``path/<class>/<image>`` (flat) or ``path/<split>/<class>/...``.
+
+    Args:
+        path: the directory.
+        split: for a folder with split directories (see :func:`folder_splits`), the split to read,
+            or "all" / None for every split together (classes matched by name). A flat folder
+            has one split, read with "all", None or "train" (recorded as "all").
+        per_class, seed: per-class sampling.
+
+    Unreadable or truncated files are skipped with a warning that names them.
+
+    Raises:
+        DatasetUnavailableError: a split that the folder does not have, an ambiguous layout, no
+            class directories, an empty class.
+    """
     root = Path(path)
-    if split and (root / split).is_dir():
-        root = root / split
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    splits = folder_splits(root)
+    if splits:
+        if split in (None, "all"):
+            roots, split = [root / s for s in splits], "all"
+        elif split in splits:
+            roots = [root / split]
+        else:
+            raise DatasetUnavailableError(
+                f"{str(path)!r} has splits {', '.join(splits)}, not {split!r}")
+    else:
+        if split not in (None, "all", "train"):
+            raise DatasetUnavailableError(
+                f"{str(path)!r} has no split directories (DIR/<split>/<class>/...), so it has no "
+                f"{split!r} split; use --split all")
+        roots, split = [root], "all"
+    classes = sorted({c for r in roots for c in _scan_classes(r)})
     if not classes:
         raise DatasetUnavailableError(f"{str(path)!r} has no class sub-directories")
     files, labels, skipped = [], [], []
-    for ci, c in enumerate(classes):
-        for f in sorted((root / c).rglob("*")):
-            if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():
+    for r in roots:
+        for ci, c in enumerate(classes):
+            if not (r / c).is_dir():
                 continue
-            try:
-                with Image.open(f) as im:
-                    im.verify()
-            except Exception:
-                skipped.append(str(f))
-                continue
-            files.append(f)
-            labels.append(ci)
+            for f in sorted((r / c).rglob("*")):
+                if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():
+                    continue
+                if not _readable(f):
+                    skipped.append(str(f))
+                    continue
+                files.append(f)
+                labels.append(ci)
     if skipped:
-        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) in {str(path)!r}, "
-                      f"e.g. {skipped[0]}", stacklevel=2)
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) in {str(path)!r}: "
+                      f"{skipped[0]}{more}", stacklevel=2)
 
     def load(i: int) -> Image.Image:
         with Image.open(files[i]) as im:
-            return im.convert("RGB")
+            return to_rgb(im)
 
     imgs = LazyImages(len(files), load)
     labels_arr = np.asarray(labels, np.int64) if labels else np.zeros(0, np.int64)
-    return _finish(str(path), split or "all", imgs, labels_arr, classes, per_class, seed,
-                   f"folder:{root.resolve()}", skipped)
+    return _finish(str(path), split, imgs, labels_arr, classes, per_class, seed,
+                   f"folder:{root.resolve()}" + ("" if len(roots) > 1 or roots[0] == root
+                                                  else f"/{roots[0].name}"), skipped,
+                   files=files)
 
 
 # --- registry of named data sets ---------------------------------------------------------------
@@ -274,7 +386,7 @@ def load_target(name_or_path: str, split: str = "train", per_class: int | None =
                 f"{name_or_path} has splits {', '.join(info.splits)}, not {split!r}")
         return info.loader(split=split, per_class=per_class, seed=seed, root=root, download=download)
     if Path(name_or_path).is_dir():
-        return load_image_folder(name_or_path, None if split == "all" else split, per_class, seed)
+        return load_image_folder(name_or_path, split, per_class, seed)
     raise UnknownDatasetError(
         f"unknown dataset {name_or_path!r}: not a registered name ({', '.join(reg)}) "
         "nor an existing directory")

@@ -76,6 +76,33 @@ class FinetuneConfig:
     seed: int = 0
     amp: bool = False
 
+    def __post_init__(self) -> None:
+        def positive_int(name, value, low=1):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"FinetuneConfig.{name} must be a whole number ≥ {low}, "
+                                  f"got {value!r}")
+
+        def numbers(name, values, *, positive):
+            if not values:
+                raise ConfigError(f"FinetuneConfig.{name} must not be empty")
+            for v in values:
+                ok = (isinstance(v, (int, float)) and not isinstance(v, bool)
+                      and math.isfinite(v) and (v > 0 if positive else v >= 0))
+                if not ok:
+                    raise ConfigError(f"FinetuneConfig.{name} must hold finite numbers "
+                                      f"{'> 0' if positive else '≥ 0'}, got {v!r}")
+
+        numbers("lrs", self.lrs, positive=True)
+        numbers("ws", self.ws, positive=False)
+        positive_int("steps", self.steps)
+        positive_int("batch_size", self.batch_size)
+        positive_int("seed", self.seed, low=0)
+        if self.image_size is not None:
+            positive_int("image_size", self.image_size, low=8)
+        if not (isinstance(self.val_fraction, (int, float)) and 0 < self.val_fraction < 1):
+            raise ConfigError(f"FinetuneConfig.val_fraction must lie strictly between 0 and 1, "
+                              f"got {self.val_fraction!r}")
+
     def grid(self) -> list[tuple[float, float]]:
         return [(lr, w) for lr in self.lrs for w in self.ws]
 
@@ -262,15 +289,28 @@ def _train_eval(entry: ZooEntry, pre: Preprocess, x_tr, y_tr, evals: dict[str, t
 
 def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float):
     """(train, val, test) TargetData; val carved from train when the target has none."""
-    from modelrank.data import registry
+    from modelrank.data import folder_splits, registry
 
     reg = registry()
-    splits = reg[dataset].splits if dataset in reg else ("train", "test")
-    test_name = "test" if "test" in splits else "val"
+    if dataset in reg:
+        splits = reg[dataset].splits
+    elif Path(dataset).is_dir():
+        splits = folder_splits(dataset)
+        if "train" not in splits or not {"test", "val", "valid", "validation"} & set(splits):
+            raise ConfigError(
+                f"{dataset!r} needs a train split and a test (or val) split to fine-tune and "
+                "measure accuracy on images it did not train on: DIR/train/<class>/<image> and "
+                f"DIR/test/<class>/<image> (it has {', '.join(splits) or 'no split directories'})")
+    else:
+        splits = ("train", "test")  # load_target says that the name is unknown
+    val_name = next((s for s in ("val", "valid", "validation") if s in splits), None)
+    test_name = "test" if "test" in splits else val_name
     test = load_target(dataset, split=test_name, seed=seed)
     train = load_target(dataset, split="train", per_class=per_class, seed=seed)
-    if "val" in splits and test_name != "val":
-        val = load_target(dataset, split="val", seed=seed)
+    _same_classes(dataset, train, test)
+    if val_name is not None and test_name != val_name:
+        val = load_target(dataset, split=val_name, seed=seed)
+        _same_classes(dataset, train, val)
         return train, val, test, None
     from sklearn.model_selection import train_test_split
 
@@ -284,6 +324,17 @@ def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float)
             f"share of {val_fraction:g} with every one of its {train.num_classes} classes in "
             "it; use more images per class") from None
     return train, train, test, (np.sort(tr), np.sort(va))
+
+
+def _same_classes(dataset: str, train: TargetData, other: TargetData) -> None:
+    """Labels are indices into each split's class list: the lists must be the same, by name."""
+    if train.class_names != other.class_names:
+        missing = sorted(set(train.class_names) - set(other.class_names))
+        extra = sorted(set(other.class_names) - set(train.class_names))
+        raise ConfigError(
+            f"{dataset}: the {other.split} split's classes differ from train's"
+            + (f"; not in {other.split}: {', '.join(missing[:5])}" if missing else "")
+            + (f"; not in train: {', '.join(extra[:5])}" if extra else ""))
 
 
 #: Pre-processed tensors of the last few (splits, preprocessing) a worker process has seen, so

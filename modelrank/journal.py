@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 
+_DAMAGED = object()
+
+
 class Journal:
     """Finished units by key; ``root=None`` disables it (nothing read, nothing written)."""
 
@@ -26,8 +29,11 @@ class Journal:
         assert self.root is not None
         return self.root / key[:2] / f"{key}.pkl"
 
-    def get(self, key: str) -> Any | None:
-        """The stored result for ``key``, or None (also for an unreadable entry)."""
+    def get(self, key: str, expect: type | None = None) -> Any | None:
+        """The stored result for ``key``, or None when there is none.
+
+        An entry that cannot be read back (cut short, garbage, written by other code) or that
+        is not an ``expect`` instance is deleted and None returned, so the unit runs again."""
         if self.root is None:
             return None
         p = self._path(key)
@@ -35,9 +41,13 @@ class Journal:
             return None
         try:
             with p.open("rb") as f:
-                return pickle.load(f)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+                value = pickle.load(f)
+        except Exception:  # any damage: unpickling garbage raises all kinds of errors
+            value = _DAMAGED
+        if value is _DAMAGED or (expect is not None and not isinstance(value, expect)):
+            p.unlink(missing_ok=True)
             return None
+        return value
 
     def put(self, key: str, value: Any) -> None:
         if self.root is None:

@@ -139,10 +139,19 @@ class ChunkStore:
         return self.dir / "done.npz"
 
     def complete(self) -> dict[str, np.ndarray] | None:
-        if self.done_path.is_file():
+        """The finished arrays, or None; a ``done.npz`` that cannot be read whole (cut short,
+        empty, garbage) is deleted, so the run recomputes instead of failing on it forever."""
+        if not self.done_path.is_file():
+            return None
+        try:
             with np.load(self.done_path, allow_pickle=False) as z:
-                return {k: z[k] for k in z.files}
-        return None
+                arrays = {k: z[k] for k in z.files}
+        except Exception:
+            arrays = {}
+        if not arrays:
+            self.done_path.unlink(missing_ok=True)
+            return None
+        return arrays
 
     def resume(self) -> tuple[int, list[dict[str, np.ndarray]]]:
         """(first image not yet done, chunks so far in order)."""
@@ -165,18 +174,35 @@ class ChunkStore:
             pos = b
         return pos, chunks
 
+    def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
+        """Write ``name`` atomically: a temporary file renamed into place, removed on any
+        failure; a full disk is a one-line error that names the cache directory."""
+        tmp = self.dir / f".tmp_{name}"
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, self.dir / name)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            from modelrank.errors import ConfigError
+
+            raise ConfigError(f"cannot write the embedding cache in {str(self.dir.parent.parent)!r}: "
+                              f"{exc.strerror or exc} (use --cache-dir elsewhere, or --no-cache)"
+                              ) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
     def save_chunk(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "meta.json").write_text(json.dumps(self.meta, indent=1, default=str))
-        tmp = self.dir / f".tmp_{start}_{end}.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, self.dir / f"chunk_{start:07d}_{end:07d}.npz")
+        self._write(f"chunk_{start:07d}_{end:07d}.npz", arrays)
+        try:  # a description for people browsing the cache; never read back
+            (self.dir / "meta.json").write_text(json.dumps(self.meta, indent=1, default=str))
+        except OSError:
+            pass
 
     def finish(self, arrays: dict[str, np.ndarray]) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / ".tmp_done.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, self.done_path)
+        self._write("done.npz", arrays)
         for f in self.dir.glob("chunk_*.npz"):
             f.unlink()
 
@@ -189,8 +215,10 @@ def resolve_device(device: str | None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
-    except RuntimeError:
+    except (RuntimeError, TypeError):
         raise ConfigError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {device!r} is not supported; use cpu, cuda, cuda:N or auto")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but this machine has no usable CUDA GPU")
     return dev
@@ -261,6 +289,7 @@ def probe(
     use_cache: bool = True,
     chunk_images: int = 256,
     progress: Callable[[int, int], None] | None = None,
+    prefetch: bool = True,
 ) -> Embeddings:
     """Embeddings of ``data`` through ``bb``: pooled layers, features, logits (+ cubical Betti).
 
@@ -275,6 +304,8 @@ def probe(
         use_cache: read and write the cache.
         chunk_images: images between checkpoints of an unfinished run.
         progress: called with (images done, total) after every batch.
+        prefetch: prepare the next batch's images in a thread while this batch runs
+            (the same tensors either way).
     """
     dev = resolve_device(device)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
@@ -300,7 +331,7 @@ def probe(
         active = [r for g in todo for r in groups[g]]
         parts = _run(bb, data, active, "base" in todo, start, batch_size, dev, amp,
                      {g: stores[g] for g in todo}, {g: pos for g, (pos, _) in todo.items()},
-                     chunk_images, progress, use_cache)
+                     chunk_images, progress, use_cache, prefetch)
         for g, (pos, chunks) in todo.items():
             arrays = _concat(chunks + parts[g])
             if use_cache:
@@ -329,7 +360,7 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, first, chunk_images,
-         progress, use_cache) -> dict[str, list[dict[str, np.ndarray]]]:
+         progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
     transform = make_transform(bb.preprocess)
     threaded = any(isinstance(r, CubicalBettiReducer) for r in reducers)
     workers = max(1, torch.get_num_threads())
@@ -342,11 +373,21 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
     bb.model.to(dev)
     autocast = torch.autocast(dev.type, dtype=torch.float16 if dev.type == "cuda" else torch.bfloat16,
                               enabled=amp)
+    def load(b0: int) -> torch.Tensor:
+        return torch.stack([transform(data.images[i]) for i in range(b0, min(n, b0 + batch_size))])
+
+    # Decoding and resizing the next batch (PIL releases the GIL) overlaps this batch's
+    # forward pass: for folders of photos it costs a fair share of a CPU forward pass.
+    loader = ThreadPoolExecutor(1, thread_name_prefix="decode") if prefetch else None
+    starts = list(range(start, n, batch_size))
     try:
         with torch.inference_mode(), autocast:
-            for b0 in range(start, n, batch_size):
+            ahead = loader.submit(load, starts[0]) if loader is not None and starts else None
+            for j, b0 in enumerate(starts):
                 b1 = min(n, b0 + batch_size)
-                x = torch.stack([transform(data.images[i]) for i in range(b0, b1)]).to(dev)
+                x = (ahead.result() if ahead is not None else load(b0)).to(dev)
+                if loader is not None and j + 1 < len(starts):
+                    ahead = loader.submit(load, starts[j + 1])
                 bb.run(x)
                 out = col.take()
                 for g in stores:
@@ -365,8 +406,9 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
                     progress(b1, n)
     finally:
         col.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        for p in (pool, loader):
+            if p is not None:
+                p.shutdown(cancel_futures=True)
     for g in stores:
         if pending[g]:
             parts[g].append(_concat(pending[g]))

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +67,19 @@ class Ranking:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
     def best(self) -> str:
-        """Name of the top backbone by the primary score."""
+        """Name of the top backbone by the primary score.
+
+        Raises MetricError saying why when no backbone has that score: each backbone that was
+        skipped, failed, or could not be given the score, with its reason."""
         for r in self.rows:
             if self.primary in r.scores:
                 return r.model
-        raise MetricError(f"no backbone has a {self.primary} score")
+        why = ([f"{m} skipped ({reason})" for m, reason in self.skipped]
+               + [f"{m} failed ({reason})" for m, reason in self.failed]
+               + [f"{r.model}: {r.unavailable[self.primary]}" for r in self.rows
+                  if self.primary in r.unavailable])
+        raise MetricError(f"no backbone has a {self.primary} score"
+                          + (": " + "; ".join(why) if why else ": no backbone was selected"))
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         """Header and formatted cells: rank, model, each metric (raw value, direction-aware)."""
@@ -276,6 +285,39 @@ def unit_key(entry: ZooEntry, data: TargetData, opts: ScoreOptions) -> str:
     return digest(what, 32)
 
 
+def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
+                   cache_dir: str | Path | None) -> None:
+    """Refuse options that would fail inside every unit of work, before any work is done."""
+    from modelrank.topology.cubical import LAYOUTS
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size!r}")
+    try:
+        finite_eta = math.isfinite(float(eta))
+    except (TypeError, ValueError):
+        finite_eta = False
+    if not finite_eta:
+        raise ConfigError(f"eta (the cubical threshold) must be a finite number, got {eta!r}")
+    if layout not in LAYOUTS:
+        raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a whole number of at least 0, got {seed!r}")
+    if cache_dir is not None:
+        check_writable_dir(Path(cache_dir), "cache directory")
+
+
+def check_writable_dir(path: Path, what: str) -> None:
+    """Create ``path`` if needed; a one-line ConfigError if it is a file or cannot be written."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {str(path)!r} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{what} {str(path)!r} cannot be created: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {str(path)!r} is not writable")
+
+
 def rank(
     dataset: str | TargetData = "digits",
     zoo: str | Path | dict[str, ZooEntry] | None = None,
@@ -314,6 +356,7 @@ def rank(
         Ranking, rows sorted best first by the primary metric. Units that failed after their
         retries are listed in ``Ranking.failed``.
     """
+    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
     return rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed, device=device,
@@ -349,6 +392,11 @@ def rank_targets(
     from modelrank.journal import Journal
     from modelrank.probe import cache_root
 
+    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
+    for t in targets:
+        if t.num_classes < 2:
+            raise ConfigError(f"{t.name} ({t.split}) has {t.num_classes} class; ranking needs at "
+                              "least 2")
     specs = resolve_metrics(metrics)
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
     entries = select(parsed, models if models is not None else "offline")
@@ -366,7 +414,7 @@ def rank_targets(
         shared = Shared(data)
         for entry in entries:
             key = unit_key(entry, data, opts)
-            hit = journal.get(key)
+            hit = journal.get(key, expect=UnitScore)
             if hit is not None:
                 hit.row.info.update(forward_pass=False, from_journal=True)
                 results[ti][entry.name] = hit

@@ -284,6 +284,30 @@ def unpack_arrays(blob: bytes) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- the store
 
+def check_writable(path: str | os.PathLike | None = None) -> Path:
+    """The database path, after checking that results can be written there (before any work).
+
+    Raises ConfigError when the file (or, for a new file, its directory) is not writable, or
+    when an existing file is not a usable results database."""
+    p = resolve_path(path)
+    if p.exists():
+        if p.is_dir():
+            raise ConfigError(f"results database {str(p)!r} is a directory; pass --db FILE")
+        if not os.access(p, os.W_OK) or not os.access(p.parent, os.W_OK | os.X_OK):
+            raise ConfigError(f"results database {str(p)!r} is read-only here; pass --db with a "
+                              "writable path")
+    else:
+        parent = p.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise ConfigError(f"results database {str(p)!r} cannot be created: {str(parent)!r} "
+                              "is not a writable directory; pass --db with a writable path")
+    with Store(p):
+        pass
+    return p
+
+
 class Store:
     """The results database (see the module docstring for the schema).
 
@@ -294,20 +318,37 @@ class Store:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True):
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
+                 read_only: bool = False):
         self.path = resolve_path(path)
+        self.read_only = read_only
         if not self.path.exists():
-            if not create:
+            if not create or read_only:
                 raise ConfigError(f"no results database at {self.path}; run `modelrank score` "
                                   "first or pass --db PATH")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
-                                         isolation_level=None)
+            if read_only:
+                # A directory we cannot write holds no -wal/-shm files for us: read the file
+                # as it is (immutable), which needs neither.
+                flags = "mode=ro" + ("" if os.access(self.path.parent, os.W_OK)
+                                     else "&immutable=1")
+                self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True,
+                                             timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            else:
+                self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
+                                             isolation_level=None)
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the results database {self.path}: {exc}") from None
         try:
-            self._setup()
+            self._check_intact()
+            if read_only:
+                if schema_version(self._conn) != SCHEMA_VERSION:
+                    raise ConfigError(f"{self.path} has schema version "
+                                      f"{schema_version(self._conn)}; open it once with "
+                                      "`modelrank score` to upgrade it")
+            else:
+                self._setup()
         except ConfigError:
             self._conn.close()
             raise
@@ -318,6 +359,17 @@ class Store:
         except BaseException:
             self._conn.close()
             raise
+
+    def _check_intact(self) -> None:
+        """Refuse a damaged file (SQLite's quick_check) before anything reads or writes it."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check(1)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path} is not a usable modelrank results database ({exc}); "
+                              "move it away or pass --db with another path") from None
+        if rows and rows[0][0] != "ok":
+            raise ConfigError(f"{self.path} is damaged (SQLite quick_check: {rows[0][0]}); "
+                              "move it away or pass --db with another path")
 
     def _setup(self) -> None:
         c = self._conn

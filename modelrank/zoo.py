@@ -6,6 +6,7 @@ A :class:`ZooEntry` is plain data (what to build); :func:`build_backbone` turns 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -71,8 +72,18 @@ class ZooEntry:
         return self.weights == "random"
 
     def recipe(self) -> dict[str, Any]:
-        """Everything that determines this backbone's outputs (for cache keys and records)."""
+        """Everything that determines this backbone's outputs (for cache keys and records).
+
+        A state-dict file given by path is identified by its size and modification time too, so
+        that replacing the file under the same name never reads embeddings of the old one."""
+        extra: dict[str, Any] = {}
+        if self.source == "file" and self.weights and not self.weights.startswith("package:"):
+            path = Path(self.weights).expanduser()
+            if path.is_file():
+                st = path.stat()
+                extra["weights_stamp"] = [st.st_size, st.st_mtime_ns]
         return {
+            **extra,
             "name": self.name,
             "source": self.source,
             "id": self.id,
@@ -98,17 +109,34 @@ def _parse_preprocess(raw: Any, where: str) -> Preprocess | None:
     unknown = set(raw) - {"size", "resize", "mean", "std", "interpolation"}
     if unknown:
         raise ConfigError(f"{where}: unknown preprocess keys {sorted(unknown)}")
-    size = int(raw.get("size", 224))
-    try:
-        return Preprocess(
-            size=size,
-            resize=int(raw.get("resize", round(size / 0.875))),
-            mean=tuple(float(v) for v in raw.get("mean", Preprocess.mean)),
-            std=tuple(float(v) for v in raw.get("std", Preprocess.std)),
-            interpolation=str(raw.get("interpolation", "bilinear")),
-        )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: bad preprocess values: {exc}") from None
+    size = _whole(raw.get("size", 224), f"{where}: preprocess size", low=1)
+    resize = _whole(raw.get("resize", round(size / 0.875)), f"{where}: preprocess resize", low=1)
+    stats = {}
+    for key in ("mean", "std"):
+        value = raw.get(key, getattr(Preprocess, key))
+        try:
+            stats[key] = tuple(float(v) for v in value)
+        except (TypeError, ValueError):
+            stats[key] = ()
+        if len(stats[key]) != 3 or not all(math.isfinite(v) for v in stats[key]):
+            raise ConfigError(f"{where}: preprocess {key} must be 3 numbers (R, G, B), "
+                              f"got {value!r}")
+    if any(v <= 0 for v in stats["std"]):
+        raise ConfigError(f"{where}: preprocess std must be positive, got {list(stats['std'])}")
+    interpolation = str(raw.get("interpolation", "bilinear"))
+    if interpolation not in ("bilinear", "bicubic", "nearest"):
+        raise ConfigError(f"{where}: preprocess interpolation must be bilinear, bicubic or "
+                          f"nearest, got {interpolation!r}")
+    return Preprocess(size=size, resize=resize, mean=stats["mean"], std=stats["std"],
+                      interpolation=interpolation)
+
+
+def _whole(value: Any, what: str, low: int = 0) -> int:
+    """``value`` as an int ≥ ``low``; ConfigError naming ``what`` otherwise (no bools, no 2.5)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or int(value) < low:
+        raise ConfigError(f"{what} must be a whole number ≥ {low}, got {value!r}")
+    return int(value)
 
 
 def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None = None) -> ZooEntry:
@@ -141,6 +169,15 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: imagenet_top1 must be a number, 'auto' or null") from None
     weights = merged.get("weights")
+    if source == "file" and isinstance(weights, str) and weights not in ("random",) \
+            and not weights.startswith("package:") and not Path(weights).expanduser().is_file():
+        raise ConfigError(f"{where}: weights file {weights!r} does not exist")
+    tags = merged.get("tags", ()) or ()
+    if not isinstance(tags, (list, tuple)):
+        raise ConfigError(f"{where}: tags must be a list, got {tags!r}")
+    options = merged.get("options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{where}: options must be a mapping, got {options!r}")
     return ZooEntry(
         name=name,
         source=source,
@@ -149,27 +186,56 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
         preprocess=_parse_preprocess(merged.get("preprocess"), where),
         layers=layers,
         imagenet_top1=top1,
-        tags=tuple(str(t) for t in merged.get("tags", ()) or ()),
-        seed=int(merged.get("seed", 0)),
+        tags=tuple(str(t) for t in tags),
+        seed=_whole(merged.get("seed", 0), f"{where}: seed"),
         truncate=merged.get("truncate"),
-        options=dict(merged.get("options") or {}),
+        options=dict(options),
     )
 
 
 def load_zoo(path: str | Path | None = None) -> dict[str, ZooEntry]:
     """Read a zoo file (default: the packaged one) into ``{name: entry}`` in file order."""
     p = Path(path) if path is not None else default_zoo_path()
-    if not p.is_file():
-        raise ConfigError(f"zoo file {str(p)!r} does not exist")
-    try:
-        doc = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        msg = str(exc).replace("\n", " ")
-        raise ConfigError(f"zoo file {str(p)!r} is not valid YAML: {msg}") from None
+    doc = read_yaml(p, "zoo file")
     if not isinstance(doc, dict) or not isinstance(doc.get("models"), dict):
         raise ConfigError(f"zoo file {str(p)!r} must have a top-level 'models' mapping")
+    if not doc["models"]:
+        raise ConfigError(f"zoo file {str(p)!r} lists no models")
     defaults = doc.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"zoo file {str(p)!r}: defaults must be a mapping")
     return {str(n): parse_entry(str(n), raw, defaults) for n, raw in doc["models"].items()}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml's safe loader, refusing a mapping that repeats a key (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"the name {key!r} appears twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a YAML file; one-line ConfigErrors for a missing file, non-UTF-8 text, bad YAML or
+    a repeated key, each naming the file."""
+    if not path.is_file():
+        raise ConfigError(f"{what} {str(path)!r} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {str(path)!r} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except ConfigError as exc:
+        raise ConfigError(f"{what} {str(path)!r}: {exc}") from None
+    except yaml.YAMLError as exc:
+        msg = str(exc).replace("\n", " ")
+        raise ConfigError(f"{what} {str(path)!r} is not valid YAML: {msg}") from None
 
 
 def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) -> list[ZooEntry]:
@@ -181,7 +247,9 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
         return list(zoo.values())
     words = [w.strip() for w in (models.split(",") if isinstance(models, str) else models)]
     words = [w for w in words if w]
-    if not words or words == ["all"]:
+    if not words:
+        raise UnknownModelError("no model named: models is empty (give names or tags, or 'all')")
+    if words == ["all"]:
         return list(zoo.values())
     chosen: dict[str, ZooEntry] = {}
     for w in words:

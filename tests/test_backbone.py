@@ -129,7 +129,7 @@ def test_in_order_loading_checks_every_shape():
 
 
 def test_missing_weights_file_and_package():
-    with pytest.raises(WeightsUnavailableError, match="does not exist"):
+    with pytest.raises(ConfigError, match="zoo entry .*weights file '/no/such.pth' does not exist"):
         build_backbone(entry(source="file", id="timm:tf_efficientnet_lite0", weights="/no/such.pth"))
     with pytest.raises(WeightsUnavailableError, match="not installed"):
         build_backbone(entry(source="file", id="timm:tf_efficientnet_lite0", weights="package:no_such_pkg"))

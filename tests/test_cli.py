@@ -138,3 +138,37 @@ def test_score_with_every_metric_ranks_the_offline_zoo(tmp_path):
         # every score is either a number or unavailable with a reason, never silently missing
         assert set(row["raw"]) | set(row["unavailable"]) == names
         assert len(row["raw"]) >= len(names) - 2, row["unavailable"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["score", "--bogus"], "No such option: --bogus"),
+    (["nocmd"], "No such command 'nocmd'"),
+    (["score", "--per-class", "abc"], "Invalid value for '--per-class'"),
+    (["score", "extra"], "Got unexpected extra argument"),
+    (["score", "--layout"], "Option '--layout' requires an argument"),
+    (["evaluate", "--protocol"], "requires an argument"),
+])
+def test_usage_errors_are_clicks_usage_message_and_exit_2(args, message):
+    code, stdout, stderr = run(*args)
+    assert code == 2, (code, stderr)
+    assert message in stderr and "Error: " in stderr
+    assert "Traceback" not in stderr + stdout
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path):
+    import os
+    import signal
+    import time
+
+    env = dict(os.environ, MODELRANK_OFFLINE="1", MODELRANK_CACHE=str(tmp_path / "c"),
+               MODELRANK_DB=str(tmp_path / "r.sqlite"))
+    p = subprocess.Popen([sys.executable, "-m", "modelrank.cli", "score", "--dataset", "digits",
+                          "--models", "efficientnet_lite0", "--metric", "knn,betti-cubical"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(12)  # past the imports: the backbone is being built or probed
+    assert p.poll() is None, p.communicate()
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 130, stderr
+    assert "interrupted;" in stderr and "re-run the command to resume" in stderr
+    assert "Traceback" not in stderr

@@ -93,3 +93,106 @@ def test_torchvision_set_offline_gives_a_clear_error(tmp_path, monkeypatch):
         load_target("dtd", split="train")
     with pytest.raises(DatasetUnavailableError, match="downloading is off"):
         load_target("cifar10", split="train", download=False)
+
+
+# ---------------------------------------------------------------- splits of image folders
+
+
+def _split_folder(tmp_path, layout):
+    """layout: {split: {class: n_images}} under tmp_path/<split>/<class>/."""
+    for split, counts in layout.items():
+        _folder(tmp_path / split, counts)
+    return tmp_path
+
+
+def test_split_folder_reads_one_split_and_never_takes_splits_for_classes(tmp_path):
+    root = _split_folder(tmp_path, {"train": {"cat": 4, "dog": 3}, "test": {"cat": 2, "dog": 2}})
+    train = load_target(str(root), split="train")
+    assert train.class_names == ["cat", "dog"] and len(train) == 7 and train.split == "train"
+    test = load_target(str(root), split="test")
+    assert test.class_names == ["cat", "dog"] and len(test) == 4
+    both = load_target(str(root), split="all")
+    assert both.class_names == ["cat", "dog"] and len(both) == 11 and both.split == "all"
+    assert np.bincount(both.labels).tolist() == [6, 5]
+    assert len({train.fingerprint(), test.fingerprint(), both.fingerprint()}) == 3
+
+
+def test_a_split_the_folder_does_not_have_is_an_error(tmp_path):
+    root = _split_folder(tmp_path, {"train": {"cat": 3, "dog": 3}, "test": {"cat": 2, "dog": 2}})
+    with pytest.raises(DatasetUnavailableError, match="has splits train, test, not 'tran'"):
+        load_target(str(root), split="tran")
+    flat = _folder(tmp_path / "flat", {"cat": 3, "dog": 3})
+    with pytest.raises(DatasetUnavailableError, match="no split directories"):
+        load_target(str(flat), split="test")
+    assert load_target(str(flat), split="train").split == "all"  # the whole flat folder
+
+
+def test_split_directories_beside_class_directories_are_refused(tmp_path):
+    root = _split_folder(tmp_path, {"train": {"cat": 3, "dog": 3}})
+    _folder(tmp_path / "bird", {"x": 2})
+    with pytest.raises(DatasetUnavailableError, match="mixes split directories"):
+        load_target(str(root), split="train")
+
+
+# ---------------------------------------------------------------- image files
+
+
+def test_a_truncated_jpeg_is_skipped_with_a_warning_that_names_it(tmp_path):
+    root = _folder(tmp_path, {"cat": 3, "dog": 3})
+    rng = np.random.default_rng(1)
+    good = tmp_path / "cat" / "photo.jpg"
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(good, quality=95)
+    cut = tmp_path / "dog" / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with Image.open(cut) as im:
+        im.verify()  # the header is intact: verify() alone does not see the damage
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image file.*cut\.jpg"):
+        t = load_target(str(root), split="all")
+    assert len(t) == 7 and t.skipped == [str(cut)]
+    assert all(t.images[i].size for i in range(len(t)))  # every kept image decodes
+
+
+@pytest.mark.parametrize("bits", [16, 8])
+def test_deep_grey_pngs_are_scaled_not_clipped(tmp_path, bits):
+    ramp = np.linspace(0, 1, 64).reshape(8, 8)
+    if bits == 16:
+        arr = np.rint(ramp * 65535).astype(np.uint16)
+        Image.fromarray(arr).save(tmp_path / "x.png")
+    else:
+        Image.fromarray(np.rint(ramp * 255).astype(np.uint8)).save(tmp_path / "x.png")
+    from modelrank.data import to_rgb
+
+    with Image.open(tmp_path / "x.png") as im:
+        got = np.asarray(to_rgb(im))
+    assert got.shape == (8, 8, 3) and got.dtype == np.uint8
+    np.testing.assert_allclose(got[..., 0], np.rint(ramp * 255), atol=1)  # a ramp, not white
+
+
+def test_evaluate_splits_of_a_folder_never_test_on_training_images(tmp_path):
+    from modelrank.errors import ConfigError
+    from modelrank.finetuning import _splits
+
+    flat = _folder(tmp_path / "flat", {"cat": 4, "dog": 4})
+    with pytest.raises(ConfigError, match="needs a train split and a test"):
+        _splits(str(flat), None, 0, 0.2)
+    only_train = _split_folder(tmp_path / "t", {"train": {"cat": 4, "dog": 4}})
+    with pytest.raises(ConfigError, match=r"it has train\)"):
+        _splits(str(only_train), None, 0, 0.2)
+    ok = _split_folder(tmp_path / "ok", {"train": {"cat": 5, "dog": 5}, "test": {"cat": 2, "dog": 3}})
+    train, val, test, carve = _splits(str(ok), None, 0, 0.2)
+    assert (train.split, test.split, len(test)) == ("train", "test", 5) and carve is not None
+    assert set(train.source.split("/")[-1:]) == {"train"} and test.source.endswith("/test")
+    with_val = _split_folder(tmp_path / "v", {"train": {"a": 4, "b": 4}, "valid": {"a": 2, "b": 2},
+                                              "test": {"a": 2, "b": 2}})
+    train, val, test, carve = _splits(str(with_val), None, 0, 0.2)
+    assert (val.split, test.split, carve) == ("valid", "test", None)
+
+
+def test_train_and_test_classes_must_match_by_name(tmp_path):
+    from modelrank.errors import ConfigError
+    from modelrank.finetuning import _splits
+
+    root = _split_folder(tmp_path, {"train": {"ant": 4, "bee": 4, "cat": 4},
+                                    "test": {"bee": 2, "cat": 2}})  # indices would shift by one
+    with pytest.raises(ConfigError, match="test split's classes differ from train's; not in test: ant"):
+        _splits(str(root), None, 0, 0.2)

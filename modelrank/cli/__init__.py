@@ -70,10 +70,13 @@ def score(
     from modelrank.cli.render import job_progress, print_ranking
     from modelrank.ranking import rank
 
+    from modelrank.cli.commands import check_outputs, store_ranking, write_output
+
     if per_class is not None and per_class < 1:
         raise ModelrankError(f"--per-class must be at least 1, got {per_class}")
     if layout not in ("whc", "channel-mean", "per-channel"):
         raise ModelrankError(f"--layout must be whc, channel-mean or per-channel, got {layout!r}")
+    check_outputs(output=output, db=db)
     with job_progress(err) as (on_progress, on_counts), open_executor(
             executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
             on_counts) as ex:
@@ -83,15 +86,16 @@ def score(
             cache_dir=cache_dir, use_cache=not no_cache, on_progress=on_progress,
             on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"), executor=ex,
         )
+    if not ranking.rows and not ranking.failed:
+        raise ModelrankError(f"none of the {len(ranking.skipped)} selected backbone(s) could be "
+                             "scored here (the reasons are above)")
     print_ranking(out, ranking)
     for m, why in ranking.failed:
         err.print(f"[red]failed {m}[/]: {why}", highlight=False, soft_wrap=True)
+    run_id = store_ranking(ranking, db)
     if output:
-        ranking.save(output)
+        write_output(ranking, output, run_id, db)
         err.print(f"wrote {output}")
-    from modelrank.cli.commands import store_ranking
-
-    store_ranking(ranking, db)
     exit_if_failed(len(ranking.failed))
 
 
@@ -136,25 +140,50 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the app, turning user errors into one line and exit 1."""
+def _click_exceptions() -> tuple[tuple, tuple, tuple]:
+    """(Abort classes, ClickException classes, Exit classes) of click and of typer: typer 0.2x
+    vendors a copy of click whose exceptions are its own classes, with Abort and Exit in
+    ``typer.exceptions``."""
     import click
 
+    aborts, errors, exits = [click.exceptions.Abort], [click.exceptions.ClickException], [
+        click.exceptions.Exit]
+    try:
+        from typer import exceptions as typer_exceptions
+        from typer._click import exceptions as vendored
+    except ImportError:  # a typer that uses click itself
+        pass
+    else:
+        errors.append(vendored.ClickException)
+        aborts.append(getattr(typer_exceptions, "Abort", click.exceptions.Abort))
+        exits.append(getattr(typer_exceptions, "Exit", click.exceptions.Exit))
+    return tuple(aborts), tuple(errors), tuple(exits)
+
+
+INTERRUPTED = "interrupted; finished work is kept (cache, journal, run logs): re-run the command to resume"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: user errors are one line and exit 1, usage errors are click's usage
+    message and exit 2, Ctrl-C exits 130; never a traceback for any of them."""
+    abort, click_error, exit_ = _click_exceptions()
     warnings.simplefilter("default")
     try:
         rc = app(args=argv, standalone_mode=False)
     except ModelrankError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 1
-    except click.exceptions.Abort:
-        err.print("aborted")
+    except (KeyboardInterrupt, *abort):  # click turns Ctrl-C into Abort
+        # Plain write: a progress display may still own the rich console at this point.
+        print(INTERRUPTED, file=sys.stderr, flush=True)
         return 130
-    except click.ClickException as exc:
-        err.print(f"[red]error:[/] {exc.format_message()}", highlight=False, soft_wrap=True)
+    except click_error as exc:
+        exc.show()  # "Usage: ... / Try '... --help' / Error: ..." (the help text for no arguments)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err.print("interrupted; finished work is cached and the next run resumes")
-        return 130
+    except exit_ as exc:
+        return getattr(exc, "exit_code", 0)
+    if rc == 130:  # typer turns Ctrl-C into Exit(130) and, not standalone, returns the code
+        print(INTERRUPTED, file=sys.stderr, flush=True)
     return rc if isinstance(rc, int) else 0
 
 

@@ -29,6 +29,45 @@ def command_line() -> str:
     return "modelrank " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
+def check_outputs(*, output: str | None, db: str | None,
+                  suffixes: tuple[str, ...] = (".json", ".csv", ".md")) -> None:
+    """Refuse, before any work, an --output with an unknown suffix or an unwritable directory
+    and a results database that cannot be written."""
+    import os
+    from pathlib import Path
+
+    from modelrank.errors import ConfigError
+    from modelrank.store import check_writable
+
+    if output:
+        p = Path(output)
+        if p.suffix.lower() not in suffixes:
+            raise ConfigError(f"--output must end in {', '.join(suffixes)}, got {p.name!r}")
+        if p.is_dir():
+            raise ConfigError(f"--output {output!r} is a directory; give a file name")
+        parent = p.parent if str(p.parent) else Path(".")
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise ConfigError(f"--output {output!r} cannot be written: {str(parent)!r} is not "
+                              "writable")
+    check_writable(db)
+
+
+def write_output(ranking, output: str, run_id: int, db: str | None) -> None:
+    """Write --output after the ranking is stored; a failure says where the result is."""
+    from modelrank.errors import ModelrankError
+    from modelrank.store import resolve_path
+
+    try:
+        ranking.save(output)
+    except OSError as exc:
+        raise ModelrankError(
+            f"could not write {output!r} ({exc.strerror or exc}); the ranking is stored in "
+            f"{resolve_path(db)} as run {run_id}: `modelrank leaderboard --db "
+            f"{resolve_path(db)}` shows it") from None
+
+
 def store_ranking(ranking, db: str | None) -> int:
     """Record a ranking in the results store; returns the run id."""
     from modelrank.store import Store

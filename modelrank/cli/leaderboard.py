@@ -29,7 +29,7 @@ def leaderboard(
 
     fmt = _resolve_format(fmt, output, FORMATS)
     names = [n.strip() for d in (dataset or []) for n in d.split(",") if n.strip()]
-    with Store(db, create=False) as store:
+    with Store(db, create=False, read_only=True) as store:
         text = render(build(store, datasets=names or None, metric=metric), fmt)
     if output:
         path = Path(output)

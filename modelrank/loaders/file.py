@@ -94,7 +94,15 @@ def build(entry: ZooEntry):
         if not entry.weights:
             raise ConfigError(f"zoo entry {entry.name!r}: 'weights' is required for source file")
         path = weights_path(entry.weights)
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ConfigError(f"zoo entry {entry.name!r}: weights file {str(path)!r} is not a "
+                              f"torch state dict ({type(exc).__name__})") from None
+        if not isinstance(state, dict) or not all(
+                isinstance(v, torch.Tensor) for v in state.get("state_dict", state).values()):
+            raise ConfigError(f"zoo entry {entry.name!r}: weights file {str(path)!r} holds "
+                              f"{type(state).__name__}, not a state dict of tensors")
         info["weights_file"] = path.name
         info["weights_mapping"] = load_state_dict_in_order(model, state)
         info["weights_tag"] = entry.weights
