@@ -202,10 +202,26 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
         conn.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
             conn.execute("ROLLBACK")
+        if _disk_full(exc):
+            raise ConfigError(f"no space left on the device of the results database "
+                              f"({_db_path(conn)}); nothing of this write was stored") from None
         raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, (sqlite3.Error, OSError)) and (
+        "disk is full" in str(exc) or "No space left" in str(exc)
+        or getattr(exc, "errno", None) == 28)
+
+
+def _db_path(conn: sqlite3.Connection) -> str:
+    try:
+        return conn.execute("PRAGMA database_list").fetchone()[2]
+    except sqlite3.Error:
+        return "?"
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -354,6 +370,9 @@ class Store:
             raise
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if _disk_full(exc):
+                raise ConfigError(f"no space left on the device of the results database "
+                                  f"{self.path}") from None
             raise ConfigError(f"{self.path} is not a usable modelrank results database ({exc})"
                               ) from None
         except BaseException:

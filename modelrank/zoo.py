@@ -133,8 +133,8 @@ def _parse_preprocess(raw: Any, where: str) -> Preprocess | None:
 
 def _whole(value: Any, what: str, low: int = 0) -> int:
     """``value`` as an int ≥ ``low``; ConfigError naming ``what`` otherwise (no bools, no 2.5)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
-            or int(value) < low:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value != int(value) or int(value) < low:
         raise ConfigError(f"{what} must be a whole number ≥ {low}, got {value!r}")
     return int(value)
 

@@ -289,3 +289,45 @@ def test_finetune_config_validates_its_fields(field, value):
         replace(CPU_BUDGET, **{field: value})
     with pytest.raises(ConfigError, match=f"FinetuneConfig.{field}"):
         FinetuneConfig(**{field: value})
+
+
+def test_plot_into_a_directory_writes_there_and_bad_plot_names_fail_first(tmp_path, zoo_file):
+    base = ["betti", "--zoo", str(zoo_file), "--model", "r18a", "--per-class", "3",
+            "--db", str(tmp_path / "r.sqlite")]
+    env = {"MODELRANK_CACHE": str(tmp_path / "c")}
+    code, _, stderr = cli(*base, "--plot", str(tmp_path / "plot.txt"), env_extra=env)
+    one_line_error(code, stderr, "--plot must end in .png, .pdf, .svg")
+    assert not (tmp_path / "c").exists()
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    code, _, stderr = cli(*base, "--plot", str(plots), env_extra=env)
+    assert code == 0, stderr
+    assert (plots / "betti_r18a.png").stat().st_size > 1000
+    assert f"wrote {plots / 'betti_r18a.png'}" in stderr.replace("\n", "")
+
+
+def test_evaluate_and_benchmark_refuse_bad_options_before_work(tmp_path):
+    code, _, stderr = cli("evaluate", "--dataset", "digits", "--image-size", "0",
+                          "--db", str(tmp_path / "r.sqlite"))
+    one_line_error(code, stderr, "FinetuneConfig.image_size must be a whole number ≥ 8, got 0")
+    code, _, stderr = cli("benchmark", "--suite", "offline", "--output", str(tmp_path / "t.json"),
+                          "--db", str(tmp_path / "r.sqlite"))
+    one_line_error(code, stderr, "--output must end in .md")
+
+
+def test_a_full_disk_under_the_database_says_so_and_stores_nothing(tmp_path):
+    """SQLite reports a full disk as SQLITE_FULL; the message must say that, not 'not a usable
+    database'. Simulated by capping the file at its current number of pages."""
+    from modelrank.store import Store
+
+    p = tmp_path / "r.sqlite"
+    with Store(p) as s:
+        s.conn.execute("CREATE TABLE filler (x BLOB)")
+        pages = s.conn.execute("PRAGMA page_count").fetchone()[0]
+        s.conn.execute(f"PRAGMA max_page_count = {pages}")  # every further page: "disk is full"
+        before = s.count("runs")
+        with pytest.raises(ConfigError, match="no space left on the device of the results database"):
+            with s.transaction() as c:
+                c.execute("INSERT INTO filler VALUES (?)", (os.urandom(200_000),))
+        assert s.count("runs") == before
+        assert s.conn.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == 0

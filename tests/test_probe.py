@@ -101,3 +101,25 @@ def test_interrupted_run_resumes_where_it_stopped(resnet, tmp_path):
     assert sum(seen) == 30 - 16  # only the images after the last checkpoint
     assert np.allclose(resumed.features, reference.features, atol=1e-6)
     assert all(np.allclose(resumed.layers[k], reference.layers[k], atol=1e-6) for k in reference.layers)
+
+
+def test_betti_counts_counted_in_threads_equal_counts_of_a_plain_forward_pass(resnet, tmp_path):
+    """The probe counts Betti numbers in a thread pool while the network runs on; the counts
+    must be those of each layer's activation as the layer produced it (later in-place ops of the
+    network must not reach the copy the threads read)."""
+    from modelrank.probe import CubicalBettiReducer
+    from modelrank.topology.cubical import betti_counts
+
+    data = load_target("digits", per_class=3)  # 30 images: 4 batches of 8, split among threads
+    emb = probe(resnet, data, cubical=CubicalBettiReducer(eta=0.05), batch_size=8,
+                use_cache=False)
+    m = resnet.model
+    x = _batch(resnet, data)
+    with torch.no_grad():
+        stem = m.relu(m.bn1(m.conv1(x)))  # torchvision's ReLU is in-place
+        l1 = m.layer1(m.maxpool(stem.clone()))
+        l4 = m.layer4(m.layer3(m.layer2(l1.clone())))
+    names = emb.layer_names
+    for name, act in (("relu", stem), ("layer1.1", l1), ("layer4.1", l4)):
+        want = betti_counts(act.numpy(), eta=0.05)
+        assert np.array_equal(emb.cubical[:, names.index(name)], want), name

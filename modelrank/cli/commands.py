@@ -33,24 +33,10 @@ def check_outputs(*, output: str | None, db: str | None,
                   suffixes: tuple[str, ...] = (".json", ".csv", ".md")) -> None:
     """Refuse, before any work, an --output with an unknown suffix or an unwritable directory
     and a results database that cannot be written."""
-    import os
-    from pathlib import Path
-
-    from modelrank.errors import ConfigError
+    from modelrank.cli.paths import output_file
     from modelrank.store import check_writable
 
-    if output:
-        p = Path(output)
-        if p.suffix.lower() not in suffixes:
-            raise ConfigError(f"--output must end in {', '.join(suffixes)}, got {p.name!r}")
-        if p.is_dir():
-            raise ConfigError(f"--output {output!r} is a directory; give a file name")
-        parent = p.parent if str(p.parent) else Path(".")
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise ConfigError(f"--output {output!r} cannot be written: {str(parent)!r} is not "
-                              "writable")
+    output_file(output, suffixes, "--output")
     check_writable(db)
 
 
@@ -94,9 +80,12 @@ def betti(
     """Per-layer Betti numbers and Omega of one backbone: watch the topology simplify."""
     import numpy as np
 
+    from modelrank.cli.paths import plot_file
     from modelrank.cli.render import progress_bar
     from modelrank.ranking import rank
 
+    plot = plot_file(plot, f"betti_{model}.png")
+    check_outputs(output=output, db=db)
     metrics = ["betti-cubical", "betti-cubical-auc", "betti-cubical-exp"] + (["betti-rips"] if rips else [])
     with progress_bar(err) as on_progress:
         r = rank(dataset, zoo=zoo, models=model, metrics=metrics, split=split, per_class=per_class,
@@ -134,10 +123,10 @@ def betti(
                           np.asarray(topo["omega_rips"]) if "omega_rips" in topo else None,
                           f"{model} on {dataset}", plot)
         err.print(f"wrote {plot}")
+    run_id = store_ranking(r, db)
     if output:
-        r.save(output)
+        write_output(r, output, run_id, db)
         err.print(f"wrote {output}")
-    store_ranking(r, db)
 
 
 def evaluate(
@@ -178,6 +167,7 @@ def evaluate(
         cfg = replace(cfg, image_size=image_size)
     if amp:
         cfg = replace(cfg, amp=True)
+    check_outputs(output=None, db=db)
     failures: list[tuple[str, str]] = []
     with job_progress(err) as (on_progress, on_counts), open_executor(
             executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
@@ -232,6 +222,7 @@ def benchmark(
     from modelrank.store import Store
 
     s = load_suite(suite)
+    check_outputs(output=output, db=db, suffixes=(".md",))
     with job_progress(err) as (on_progress, on_counts), open_executor(
             executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
             on_counts) as ex:
@@ -241,10 +232,6 @@ def benchmark(
                             executor=ex, cache_dir=cache_dir)
     text = res.to_markdown(s.published or None)
     out.print(text, highlight=False, markup=False)
-    if output:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(f"Command: `{command_line()}`\n\n" + text)
-        err.print(f"wrote {output}")
     with Store(db) as store:
         for target, ranking in res.rankings.items():
             store.record_ranking(ranking.to_dict(), command_line())
@@ -257,6 +244,14 @@ def benchmark(
                                         "published" if published else "finetune",
                                         {}, float(acc), kind, "test")
         store.record_correlations(run_id, s.name, res.records)
+    if output:
+        try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            Path(output).write_text(f"Command: `{command_line()}`\n\n" + text)
+        except OSError as exc:
+            raise ConfigError(f"could not write {output!r} ({exc.strerror or exc}); the results "
+                              f"are stored in the results database as run {run_id}") from None
+        err.print(f"wrote {output}")
     exit_if_failed(len(res.failed))
 
 

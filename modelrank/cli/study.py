@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from modelrank.cli.paths import output_file, plot_file
 from modelrank.errors import ConfigError
 from modelrank.topology.barcode import Bar
 
@@ -91,8 +92,7 @@ def barcode(
         raise ConfigError(f"--minima must be at least 2, got {minima}")
     if steps < 0 or path_steps < 0 or path_points < 1:
         raise ConfigError("--steps and --path-steps must be ≥ 0 and --path-points ≥ 1")
-    if plot is not None and Path(plot).suffix.lower() != ".png":
-        raise ConfigError(f"--plot must name a .png file, got {plot}")
+    plot = plot_file(plot, "barcode.png")
 
     console = Console()
     with console.status("training minima and optimising paths…"):
@@ -120,11 +120,6 @@ def barcode(
 # ------------------------------------------------------------------------------------------------
 # layers: Betti numbers per layer of trained fully connected networks (METHODS.md §2)
 # ------------------------------------------------------------------------------------------------
-
-
-def _check_suffix(path: Optional[Path], allowed: tuple[str, ...], option: str) -> None:
-    if path is not None and Path(path).suffix.lower() not in allowed:
-        raise ConfigError(f"{option} must name a {' or '.join(allowed)} file, got {path}")
 
 
 def layers_table(result) -> Table:
@@ -168,8 +163,8 @@ def layers(
         raise ConfigError(f"--max-steps must be ≥ 0, got {max_steps}")
     if check_every < 1:
         raise ConfigError(f"--check-every must be at least 1, got {check_every}")
-    _check_suffix(plot, (".png",), "--plot")
-    _check_suffix(output, (".json", ".md"), "--output")
+    plot = plot_file(plot, "layers.png")
+    output = output_file(output, (".json", ".md"), "--output")
 
     console = Console()
     with console.status("training networks and computing Betti numbers…") as status:
@@ -251,8 +246,8 @@ def invariance(
 
     if per_class < 1:
         raise ConfigError(f"--per-class must be at least 1, got {per_class}")
-    _check_suffix(plot, (".png",), "--plot")
-    _check_suffix(output, (".json", ".md"), "--output")
+    plot = plot_file(plot, "invariance.png")
+    output = output_file(output, (".json", ".md"), "--output")
     depth_specs = None if depths.strip() == "auto" else [w.strip() for w in depths.split(",") if w.strip()]
     console = Console()
     with console.status("probing…") as status:
