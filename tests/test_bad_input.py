@@ -331,3 +331,11 @@ def test_a_full_disk_under_the_database_says_so_and_stores_nothing(tmp_path):
                 c.execute("INSERT INTO filler VALUES (?)", (os.urandom(200_000),))
         assert s.count("runs") == before
         assert s.conn.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == 0
+
+
+def test_evaluate_with_every_backbone_skipped_exits_non_zero(tmp_path, zoo_file):
+    code, _, stderr = cli("evaluate", "--dataset", "digits", "--zoo", str(zoo_file), "--models",
+                          "hub", "--per-class", "5", "--db", str(tmp_path / "r.sqlite"),
+                          env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
+    one_line_error(code, stderr, "none of the selected backbones could be evaluated here")
+    assert "skipped hubonly" in stderr

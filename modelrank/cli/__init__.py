@@ -144,10 +144,15 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
     """(Abort classes, ClickException classes, Exit classes) of click and of typer: typer 0.2x
     vendors a copy of click whose exceptions are its own classes, with Abort and Exit in
     ``typer.exceptions``."""
-    import click
-
-    aborts, errors, exits = [click.exceptions.Abort], [click.exceptions.ClickException], [
-        click.exceptions.Exit]
+    aborts, errors, exits = [], [], []
+    try:
+        import click
+    except ImportError:  # typer 0.2x does not need click itself
+        pass
+    else:
+        aborts.append(click.exceptions.Abort)
+        errors.append(click.exceptions.ClickException)
+        exits.append(click.exceptions.Exit)
     try:
         from typer import exceptions as typer_exceptions
         from typer._click import exceptions as vendored
@@ -155,8 +160,9 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
         pass
     else:
         errors.append(vendored.ClickException)
-        aborts.append(getattr(typer_exceptions, "Abort", click.exceptions.Abort))
-        exits.append(getattr(typer_exceptions, "Exit", click.exceptions.Exit))
+        for name, into in (("Abort", aborts), ("Exit", exits)):
+            if hasattr(typer_exceptions, name):
+                into.append(getattr(typer_exceptions, name))
     return tuple(aborts), tuple(errors), tuple(exits)
 
 

@@ -179,6 +179,9 @@ def evaluate(
                            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
                            on_fail=lambda m, why: failures.append((m, why)), cache_dir=cache_dir)
         described = ex.describe()
+    if not results and not failures:
+        raise ConfigError("none of the selected backbones could be evaluated here (the reasons "
+                          "are above)")
     t = Table(title=f"{protocol} evaluation on {dataset}")
     for c in ("model", "accuracy %", "kind", "best", "runs trained now"):
         t.add_column(c)
