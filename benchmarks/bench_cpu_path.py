@@ -20,7 +20,8 @@ depend on them):
 - ``finetune-naive`` / ``finetune-tuned``: steps/s of modelrank's fine-tuning loop
   (``finetuning.finetune_run``, SGD with Nesterov momentum, batch 32 at 64 px as the ``cpu``
   budget) without and with the settings; ``finetune-224-*`` the same at 224 px (the backbone's
-  own resolution, as the ``published`` budget trains);
+  own resolution, as the ``published`` budget trains); ``finetune-tuned-channels-last`` with
+  ``FinetuneConfig(channels_last=True)`` (different low-order bits, so not the default);
 - ``readme-naive`` / ``readme-tuned`` (``--readme``): README's first command from an empty cache,
   wall-clock of the whole process.
 
@@ -138,7 +139,8 @@ def child_finetune(args) -> dict:
     from modelrank.loaders import build_backbone
 
     entry = load_zoo()["efficientnet_lite0"]
-    cfg = replace(CPU_BUDGET, steps=args.steps, image_size=args.size)
+    cfg = replace(CPU_BUDGET, steps=args.steps, image_size=args.size,
+                  channels_last=args.channels_last)
     pre = entry.preprocess or build_backbone(entry).preprocess
     pre = replace(pre, size=cfg.image_size, resize=cfg.image_size)  # as finetuning._FinetuneJob
     splits = _splits("digits", 20, 0, cfg.val_fraction)
@@ -205,6 +207,7 @@ def arms(args) -> list[tuple[str, str, list[str], dict]]:
         ("probe-folder", "probe", ["--per-class", "50", "--folder"], {}),
         ("finetune-naive", "finetune", ["--steps", str(args.steps)], OFF),
         ("finetune-tuned", "finetune", ["--steps", str(args.steps)], {}),
+        ("finetune-tuned-channels-last", "finetune", ["--steps", str(args.steps), "--channels-last"], {}),
         ("finetune-224-naive", "finetune", ["--steps", str(max(6, args.steps // 4)), "--size", "224"], OFF),
         ("finetune-224-tuned", "finetune", ["--steps", str(max(6, args.steps // 4)), "--size", "224"], {}),
     ]
@@ -287,7 +290,7 @@ def main() -> None:
              ("forward-tuned-batch-16", "forward-tuned"), ("forward-tuned-batch-64", "forward-tuned"),
              ("probe-pooled", "forward-naive"), ("probe-pooled", "probe-pooled-naive"),
              ("probe-cubical", "probe-cubical-naive"), ("probe-folder", "probe-folder-no-prefetch"),
-             ("finetune-tuned", "finetune-naive"),
+             ("finetune-tuned", "finetune-naive"), ("finetune-tuned-channels-last", "finetune-naive"),
              ("finetune-224-tuned", "finetune-224-naive")]
     ratios = [(f"{a} / {b}", rate(a) / rate(b)) for a, b in pairs if a in have and b in have]
     if "readme-naive" in have and "readme-tuned" in have:

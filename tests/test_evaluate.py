@@ -116,3 +116,33 @@ def test_unavailable_weights_are_skipped_not_failed(preprocess, tmp_path):
                    on_fail=lambda m, why: failed.append(m))
     assert [r.model for r in res] == ["r18"] and not failed
     assert [m for m, _ in skipped] == ["hubonly"] and "offline" in skipped[0][1].lower()
+
+
+def test_channels_last_fine_tuning_is_keyed_apart_and_default_keys_stay_the_same():
+    """channels_last changes low-order bits, so it must be part of the run key when on; when off,
+    the key fields are those of runs logged before the option existed."""
+    from dataclasses import asdict, replace
+
+    from modelrank.finetuning import CPU_BUDGET
+
+    assert "channels_last" not in CPU_BUDGET.key_fields()
+    assert CPU_BUDGET.key_fields() == {k: v for k, v in asdict(CPU_BUDGET).items()
+                                       if k != "channels_last"}
+    on = replace(CPU_BUDGET, channels_last=True)
+    assert on.key_fields()["channels_last"] is True and on.key_fields() != CPU_BUDGET.key_fields()
+
+
+def test_channels_last_fine_tuning_trains(tmp_path, monkeypatch):
+    """A short channels-last run learns like the default one (accuracy well above chance on
+    digits), through the same code path."""
+    from dataclasses import replace
+
+    from modelrank.benchmark import zoo_path
+    from modelrank.finetuning import CPU_BUDGET, evaluate
+
+    monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path))
+    cfg = replace(CPU_BUDGET, lrs=(0.01,), steps=25, channels_last=True, retrain=False)
+    res = evaluate("digits", zoo=zoo_path("offline"), models="lite2-stage5", budget=cfg,
+                   per_class=20)
+    assert len(res) == 1 and res[0].accuracy > 30.0  # chance: 10 %
+    assert res[0].recipe["config"]["channels_last"] is True

@@ -140,6 +140,10 @@ def evaluate(
     per_class: Optional[int] = typer.Option(None, "--per-class", help="Training images per class."),
     device: str = typer.Option("auto", "--device"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision on CUDA."),
+    channels_last: bool = typer.Option(
+        False, "--channels-last",
+        help="Train in channels-last memory format: ~2x faster on CPU, different low-order bits "
+             "(recorded)."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     executor: str = EXECUTOR,
@@ -167,6 +171,8 @@ def evaluate(
         cfg = replace(cfg, image_size=image_size)
     if amp:
         cfg = replace(cfg, amp=True)
+    if channels_last:
+        cfg = replace(cfg, channels_last=True)
     check_outputs(output=None, db=db)
     failures: list[tuple[str, str]] = []
     with job_progress(err) as (on_progress, on_counts), open_executor(
