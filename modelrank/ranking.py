@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import math
-import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,6 +288,7 @@ def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
                    cache_dir: str | Path | None) -> None:
     """Refuse options that would fail inside every unit of work, before any work is done."""
     from modelrank.topology.cubical import LAYOUTS
+    from modelrank.writable import check_writable_dir
 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size!r}")
@@ -304,18 +304,6 @@ def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
         raise ConfigError(f"seed must be a whole number of at least 0, got {seed!r}")
     if cache_dir is not None:
         check_writable_dir(Path(cache_dir), "cache directory")
-
-
-def check_writable_dir(path: Path, what: str) -> None:
-    """Create ``path`` if needed; a one-line ConfigError if it is a file or cannot be written."""
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{what} {str(path)!r} is a file, not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{what} {str(path)!r} cannot be created: {exc.strerror}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ConfigError(f"{what} {str(path)!r} is not writable")
 
 
 def rank(

@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from modelrank.errors import ConfigError
+from modelrank.writable import can_create_under, existing_ancestor
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 60.0
@@ -313,10 +314,8 @@ def check_writable(path: str | os.PathLike | None = None) -> Path:
             raise ConfigError(f"results database {str(p)!r} is read-only here; pass --db with a "
                               "writable path")
     else:
-        parent = p.parent
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        parent = existing_ancestor(p)
+        if not can_create_under(parent):
             raise ConfigError(f"results database {str(p)!r} cannot be created: {str(parent)!r} "
                               "is not a writable directory; pass --db with a writable path")
     with Store(p):

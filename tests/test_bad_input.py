@@ -1,18 +1,14 @@
 """Bad input, stale caches and broken outputs: each is a clear one-line error before any work,
 or the documented behaviour, never a traceback, a retry loop or a silent wrong number."""
 
-import json
 import math
 import os
-import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from modelrank.errors import ConfigError, MetricError, ModelrankError
+from modelrank.errors import ConfigError, MetricError
+from test_cli import run as cli  # the command line in a subprocess, offline
 
 TINY_ZOO = """
 models:
@@ -20,13 +16,6 @@ models:
   r18b: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}, tags: [tiny]}
   hubonly: {source: timm, id: resnet18, weights: a1_in1k, tags: [hub]}
 """
-
-
-def cli(*args, env_extra=None):
-    env = dict(os.environ, MODELRANK_OFFLINE="1", COLUMNS="250", **(env_extra or {}))
-    p = subprocess.run([sys.executable, "-m", "modelrank.cli", *args], capture_output=True,
-                       text=True, env=env, timeout=600)
-    return p.returncode, p.stdout, p.stderr
 
 
 @pytest.fixture

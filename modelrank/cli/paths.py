@@ -6,13 +6,12 @@ import os
 from pathlib import Path
 
 from modelrank.errors import ConfigError
+from modelrank.writable import can_create_under, existing_ancestor
 
 
 def _writable_parent(path: Path, option: str) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    parent = existing_ancestor(path)
+    if not can_create_under(parent):
         raise ConfigError(f"{option} {str(path)!r} cannot be written: {str(parent)!r} is not a "
                           "writable directory")
 
