@@ -37,9 +37,14 @@ def weights_status(entry: ZooEntry) -> str:
 
 
 def dataset_status(info) -> str:
-    """"yes" for generated / packaged sets, "cached" when found in the data dir, else "download"."""
+    """"yes" for generated / packaged sets and for sets whose files are found (the data dir or a
+    system directory: "yes (PATH)"), "cached" when something of its name is in the data dir,
+    else "download"."""
     if info.offline:
         return "yes"
+    if info.located is not None:
+        where = info.located()
+        return f"yes ({where})" if where else "download"
     from modelrank.data import data_root
 
     root = data_root()

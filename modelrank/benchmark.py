@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class Suite:
-    """A parsed suite file (see the module docstring)."""
+    """A parsed suite file (see the module docstring).
+
+    Attributes:
+        also_against: further ground truths by label ({"linear": {kind, protocol, budget,
+            ...}}), each correlated with the same scores in a table of its own.
+        controls: a model selector (names / tags) of control backbones (random weights): they
+            are scored and fine-tuned, kept out of the headline pool, and reported in a table
+            of their own with the pool they join.
+        bootstrap: {"replicates": B, "seed": s, "metrics": [...] (default: every score),
+            "skip": [...] (scores too slow to recompute B times)} for 95 % intervals of
+            weighted tau; None: no intervals.
+    """
 
     name: str
     zoo: str | None
@@ -38,6 +49,10 @@ class Suite:
     metrics: Any
     ground_truth: dict[str, Any]
     published: dict[str, dict[str, float]] = field(default_factory=dict)
+    also_against: dict[str, dict[str, Any]] = field(default_factory=dict)
+    controls: str | None = None
+    bootstrap: dict[str, Any] | None = None
+    description: str = ""
 
     def split_for(self, target: str) -> str:
         return self.score_split.get(target, self.score_split.get("default", "train"))
@@ -52,9 +67,15 @@ def suite_names() -> list[str]:
 
 
 def zoo_path(name: str | None) -> str | None:
-    """A packaged zoo by short name ("offline", "sfda-group2"), a path, or None (default zoo)."""
+    """A packaged zoo by short name ("offline", "sfda-group2"), a zoo trained here
+    ("trained:fmnist", built when missing: :mod:`modelrank.trained_zoo`), a path, or None
+    (default zoo)."""
     if name in (None, "packaged"):
         return None
+    if name.startswith("trained:"):
+        from modelrank.trained_zoo import built_zoo_path
+
+        return str(built_zoo_path(name))
     packaged = resources.files("modelrank") / "zoos" / f"{name}.yaml"
     return str(packaged) if packaged.is_file() else name
 
@@ -75,15 +96,43 @@ def load_suite(name_or_path: str) -> Suite:
                           f"ground_truth, ...), got {type(doc).__name__}")
     try:
         split = doc.get("score_split", "train")
-        return Suite(
+        suite = Suite(
             name=doc["name"], zoo=doc.get("zoo"), models=str(doc.get("models", "all")),
             targets=list(doc["targets"]),
             score_split=split if isinstance(split, dict) else {"default": split},
             per_class=doc.get("per_class"), metrics=doc.get("metrics", "all"),
             ground_truth=doc["ground_truth"], published=doc.get("published_weighted_tau") or {},
+            also_against=dict(doc.get("also_against") or {}),
+            controls=None if doc.get("controls") is None else str(doc["controls"]),
+            bootstrap=doc.get("bootstrap"), description=str(doc.get("description") or ""),
         )
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ConfigError(f"suite file {str(p)!r} is missing a field or malformed: {exc}") from None
+    _check_suite(suite, p)
+    return suite
+
+
+def _check_suite(suite: Suite, path: Path) -> None:
+    """Refuse, before any work, the malformed parts that would otherwise fail mid-run."""
+    where = f"suite file {str(path)!r}"
+    if not suite.targets or not all(isinstance(t, str) and t for t in suite.targets):
+        raise ConfigError(f"{where}: targets must be a non-empty list of data set names")
+    for label, gt in [("ground_truth", suite.ground_truth),
+                      *((f"also_against.{k}", v) for k, v in suite.also_against.items())]:
+        if not isinstance(gt, dict) or gt.get("kind") not in ("published", "finetune"):
+            raise ConfigError(f"{where}: {label} must be a mapping with kind published or "
+                              "finetune")
+        seeds = gt.get("seeds", [0])
+        if not (isinstance(seeds, list) and seeds and all(
+                isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)):
+            raise ConfigError(f"{where}: {label}.seeds must be a non-empty list of whole "
+                              f"numbers ≥ 0, got {seeds!r}")
+    b = suite.bootstrap
+    if b is not None:
+        reps = b.get("replicates") if isinstance(b, dict) else None
+        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 10:
+            raise ConfigError(f"{where}: bootstrap must be a mapping with replicates ≥ 10 "
+                              f"(a whole number), got {b!r}")
 
 
 def published_accuracies(group: str, names: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -92,9 +141,29 @@ def published_accuracies(group: str, names: dict[str, str]) -> dict[str, dict[st
     return {names.get(t, t): accs for t, accs in doc[group].items()}
 
 
+#: The name of the leave-one-target-out accuracy prior in benchmark tables.
+LOTO = "loto-accuracy"
+
+
 @dataclass
 class BenchmarkResult:
-    """Weighted tau per score per target (+ mean), the full correlation records, rankings."""
+    """What a suite measured: per ground truth, every score's correlations per target and mean.
+
+    The first fields describe the headline ground truth (as before ground truths had labels):
+    ``tau`` {score: {target: weighted tau}}, ``records`` (one dict per score x target with
+    every correlation of :func:`~modelrank.correlation.correlate`), ``accuracies``.
+
+    Attributes:
+        ground_truths: {label: GroundTruth}, "headline" first.
+        tables: {label: {"records": [...], "tau": {score: {target: weighted tau}}}}.
+        intervals: {label: {score: {target or "mean": (low, high, replicates)}}}, 95 %.
+        baselines: the rows that are static baselines (priors and :data:`LOTO`).
+        control_tau: {score: {target: weighted tau}} against the headline ground truth with
+            the control backbones in the pool; {} without controls.
+        pool, controls: the headline backbones and the controls.
+        spread: {label: {target: seed_spread(...)}}.
+        bootstrap: the suite's bootstrap settings and the scores it covered.
+    """
 
     suite: str
     targets: list[str]
@@ -105,58 +174,239 @@ class BenchmarkResult:
     rankings: dict[str, Any]
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    ground_truths: dict[str, "GroundTruth"] = field(default_factory=dict)
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    intervals: dict[str, dict[str, dict[str, tuple[float, float, int]]]] = field(
+        default_factory=dict)
+    baselines: list[str] = field(default_factory=list)
+    control_tau: dict[str, dict[str, float]] = field(default_factory=dict)
+    pool: list[str] = field(default_factory=list)
+    controls: list[str] = field(default_factory=list)
+    spread: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bootstrap: dict[str, Any] = field(default_factory=dict)
 
-    def mean(self, score: str) -> float:
-        vals = [v for v in self.tau.get(score, {}).values() if math.isfinite(v)]
+    def mean(self, score: str, label: str = "headline") -> float:
+        tau = self.tau if label == "headline" or not self.tables else self.tables[label]["tau"]
+        vals = [v for v in tau.get(score, {}).values() if math.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
+    def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
+        """{model: value in ranking direction} of one score on one target over the headline
+        pool; the LOTO prior from ground truth ``label``'s accuracies."""
+        from modelrank.benchmark_stats import loto_prior
+
+        if score == LOTO:
+            accs = self.ground_truths[label].accuracies
+            return loto_prior({t: {m: a for m, a in col.items() if m in self.pool}
+                               for t, col in accs.items()}, target)
+        return {r.model: r.scores[score] for r in self.rankings[target].rows
+                if score in r.scores}
+
     def to_markdown(self, published: dict[str, dict[str, float]] | None = None) -> str:
-        head = ["score"] + self.targets + ["mean"]
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for s in self.scores:
-            cells = [s] + [_fmt(self.tau.get(s, {}).get(t)) for t in self.targets] + [_fmt(self.mean(s))]
-            lines.append("| " + " | ".join(cells) + " |")
-        if published:
-            lines += ["", "Published weighted tau (SFDA paper) for comparison:", "",
-                      "| score | " + " | ".join(published) + " |", "|---|" + "---|" * len(published)]
-            scores = sorted({s for col in published.values() for s in col})
-            for s in scores:
-                lines.append(f"| {s} | " + " | ".join(_fmt(published[c].get(s)) for c in published) + " |")
-        return "\n".join(lines) + "\n"
+        from modelrank.benchmark_report import render_markdown
+
+        return render_markdown(self, published)
 
 
-def _fmt(v: float | None) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v:.3f}"
+@dataclass
+class GroundTruth:
+    """Accuracies that scores are judged against.
+
+    Attributes:
+        label: "headline" for the suite's ``ground_truth``, else its ``also_against`` key.
+        description: what was measured (protocol, seeds, budget), one line.
+        accuracies: {target: {model: test accuracy %}}, the mean over seeds.
+        per_seed: {target: {model: [accuracy % of each seed]}} (one entry for published).
+    """
+
+    label: str
+    description: str
+    accuracies: dict[str, dict[str, float]]
+    per_seed: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
 
-def ground_truth(suite: Suite, device: str | None = None,
-                 on_run: Callable[[str, int, int], None] | None = None,
-                 executor: "Executor | None" = None,
-                 on_fail: Callable[[str, str, str], None] | None = None,
-                 cache_dir: str | Path | None = None,
-                 ) -> dict[str, dict[str, float]]:
-    """{target: {model: test accuracy %}} from the published tables or by fine-tuning here
-    (every target's runs as one job on ``executor``; failed backbones have no accuracy)."""
-    gt = suite.ground_truth
-    if gt["kind"] == "published":
-        return published_accuracies(gt["group"], gt.get("names", {}))
-    if gt["kind"] != "finetune":
-        raise ConfigError(f"suite {suite.name}: ground_truth kind must be published or finetune")
-    from modelrank.finetuning import FinetuneConfig, evaluate_targets
+def _budget(suite: Suite, gt: dict[str, Any], seed: int):
+    from modelrank.finetuning import FinetuneConfig
 
     b = gt.get("budget", {})
     if not isinstance(b, dict):
         raise ConfigError(f"suite {suite.name}: ground_truth budget must be a mapping, got {b!r}")
     try:
-        cfg = FinetuneConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in b.items()})
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in b.items()}
+        return FinetuneConfig(**{**fields, "seed": seed})
     except TypeError as exc:
         raise ConfigError(f"suite {suite.name}: ground_truth budget: {exc}") from None
+
+
+def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str = "headline",
+                 device: str | None = None,
+                 on_run: Callable[[str, int, int], None] | None = None,
+                 executor: "Executor | None" = None,
+                 on_fail: Callable[[str, str, str], None] | None = None,
+                 cache_dir: str | Path | None = None,
+                 ) -> GroundTruth:
+    """Accuracies from the published tables or by fine-tuning (or linear-probing) here.
+
+    ``gt``: a ground-truth mapping of the suite (default: its ``ground_truth``). Each seed of
+    ``gt["seeds"]`` (default: the budget's ``seed``, else 0) is one job on ``executor``; the
+    accuracy of a backbone is the mean over the seeds it finished, and a backbone that failed
+    on any seed has none.
+    """
+    gt = suite.ground_truth if gt is None else gt
+    if gt["kind"] == "published":
+        accs = published_accuracies(gt["group"], gt.get("names", {}))
+        return GroundTruth(label, f"published ({gt['group']})", accs,
+                           {t: {m: [a] for m, a in col.items()} for t, col in accs.items()})
+    if gt["kind"] != "finetune":
+        raise ConfigError(f"suite {suite.name}: ground_truth kind must be published or finetune")
+    from modelrank.finetuning import evaluate_targets
+
+    seeds = gt.get("seeds") or [int((gt.get("budget") or {}).get("seed", 0))]
     per_class = gt.get("per_class") or {}
-    res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets], zoo=zoo_path(suite.zoo),
-                           models=suite.models, protocol=gt.get("protocol", "full"), budget=cfg,
-                           device=device, on_run=on_run, executor=executor, on_fail=on_fail,
-                           cache_dir=cache_dir)
-    return {target: {r.model: r.accuracy for r in rs} for target, rs in res.items()}
+    protocol = gt.get("protocol", "full")
+    failed: set[tuple[str, str]] = set()
+
+    def fail(model: str, target: str, why: str) -> None:
+        failed.add((model, target))
+        if on_fail:
+            on_fail(model, target, why)
+
+    per_seed: dict[str, dict[str, list[float]]] = {t: {} for t in suite.targets}
+    for seed in seeds:
+        cfg = _budget(suite, gt, seed)
+        res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets],
+                               zoo=zoo_path(suite.zoo), models=suite.models, protocol=protocol,
+                               budget=cfg, device=device, on_run=on_run, executor=executor,
+                               on_fail=fail, cache_dir=cache_dir)
+        for target, rs in res.items():
+            for r in rs:
+                per_seed[target].setdefault(r.model, []).append(r.accuracy)
+    per_seed = {t: {m: v for m, v in col.items() if (m, t) not in failed and len(v) == len(seeds)}
+                for t, col in per_seed.items()}
+    accs = {t: {m: float(np.mean(v)) for m, v in col.items()} for t, col in per_seed.items()}
+    cfg = _budget(suite, gt, seeds[0])
+    size = f"{cfg.image_size} px" if cfg.image_size else "the backbones' own resolution"
+    what = (f"full fine-tuning, {cfg.steps} steps of {cfg.batch_size}, lr grid "
+            f"{', '.join(f'{x:g}' for x in cfg.lrs)} chosen on validation, {size}"
+            if protocol == "full" else
+            f"linear probe (logistic regression on frozen features, C chosen on validation), "
+            f"{size}")
+    over = (f"mean over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
+            else f"seed {seeds[0]}")
+    return GroundTruth(label, f"{what}; {over}", accs, per_seed)
+
+
+def _static(spec) -> bool:
+    """A static baseline: a prior that needs nothing of the target (parameter count, ImageNet
+    top-1), unlike the k-NN and linear-probe priors, which see the target's images."""
+    return spec.kind == "prior" and spec.needs <= {"model_info"}
+
+
+def bootstrap_target(entries, data, specs, *, replicates: int, seed: int,
+                     cache_dir: str | Path | None, eta: float = 0.0, layout: str = "whc",
+                     on_progress: Callable[[str, int, int], None] | None = None
+                     ) -> list[dict[str, dict[str, float]]]:
+    """The half-sample replicates of every score of ``entries`` on ``data``
+    (:func:`modelrank.benchmark_stats.bootstrap_scores`), one backbone at a time from its
+    cached embeddings. Each backbone's replicates go to the unit journal as soon as they are
+    done, so an interrupted run resumes and a second run computes nothing."""
+    from modelrank import __version__
+    from modelrank.benchmark_stats import bootstrap_backbone, combine_replicates
+    from modelrank.digest import digest
+    from modelrank.journal import Journal
+    from modelrank.loaders import build_backbone
+    from modelrank.probe import CubicalBettiReducer, cache_root, probe
+    from modelrank.ranking import _inputs
+
+    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
+    cubical = any("cubical_betti" in s.needs for s in specs)
+    per_model = {}
+    for entry in entries:
+        key = digest({"unit": "bootstrap-v1", "version": __version__, "entry": entry.recipe(),
+                      "data": data.fingerprint(), "scores": [s.name for s in specs],
+                      "replicates": replicates, "seed": seed, "eta": eta, "layout": layout}, 32)
+        hit = journal.get(key, expect=list)
+        if hit is None:
+            bb = build_backbone(entry, device="cpu")
+            emb = probe(bb, data, cubical=CubicalBettiReducer(eta, layout) if cubical else None,
+                        device="cpu", cache_dir=cache_dir)
+            hit = bootstrap_backbone(
+                specs, _inputs(emb, bb.entry, bb.param_count), replicates=replicates, seed=seed,
+                on_replicate=(lambda i, n, m=entry.name: on_progress(
+                    f"half-samples {m} x {data.name}", i, n)) if on_progress else None)
+            journal.put(key, hit)
+        per_model[entry.name] = hit
+    return combine_replicates(specs, per_model)
+
+
+def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
+           all_accs: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """Correlation records of every score (and the LOTO prior) with ``accs`` over ``pool``."""
+    from modelrank.benchmark_stats import loto_prior
+
+    accs = {m: a for m, a in accs.items() if m in pool}
+    rows = []
+    columns = [(s.name, {r.model: r.scores[s.name] for r in ranking.rows
+                         if s.name in r.scores and r.model in pool}) for s in specs]
+    loto = loto_prior({t: {m: a for m, a in col.items() if m in pool}
+                       for t, col in all_accs.items()}, target)
+    if loto:
+        columns.append((LOTO, loto))
+    for name, scores in columns:
+        try:
+            c = correlate(scores, accs)
+        except MetricError:
+            continue
+        rows.append({"dataset": target, "score": name, **c})
+    return rows
+
+
+def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, cache_dir,
+               on_progress) -> tuple[dict[str, Any], dict[str, Any]]:
+    """95 % intervals of weighted tau per ground truth, score and target (and the mean over
+    targets) from half-samples (:func:`bootstrap_target`); records get ``tau_low``/``tau_high``.
+    Returns (intervals, what the bootstrap covered)."""
+    from modelrank.benchmark_stats import interval, replicate_tau
+
+    intervals: dict[str, dict[str, dict[str, tuple[float, float, int]]]] = {}
+    boot_specs = [s for s in specs if not _static(s) and s.name not in b.get("skip", ())
+                  and (not b.get("metrics") or s.name in b["metrics"])]
+    reps, bseed = int(b["replicates"]), int(b.get("seed", 0))
+    boot_info = {"replicates": reps, "seed": bseed, "scores": [s.name for s in boot_specs],
+                 "skipped": [s.name for s in specs if not _static(s)
+                             and s not in boot_specs]}
+    by_label: dict[str, dict[str, dict[str, np.ndarray]]] = {lb: {} for lb in truths}
+    for d, r in zip(data, ranked):
+        scored = [e for e in entries if e.name in {row.model for row in r.rows}]
+        tables_r = bootstrap_target(
+            scored, d, boot_specs, replicates=reps, seed=bseed, cache_dir=cache_dir,
+            eta=r.recipe.get("eta") or 0.0, layout=r.recipe.get("layout") or "whc",
+            on_progress=on_progress)
+        for label, gt in truths.items():
+            acc = {m: a for m, a in gt.accuracies.get(d.name, {}).items()
+                   if m in {e.name for e in scored}}
+            by_label[label][d.name] = replicate_tau(tables_r, acc, complete=list(acc))
+    for label, per_target in by_label.items():
+        out: dict[str, dict[str, tuple[float, float, int]]] = {}
+        point = tables[label]["tau"]
+        for s in boot_specs:
+            cols = {t: v[s.name] for t, v in per_target.items() if s.name in v}
+            for t, v in cols.items():
+                out.setdefault(s.name, {})[t] = interval(v)
+            # the mean's replicates average the targets that have a point value, as it does
+            cols = {t: v for t, v in cols.items()
+                    if math.isfinite(point.get(s.name, {}).get(t, float("nan")))}
+            if cols:
+                with np.errstate(all="ignore"):
+                    mean = np.mean(np.vstack(list(cols.values())), axis=0)
+                out.setdefault(s.name, {})["mean"] = interval(mean)
+        intervals[label] = out
+    for label, tab in tables.items():
+        for rec in tab["records"]:
+            iv = intervals.get(label, {}).get(rec["score"], {}).get(rec["dataset"])
+            if iv:
+                rec["tau_low"], rec["tau_high"] = iv[0], iv[1]
+    return intervals, boot_info
 
 
 def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
@@ -165,17 +415,27 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
                   on_skip: Callable[[str, str], None] | None = None,
                   executor: "Executor | None" = None,
                   cache_dir: str | Path | None = None) -> BenchmarkResult:
-    """Score the suite's pool on each target, correlate with ground truth, tabulate weighted tau.
+    """Score the suite's pool on each target, correlate with every ground truth, tabulate.
 
     Ground truth and scores each run as one job on ``executor`` (default: this process). A
     backbone whose fine-tuning or scoring failed is left out of that target's correlation and
     listed in ``failed``; targets that cannot be loaded here are listed in ``skipped``.
+    Controls (``suite.controls``) are kept out of the headline pool and correlated in a table
+    of their own; with ``suite.bootstrap``, every score's weighted tau gets a 95 % interval
+    from resampling the scored images (scores recomputed from cached embeddings).
     ``cache_dir``: embeddings, the journal and the run logs (default ``$MODELRANK_CACHE``).
     """
+    from modelrank.benchmark_stats import seed_spread
     from modelrank.data import load_target
     from modelrank.ranking import rank_targets, resolve_metrics
+    from modelrank.zoo import load_zoo, select
 
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
+    zoo = load_zoo(zoo_path(suite.zoo))
+    entries = select(zoo, suite.models)
+    control_names = {e.name for e in select(zoo, suite.controls)} if suite.controls else set()
+    pool = [e.name for e in entries if e.name not in control_names]
+    controls = [e.name for e in entries if e.name in control_names]
     skipped: list[str] = []
     failures: list[str] = []
 
@@ -184,8 +444,11 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
         if on_skip:
             on_skip(f"{model} on {target}", f"failed: {why}")
 
-    accs = ground_truth(suite, device=device, on_run=on_run, executor=executor, on_fail=failed,
-                        cache_dir=cache_dir)
+    truths = {"headline": ground_truth(suite, device=device, on_run=on_run, executor=executor,
+                                       on_fail=failed, cache_dir=cache_dir)}
+    for label, gt in suite.also_against.items():
+        truths[label] = ground_truth(suite, gt, label=label, device=device, on_run=on_run,
+                                     executor=executor, on_fail=failed, cache_dir=cache_dir)
     data = []
     for target in suite.targets:
         try:
@@ -195,25 +458,46 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
             skipped.append(f"{target}: {exc}")
             if on_skip:
                 on_skip(target, str(exc))
-    ranked = rank_targets(data, zoo=zoo_path(suite.zoo), models=suite.models,
-                          metrics=[s.name for s in specs], device=device,
+    names = [s.name for s in specs]
+    ranked = rank_targets(data, zoo=zoo_path(suite.zoo), models=pool, metrics=names, device=device,
                           on_progress=on_progress, on_skip=on_skip, executor=executor,
                           cache_dir=cache_dir)
-    tau: dict[str, dict[str, float]] = {}
-    records, rankings = [], {}
+    with_controls = (rank_targets(data, zoo=zoo_path(suite.zoo), models=pool + controls,
+                                  metrics=names, device=device, on_skip=on_skip,
+                                  executor=executor, cache_dir=cache_dir) if controls else [])
+    rankings = {d.name: r for d, r in zip(data, ranked)}
     for d, r in zip(data, ranked):
-        target = d.name
-        rankings[target] = r
         for model, why in r.failed:
-            failed(model, target, why)
-        for s in specs:
-            scores = {row.model: row.scores[s.name] for row in r.rows if s.name in row.scores}
-            try:
-                c = correlate(scores, accs.get(target, {}))
-            except MetricError:
-                continue
-            tau.setdefault(s.name, {})[target] = c["weighted_tau"]
-            records.append({"dataset": target, "score": s.name, **c})
-    return BenchmarkResult(suite.name, [t for t in suite.targets if t in rankings],
-                           [s.name for s in specs], tau, records, accs, rankings, skipped,
-                           failures)
+            failed(model, d.name, why)
+
+    tables: dict[str, dict[str, Any]] = {}
+    for label, gt in truths.items():
+        recs = [rec for d, r in zip(data, ranked)
+                for rec in _table(specs, r, gt.accuracies.get(d.name, {}), pool, d.name,
+                                  gt.accuracies)]
+        tau: dict[str, dict[str, float]] = {}
+        for rec in recs:
+            rec["ground_truth"] = label
+            tau.setdefault(rec["score"], {})[rec["dataset"]] = rec["weighted_tau"]
+        tables[label] = {"records": recs, "tau": tau}
+    control_tau: dict[str, dict[str, float]] = {}
+    for d, r in zip(data, with_controls):
+        for rec in _table(specs, r, truths["headline"].accuracies.get(d.name, {}),
+                          pool + controls, d.name, truths["headline"].accuracies):
+            control_tau.setdefault(rec["score"], {})[d.name] = rec["weighted_tau"]
+
+    intervals, boot_info = ({}, {}) if not suite.bootstrap else _intervals(
+        suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress)
+    spread = {label: {t: seed_spread({m: v for m, v in col.items() if m in pool})
+                      for t, col in gt.per_seed.items()}
+              for label, gt in truths.items() if any(len(v) > 1 for col in gt.per_seed.values()
+                                                     for v in col.values())}
+    head = truths["headline"]
+    baselines = [s.name for s in specs if _static(s)] + (
+        [LOTO] if len(suite.targets) >= 3 else [])
+    return BenchmarkResult(
+        suite.name, [t for t in suite.targets if t in rankings],
+        names + ([LOTO] if LOTO in tables["headline"]["tau"] else []),
+        tables["headline"]["tau"], tables["headline"]["records"], head.accuracies, rankings,
+        skipped, failures, truths, tables, intervals, baselines, control_tau, pool, controls,
+        spread, boot_info)

@@ -1,8 +1,11 @@
 """Target datasets by name or path, with splits and per-class sampling recorded.
 
-Names: ``digits`` (scikit-learn, offline, the default), ``shapes`` (generated offline) and the
-torchvision classification sets (downloaded into the data directory when online). Any other
-argument that is a directory is read as an ImageFolder (one sub-directory per class).
+Names: ``digits`` (scikit-learn, offline, the default), ``shapes`` (generated offline), the
+MNIST-format sets (``fashion-mnist`` — offline where a distribution package installed it —,
+``mnist``, ``kmnist``; :mod:`modelrank.idx_datasets`) and the torchvision classification sets
+(downloaded into the data directory when online). Any other argument that is a directory is read
+as an ImageFolder (one sub-directory per class). Any of them followed by ``[class,...]`` is that
+subset of its classes (:mod:`modelrank.class_subsets`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -40,6 +43,8 @@ class TargetData:
         content: a digest of what the files are (name, size, modification time of each kept
             image) for data read from disk, so a changed folder never reuses old embeddings;
             "" for data sets that cannot change (scikit-learn's, generated ones).
+        class_subset: the kept class names when the target is some classes of a data set
+            (``NAME[class,...]``, :mod:`modelrank.class_subsets`), else None.
     """
 
     name: str
@@ -53,6 +58,7 @@ class TargetData:
     source: str = ""
     skipped: list[str] = field(default_factory=list)
     content: str = ""
+    class_subset: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -69,6 +75,8 @@ class TargetData:
         h.update(np.asarray(self.labels, np.int64).tobytes())
         if self.content:
             h.update(self.content.encode())
+        if self.class_subset is not None:
+            h.update(("|classes:" + "\x1f".join(self.class_subset)).encode())
         return h.hexdigest()[:24]
 
     def recipe(self) -> dict[str, Any]:
@@ -83,6 +91,7 @@ class TargetData:
             "source": self.source,
             "skipped": len(self.skipped),
             "fingerprint": self.fingerprint(),
+            **({"classes": list(self.class_subset)} if self.class_subset is not None else {}),
         }
 
 
@@ -334,6 +343,8 @@ class DatasetInfo:
     offline: bool
     description: str
     loader: Callable[..., TargetData]
+    #: where its files were found on this machine without downloading (None: nowhere, or n/a)
+    located: Callable[[], str | None] | None = None
 
 
 def _torchvision_loader(name: str) -> Callable[..., TargetData]:
@@ -353,8 +364,31 @@ def _shapes_loader(split="train", per_class=None, seed=0, **_):
     return _finish("shapes", split, imgs, labels, names, per_class, seed, "modelrank.synthetic")
 
 
+def _idx_loader(name: str) -> Callable[..., TargetData]:
+    def load(split="train", per_class=None, seed=0, root=None, download=True):
+        from modelrank.idx_datasets import load_idx
+
+        pix, labels, names, source = load_idx(name, split, Path(root) if root else data_root(),
+                                              download)
+        imgs = LazyImages(len(labels), lambda i: Image.fromarray(pix[i], mode="L"))
+        return _finish(name, split, imgs, labels, names, per_class, seed, source)
+
+    return load
+
+
+def _idx_located(name: str) -> Callable[[], str | None]:
+    def located() -> str | None:
+        from modelrank.idx_datasets import locate
+
+        where = locate(name, data_root())
+        return None if where is None else str(where)
+
+    return located
+
+
 def registry() -> dict[str, DatasetInfo]:
     """Named data sets, in display order."""
+    from modelrank.idx_datasets import IDX_SETS
     from modelrank.tv_datasets import TORCHVISION_SETS
 
     reg = {
@@ -366,18 +400,63 @@ def registry() -> dict[str, DatasetInfo]:
                               "generated textured shapes, 8 classes (harder offline target)",
                               _shapes_loader),
     }
+    for name, ispec in IDX_SETS.items():
+        reg[name] = DatasetInfo(name, ("train", "test"), False, ispec.description,
+                                _idx_loader(name), _idx_located(name))
     for name, spec in TORCHVISION_SETS.items():
         reg[name] = DatasetInfo(name, spec.splits, False, spec.description, _torchvision_loader(name))
     return reg
 
 
+def _joined_splits(name: str, split: str, per_class: int | None, seed: int, root, download
+                   ) -> TargetData:
+    """``split`` = "train+val" (any splits joined by "+"): their images together, classes
+    matched by name, then per-class sampling over the union."""
+    parts = [p.strip() for p in split.split("+")]
+    if len(set(parts)) != len(parts) or not all(parts):
+        raise DatasetUnavailableError(f"{name}: split {split!r} must join distinct split names "
+                                      "with '+', e.g. train+val")
+    loaded = [load_target(name, split=p, seed=seed, root=root, download=download) for p in parts]
+    names = loaded[0].class_names
+    for d in loaded[1:]:
+        if d.class_names != names:
+            raise DatasetUnavailableError(f"{name}: splits {parts[0]} and {d.split} have "
+                                          "different classes; they cannot be joined")
+    offsets = np.cumsum([0] + [len(d) for d in loaded])
+    labels = np.concatenate([d.labels for d in loaded])
+
+    def image(i: int) -> Image.Image:
+        k = int(np.searchsorted(offsets, i, side="right") - 1)
+        return loaded[k].images[i - int(offsets[k])]
+
+    joined = _finish(name, split, LazyImages(int(offsets[-1]), image), labels, names, per_class,
+                     seed, "+".join(d.source for d in loaded),
+                     [f for d in loaded for f in d.skipped])
+    content = "|".join(d.content for d in loaded)
+    return replace(joined, content=content if any(d.content for d in loaded) else "",
+                   class_subset=loaded[0].class_subset)
+
+
 def load_target(name_or_path: str, split: str = "train", per_class: int | None = None,
                 seed: int = 0, root: str | Path | None = None, download: bool = True) -> TargetData:
-    """Load a target data set by registered name or ImageFolder path.
+    """Load a target data set by registered name or ImageFolder path, optionally followed by a
+    class subset ``[class,...]`` (:mod:`modelrank.class_subsets`).
 
-    Raises UnknownDatasetError for a name that is neither registered nor a directory,
-    DatasetUnavailableError when it cannot be loaded here (offline, empty class, bad split).
+    Raises UnknownDatasetError for a name that is neither registered nor a directory and for a
+    class subset that names no class of it, DatasetUnavailableError when it cannot be loaded
+    here (offline, empty class, bad split).
     """
+    from modelrank.class_subsets import resolve_classes, restrict, split_target
+
+    if not Path(name_or_path).is_dir():
+        base, items = split_target(name_or_path)
+        if items is not None:
+            whole = load_target(base, split=split, per_class=None, seed=seed, root=root,
+                                download=download)
+            keep = resolve_classes(name_or_path, base, whole.class_names, items)
+            return restrict(whole, spec=name_or_path, keep=keep, per_class=per_class, seed=seed)
+    if "+" in split:
+        return _joined_splits(name_or_path, split, per_class, seed, root, download)
     reg = registry()
     if name_or_path in reg:
         info = reg[name_or_path]

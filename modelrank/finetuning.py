@@ -42,7 +42,11 @@ MEAN_PER_CLASS = {"aircraft", "caltech101", "flowers102", "pets"}
 def accuracy_kind(dataset: str, published: bool = False) -> str:
     """What an accuracy on ``dataset`` measures: "mean_per_class" for the targets in
     :data:`MEAN_PER_CLASS`, "map_11pt" for VOC2007's published numbers (our own VOC evaluation
-    is single-label top-1), "top1" otherwise."""
+    is single-label top-1), "top1" otherwise. A class subset (``NAME[...]``) counts as NAME."""
+    from modelrank.class_subsets import base_name
+
+    if not Path(dataset).is_dir():
+        dataset = base_name(dataset)
     if dataset in MEAN_PER_CLASS:
         return "mean_per_class"
     if published and dataset == "voc2007":
@@ -68,6 +72,9 @@ class FinetuneConfig:
             halves the time of a step of a depthwise-separable network (convolutions then run in
             oneDNN; ``benchmarks/results/cpu_path.md``), but the sums run in another order, so
             the accuracies differ from the default run's; part of the run key and recipe when on.
+        test_per_class: test on this many images of each class of the test split (chosen with
+            seed 0 whatever ``seed`` is, so every seed is tested on the same images); None: the
+            whole test split. Part of the run key and recipe when set.
     """
 
     lrs: tuple[float, ...] = (0.1, 0.01, 0.001, 0.0001)
@@ -80,13 +87,17 @@ class FinetuneConfig:
     seed: int = 0
     amp: bool = False
     channels_last: bool = False
+    test_per_class: int | None = None
 
     def key_fields(self) -> dict[str, Any]:
-        """The fields as a dict for run keys and recipes; ``channels_last`` only when on, so the
-        keys of runs made before it existed stay valid."""
+        """The fields as a dict for run keys and recipes; ``channels_last`` only when on and
+        ``test_per_class`` only when set, so the keys of runs made before they existed stay
+        valid."""
         out = asdict(self)
         if not out["channels_last"]:
             del out["channels_last"]
+        if out["test_per_class"] is None:
+            del out["test_per_class"]
         return out
 
     def __post_init__(self) -> None:
@@ -112,6 +123,8 @@ class FinetuneConfig:
         positive_int("seed", self.seed, low=0)
         if self.image_size is not None:
             positive_int("image_size", self.image_size, low=8)
+        if self.test_per_class is not None:
+            positive_int("test_per_class", self.test_per_class)
         if not (isinstance(self.val_fraction, (int, float)) and 0 < self.val_fraction < 1):
             raise ConfigError(f"FinetuneConfig.val_fraction must lie strictly between 0 and 1, "
                               f"got {self.val_fraction!r}")
@@ -305,15 +318,19 @@ def _train_eval(entry: ZooEntry, pre: Preprocess, x_tr, y_tr, evals: dict[str, t
     return out
 
 
-def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float):
-    """(train, val, test) TargetData; val carved from train when the target has none."""
+def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float,
+            test_per_class: int | None = None):
+    """(train, val, test) TargetData; val carved from train when the target has none; the test
+    split sampled ``test_per_class`` with seed 0 when given."""
+    from modelrank.class_subsets import base_name
     from modelrank.data import folder_splits, registry
 
     reg = registry()
-    if dataset in reg:
-        splits = reg[dataset].splits
-    elif Path(dataset).is_dir():
-        splits = folder_splits(dataset)
+    base = dataset if Path(dataset).is_dir() else base_name(dataset)
+    if base in reg:
+        splits = reg[base].splits
+    elif Path(base).is_dir():
+        splits = folder_splits(base)
         if "train" not in splits or not {"test", "val", "valid", "validation"} & set(splits):
             raise ConfigError(
                 f"{dataset!r} needs a train split and a test (or val) split to fine-tune and "
@@ -323,7 +340,8 @@ def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float)
         splits = ("train", "test")  # load_target says that the name is unknown
     val_name = next((s for s in ("val", "valid", "validation") if s in splits), None)
     test_name = "test" if "test" in splits else val_name
-    test = load_target(dataset, split=test_name, seed=seed)
+    test = (load_target(dataset, split=test_name, seed=seed) if test_per_class is None
+            else load_target(dataset, split=test_name, per_class=test_per_class, seed=0))
     train = load_target(dataset, split="train", per_class=per_class, seed=seed)
     _same_classes(dataset, train, test)
     if val_name is not None and test_name != val_name:
@@ -499,7 +517,8 @@ class _FinetuneJob:
             return
         sk = (dataset, per_class)
         if sk not in self._splits:
-            sp = _splits(dataset, per_class, self.cfg.seed, self.cfg.val_fraction)
+            sp = _splits(dataset, per_class, self.cfg.seed, self.cfg.val_fraction,
+                         self.cfg.test_per_class)
             self._splits[sk] = (Shared(sp), sp)
         shared, (train, _, test, _) = self._splits[sk]
         common = {"entry": entry.recipe(), "train": train.fingerprint(), "test": test.fingerprint(),
@@ -605,9 +624,10 @@ class _FinetuneJob:
 def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, seed: int = 0,
                  device: str | None = None, cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)),
                  image_size: int | None = None, log: RunLog | None = None,
-                 cache_dir: str | Path | None = None) -> EvalResult:
+                 cache_dir: str | Path | None = None,
+                 test_per_class: int | None = None) -> EvalResult:
     """Logistic regression on the probe's cached final features: C chosen on val, refit on
-    train + val, tested on test."""
+    train + val, tested on test (``test_per_class`` images of each class, seed 0, when given)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -619,7 +639,7 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
     if image_size is not None:
         bb.preprocess = replace(bb.preprocess, size=image_size, resize=image_size)
         bb.entry = replace(bb.entry, preprocess=bb.preprocess)
-    train, val, test, carve = _splits(dataset, per_class, seed, 0.2)
+    train, val, test, carve = _splits(dataset, per_class, seed, 0.2, test_per_class)
     ftr = probe(bb, train, device=device, cache_dir=cache_dir).features
     fte = probe(bb, test, device=device, cache_dir=cache_dir).features
     if carve is None:
@@ -644,13 +664,23 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
                        "preprocess": bb.preprocess.as_dict()})
 
 
+def _linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: FinetuneConfig) -> str:
+    """Journal key of one linear-probe unit: everything that determines its accuracy."""
+    from modelrank import __version__
+
+    return digest({"unit": "linear-v1", "version": __version__, "entry": entry.recipe(),
+                   "train": train.fingerprint(), "test": test.fingerprint(), "seed": cfg.seed,
+                   "image_size": cfg.image_size, "test_per_class": cfg.test_per_class}, 32)
+
+
 def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
                  image_size: int | None, cache_dir: str | None,
+                 test_per_class: int | None = None,
                  device: str | None = None) -> EvalResult | str:
     """One linear-probe unit; the reason as a string when the weights are unavailable."""
     try:
         return linear_probe(entry, dataset, per_class, seed, device, image_size=image_size,
-                            cache_dir=cache_dir)
+                            cache_dir=cache_dir, test_per_class=test_per_class)
     except WeightsUnavailableError as exc:
         return str(exc)
 
@@ -724,14 +754,26 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
         for r in results:
             out[r.dataset].append(r)
     else:
+        from modelrank.journal import Journal
+        from modelrank.probe import cache_root
+
         task_device = ex.check_device(device)
-        tasks = [Task(f"linear/{entry.name}/{dataset}/{per_class}",
-                      f"linear probe {entry.name} x {dataset}", _linear_unit,
-                      (entry, dataset, per_class, cfg.seed, cfg.image_size,
-                       None if cache_dir is None else str(cache_dir)),
-                      num_cpus=ex.cpus_per_task, device=task_device, context=(entry.name, dataset))
-                 for dataset, per_class in targets for entry in entries]
-        failures, skipped, got = [], [], {}
+        journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
+        failures, skipped, got, tasks = [], [], {}, []
+        for dataset, per_class in targets:
+            train, _, test, _ = _splits(dataset, per_class, cfg.seed, 0.2, cfg.test_per_class)
+            for entry in entries:
+                key = _linear_key(entry, train, test, cfg)
+                hit = journal.get(key, expect=EvalResult)
+                if hit is not None:
+                    got[(entry.name, dataset)] = hit
+                    continue
+                tasks.append(Task(key, f"linear probe {entry.name} x {dataset}", _linear_unit,
+                                  (entry, dataset, per_class, cfg.seed, cfg.image_size,
+                                   None if cache_dir is None else str(cache_dir),
+                                   cfg.test_per_class),
+                                  num_cpus=ex.cpus_per_task, device=task_device,
+                                  context=(entry.name, dataset)))
         for oc in ex.run(tasks):
             model, dataset = oc.task.context
             if not oc.ok:
@@ -739,6 +781,7 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
             elif isinstance(oc.value, str):
                 skipped.append((model, dataset, oc.value))
             else:
+                journal.put(oc.task.key, oc.value)
                 got[(model, dataset)] = oc.value
         for dataset, _ in targets:
             out[dataset] = [got[(e.name, dataset)] for e in entries if (e.name, dataset) in got]

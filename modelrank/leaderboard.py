@@ -54,12 +54,19 @@ class TargetBoard:
 
 @dataclass
 class TauTable:
-    """One suite's cross-target table: ``rows`` are {score, weighted_tau {dataset: τ or None},
+    """One suite's cross-target table against one ground truth: ``rows`` are {score,
+    weighted_tau {dataset: τ or None}, interval {dataset: (low, high)} (95 %, where stored),
     mean (over the datasets with a value, or None), n_datasets}; sorted by mean, best first."""
 
     suite: str
     datasets: list[str]
     rows: list[dict[str, Any]]
+    ground_truth: str = "headline"
+
+    @property
+    def title(self) -> str:
+        return self.suite if self.ground_truth == "headline" else \
+            f"{self.suite} (against {self.ground_truth})"
 
 
 @dataclass
@@ -189,7 +196,8 @@ def _scatter_taus(board: TargetBoard, corr: list[dict]) -> dict[str, dict[str, A
     if not board.protocols:
         return {}
     protocol = board.protocols[0]
-    stored = {c["score"]: c for c in sorted(corr, key=lambda c: c["run_id"])}
+    stored = {c["score"]: c for c in sorted(corr, key=lambda c: c["run_id"])
+              if c.get("ground_truth", "headline") == "headline"}
     out: dict[str, dict[str, Any]] = {}
     for m in board.metrics:
         c = stored.get(m)
@@ -215,22 +223,28 @@ def _points(board: TargetBoard, metric: str, protocol: str) -> tuple[list[float]
 
 def _tau_tables(corr: list[dict], only: list[str] | None) -> list[TauTable]:
     tables = []
-    for suite in sorted({c["suite"] for c in corr}):
-        rows_s = [c for c in corr if c["suite"] == suite and (only is None or c["dataset"] in only)]
+    groups = sorted({(c["suite"], c.get("ground_truth", "headline")) for c in corr},
+                    key=lambda g: (g[0], g[1] != "headline", g[1]))
+    for suite, gt in groups:
+        rows_s = [c for c in corr if c["suite"] == suite and c.get("ground_truth", "headline") == gt
+                  and (only is None or c["dataset"] in only)]
         if not rows_s:
             continue
         datasets = sorted({c["dataset"] for c in rows_s})
         rows = []
         for score in sorted({c["score"] for c in rows_s}):
-            taus = {d: None for d in datasets}
+            taus: dict[str, float | None] = {d: None for d in datasets}
+            intervals: dict[str, tuple[float, float]] = {}
             for c in rows_s:
                 if c["score"] == score:
                     taus[c["dataset"]] = c["weighted_tau"]
+                    if c.get("tau_low") is not None and c.get("tau_high") is not None:
+                        intervals[c["dataset"]] = (c["tau_low"], c["tau_high"])
             vals = [v for v in taus.values() if v is not None]
-            rows.append({"score": score, "weighted_tau": taus,
+            rows.append({"score": score, "weighted_tau": taus, "interval": intervals,
                          "mean": float(np.mean(vals)) if vals else None, "n_datasets": len(vals)})
         rows.sort(key=lambda r: (r["mean"] is None, -(r["mean"] or 0.0), r["score"]))
-        tables.append(TauTable(suite, datasets, rows))
+        tables.append(TauTable(suite, datasets, rows, gt))
     return tables
 
 
@@ -268,7 +282,11 @@ def _tau_cells(tt: TauTable, r: dict[str, Any]) -> list[str]:
     mean = _num(r["mean"], ".3f")
     if r["mean"] is not None and r["n_datasets"] < len(tt.datasets):
         mean += "†"
-    return [r["score"]] + [_num(r["weighted_tau"][d], ".3f") for d in tt.datasets] + [mean]
+    def cell(d: str) -> str:
+        iv = r.get("interval", {}).get(d)
+        return _num(r["weighted_tau"][d], ".3f") + (f" [{iv[0]:.2f}, {iv[1]:.2f}]" if iv else "")
+
+    return [r["score"]] + [cell(d) for d in tt.datasets] + [mean]
 
 
 def _runs_note(t: TargetBoard) -> str:
@@ -295,7 +313,9 @@ def to_markdown(board: Leaderboard) -> str:
     if not board.correlations:
         out += ["No rank correlations stored yet (they come from `modelrank benchmark`).", ""]
     for tt in board.correlations:
-        out += [f"Suite `{tt.suite}`; rows sorted by mean weighted τ.", ""]
+        out += [f"Suite `{tt.title}`; rows sorted by mean weighted τ"
+                + ("; [95 % interval] where the suite computed one." if any(
+                    r.get("interval") for r in tt.rows) else "."), ""]
         out += _md_table(_tau_header(tt), [_tau_cells(tt, r) for r in tt.rows]) + [""]
         if any(r["n_datasets"] < len(tt.datasets) for r in tt.rows):
             out += ["† mean over fewer datasets (the score is missing on some).", ""]
@@ -319,7 +339,8 @@ def _md_target(t: TargetBoard) -> list[str]:
 def to_csv(board: Leaderboard) -> str:
     """Two blocks separated by one empty line: the per-target rows (header ``dataset,ranked_by,
     rank,model,<scores…>,<protocol> acc (%)…``), then the τ rows (``suite,score,<datasets…>,mean,
-    n_datasets``). Unavailable / missing cells are empty."""
+    n_datasets``; the suite is written "SUITE (against GT)" for a second ground truth).
+    Unavailable / missing cells are empty."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     metrics = _dedupe(m for t in board.targets for m in t.metrics)
@@ -335,7 +356,7 @@ def to_csv(board: Leaderboard) -> str:
     w.writerow(["suite", "score"] + datasets + ["mean", "n_datasets"])
     for tt in board.correlations:
         for r in tt.rows:
-            w.writerow([tt.suite, r["score"]] + [_repr(r["weighted_tau"].get(d)) for d in datasets]
+            w.writerow([tt.title, r["score"]] + [_repr(r["weighted_tau"].get(d)) for d in datasets]
                        + [_repr(r["mean"]), r["n_datasets"]])
     return buf.getvalue()
 
@@ -382,11 +403,14 @@ def to_html(board: Leaderboard) -> str:
         parts.append('<p class="empty">No rank correlations stored yet '
                      "(they come from <code>modelrank benchmark</code>).</p>")
     for tt in board.correlations:
-        parts.append(f"<h3>Suite {e(tt.suite)}</h3>")
+        parts.append(f"<h3>Suite {e(tt.title)}</h3>")
         parts.append(_html_table(_tau_header(tt), [_tau_cells(tt, r) for r in tt.rows], "tau"))
         if any(r["n_datasets"] < len(tt.datasets) for r in tt.rows):
             parts.append('<p class="note">† mean over fewer datasets (the score is missing on some).</p>')
-        parts.append(_figure(_plot_tau_bars(tt), f"Mean weighted τ per score, suite {tt.suite}"))
+        if any(r.get("interval") for r in tt.rows):
+            parts.append('<p class="note">[low, high]: 95 % interval over half-samples of the '
+                         "scored images.</p>")
+        parts.append(_figure(_plot_tau_bars(tt), f"Mean weighted τ per score, suite {tt.title}"))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -512,6 +536,6 @@ def _plot_tau_bars(tt: TauTable) -> bytes:
     ax.axvline(0.0, color="#444", linewidth=0.8)
     ax.set_xlim(-1.1, 1.1)
     ax.set_xlabel(f"mean weighted τ over the datasets with a value (of {len(tt.datasets)})")
-    ax.set_title(f"suite {tt.suite}")
+    ax.set_title(f"suite {tt.title}")
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)

@@ -39,3 +39,39 @@ def plot_betti_layers(layers: Sequence[str], mean_betti: np.ndarray, omega: np.n
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_benchmark_scatter(res, scores: Sequence[str], path: str, label: str = "headline"
+                           ) -> None:
+    """A grid of score-vs-accuracy panels: one row per score in ``scores``, one column per target
+    of a BenchmarkResult ``res``; each point a backbone of the headline pool, accuracies from
+    ground truth ``label``, weighted tau in the panel title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gt = res.ground_truths[label].accuracies
+    rows = [s for s in scores if s in res.tables[label]["tau"] or s in res.scores]
+    fig, axes = plt.subplots(len(rows), len(res.targets), squeeze=False,
+                             figsize=(3.1 * len(res.targets), 2.5 * len(rows)))
+    for i, score in enumerate(rows):
+        for j, target in enumerate(res.targets):
+            ax = axes[i][j]
+            col = res.score_column(score, target, label)
+            pts = [(m, v, gt[target][m]) for m, v in col.items() if m in gt.get(target, {})]
+            if pts:
+                ax.scatter([p[1] for p in pts], [p[2] for p in pts], s=16, color="#3b7dd8")
+                for m, x, y in pts:
+                    ax.annotate(m, (x, y), fontsize=5, xytext=(2, 2), textcoords="offset points")
+            tau = res.tables[label]["tau"].get(score, {}).get(target)
+            shown = "–" if tau is None or not np.isfinite(tau) else f"{tau:.2f}"
+            ax.set_title(f"{target}\n{score}: τw = {shown}",
+                         fontsize=7)
+            ax.tick_params(labelsize=6)
+            if j == 0:
+                ax.set_ylabel(f"{label} accuracy %", fontsize=7)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -171,7 +171,8 @@ def _inputs(emb, entry: ZooEntry, param_count: int) -> MetricInputs:
     return MetricInputs(
         features=emb.features, labels=emb.labels, logits=emb.logits,
         layer_features=emb.layers, cubical_betti=emb.cubical, layer_names=emb.layer_names,
-        model_info={"imagenet_top1": entry.imagenet_top1, "param_count": param_count},
+        model_info={"imagenet_top1": entry.imagenet_top1, "param_count": param_count,
+                    "source_top1": entry.source_top1},
     )
 
 

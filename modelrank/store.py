@@ -17,7 +17,8 @@ Schema (version :data:`SCHEMA_VERSION`; ``schema_version`` holds it, :func:`migr
     arrays(sha256, npz, nbytes)                              content-addressed blobs
     evaluations(id, run_id, model, dataset, protocol, hparams_json, accuracy, accuracy_kind,
                 split, extra_json)
-    correlations(id, run_id, suite, dataset, score, n, weighted_tau, kendall_tau, spearman,
+    correlations(id, run_id, suite, ground_truth, dataset, score, n, weighted_tau, tau_low,
+                 tau_high, kendall_tau, spearman,
                  pearson, rel_at_1, rel_at_3)
 
 Betti arrays are stored *inside* the database, as ``.npz`` bytes in ``arrays`` keyed by the
@@ -48,7 +49,7 @@ import numpy as np
 from modelrank.errors import ConfigError
 from modelrank.writable import can_create_under, existing_ancestor
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0
 DB_ENV = "MODELRANK_DB"
 
@@ -153,8 +154,22 @@ def _execute_all(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(stmt)
 
 
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """v2: a correlation names the ground truth it is against ("headline" for the rows of v1)
+    and may carry a 95 % interval of its weighted tau."""
+    _execute_all(conn, """
+        ALTER TABLE correlations ADD COLUMN ground_truth TEXT NOT NULL DEFAULT 'headline';
+        ALTER TABLE correlations ADD COLUMN tau_low REAL;
+        ALTER TABLE correlations ADD COLUMN tau_high REAL;
+        DROP INDEX IF EXISTS correlations_key;
+        CREATE INDEX IF NOT EXISTS correlations_key
+            ON correlations(suite, ground_truth, dataset, score)
+    """)
+
+
 #: ``MIGRATIONS[v]`` upgrades a database at version ``v`` to ``v + 1`` (inside one transaction).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _migrate_0_to_1,
+                                                                1: _migrate_1_to_2}
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -531,18 +546,21 @@ class Store:
 
     def record_correlations(self, run_id: int, suite: str, rows: list[dict]) -> None:
         """Rank correlations of scores against accuracy; each row {dataset, score, n, weighted_tau,
-        kendall_tau, spearman, pearson, rel_at_1, rel_at_3} (missing / non-finite → NULL)."""
-        fields = ("weighted_tau", "kendall_tau", "spearman", "pearson", "rel_at_1", "rel_at_3")
+        kendall_tau, spearman, pearson, rel_at_1, rel_at_3, and optionally ground_truth
+        (default "headline"), tau_low, tau_high} (missing / non-finite → NULL)."""
+        fields = ("weighted_tau", "tau_low", "tau_high", "kendall_tau", "spearman", "pearson",
+                  "rel_at_1", "rel_at_3")
         with self.transaction() as c:
             self._require_run(c, run_id)
             for r in rows:
                 if r.get("dataset") is None or r.get("score") is None:
                     raise ConfigError("a correlation row needs 'dataset' and 'score'")
                 c.execute(
-                    "INSERT INTO correlations(run_id, suite, dataset, score, n, " + ", ".join(fields)
-                    + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (int(run_id), str(suite), str(r["dataset"]), str(r["score"]),
-                     _opt_int(r.get("n")), *(_real(r.get(f), f) for f in fields)))
+                    "INSERT INTO correlations(run_id, suite, ground_truth, dataset, score, n, "
+                    + ", ".join(fields) + ") VALUES (" + ",".join("?" * (6 + len(fields))) + ")",
+                    (int(run_id), str(suite), str(r.get("ground_truth") or "headline"),
+                     str(r["dataset"]), str(r["score"]), _opt_int(r.get("n")),
+                     *(_real(r.get(f), f) for f in fields)))
 
     @staticmethod
     def _require_run(c: sqlite3.Connection, run_id: int) -> None:
@@ -588,14 +606,15 @@ class Store:
         return rows
 
     def correlations(self, suite: str | None = None) -> list[dict]:
-        """Latest correlation row per suite × dataset × score. Each dict: suite, dataset, score, n,
-        weighted_tau, kendall_tau, spearman, pearson, rel_at_1, rel_at_3, run_id."""
+        """Latest correlation row per suite × ground truth × dataset × score. Each dict: suite,
+        ground_truth, dataset, score, n, weighted_tau, tau_low, tau_high, kendall_tau, spearman,
+        pearson, rel_at_1, rel_at_3, run_id."""
         where, params = _filters(("suite", suite))
         return self._rows(
-            "SELECT suite, dataset, score, n, weighted_tau, kendall_tau, spearman, pearson, "
-            "rel_at_1, rel_at_3, run_id FROM correlations WHERE id IN (SELECT MAX(id) FROM "
-            "correlations GROUP BY suite, dataset, score)" + where
-            + " ORDER BY suite, dataset, score", params)
+            "SELECT suite, ground_truth, dataset, score, n, weighted_tau, tau_low, tau_high, "
+            "kendall_tau, spearman, pearson, rel_at_1, rel_at_3, run_id FROM correlations WHERE "
+            "id IN (SELECT MAX(id) FROM correlations GROUP BY suite, ground_truth, dataset, "
+            "score)" + where + " ORDER BY suite, ground_truth, dataset, score", params)
 
     def topology(self, dataset: str | None = None) -> list[dict]:
         """Latest topology summary per model × dataset that has one: model, dataset, layers

@@ -2,7 +2,7 @@
 
 Each is looked for in the data directory first; if absent it is downloaded when ``download`` is
 true, and a DatasetUnavailableError says what to do when that fails (no network). Sets without
-an official split in torchvision (Caltech101, SUN397) get a fixed, documented one.
+an official split in torchvision (Caltech101, SUN397, EuroSAT) get a fixed, documented one.
 """
 
 from __future__ import annotations
@@ -87,6 +87,14 @@ TORCHVISION_SETS: dict[str, TVSpec] = {
                      lambda s: {}, _attr("_labels"), _classes),
     "stl10": TVSpec("STL10", ("train", "test"), "STL-10", lambda s: {"split": s},
                     _attr("labels"), _classes),
+    "svhn": TVSpec("SVHN", ("train", "test", "extra"), "Street View House Numbers (cropped digits)",
+                   lambda s: {"split": s}, _attr("labels"), lambda ds: [str(i) for i in range(10)]),
+    "gtsrb": TVSpec("GTSRB", ("train", "test"), "German Traffic Sign Recognition, 43 classes",
+                    lambda s: {"split": s}, lambda ds: np.asarray([t for _, t in ds._samples]),
+                    lambda ds: [str(i) for i in range(43)]),
+    "eurosat": TVSpec("EuroSAT", ("all", "train", "test"),
+                      "EuroSAT RGB land use, 10 classes (train: 80 % of each class, seed 0)",
+                      lambda s: {}, _attr("targets"), _classes),
     "voc2007": TVSpec("VOCDetection", ("train", "val", "trainval", "test"),
                       "PASCAL VOC 2007 as classification (largest object's class)",
                       lambda s: {"year": "2007", "image_set": s}, _voc_labels,
@@ -98,14 +106,21 @@ ALIASES = {"flowers": "flowers102", "oxford_pets": "pets", "oxfordiiitpet": "pet
            "caltech": "caltech101", "sun": "sun397", "voc": "voc2007"}
 
 
-def _fixed_split(labels: np.ndarray, split: str, train_per_class: int | None) -> np.ndarray:
+#: Sets without an official split: (train images per class, or None and the train share).
+FIXED_SPLITS = {"caltech101": (30, 0.5), "sun397": (None, 0.5), "eurosat": (None, 0.8)}
+
+
+def _fixed_split(labels: np.ndarray, split: str, train_per_class: int | None,
+                 train_share: float = 0.5) -> np.ndarray:
+    """Indices of a seeded per-class split: ``train_per_class`` images of each class (or
+    ``train_share`` of them) for "train", the rest for "test", everything for "all"."""
     if split == "all":
         return np.arange(labels.shape[0])
     rng = np.random.default_rng(0)
     train = []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        k = train_per_class if train_per_class is not None else idx.size // 2
+        k = train_per_class if train_per_class is not None else int(idx.size * train_share)
         train.append(idx[:k])
     tr = np.sort(np.concatenate(train))
     return tr if split == "train" else np.setdiff1d(np.arange(labels.shape[0]), tr)
@@ -146,14 +161,12 @@ def load_torchvision(name: str, split: str, root: Path, download: bool):
 
     spec = TORCHVISION_SETS[name]
     root.mkdir(parents=True, exist_ok=True)
-    base_split = split if name not in ("caltech101", "sun397") else "all"
+    base_split = split if name not in FIXED_SPLITS else "all"
     ds = _construct(spec, root, base_split, download, name)
     labels = spec.labels(ds)
     keep = np.arange(labels.shape[0])
-    if name == "caltech101":
-        keep = _fixed_split(labels, split, 30)
-    elif name == "sun397":
-        keep = _fixed_split(labels, split, None)
+    if name in FIXED_SPLITS:
+        keep = _fixed_split(labels, split, *FIXED_SPLITS[name])
 
     def load(i: int):
         img = ds[int(keep[i])][0]

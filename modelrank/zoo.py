@@ -52,7 +52,8 @@ class ZooEntry:
     """One backbone of the zoo, as written in zoo.yaml (see the file's header for fields).
 
     ``preprocess`` is None until resolved ("auto"); ``imagenet_top1`` may be "auto" until the
-    loader resolves it from library metadata.
+    loader resolves it from library metadata. ``source_top1``: the test accuracy (%) on the task
+    the backbone was pre-trained on, for backbones trained here (:mod:`modelrank.trained_zoo`).
     """
 
     name: str
@@ -62,6 +63,7 @@ class ZooEntry:
     preprocess: Preprocess | None = None
     layers: str | tuple[str, ...] = "blocks"
     imagenet_top1: float | str | None = None
+    source_top1: float | None = None
     tags: tuple[str, ...] = ()
     seed: int = 0
     truncate: str | None = None
@@ -146,8 +148,8 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
         raise ConfigError(f"{where} must be a mapping, got {type(raw).__name__}")
     merged = {**(defaults or {}), **raw}
     known = {
-        "source", "id", "weights", "preprocess", "layers", "imagenet_top1", "tags", "seed",
-        "truncate", "options",
+        "source", "id", "weights", "preprocess", "layers", "imagenet_top1", "source_top1",
+        "tags", "seed", "truncate", "options",
     }
     unknown = set(merged) - known
     if unknown:
@@ -168,6 +170,15 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
             top1 = float(top1)
         except (TypeError, ValueError):
             raise ConfigError(f"{where}: imagenet_top1 must be a number, 'auto' or null") from None
+    source_top1 = merged.get("source_top1")
+    if source_top1 is not None:
+        try:
+            source_top1 = float(source_top1)
+        except (TypeError, ValueError):
+            source_top1 = float("nan")
+        if not 0 <= source_top1 <= 100:
+            raise ConfigError(f"{where}: source_top1 must be a percentage from 0 to 100, got "
+                              f"{merged.get('source_top1')!r}")
     weights = merged.get("weights")
     if source == "file" and isinstance(weights, str) and weights not in ("random",) \
             and not weights.startswith("package:") and not Path(weights).expanduser().is_file():
@@ -186,6 +197,7 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
         preprocess=_parse_preprocess(merged.get("preprocess"), where),
         layers=layers,
         imagenet_top1=top1,
+        source_top1=source_top1,
         tags=tuple(str(t) for t in tags),
         seed=_whole(merged.get("seed", 0), f"{where}: seed"),
         truncate=merged.get("truncate"),

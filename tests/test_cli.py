@@ -40,6 +40,10 @@ def test_score_ranks_a_user_zoo_skips_unreachable_weights_and_writes_outputs(tmp
     assert "r18a" in stdout and "r18b" in stdout
     assert "skipped hubonly" in stderr + stdout
     doc = json.loads(out.read_text())
+    best, second = doc["ranking"][0], doc["ranking"][1]
+    margin = best["raw"]["knn"] - second["raw"]["knn"]
+    assert (f"Recommended: {best['model']} (by knn, {margin:.4g} ahead of {second['model']}); "
+            "first in ") in stdout and "of 50 half-samples of the images." in stdout
     assert [r["model"] for r in doc["ranking"]] == sorted(
         ["r18a", "r18b"], key=lambda m: -next(r["raw"]["knn"] for r in doc["ranking"] if r["model"] == m))
     assert doc["recipe"]["data"]["per_class"] == 4 and doc["recipe"]["versions"]["torch"]

@@ -196,3 +196,20 @@ def test_train_and_test_classes_must_match_by_name(tmp_path):
                                     "test": {"bee": 2, "cat": 2}})  # indices would shift by one
     with pytest.raises(ConfigError, match="test split's classes differ from train's; not in test: ant"):
         _splits(str(root), None, 0, 0.2)
+
+
+def test_joined_splits_are_the_union_sampled_after_joining():
+    from collections import Counter
+
+    tr, te = load_target("digits", split="train"), load_target("digits", split="test")
+    both = load_target("digits", split="train+test")
+    assert len(both) == len(tr) + len(te) and both.split == "train+test"
+    got = Counter(np.asarray(both.images[i]).tobytes() for i in range(len(both)))
+    want = Counter(np.asarray(d.images[i]).tobytes() for d in (tr, te) for i in range(len(d)))
+    assert got == want
+    few = load_target("digits", split="train+test", per_class=3, seed=2)
+    assert np.all(np.bincount(few.labels) == 3) and few.fingerprint() != both.fingerprint()
+    with pytest.raises(DatasetUnavailableError, match="distinct split names"):
+        load_target("digits", split="train+train")
+    with pytest.raises(DatasetUnavailableError, match="splits"):
+        load_target("digits", split="train+nope")

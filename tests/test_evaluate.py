@@ -127,7 +127,7 @@ def test_channels_last_fine_tuning_is_keyed_apart_and_default_keys_stay_the_same
 
     assert "channels_last" not in CPU_BUDGET.key_fields()
     assert CPU_BUDGET.key_fields() == {k: v for k, v in asdict(CPU_BUDGET).items()
-                                       if k != "channels_last"}
+                                       if k not in ("channels_last", "test_per_class")}
     on = replace(CPU_BUDGET, channels_last=True)
     assert on.key_fields()["channels_last"] is True and on.key_fields() != CPU_BUDGET.key_fields()
 
@@ -146,3 +146,33 @@ def test_channels_last_fine_tuning_trains(tmp_path, monkeypatch):
                    per_class=20)
     assert len(res) == 1 and res[0].accuracy > 30.0  # chance: 10 %
     assert res[0].recipe["config"]["channels_last"] is True
+
+
+def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(tmp_path,
+                                                                               monkeypatch):
+    import modelrank.finetuning as ft
+
+    cfg = FinetuneConfig(test_per_class=4)
+    first = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
+                     budget=cfg, per_class=8, cache_dir=tmp_path)
+    assert first[0].recipe["test"]["n_images"] == 12 and first[0].recipe["test"]["seed"] == 0
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the journaled linear probe ran again")
+
+    monkeypatch.setattr(ft, "_linear_unit", no_work)
+    again = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
+                     budget=cfg, per_class=8, cache_dir=tmp_path)
+    assert again[0].accuracy == first[0].accuracy
+    failed = []  # another test sample is new work: the unit runs (and here fails)
+    assert evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
+                    budget=FinetuneConfig(test_per_class=5), per_class=8, cache_dir=tmp_path,
+                    on_fail=lambda m, why: failed.append(why)) == []
+    assert "ran again" in failed[0]
+
+
+def test_test_per_class_is_in_the_run_key_only_when_set():
+    assert "test_per_class" not in FinetuneConfig().key_fields()
+    assert FinetuneConfig(test_per_class=3).key_fields()["test_per_class"] == 3
+    with pytest.raises(ConfigError, match="test_per_class"):
+        FinetuneConfig(test_per_class=0)

@@ -365,3 +365,25 @@ def test_html_renders_in_headless_chromium_without_network(db, tmp_path):
                        '<img src="https://example.invalid/b.png"></body></html>')
     _, requests, _ = _chromium(control.as_uri(), tmp_path, "control")
     assert sorted(requests) == ["http://example.invalid/a.png", "https://example.invalid/b.png"]
+
+
+def test_intervals_and_second_ground_truths_are_rendered(tmp_path):
+    from modelrank.leaderboard import build, render
+
+    path = tmp_path / "r.sqlite"
+    with Store(path) as s:
+        run = s.record_run("benchmark", {"suite": "fm"})
+        s.record_correlations(run, "fm", [
+            {"dataset": "a", "score": "logme", "n": 9, "weighted_tau": 0.5, "tau_low": 0.2,
+             "tau_high": 0.7},
+            {"dataset": "a", "score": "logme", "n": 9, "weighted_tau": -0.1,
+             "ground_truth": "linear"}])
+    with Store(path, read_only=True) as s:
+        board = build(s)
+    assert [(t.suite, t.ground_truth) for t in board.correlations] == [("fm", "headline"),
+                                                                       ("fm", "linear")]
+    md = render(board, "md")
+    assert "| logme | 0.500 [0.20, 0.70] | 0.500 |" in md
+    assert "Suite `fm (against linear)`" in md and "| logme | -0.100 | -0.100 |" in md
+    html = render(board, "html")
+    assert "Suite fm (against linear)" in html and "0.500 [0.20, 0.70]" in html

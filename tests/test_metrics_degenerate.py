@@ -25,7 +25,7 @@ ALL = [s.name for s in SPECS]
 FEATURE_SCORES = [s.name for s in SPECS if "features" in s.needs]
 LOGIT_SCORES = [s.name for s in SPECS if "logits" in s.needs]
 LABEL_SCORES = [s.name for s in SPECS if "labels" in s.needs]
-INFO = {"imagenet_top1": 75.0, "param_count": 11_689_512}
+INFO = {"imagenet_top1": 75.0, "param_count": 11_689_512, "source_top1": 88.0}
 
 
 def make(n=60, d=8, k=3, c_src=10, seed=0):
@@ -66,7 +66,7 @@ def number_or_metric_error(name, inp):
 
 
 def test_registry_entries_are_complete():
-    assert len(ALL) == 26  # 24 + gbc-spherical and transrate-released
+    assert len(ALL) == 27  # 24 + gbc-spherical, transrate-released and source-top1
     for spec in SPECS:
         assert spec.description and "\n" not in spec.description
         assert spec.kind in ("score", "prior")

@@ -282,7 +282,7 @@ def test_migration_from_an_old_database_keeps_its_tables(tmp_path):
         c.execute("INSERT INTO notes VALUES ('kept')")
     c.close()
     with Store(db) as s:
-        assert s.version == 1
+        assert s.version == SCHEMA_VERSION
         assert s.conn.execute("SELECT text FROM notes").fetchone()[0] == "kept"
         assert s.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
         s.record_ranking(make_ranking("digits", ["a"]), "score")
@@ -309,3 +309,24 @@ def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monke
         s.conn.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(ConfigError, match="schema version 99, newer"):
         Store(db)
+
+
+def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
+    db = tmp_path / "v1.sqlite"
+    c = sqlite3.connect(db, isolation_level=None)
+    store_mod.migrate(c, target=1)
+    c.execute("INSERT INTO runs(created_at, command, kind, recipe_json) VALUES ('t', 'c', 'b', '{}')")
+    c.execute("INSERT INTO correlations(run_id, suite, dataset, score, n, weighted_tau) "
+              "VALUES (1, 'offline', 'digits', 'logme', 5, 0.25)")
+    c.close()
+    with Store(db) as s:
+        assert s.version == SCHEMA_VERSION == 2
+        (old,) = s.correlations()
+        assert old["ground_truth"] == "headline" and old["weighted_tau"] == 0.25
+        assert old["tau_low"] is None
+        s.record_correlations(1, "offline", [{"dataset": "digits", "score": "logme", "n": 5,
+                                              "weighted_tau": 0.5, "tau_low": 0.1,
+                                              "tau_high": 0.8, "ground_truth": "linear"}])
+        rows = {r["ground_truth"]: r for r in s.correlations()}
+        assert rows["headline"]["weighted_tau"] == 0.25  # a second ground truth is its own row
+        assert (rows["linear"]["tau_low"], rows["linear"]["tau_high"]) == (0.1, 0.8)

@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS,
                                      RETRIES, WORKERS,
@@ -58,6 +59,7 @@ def score(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the embedding cache."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the ranking to FILE.json/.csv/.md."),
     db: Optional[str] = typer.Option(None, "--db", help="Results database (default: $MODELRANK_DB, else the user data dir)."),
+    stability: int = typer.Option(50, "--stability", help="Half-samples behind the recommendation's stability; 0: none."),
     executor: str = EXECUTOR,
     ray_address: Optional[str] = RAY_ADDRESS,
     workers: Optional[int] = WORKERS,
@@ -67,8 +69,9 @@ def score(
 ) -> None:
     """Score every selected backbone on a target and print the ranking."""
     from modelrank.cli.execution import open_executor
-    from modelrank.cli.render import job_progress, print_ranking
-    from modelrank.ranking import rank
+    from modelrank.cli.render import job_progress, print_ranking, print_skipped
+    from modelrank.data import load_target
+    from modelrank.ranking import _check_options, rank
 
     from modelrank.cli.commands import check_outputs, store_ranking, write_output
 
@@ -76,22 +79,34 @@ def score(
         raise ModelrankError(f"--per-class must be at least 1, got {per_class}")
     if layout not in ("whc", "channel-mean", "per-channel"):
         raise ModelrankError(f"--layout must be whc, channel-mean or per-channel, got {layout!r}")
+    if stability < 0:
+        raise ModelrankError(f"--stability must be 0 or more half-samples, got {stability}")
     check_outputs(output=output, db=db)
+    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
+    data = load_target(dataset, split=split, per_class=per_class, seed=seed)
     with job_progress(err) as (on_progress, on_counts), open_executor(
             executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
             on_counts) as ex:
         ranking = rank(
-            dataset, zoo=zoo, models=models, metrics=metric, split=split, per_class=per_class,
+            data, zoo=zoo, models=models, metrics=metric, split=split, per_class=per_class,
             seed=seed, device=device, batch_size=batch_size, amp=amp, eta=eta, layout=layout,
             cache_dir=cache_dir, use_cache=not no_cache, on_progress=on_progress,
-            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"), executor=ex,
+            on_skip=lambda m, why: print_skipped(err, m, why), executor=ex,
         )
     if not ranking.rows and not ranking.failed:
         raise ModelrankError(f"none of the {len(ranking.skipped)} selected backbone(s) could be "
                              "scored here (the reasons are above)")
     print_ranking(out, ranking)
+    if sum(ranking.primary in r.scores for r in ranking.rows) > 1:
+        from modelrank.recommendation import recommend
+        from modelrank.zoo import load_zoo, select
+
+        rec = recommend(ranking, data, select(load_zoo(zoo), models),
+                        replicates=0 if no_cache else stability, seed=seed, cache_dir=cache_dir)
+        out.print(escape(rec.line()), highlight=False, soft_wrap=True)
     for m, why in ranking.failed:
-        err.print(f"[red]failed {m}[/]: {why}", highlight=False, soft_wrap=True)
+        err.print(f"[red]failed {escape(str(m))}[/]: {escape(str(why))}", highlight=False,
+                  soft_wrap=True)
     run_id = store_ranking(ranking, db)
     if output:
         write_output(ranking, output, run_id, db)
@@ -109,6 +124,21 @@ def zoo_list(
     from modelrank.zoo import load_zoo, select
 
     print_zoo(out, select(load_zoo(zoo), models))
+
+
+@zoo_app.command("build")
+def zoo_build(
+    name: str = typer.Argument("fmnist", help="Which trained zoo (fmnist)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds every network's initialisation and batches."),
+    root: Optional[str] = typer.Option(None, "--root", help="Where (default: $MODELRANK_CACHE/zoos)."),
+) -> None:
+    """Pre-train a zoo of small convnets here and write its zoo file (for --zoo)."""
+    from modelrank.cli.render import job_progress
+    from modelrank.trained_zoo import build_zoo
+
+    with job_progress(err) as (on_progress, _):
+        path = build_zoo(name, seed=seed, root=root, on_progress=on_progress)
+    out.print(str(path), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -177,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = app(args=argv, standalone_mode=False)
     except ModelrankError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 1
     except (KeyboardInterrupt, *abort):  # click turns Ctrl-C into Abort
         # Plain write: a progress display may still own the rich console at this point.

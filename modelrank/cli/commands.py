@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS,
@@ -98,8 +99,9 @@ def betti(
     labels = np.asarray(topo["arrays"]["labels"])
     per_class_mean = np.stack([b[labels == c].mean(axis=0) for c in np.unique(labels)])
     mean_b = per_class_mean.mean(axis=0)  # (L, 3) class-balanced
-    t = Table(title=f"{model} on {dataset}: cubical Betti numbers (eta={eta}, {layout}), "
-                    f"class-balanced means over {len(labels)} images")
+    t = Table(title=escape(f"{model} on {dataset}")
+              + f": cubical Betti numbers (eta={eta}, {layout}), "
+                f"class-balanced means over {len(labels)} images")
     cols = ["#", "layer", "shape", "b0", "b1", "b2", "Omega"] + (["Omega_rips"] if rips else [])
     for c in cols:
         t.add_column(c, justify="left" if c in ("layer", "shape") else "right")
@@ -156,7 +158,7 @@ def evaluate(
     """Fine-tune (or linear-probe) each backbone and report test accuracy; resumable."""
     from dataclasses import replace
 
-    from modelrank.cli.render import job_progress
+    from modelrank.cli.render import job_progress, print_skipped
     from modelrank.finetuning import BUDGETS, evaluate as run_eval
     from modelrank.store import Store
 
@@ -182,13 +184,13 @@ def evaluate(
                            per_class=per_class, device=device, executor=ex,
                            on_run=lambda m, d, t: on_progress(f"{m} runs", d, t),
                            on_step=lambda d, t: on_progress("steps of this run", d, t),
-                           on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
+                           on_skip=lambda m, why: print_skipped(err, m, why),
                            on_fail=lambda m, why: failures.append((m, why)), cache_dir=cache_dir)
         described = ex.describe()
     if not results and not failures:
         raise ConfigError("none of the selected backbones could be evaluated here (the reasons "
                           "are above)")
-    t = Table(title=f"{protocol} evaluation on {dataset}")
+    t = Table(title=escape(f"{protocol} evaluation on {dataset}"))
     for c in ("model", "accuracy %", "kind", "best", "runs trained now"):
         t.add_column(c)
     for r in sorted(results, key=lambda r: -r.accuracy):
@@ -210,11 +212,18 @@ def evaluate(
     exit_if_failed(len(failures))
 
 
+#: Default rows of ``benchmark --plot``: the established scores, the topological one, a baseline.
+PLOT_SCORES = ("logme", "nleep", "sfda", "ncti", "betti-cubical", "knn", "loto-accuracy")
+
+
 def benchmark(
     suite: str = typer.Option(..., "--suite", "-s", help="offline, sfda-group1, sfda-group2 or a file."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Scores (default: the suite's)."),
     device: str = typer.Option("auto", "--device"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the table (Markdown)."),
+    plot: Optional[str] = typer.Option(None, "--plot", help="Write score-vs-accuracy panels (PNG)."),
+    plot_scores: str = typer.Option(",".join(PLOT_SCORES), "--plot-scores",
+                                    help="Scores of --plot, a comma list (one row each)."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
     cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help=CACHE_HELP),
     executor: str = EXECUTOR,
@@ -226,33 +235,39 @@ def benchmark(
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean."""
     from modelrank.benchmark import load_suite, run_benchmark
-    from modelrank.cli.render import job_progress
+    from modelrank.cli.paths import plot_file
+    from modelrank.cli.render import job_progress, print_skipped
     from modelrank.finetuning import accuracy_kind
     from modelrank.store import Store
 
     s = load_suite(suite)
     check_outputs(output=output, db=db, suffixes=(".md",))
+    plot_path = plot_file(plot, f"{s.name}_scatter.png")
     with job_progress(err) as (on_progress, on_counts), open_executor(
             executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
             on_counts) as ex:
         res = run_benchmark(s, metrics=metric, device=device, on_progress=on_progress,
                             on_run=lambda m, d, t: on_progress(f"{m} fine-tune", d, t),
-                            on_skip=lambda m, why: err.print(f"[yellow]skipped {m}[/]: {why}"),
+                            on_skip=lambda m, why: print_skipped(err, m, why),
                             executor=ex, cache_dir=cache_dir)
     text = res.to_markdown(s.published or None)
-    out.print(text, highlight=False, markup=False)
+    out.print(text, highlight=False, markup=False, soft_wrap=True)
     with Store(db) as store:
         for target, ranking in res.rankings.items():
             store.record_ranking(ranking.to_dict(), command_line())
         run_id = store.record_run(command_line(), {"kind": "benchmark", "suite": s.name})
-        published = s.ground_truth["kind"] == "published"
-        for target, accs in res.accuracies.items():
-            kind = accuracy_kind(target, published=published)
-            for model, acc in accs.items():
-                store.record_evaluation(run_id, model, target,
-                                        "published" if published else "finetune",
-                                        {}, float(acc), kind, "test")
-        store.record_correlations(run_id, s.name, res.records)
+        for label, gt in res.ground_truths.items():
+            spec = s.ground_truth if label == "headline" else s.also_against[label]
+            published = spec["kind"] == "published"
+            protocol = ("published" if published else
+                        "finetune" if spec.get("protocol", "full") == "full" else "linear")
+            for target, accs in gt.accuracies.items():
+                kind = accuracy_kind(target, published=published)
+                for model, acc in accs.items():
+                    store.record_evaluation(
+                        run_id, model, target, protocol, {}, float(acc), kind, "test",
+                        {"per_seed": gt.per_seed.get(target, {}).get(model)})
+            store.record_correlations(run_id, s.name, res.tables[label]["records"])
     if output:
         try:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -261,6 +276,12 @@ def benchmark(
             raise ConfigError(f"could not write {output!r} ({exc.strerror or exc}); the results "
                               f"are stored in the results database as run {run_id}") from None
         err.print(f"wrote {output}")
+    if plot_path is not None:
+        from modelrank.plots import plot_benchmark_scatter
+
+        plot_benchmark_scatter(res, [x.strip() for x in plot_scores.split(",") if x.strip()],
+                               str(plot_path))
+        err.print(f"wrote {plot_path}")
     exit_if_failed(len(res.failed))
 
 

@@ -6,6 +6,7 @@ import contextlib
 from typing import Any, Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,10 +44,16 @@ def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], N
         yield update, on_counts
 
 
+def print_skipped(console: Console, what: str, why: str) -> None:
+    """One yellow "skipped WHAT: WHY" line; user text is never read as rich markup
+    (a class subset ``NAME[...]`` would vanish)."""
+    console.print(f"[yellow]skipped {escape(str(what))}[/]: {escape(str(why))}")
+
+
 def print_ranking(console: Console, ranking) -> None:
     header, body = ranking.table()
     rec = ranking.recipe["data"]
-    t = Table(title=f"{rec['dataset']} ({rec['split']}, {rec['n_images']} images, "
+    t = Table(title=escape(f"{rec['dataset']}") + f" ({rec['split']}, {rec['n_images']} images, "
                     f"{rec['n_classes']} classes): ranked by {ranking.primary}")
     for h in header:
         t.add_column(h, justify="right" if h not in ("model",) else "left")
@@ -61,9 +68,9 @@ def print_ranking(console: Console, ranking) -> None:
                       "(rankings use their negation)", highlight=False)
     for r in ranking.rows:
         for m, why in r.unavailable.items():
-            console.print(f"  {r.model}: {m} unavailable ({why})", highlight=False)
+            console.print(escape(f"  {r.model}: {m} unavailable ({why})"), highlight=False)
     for m, why in ranking.skipped:
-        console.print(f"  skipped {m}: {why}", highlight=False)
+        console.print(escape(f"  skipped {m}: {why}"), highlight=False)
 
 
 def print_zoo(console: Console, entries) -> None:
@@ -96,6 +103,11 @@ def print_datasets(console: Console) -> None:
         t.add_row(info.name, ",".join(info.splits), dataset_status(info), info.description)
     console.print(t)
     console.print("Any ImageFolder directory (one sub-directory per class) also works as --dataset PATH.")
+    from modelrank.class_subsets import CLASS_GROUPS
+
+    groups = "; ".join(f"{d}: {', '.join(g)}" for d, g in CLASS_GROUPS.items())
+    console.print(escape(f"Some classes of any of them: NAME[class,...] (names, indices, ranges "
+                         f"such as 0-4, or named groups — {groups})."), highlight=False)
 
 
 def print_metrics(console: Console) -> None:

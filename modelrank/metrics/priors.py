@@ -1,4 +1,5 @@
-"""Priors read from the zoo entry: ImageNet top-1 accuracy and parameter count of the backbone.
+"""Priors read from the zoo entry: ImageNet top-1 accuracy, source-task accuracy (zoos trained
+here) and parameter count of the backbone.
 
 They need no target data; every leaderboard shows them beside the transferability scores
 (METHODS §4), because a score that does not beat "pick the best ImageNet model" adds nothing.
@@ -53,6 +54,28 @@ register_metric(
     lambda inp: imagenet_top1(inp.model_info),
     needs=("model_info",),
     description="ImageNet top-1 accuracy of the backbone (%), from the zoo entry or timm metadata",
+    kind="prior",
+)
+
+def source_top1(model_info: Mapping[str, Any]) -> float:
+    """The backbone's test accuracy (%) on the source task it was pre-trained on here.
+
+    Raises:
+        MetricError: for a backbone with no ``source_top1`` in its zoo entry (one not trained
+            by :mod:`modelrank.trained_zoo`).
+    """
+    value = (model_info or {}).get("source_top1")
+    if value is None:
+        raise MetricError("the source-task accuracy is known only for backbones trained here "
+                          "(modelrank zoo build)")
+    return float(value)
+
+
+register_metric(
+    "source-top1",
+    lambda inp: source_top1(inp.model_info),
+    needs=("model_info",),
+    description="Test accuracy (%) on the source task, for zoos trained here (modelrank zoo build)",
     kind="prior",
 )
 

@@ -1,0 +1,196 @@
+"""A benchmark result as Markdown: accuracies with their seed spread, then per ground truth the
+weighted tau (with 95 % bootstrap intervals), Kendall tau and rel@1 of every score, the static
+baselines beside them, and whether each score beats the best baseline outside its interval."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from modelrank.benchmark import BenchmarkResult
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _cell(v: float | None, iv: tuple[float, float, int] | None, n: int | None, pool: int) -> str:
+    out = _fmt(v)
+    if iv is not None and math.isfinite(iv[0]):
+        out += f" [{iv[0]:.2f}, {iv[1]:.2f}]"
+    if n is not None and n < pool:
+        out += f" (n={n})"
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def best_baseline(res: "BenchmarkResult", label: str) -> tuple[str | None, float]:
+    """(name, mean weighted tau) of the static baseline with the highest mean tau, among those
+    known for the whole pool on every target (ImageNet top-1 of a pool of truncated networks,
+    known for 3 of them, would otherwise win with a tau over 3 backbones)."""
+    tau = res.tables[label]["tau"]
+    pool = len(res.pool)
+    full = {b for b in res.baselines
+            if all(r["n"] >= pool for r in res.tables[label]["records"] if r["score"] == b)
+            and any(r["score"] == b for r in res.tables[label]["records"])}
+    best: tuple[str | None, float] = (None, float("-inf"))
+    for b in sorted(full, key=res.baselines.index):
+        m = _mean(list(tau.get(b, {}).values()))
+        if math.isfinite(m) and m > best[1]:
+            best = (b, m)
+    return best if best[0] is not None else (None, float("nan"))
+
+
+def verdict(res: "BenchmarkResult", label: str, score: str) -> str:
+    """"baseline", "beats", "does not beat", or "no interval" for one score's mean tau."""
+    if score in res.baselines:
+        return "baseline"
+    name, best = best_baseline(res, label)
+    iv = res.intervals.get(label, {}).get(score, {}).get("mean")
+    if name is None:
+        return "no baseline"
+    if iv is None or not math.isfinite(iv[0]):
+        return "no interval"
+    return "beats" if iv[0] > best else "does not beat"
+
+
+def _table(res: "BenchmarkResult", label: str, field: str, title: str,
+           with_intervals: bool) -> list[str]:
+    recs = {(r["score"], r["dataset"]): r for r in res.tables[label]["records"]}
+    pool = len(res.pool) or max((r["n"] for r in recs.values()), default=0)
+    head = ["score"] + res.targets + ["mean"]
+    if with_intervals:
+        name, best = best_baseline(res, label)
+        head.append(f"beats the best static baseline ({name}, {_fmt(best)})?" if name
+                    else "beats the best static baseline?")
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    ivs = res.intervals.get(label, {}) if with_intervals else {}
+    for s in res.scores:
+        cells = [recs.get((s, t)) for t in res.targets]
+        if not any(cells):
+            continue
+        row = [s + (" (baseline)" if s in res.baselines else "")]
+        for t, r in zip(res.targets, cells):
+            row.append("–" if r is None else _cell(r[field], ivs.get(s, {}).get(t), r["n"], pool))
+        mean = _mean([r[field] for r in cells if r is not None])
+        row.append(_cell(mean, ivs.get(s, {}).get("mean"), None, pool))
+        if with_intervals:
+            row.append(verdict(res, label, s))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines + [""]
+
+
+def _accuracy_table(res: "BenchmarkResult", label: str) -> list[str]:
+    gt = res.ground_truths[label]
+    models = res.pool + res.controls
+    head = ["model"] + res.targets
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in models:
+        row = [m + (" (control)" if m in res.controls else "")]
+        for t in res.targets:
+            seeds = gt.per_seed.get(t, {}).get(m)
+            if not seeds:
+                row.append("–")
+            elif len(seeds) == 1:
+                row.append(f"{seeds[0]:.1f}")
+            else:
+                row.append(f"{np.mean(seeds):.1f} ± {np.ptp(seeds) / 2:.1f}")
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    sp = res.spread.get(label)
+    if sp:
+        lines.append(f"Seed spread ({label}; ± is half the range over seeds; a pair of backbones "
+                     "is *within the spread* when their seed ranges overlap), headline pool:")
+        lines.append("")
+        for t in res.targets:
+            if t in sp:
+                s = sp[t]
+                lines.append(f"- {t}: mean ± {_fmt(s['mean_half_range'], 2)} points; "
+                             f"{s['pairs_within']} of {s['pairs']} backbone pairs within it")
+        lines.append("")
+    return lines
+
+
+def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float]] | None = None
+                    ) -> str:
+    """The whole report (see the module docstring)."""
+    lines: list[str] = []
+    labels = list(res.tables) or ["headline"]
+    if res.ground_truths:
+        lines += [f"Pool: {len(res.pool)} backbones ({', '.join(res.pool)})"
+                  + (f"; controls kept out of it: {', '.join(res.controls)}" if res.controls
+                     else "") + ".", ""]
+        lines.append("Ground truths:")
+        lines += [f"- {lb}: {gt.description}" for lb, gt in res.ground_truths.items()]
+        lines.append("")
+        if res.bootstrap:
+            b = res.bootstrap
+            lines += [f"Intervals: 95 % percentile intervals over {b['replicates']} half-samples "
+                      f"of the scored images (half of each class, without replacement, seed "
+                      f"{b['seed']}; see modelrank/benchmark_stats.py for why not with "
+                      "replacement), every score recomputed from the cached embeddings; "
+                      "accuracies held fixed. A score "
+                      "*beats* the best static baseline when the lower end of its mean tau's "
+                      "interval lies above that baseline's mean tau (a static baseline "
+                      "counts only where it is known for every backbone of the pool)."
+                      + (f" No intervals for {', '.join(b['skipped'])} (too slow to recompute "
+                         f"{b['replicates']} times here)." if b.get("skipped") else ""), ""]
+        for lb in labels:
+            lines += [f"## Ground truth: {lb}", "", "Test accuracy, %:", ""]
+            lines += _accuracy_table(res, lb)
+            lines += _table(res, lb, "weighted_tau",
+                            f"Weighted Kendall tau (scipy.stats.weightedtau) against {lb}",
+                            bool(res.intervals.get(lb)))
+            lines += _table(res, lb, "kendall_tau", f"Kendall tau-b against {lb}", False)
+            lines += _table(res, lb, "rel_at_1", f"rel@1 against {lb}", False)
+        if res.control_tau:
+            lines += ["## With the controls in the pool", "",
+                      f"Weighted tau against the headline ground truth when the pool also holds "
+                      f"{', '.join(res.controls)} (telling random from pretrained weights is easy; "
+                      "this is not the headline number).", ""]
+            head = ["score"] + res.targets + ["mean"]
+            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            for s in res.scores:
+                col = res.control_tau.get(s)
+                if col:
+                    lines.append("| " + " | ".join(
+                        [s] + [_fmt(col.get(t)) for t in res.targets]
+                        + [_fmt(_mean(list(col.values())))]) + " |")
+            lines.append("")
+    else:
+        lines += _plain(res)
+    if published:
+        lines += ["Published weighted tau (SFDA paper) for comparison:", "",
+                  "| score | " + " | ".join(published) + " |", "|---|" + "---|" * len(published)]
+        scores = sorted({s for col in published.values() for s in col})
+        for s in scores:
+            lines.append(f"| {s} | " + " | ".join(_fmt(published[c].get(s)) for c in published)
+                         + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _plain(res: "BenchmarkResult") -> list[str]:
+    head = ["score"] + res.targets + ["mean"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in res.scores:
+        cells = [s] + [_fmt(res.tau.get(s, {}).get(t)) for t in res.targets] + [_fmt(res.mean(s))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def summary(res: "BenchmarkResult") -> dict[str, Any]:
+    """Mean weighted tau, its interval and the verdict of every score, per ground truth."""
+    out: dict[str, Any] = {}
+    for lb, tab in res.tables.items():
+        out[lb] = {s: {"mean_tau": _mean(list(tab["tau"].get(s, {}).values())),
+                       "interval": res.intervals.get(lb, {}).get(s, {}).get("mean"),
+                       "verdict": verdict(res, lb, s)} for s in res.scores}
+    return out

@@ -1,0 +1,49 @@
+"""The recommendation line: which backbone, its margin, and how stable the choice is."""
+
+import numpy as np
+import pytest
+
+from modelrank.data import load_target
+from modelrank.ranking import rank
+from modelrank.recommendation import _first_share, recommend
+from modelrank.zoo import parse_entry
+
+
+def _entry(name, seed, size=32):
+    return parse_entry(name, {"source": "torchvision", "id": "resnet18", "weights": "random",
+                              "seed": seed, "preprocess": {"size": size, "resize": size}})
+
+
+def test_ties_at_the_top_are_shared():
+    assert _first_share({"a": 2.0, "b": 1.0}, "a") == 1.0
+    assert _first_share({"a": 2.0, "b": 2.0, "c": 2.0}, "b") == pytest.approx(1 / 3)
+    assert _first_share({"a": 2.0, "b": 1.0}, "b") == 0.0 == _first_share({"a": 1.0}, "z")
+
+
+def test_twins_share_the_first_place_and_a_dominant_backbone_keeps_it(tmp_path):
+    data = load_target("digits", per_class=12)
+    twins = {"twin-a": _entry("twin-a", 1), "twin-b": _entry("twin-b", 1)}
+    r = rank(data, zoo=twins, models="all", metrics=["logme", "knn"], cache_dir=tmp_path)
+    rec = recommend(r, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
+    assert rec.margin == 0.0 and rec.stability == pytest.approx(0.5)
+    assert rec.agreement == pytest.approx(0.5)  # knn ties too: half of its first place
+    again = recommend(r, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
+    assert again == rec
+
+
+
+def test_a_backbone_that_separates_the_classes_stays_first_in_every_half_sample():
+    from modelrank.benchmark_stats import bootstrap_scores
+    from modelrank.metrics import get_metric
+    from modelrank.metrics.registry import MetricInputs
+    from modelrank.recommendation import first_place_share
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(4), 10)
+    separable = MetricInputs(features=rng.normal(size=(40, 8)) * 0.1 + np.eye(8)[y] * 5, labels=y)
+    noise = MetricInputs(features=rng.normal(size=(40, 8)), labels=y)
+    tables = bootstrap_scores([get_metric("knn")], {"good": separable, "noise": noise},
+                              replicates=25, seed=1)
+    assert first_place_share(tables, "knn", "good") == 1.0
+    assert first_place_share(tables, "knn", "noise") == 0.0
+    assert first_place_share([], "knn", "good") is None

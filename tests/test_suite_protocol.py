@@ -1,0 +1,142 @@
+"""A user's own suite file end to end: class-subset targets, two fine-tuning seeds, a control
+kept out of the pool, a second ground truth (linear probe), intervals, static baselines."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from modelrank.benchmark import LOTO, load_suite, run_benchmark
+from modelrank.benchmark_stats import loto_prior
+from modelrank.errors import ConfigError
+
+ZOO = """
+models:
+  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}
+  rb: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}}
+  rc: {source: torchvision, id: resnet18, weights: random, seed: 3, preprocess: {size: 32, resize: 32}}
+  rz: {source: torchvision, id: resnet18, weights: random, seed: 4, preprocess: {size: 32, resize: 32}, tags: [control]}
+"""
+
+SUITE = """
+name: mine
+zoo: {zoo}
+models: all
+controls: control
+targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]
+per_class: {{"digits[0-4]": 6, "digits[5-9]": 6, "digits[0,9]": 8}}
+metrics: [knn, logme, param-count]
+ground_truth:
+  kind: finetune
+  protocol: full
+  seeds: [0, 1]
+  budget: {{lrs: [0.05], ws: [0.0], steps: 3, batch_size: 8, retrain: false, test_per_class: 8}}
+  per_class: {{"digits[0-4]": 6, "digits[5-9]": 6, "digits[0,9]": 6}}
+also_against:
+  linear: {{kind: finetune, protocol: linear, budget: {{test_per_class: 8}},
+           per_class: {{"digits[0-4]": 6, "digits[5-9]": 6, "digits[0,9]": 6}}}}
+bootstrap: {{replicates: 12, seed: 0}}
+"""
+
+
+@pytest.fixture(scope="module")
+def mine(tmp_path_factory):
+    d = tmp_path_factory.mktemp("suite")
+    (d / "zoo.yaml").write_text(ZOO)
+    (d / "suite.yaml").write_text(SUITE.format(zoo=d / "zoo.yaml"))
+    return d
+
+
+@pytest.fixture(scope="module")
+def result(mine):
+    return run_benchmark(load_suite(str(mine / "suite.yaml")), cache_dir=mine / "cache")
+
+
+@pytest.mark.xdist_group("suite_protocol")
+def test_the_pool_keeps_the_control_out_and_accuracies_are_seed_means(result):
+    assert result.pool == ["ra", "rb", "rc"] and result.controls == ["rz"]
+    head = result.ground_truths["headline"]
+    for t in result.targets:
+        for m in ("ra", "rb", "rc", "rz"):
+            seeds = head.per_seed[t][m]
+            assert len(seeds) == 2 and head.accuracies[t][m] == pytest.approx(np.mean(seeds))
+    assert {r["n"] for r in result.records} == {3}  # the control is in no headline correlation
+    assert set(result.tables) == {"headline", "linear"}
+    assert "mean over seeds 0, 1" in head.description and "linear probe" in \
+        result.ground_truths["linear"].description
+    assert result.control_tau and all(math.isfinite(v) or math.isnan(v)
+                                      for col in result.control_tau.values() for v in col.values())
+
+
+@pytest.mark.xdist_group("suite_protocol")
+def test_records_are_scipys_taus_and_loto_is_the_other_targets_mean(result):
+    head = result.ground_truths["headline"]
+    rank = result.rankings["digits[0-4]"]
+    knn = {r.model: r.scores["knn"] for r in rank.rows}
+    rec = next(r for r in result.records if r["score"] == "knn" and r["dataset"] == "digits[0-4]")
+    models = sorted(knn)
+    s = [knn[m] for m in models]
+    a = [head.accuracies["digits[0-4]"][m] for m in models]
+    if np.ptp(s) and np.ptp(a):
+        assert rec["weighted_tau"] == pytest.approx(stats.weightedtau(s, a)[0])
+        assert rec["kendall_tau"] == pytest.approx(stats.kendalltau(s, a)[0])
+    pool_accs = {t: {m: v for m, v in col.items() if m in result.pool}
+                 for t, col in head.accuracies.items()}
+    prior = loto_prior(pool_accs, "digits[5-9]")
+    assert prior["ra"] == pytest.approx((head.accuracies["digits[0-4]"]["ra"]
+                                         + head.accuracies["digits[0,9]"]["ra"]) / 2)
+    assert LOTO in result.baselines and "param-count" in result.baselines
+    assert "knn" not in result.baselines  # it sees the target's images: not a static baseline
+
+
+@pytest.mark.xdist_group("suite_protocol")
+def test_intervals_cover_every_target_and_the_mean_and_the_report_says_what_it_compared(result):
+    for label in ("headline", "linear"):
+        ivs = result.intervals[label]
+        assert set(ivs) == {"knn", "logme"}  # static baselines do not move with the images
+        for score, cols in ivs.items():
+            for lo, hi, k in cols.values():
+                assert k <= 12 and (math.isnan(lo) or lo <= hi)
+    md = result.to_markdown()
+    for text in ("## Ground truth: headline", "## Ground truth: linear", "beats the best static",
+                 "Seed spread", "rz (control)", "## With the controls in the pool",
+                 "| digits[0-4] |", "half-samples"):
+        assert text in md, text
+
+
+@pytest.mark.xdist_group("suite_protocol")
+def test_the_cli_runs_the_suite_file_again_from_the_cache_with_the_same_table(mine, result):
+    from tests.test_cli import run
+
+    rc, out, err = run("benchmark", "--suite", str(mine / "suite.yaml"), "--cache-dir",
+                       str(mine / "cache"), "--db", str(mine / "r.db"),
+                       "--output", str(mine / "b.md"))
+    assert rc == 0, err
+    assert (mine / "b.md").read_text().split("\n", 2)[2] == result.to_markdown()
+
+
+def test_malformed_protocol_fields_are_refused_before_any_work(tmp_path):
+    base = SUITE.format(zoo=tmp_path / "zoo.yaml")
+    for old, new, why in [("seeds: [0, 1]", "seeds: [0, -1]", "seeds must be a non-empty list"),
+                          ("replicates: 12", "replicates: 3", "replicates ≥ 10")]:
+        (tmp_path / "s.yaml").write_text(base.replace(old, new))
+        with pytest.raises(ConfigError, match=why):
+            load_suite(str(tmp_path / "s.yaml"))
+
+
+def test_the_packaged_offline_suites_meet_their_protocol():
+    from modelrank.benchmark import zoo_path
+    from modelrank.zoo import load_zoo, select
+
+    s = load_suite("fmnist-imagenet")
+    zoo = load_zoo(zoo_path(s.zoo))
+    controls = {e.name for e in select(zoo, s.controls)}
+    pool = [e for e in select(zoo, s.models) if e.name not in controls]
+    assert len(pool) >= 9 and len(controls) == 3
+    assert {e.preprocess.size for e in pool} == {224}  # scored at the seed paper's resolution
+    assert len({(e.id, e.truncate) for e in pool}) == len(pool)  # genuinely different extractors
+    assert len(s.targets) >= 4 and "fashion-mnist[upper-body]" in s.targets
+    assert len(s.ground_truth["seeds"]) >= 2 and s.also_against["linear"]["protocol"] == "linear"
+    z = load_suite("fmnist-zoo")
+    assert z.zoo == "trained:fmnist" and len(z.targets) >= 3 and len(z.ground_truth["seeds"]) >= 2
