@@ -102,6 +102,13 @@ def locate(name: str, root: Path) -> Path | None:
     return None
 
 
+def _nowhere(name: str, root: Path) -> str:
+    """"NAME is not in DIR nor ..." for every place :func:`locate` looked."""
+    spec = IDX_SETS[name]
+    return (f"{name} is not in {root / spec.tv_class / 'raw'}"
+            + "".join(f" nor {d}" for d in spec.system_dirs))
+
+
 def _download(name: str, root: Path) -> Path:
     import socket
 
@@ -116,9 +123,8 @@ def _download(name: str, root: Path) -> Path:
     except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError)
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetUnavailableError(
-            f"{name} is not in {root / spec.tv_class / 'raw'}"
-            + "".join(f" nor {d}" for d in spec.system_dirs)
-            + f" and could not be downloaded ({why}); are you offline? Put its four IDX files "
+            f"{_nowhere(name, root)} and could not be downloaded ({why}); are you offline? "
+            "Put its four IDX files "
             f"there{' (Debian: apt install dataset-fashion-mnist)' if spec.system_dirs else ''} "
             "or set MODELRANK_DATA") from None
     finally:
@@ -138,9 +144,8 @@ def load_idx(name: str, split: str, root: Path, download: bool):
     if where is None:
         if not download or os.environ.get("MODELRANK_OFFLINE", "") not in ("", "0"):
             raise DatasetUnavailableError(
-                f"{name} is not in {root / spec.tv_class / 'raw'}"
-                + "".join(f" nor {d}" for d in spec.system_dirs)
-                + " and downloading is off; put its four IDX files there or set MODELRANK_DATA")
+                f"{_nowhere(name, root)} and downloading is off; put its four IDX files there "
+                "or set MODELRANK_DATA")
         where = _download(name, root)
     img_stem, lab_stem = IDX_FILES[split]
     images, labels = read_idx(_find(where, img_stem)), read_idx(_find(where, lab_stem))

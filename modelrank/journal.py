@@ -9,11 +9,11 @@ cache; like torch checkpoints they are pickles and must not come from strangers.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from modelrank.writable import write_atomically
 
 
 _DAMAGED = object()
@@ -54,11 +54,5 @@ class Journal:
             return
         p = self._path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(p, lambda tmp: tmp.write_bytes(
+            pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,6 +28,7 @@ import yaml
 
 from modelrank.digest import digest
 from modelrank.errors import ConfigError
+from modelrank.writable import write_atomically
 
 
 @dataclass(frozen=True)
@@ -155,17 +154,6 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((pred == y).float().mean()) * 100.0
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = None,
               nets: int | None = None, steps: int | None = None,
               on_progress: Callable[[str, int, int], None] | None = None) -> Path:
@@ -203,11 +191,11 @@ def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = 
         model = train_net(net, recipe, x_tr, y_tr, seed=net_seed,
                           on_step=(lambda d, t, n=net.name: on_progress(f"train {n}", d, t))
                           if on_progress else None)
-        _atomic_write(weights, lambda p, m=model: torch.save(m.state_dict(), p))
+        write_atomically(weights, lambda p, m=model: torch.save(m.state_dict(), p))
         records[net.name] = {"key": key, "arch": net.arch, "steps": net.steps, "seed": net_seed,
                              "source_top1": round(accuracy(model, x_te, y_te), 2),
                              "params": sum(p.numel() for p in model.parameters())}
-        _atomic_write(records_path, lambda p: p.write_text(json.dumps(records, indent=1)))
+        write_atomically(records_path, lambda p: p.write_text(json.dumps(records, indent=1)))
         if on_progress:
             on_progress("networks", i + 1, len(chosen))
     return write_zoo_file(name, recipe, chosen, records, out)
@@ -235,7 +223,7 @@ def write_zoo_file(name: str, recipe: Recipe, nets, records: dict, out: Path) ->
               f"pre-trained on {recipe.source} ({recipe.image_size} px); source_top1 = their test "
               "accuracy there (%).\n")
     path = out / "zoo.yaml"
-    _atomic_write(path, lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)))
+    write_atomically(path, lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)))
     return path
 
 

@@ -1,9 +1,12 @@
-"""Can a file or directory be written where the user asked? Checked before any work is done."""
+"""Can a file or directory be written where the user asked? Checked before any work is done.
+And writing a file so that a killed process leaves the old file or the new one, never half."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 from modelrank.errors import ConfigError
 
@@ -32,3 +35,16 @@ def check_writable_dir(path: Path, what: str) -> None:
         raise ConfigError(f"{what} {str(path)!r} cannot be created: {exc.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ConfigError(f"{what} {str(path)!r} is not writable")
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` a temporary file beside ``path`` (same suffix: torch.save wants one), then
+    rename it onto ``path``; on any failure the temporary file is removed and the error raised."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

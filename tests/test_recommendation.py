@@ -47,3 +47,11 @@ def test_a_backbone_that_separates_the_classes_stays_first_in_every_half_sample(
     assert first_place_share(tables, "knn", "good") == 1.0
     assert first_place_share(tables, "knn", "noise") == 0.0
     assert first_place_share([], "knn", "good") is None
+
+
+def test_a_negative_stability_is_refused_before_any_work(tmp_path):
+    from tests.test_cli import run
+
+    rc, out, err = run("score", "--stability", "-1", "--db", str(tmp_path / "r.db"))
+    assert rc == 1 and "--stability must be 0 or more half-samples, got -1" in err
+    assert "Traceback" not in err

@@ -65,3 +65,16 @@ def test_a_trial_build_is_deterministic_resumable_and_a_usable_zoo(tmp_path):
              cache_dir=tmp_path / "cache")
     assert {row.model for row in r.rows} == set(zoo)
     assert all(row.raw["source-top1"] == zoo[row.model].source_top1 for row in r.rows)
+
+
+def test_bad_zoo_names_and_source_accuracies_are_one_line_errors(tmp_path):
+    from modelrank.trained_zoo import built_zoo_path
+
+    with pytest.raises(ConfigError, match="unknown trained zoo 'cifar'"):
+        build_zoo("cifar", root=tmp_path)
+    with pytest.raises(ConfigError, match="trained:NAME"):
+        built_zoo_path("trained:cifar", root=tmp_path)
+    for bad in (101, -1, "high"):
+        with pytest.raises(ConfigError, match="source_top1 must be a percentage"):
+            parse_entry("n", {"source": "file", "id": "modelrank:plain:depth=2",
+                              "weights": "random", "source_top1": bad})
