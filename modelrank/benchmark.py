@@ -382,10 +382,13 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
             scored, d, boot_specs, replicates=reps, seed=bseed, cache_dir=cache_dir,
             eta=r.recipe.get("eta") or 0.0, layout=r.recipe.get("layout") or "whc",
             on_progress=on_progress)
+        has = {row.model: row.scores for row in r.rows}
         for label, gt in truths.items():
             acc = {m: a for m, a in gt.accuracies.get(d.name, {}).items()
                    if m in {e.name for e in scored}}
-            by_label[label][d.name] = replicate_tau(tables_r, acc, complete=list(acc))
+            # each score's replicates over the backbones its point estimate has
+            complete = {s.name: [m for m in acc if s.name in has.get(m, {})] for s in boot_specs}
+            by_label[label][d.name] = replicate_tau(tables_r, acc, complete=complete)
     for label, per_target in by_label.items():
         out: dict[str, dict[str, tuple[float, float, int]]] = {}
         point = tables[label]["tau"]

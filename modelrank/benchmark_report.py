@@ -186,11 +186,24 @@ def _plain(res: "BenchmarkResult") -> list[str]:
     return lines + [""]
 
 
-def summary(res: "BenchmarkResult") -> dict[str, Any]:
-    """Mean weighted tau, its interval and the verdict of every score, per ground truth."""
-    out: dict[str, Any] = {}
+def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:
+    """One row per ground truth × score: its mean weighted tau over the targets (those with a
+    value), the mean's 95 % half-sample interval, and the verdict against the best static
+    baseline (:func:`verdict`), with that baseline's name and mean tau; the rows the results
+    database keeps (``Store.record_tau_summaries``)."""
+    rows = []
     for lb, tab in res.tables.items():
-        out[lb] = {s: {"mean_tau": _mean(list(tab["tau"].get(s, {}).values())),
-                       "interval": res.intervals.get(lb, {}).get(s, {}).get("mean"),
-                       "verdict": verdict(res, lb, s)} for s in res.scores}
-    return out
+        base, base_tau = best_baseline(res, lb)
+        for s in res.scores + [b for b in res.baselines if b not in res.scores]:
+            vals = [v for v in tab["tau"].get(s, {}).values()
+                    if v is not None and math.isfinite(v)]
+            if not vals:
+                continue
+            iv = res.intervals.get(lb, {}).get(s, {}).get("mean")
+            ok = iv is not None and math.isfinite(iv[0])
+            rows.append({"ground_truth": lb, "score": s, "n_datasets": len(vals),
+                         "mean_tau": float(np.mean(vals)),
+                         "tau_low": iv[0] if ok else None, "tau_high": iv[1] if ok else None,
+                         "verdict": verdict(res, lb, s), "baseline": base,
+                         "baseline_tau": base_tau})
+    return rows

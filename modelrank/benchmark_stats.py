@@ -159,17 +159,20 @@ def combine_replicates(specs: Sequence[MetricSpec],
 
 
 def replicate_tau(tables: Sequence[Mapping[str, Mapping[str, float]]],
-                  accuracies: Mapping[str, float], *, complete: Sequence[str]
+                  accuracies: Mapping[str, float], *,
+                  complete: Sequence[str] | Mapping[str, Sequence[str]]
                   ) -> dict[str, np.ndarray]:
     """{score: (replicates,) weighted tau} of :func:`bootstrap_scores`' tables against fixed
-    ``accuracies``; a replicate where a backbone of ``complete`` has no value gives NaN (never a
-    tau over a smaller pool)."""
+    ``accuracies``, over the backbones of ``complete`` (one list, or one per score: the
+    backbones its point estimate used); a replicate where one of them has no value gives NaN
+    (never a tau over a smaller pool)."""
     names = sorted({s for t in tables for s in t})
     out = {s: np.full(len(tables), np.nan) for s in names}
     for r, table in enumerate(tables):
         for s, scores in table.items():
-            if all(m in scores for m in complete):
-                out[s][r] = weighted_tau({m: scores[m] for m in complete}, accuracies)
+            pool = complete.get(s, ()) if isinstance(complete, Mapping) else complete
+            if pool and all(m in scores for m in pool):
+                out[s][r] = weighted_tau({m: scores[m] for m in pool}, accuracies)
     return out
 
 

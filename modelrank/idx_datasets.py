@@ -110,25 +110,16 @@ def _nowhere(name: str, root: Path) -> str:
 
 
 def _download(name: str, root: Path) -> Path:
-    import socket
-
     import torchvision.datasets as tvd
 
+    from modelrank.downloading import download_attempt
+
     spec = IDX_SETS[name]
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)
-    try:
+    debian = " (Debian: apt install dataset-fashion-mnist)" if spec.system_dirs else ""
+    with download_attempt(missing=_nowhere(name, root),
+                          remedy=f"Put its four IDX files there{debian} or set MODELRANK_DATA"):
         getattr(tvd, spec.tv_class)(root=str(root), train=True, download=True)
         getattr(tvd, spec.tv_class)(root=str(root), train=False, download=True)
-    except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError)
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatasetUnavailableError(
-            f"{_nowhere(name, root)} and could not be downloaded ({why}); are you offline? "
-            "Put its four IDX files "
-            f"there{' (Debian: apt install dataset-fashion-mnist)' if spec.system_dirs else ''} "
-            "or set MODELRANK_DATA") from None
-    finally:
-        socket.setdefaulttimeout(old)
     found = locate(name, root)
     if found is None:
         raise DatasetUnavailableError(f"{name}: the download left no IDX files in {root}")

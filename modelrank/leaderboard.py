@@ -56,12 +56,16 @@ class TargetBoard:
 class TauTable:
     """One suite's cross-target table against one ground truth: ``rows`` are {score,
     weighted_tau {dataset: τ or None}, interval {dataset: (low, high)} (95 %, where stored),
-    mean (over the datasets with a value, or None), n_datasets}; sorted by mean, best first."""
+    mean (over the datasets with a value, or None), n_datasets, and where the benchmark stored
+    its summary of this very table: mean_interval (low, high) or None, verdict ("beats", "does
+    not beat", "no interval", "baseline")}; sorted by mean, best first. ``baseline``: (name, mean
+    τ) of the best static baseline the verdicts are against, or None."""
 
     suite: str
     datasets: list[str]
     rows: list[dict[str, Any]]
     ground_truth: str = "headline"
+    baseline: tuple[str, float] | None = None
 
     @property
     def title(self) -> str:
@@ -104,7 +108,8 @@ def build(store, datasets: Sequence[str] | None = None, metric: str | None = Non
         raise ConfigError(f"no {metric!r} scores in {store.path} (scores there: {have})")
     corr = store.correlations()
     targets = [_target(store, ds, metric, [c for c in corr if c["dataset"] == ds]) for ds in chosen]
-    return Leaderboard(str(store.path), targets, _tau_tables(corr, chosen if datasets else None))
+    return Leaderboard(str(store.path), targets,
+                       _tau_tables(corr, chosen if datasets else None, store.tau_summaries()))
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
@@ -221,7 +226,12 @@ def _points(board: TargetBoard, metric: str, protocol: str) -> tuple[list[float]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def _tau_tables(corr: list[dict], only: list[str] | None) -> list[TauTable]:
+def _tau_tables(corr: list[dict], only: list[str] | None,
+                summaries: list[dict] | None = None) -> list[TauTable]:
+    """The cross-target tables; a stored summary (mean interval, verdict) is attached to a row
+    only when it comes from the run of all that row's correlations and covers the same number
+    of datasets (a filtered or mixed table has a different mean)."""
+    by_key = {(r["suite"], r["ground_truth"], r["score"]): r for r in summaries or []}
     tables = []
     groups = sorted({(c["suite"], c.get("ground_truth", "headline")) for c in corr},
                     key=lambda g: (g[0], g[1] != "headline", g[1]))
@@ -231,20 +241,31 @@ def _tau_tables(corr: list[dict], only: list[str] | None) -> list[TauTable]:
         if not rows_s:
             continue
         datasets = sorted({c["dataset"] for c in rows_s})
-        rows = []
+        rows, baseline = [], None
         for score in sorted({c["score"] for c in rows_s}):
             taus: dict[str, float | None] = {d: None for d in datasets}
             intervals: dict[str, tuple[float, float]] = {}
+            runs = set()
             for c in rows_s:
                 if c["score"] == score:
                     taus[c["dataset"]] = c["weighted_tau"]
+                    runs.add(c.get("run_id"))
                     if c.get("tau_low") is not None and c.get("tau_high") is not None:
                         intervals[c["dataset"]] = (c["tau_low"], c["tau_high"])
             vals = [v for v in taus.values() if v is not None]
-            rows.append({"score": score, "weighted_tau": taus, "interval": intervals,
-                         "mean": float(np.mean(vals)) if vals else None, "n_datasets": len(vals)})
+            row = {"score": score, "weighted_tau": taus, "interval": intervals,
+                   "mean": float(np.mean(vals)) if vals else None, "n_datasets": len(vals),
+                   "mean_interval": None, "verdict": None}
+            summ = by_key.get((suite, gt, score))
+            if summ and runs == {summ["run_id"]} and summ["n_datasets"] == len(vals):
+                if summ["tau_low"] is not None and summ["tau_high"] is not None:
+                    row["mean_interval"] = (summ["tau_low"], summ["tau_high"])
+                row["verdict"] = summ["verdict"]
+                if summ["baseline"] is not None and summ["baseline_tau"] is not None:
+                    baseline = (summ["baseline"], summ["baseline_tau"])
+            rows.append(row)
         rows.sort(key=lambda r: (r["mean"] is None, -(r["mean"] or 0.0), r["score"]))
-        tables.append(TauTable(suite, datasets, rows, gt))
+        tables.append(TauTable(suite, datasets, rows, gt, baseline))
     return tables
 
 
@@ -274,19 +295,29 @@ def _target_cells(t: TargetBoard, r: dict[str, Any]) -> list[str]:
     return cells
 
 
+def _has_verdicts(tt: TauTable) -> bool:
+    return tt.baseline is not None and any(r.get("verdict") for r in tt.rows)
+
+
 def _tau_header(tt: TauTable) -> list[str]:
-    return ["score"] + tt.datasets + ["mean"]
+    head = ["score"] + tt.datasets + ["mean"]
+    if _has_verdicts(tt):
+        head.append(f"beats the best static baseline ({tt.baseline[0]}, {tt.baseline[1]:.3f})?")
+    return head
 
 
 def _tau_cells(tt: TauTable, r: dict[str, Any]) -> list[str]:
-    mean = _num(r["mean"], ".3f")
+    def with_interval(v: float | None, iv: tuple[float, float] | None) -> str:
+        return _num(v, ".3f") + (f" [{iv[0]:.2f}, {iv[1]:.2f}]" if iv and v is not None else "")
+
+    mean = with_interval(r["mean"], r.get("mean_interval"))
     if r["mean"] is not None and r["n_datasets"] < len(tt.datasets):
         mean += "†"
-    def cell(d: str) -> str:
-        iv = r.get("interval", {}).get(d)
-        return _num(r["weighted_tau"][d], ".3f") + (f" [{iv[0]:.2f}, {iv[1]:.2f}]" if iv else "")
-
-    return [r["score"]] + [cell(d) for d in tt.datasets] + [mean]
+    cells = ([r["score"]] + [with_interval(r["weighted_tau"][d], r.get("interval", {}).get(d))
+                             for d in tt.datasets] + [mean])
+    if _has_verdicts(tt):
+        cells.append(r.get("verdict") or "")
+    return cells
 
 
 def _runs_note(t: TargetBoard) -> str:
@@ -315,7 +346,9 @@ def to_markdown(board: Leaderboard) -> str:
     for tt in board.correlations:
         out += [f"Suite `{tt.title}`; rows sorted by mean weighted τ"
                 + ("; [95 % interval] where the suite computed one." if any(
-                    r.get("interval") for r in tt.rows) else "."), ""]
+                    r.get("interval") for r in tt.rows) else ".")
+                + (" A score beats the best static baseline only when its mean's interval lies "
+                   "above the baseline's mean." if _has_verdicts(tt) else ""), ""]
         out += _md_table(_tau_header(tt), [_tau_cells(tt, r) for r in tt.rows]) + [""]
         if any(r["n_datasets"] < len(tt.datasets) for r in tt.rows):
             out += ["† mean over fewer datasets (the score is missing on some).", ""]
@@ -339,7 +372,8 @@ def _md_target(t: TargetBoard) -> list[str]:
 def to_csv(board: Leaderboard) -> str:
     """Two blocks separated by one empty line: the per-target rows (header ``dataset,ranked_by,
     rank,model,<scores…>,<protocol> acc (%)…``), then the τ rows (``suite,score,<datasets…>,mean,
-    n_datasets``; the suite is written "SUITE (against GT)" for a second ground truth).
+    n_datasets,mean_low,mean_high,verdict``: the mean's 95 % interval and the verdict against the
+    best static baseline where the benchmark stored them; the suite is written "SUITE (against GT)" for a second ground truth).
     Unavailable / missing cells are empty."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -353,11 +387,14 @@ def to_csv(board: Leaderboard) -> str:
                        + [_repr(r["accuracy"].get(p)) for p in protocols])
     buf.write("\n")
     datasets = _dedupe(d for tt in board.correlations for d in tt.datasets)
-    w.writerow(["suite", "score"] + datasets + ["mean", "n_datasets"])
+    w.writerow(["suite", "score"] + datasets + ["mean", "n_datasets", "mean_low", "mean_high",
+                                                 "verdict"])
     for tt in board.correlations:
         for r in tt.rows:
+            iv = r.get("mean_interval") or (None, None)
             w.writerow([tt.title, r["score"]] + [_repr(r["weighted_tau"].get(d)) for d in datasets]
-                       + [_repr(r["mean"]), r["n_datasets"]])
+                       + [_repr(r["mean"]), r["n_datasets"], _repr(iv[0]), _repr(iv[1]),
+                          r.get("verdict") or ""])
     return buf.getvalue()
 
 
@@ -410,6 +447,9 @@ def to_html(board: Leaderboard) -> str:
         if any(r.get("interval") for r in tt.rows):
             parts.append('<p class="note">[low, high]: 95 % interval over half-samples of the '
                          "scored images.</p>")
+        if _has_verdicts(tt):
+            parts.append('<p class="note">A score beats the best static baseline only when its '
+                         "mean's interval lies above the baseline's mean.</p>")
         parts.append(_figure(_plot_tau_bars(tt), f"Mean weighted τ per score, suite {tt.title}"))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

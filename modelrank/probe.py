@@ -175,24 +175,23 @@ class ChunkStore:
         return pos, chunks
 
     def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
-        """Write ``name`` atomically: a temporary file renamed into place, removed on any
-        failure; a full disk is a one-line error that names the cache directory."""
-        tmp = self.dir / f".tmp_{name}"
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+        """Write ``name`` atomically (:func:`~modelrank.writable.write_atomically`); a full disk
+        is a one-line error that names the cache directory."""
+        from modelrank.writable import write_atomically
+
+        def save(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
-            os.replace(tmp, self.dir / name)
+
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            write_atomically(self.dir / name, save)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             from modelrank.errors import ConfigError
 
             raise ConfigError(f"cannot write the embedding cache in {str(self.dir.parent.parent)!r}: "
                               f"{exc.strerror or exc} (use --cache-dir elsewhere, or --no-cache)"
                               ) from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
 
     def save_chunk(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
         self._write(f"chunk_{start:07d}_{end:07d}.npz", arrays)

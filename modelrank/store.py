@@ -20,6 +20,8 @@ Schema (version :data:`SCHEMA_VERSION`; ``schema_version`` holds it, :func:`migr
     correlations(id, run_id, suite, ground_truth, dataset, score, n, weighted_tau, tau_low,
                  tau_high, kendall_tau, spearman,
                  pearson, rel_at_1, rel_at_3)
+    tau_summaries(id, run_id, suite, ground_truth, score, n_datasets, mean_tau, tau_low,
+                  tau_high, verdict, baseline, baseline_tau)
 
 Betti arrays are stored *inside* the database, as ``.npz`` bytes in ``arrays`` keyed by the
 SHA-256 of their contents (names, dtypes, shapes and bytes), and referenced from ``run_models``.
@@ -49,7 +51,7 @@ import numpy as np
 from modelrank.errors import ConfigError
 from modelrank.writable import can_create_under, existing_ancestor
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 60.0
 DB_ENV = "MODELRANK_DB"
 
@@ -167,9 +169,34 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     """)
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """v3: a benchmark's mean weighted tau per score and ground truth, with its 95 % interval and
+    the verdict against the best static baseline (recomputing them needs the half-sample
+    replicates, which the database does not hold)."""
+    _execute_all(conn, """
+        CREATE TABLE IF NOT EXISTS tau_summaries (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            suite TEXT NOT NULL,
+            ground_truth TEXT NOT NULL,
+            score TEXT NOT NULL,
+            n_datasets INTEGER,
+            mean_tau REAL,
+            tau_low REAL,
+            tau_high REAL,
+            verdict TEXT,
+            baseline TEXT,
+            baseline_tau REAL
+        );
+        CREATE INDEX IF NOT EXISTS tau_summaries_key
+            ON tau_summaries(suite, ground_truth, score)
+    """)
+
+
 #: ``MIGRATIONS[v]`` upgrades a database at version ``v`` to ``v + 1`` (inside one transaction).
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _migrate_0_to_1,
-                                                                1: _migrate_1_to_2}
+                                                                1: _migrate_1_to_2,
+                                                                2: _migrate_2_to_3}
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -562,6 +589,26 @@ class Store:
                      str(r["dataset"]), str(r["score"]), _opt_int(r.get("n")),
                      *(_real(r.get(f), f) for f in fields)))
 
+    def record_tau_summaries(self, run_id: int, suite: str, rows: list[dict]) -> None:
+        """Mean weighted tau per score and ground truth; each row {ground_truth, score,
+        n_datasets, mean_tau, tau_low, tau_high, verdict, baseline, baseline_tau}
+        (missing / non-finite numbers → NULL)."""
+        with self.transaction() as c:
+            self._require_run(c, run_id)
+            for r in rows:
+                if r.get("ground_truth") is None or r.get("score") is None:
+                    raise ConfigError("a tau summary row needs 'ground_truth' and 'score'")
+                c.execute(
+                    "INSERT INTO tau_summaries(run_id, suite, ground_truth, score, n_datasets, "
+                    "mean_tau, tau_low, tau_high, verdict, baseline, baseline_tau) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (int(run_id), str(suite), str(r["ground_truth"]), str(r["score"]),
+                     _opt_int(r.get("n_datasets")), _real(r.get("mean_tau"), "mean_tau"),
+                     _real(r.get("tau_low"), "tau_low"), _real(r.get("tau_high"), "tau_high"),
+                     None if r.get("verdict") is None else str(r["verdict"]),
+                     None if r.get("baseline") is None else str(r["baseline"]),
+                     _real(r.get("baseline_tau"), "baseline_tau")))
+
     @staticmethod
     def _require_run(c: sqlite3.Connection, run_id: int) -> None:
         if c.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
@@ -616,6 +663,16 @@ class Store:
             "id IN (SELECT MAX(id) FROM correlations GROUP BY suite, ground_truth, dataset, "
             "score)" + where + " ORDER BY suite, ground_truth, dataset, score", params)
 
+    def tau_summaries(self, suite: str | None = None) -> list[dict]:
+        """Latest summary row per suite × ground truth × score. Each dict: suite, ground_truth,
+        score, n_datasets, mean_tau, tau_low, tau_high, verdict, baseline, baseline_tau, run_id."""
+        where, params = _filters(("suite", suite))
+        return self._rows(
+            "SELECT suite, ground_truth, score, n_datasets, mean_tau, tau_low, tau_high, verdict, "
+            "baseline, baseline_tau, run_id FROM tau_summaries WHERE id IN (SELECT MAX(id) FROM "
+            "tau_summaries GROUP BY suite, ground_truth, score)" + where
+            + " ORDER BY suite, ground_truth, score", params)
+
     def topology(self, dataset: str | None = None) -> list[dict]:
         """Latest topology summary per model × dataset that has one: model, dataset, layers
         (list or None), omega (list of per-layer Ω or None), arrays_sha256, run_id."""
@@ -667,7 +724,8 @@ class Store:
 
     def count(self, table: str) -> int:
         """Number of rows in one of the store's tables (for checks and tests)."""
-        if table not in {"runs", "run_models", "scores", "arrays", "evaluations", "correlations"}:
+        if table not in {"runs", "run_models", "scores", "arrays", "evaluations", "correlations",
+                         "tau_summaries"}:
             raise ConfigError(f"no table {table!r} in the results database")
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 

@@ -7,7 +7,6 @@ an official split in torchvision (Caltech101, SUN397, EuroSAT) get a fixed, docu
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -142,17 +141,12 @@ def _construct(spec: TVSpec, root: Path, split: str, download: bool, name: str):
         raise DatasetUnavailableError(
             f"cars (Stanford Cars) cannot be downloaded automatically any more; place it under "
             f"{root / 'stanford_cars'} as torchvision's StanfordCars expects")
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)
-    try:
+    from modelrank.downloading import download_attempt
+
+    with download_attempt(missing=f"{name} is not in {root}",
+                          remedy=f"Download it where there is internet into {root} "
+                                 "or set MODELRANK_DATA"):
         return cls(root=str(root), download=True, **kwargs)
-    except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError)
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DatasetUnavailableError(
-            f"{name} is not in {root} and could not be downloaded ({why}); are you offline? "
-            f"Download it where there is internet into {root} or set MODELRANK_DATA") from None
-    finally:
-        socket.setdefaulttimeout(old)
 
 
 def load_torchvision(name: str, split: str, root: Path, download: bool):

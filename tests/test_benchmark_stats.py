@@ -40,6 +40,10 @@ def test_replicate_tau_is_scipys_weighted_tau_and_nan_when_a_backbone_is_missing
     assert got[1] == pytest.approx(stats.weightedtau([1, 2, 4, 3], [70, 60, 80, 50])[0])
     assert np.isnan(got[2])
     assert np.isnan(weighted_tau({"a": 1, "b": 1, "c": 1}, accs))  # constant score
+    # a score undefined for d on the full sample: its replicates use the other three
+    per_score = replicate_tau(tables, accs, complete={"s": ["a", "b", "c"]})["s"]
+    assert per_score[2] == pytest.approx(stats.weightedtau([1, 2, 4], [70, 60, 80])[0])
+    assert np.isnan(replicate_tau(tables, accs, complete={"other": ["a"]})["s"]).all()
 
 
 def test_interval_needs_ten_finite_replicates():

@@ -141,7 +141,10 @@ def test_score_with_every_metric_ranks_the_offline_zoo(tmp_path):
     for row in doc["ranking"]:
         # every score is either a number or unavailable with a reason, never silently missing
         assert set(row["raw"]) | set(row["unavailable"]) == names
-        assert len(row["raw"]) >= len(names) - 2, row["unavailable"]
+        # 5 images per class and 1,280 dimensions: SFDA may be saturated, said so, not a number
+        saturated = {m for m, why in row["unavailable"].items() if "saturated" in why}
+        assert saturated <= {"sfda", "sfda-nolog"}
+        assert len(row["raw"]) + len(saturated) >= len(names) - 2, row["unavailable"]
 
 
 @pytest.mark.parametrize("args,message", [

@@ -387,3 +387,36 @@ def test_intervals_and_second_ground_truths_are_rendered(tmp_path):
     assert "Suite `fm (against linear)`" in md and "| logme | -0.100 | -0.100 |" in md
     html = render(board, "html")
     assert "Suite fm (against linear)" in html and "0.500 [0.20, 0.70]" in html
+
+
+def test_stored_mean_intervals_and_verdicts_are_shown_only_for_their_own_table(tmp_path):
+    path = tmp_path / "r.sqlite"
+    summary = {"ground_truth": "headline", "n_datasets": 2, "baseline": "param-count",
+               "baseline_tau": 0.4}
+    with Store(path) as s:
+        run = s.record_run("benchmark", {"suite": "fm"})
+        s.record_correlations(run, "fm", [
+            {"dataset": d, "score": k, "n": 9, "weighted_tau": t}
+            for d, k, t in [("a", "logme", 0.5), ("b", "logme", 0.7), ("a", "sfda", 0.1),
+                            ("b", "sfda", 0.3), ("a", "param-count", 0.3),
+                            ("b", "param-count", 0.5)]])
+        s.record_tau_summaries(run, "fm", [
+            dict(summary, score="logme", mean_tau=0.6, tau_low=0.45, tau_high=0.7,
+                 verdict="beats"),
+            dict(summary, score="sfda", mean_tau=0.2, verdict="no interval"),
+            dict(summary, score="param-count", mean_tau=0.4, verdict="baseline")])
+    with Store(path, read_only=True) as s:
+        board = build(s)
+        only_a = build(s, datasets=["a"])
+    md = render(board, "md")
+    assert "beats the best static baseline (param-count, 0.400)?" in md
+    assert "| logme | 0.500 | 0.700 | 0.600 [0.45, 0.70] | beats |" in md
+    assert "| sfda | 0.100 | 0.300 | 0.200 | no interval |" in md
+    rows = list(csv.reader(io.StringIO(render(board, "csv").split("\n\n")[1])))
+    assert rows[0][-3:] == ["mean_low", "mean_high", "verdict"]
+    assert {r[1]: r[-3:] for r in rows[1:]}["logme"] == ["0.45", "0.7", "beats"]
+    assert "beats the best static baseline" in render(board, "html")
+    # one dataset of two: the stored mean is not this table's mean, so nothing is attached
+    assert "beats the best static baseline" not in render(only_a, "md")
+    assert all(r["verdict"] is None for r in only_a.correlations[0].rows)
+    assert json.loads(render(board, "json"))["correlations"][0]["baseline"] == ["param-count", 0.4]

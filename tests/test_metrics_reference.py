@@ -371,6 +371,24 @@ def test_sfda_paper_form_via_explicit_fisher_projection():
     assert sfda.sfda(x, y) == pytest.approx(truth, rel=1e-9)
 
 
+def test_sfda_flags_saturation_instead_of_tying_backbones_at_its_bound():
+    """n < d with λ at its floor: sklearn's LDA itself gives every image probability 1.0 of its
+    class (float64), so the score could only tie backbones at 0 (paper) / 1 (released code)."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis as LDA
+
+    x, y = blobs(n=30, d=200, k=3, sep=3.0, seed=19, scale=10.0)
+    sw = sum(np.mean(y == c) * np.cov(x[y == c], rowvar=False, bias=True) for c in range(3))
+    assert np.exp(-5 * _iterative_a(sw)) < 1e-10  # λ is floored
+    prob = LDA(solver="eigen", shrinkage=1e-10).fit(x, y).predict_proba(x)
+    assert np.all(prob[np.arange(30), y] == 1.0)
+    for score in (sfda.sfda, sfda.sfda_reference):
+        with pytest.raises(MetricError, match="saturated"):
+            score(x, y)
+    # with more images than dimensions (60, 5) the classes overlap: not saturated, still scored
+    x2, y2 = blobs(n=60, d=5, k=3, sep=1.0, seed=19)
+    assert sfda.sfda(x2, y2) < -1e-6 and sfda.sfda_reference(x2, y2) < 1 - 1e-6
+
+
 class _RidgeCov:
     """Covariance estimator for sklearn's LDA: (1 - λ)·cov + λ·I (SFDA's paper regulariser)."""
 
@@ -532,3 +550,16 @@ def test_knn_explicit_folds():
         clf = KNeighborsClassifier(n_neighbors=5, metric="cosine").fit(x[tr], y[tr])
         accs.append(np.mean(clf.predict(x[te]) == y[te]))
     assert knn.knn_accuracy(x, y) == pytest.approx(np.mean(accs), abs=1e-12)
+
+
+def test_log_softmax_keeps_a_probability_near_one_distinguishable_from_one():
+    import math
+
+    from modelrank.metrics._common import log_softmax
+
+    z = np.array([[0.0, -63.0, -70.0], [800.0, 0.0, -5.0], [1.0, 2.0, 3.0]])
+    out = log_softmax(z)
+    assert out[0, 0] == pytest.approx(-math.log1p(math.exp(-63) + math.exp(-70)), rel=1e-12)
+    assert out[0, 0] < 0.0  # z - logsumexp(z) rounds it to exactly 0
+    assert out[1, 0] == 0.0 and out[1, 1] == -800.0  # a real underflow stays exact
+    np.testing.assert_allclose(out[2], [1, 2, 3] - np.log(np.exp([1, 2, 3]).sum()), rtol=1e-14)

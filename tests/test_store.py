@@ -270,7 +270,7 @@ def test_migration_from_an_empty_database(tmp_path):
         assert s.version == SCHEMA_VERSION
         tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"schema_version", "runs", "run_models", "scores", "arrays", "evaluations",
-                "correlations"} <= tables
+                "correlations", "tau_summaries"} <= tables
 
 
 def test_migration_from_an_old_database_keeps_its_tables(tmp_path):
@@ -320,7 +320,7 @@ def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
               "VALUES (1, 'offline', 'digits', 'logme', 5, 0.25)")
     c.close()
     with Store(db) as s:
-        assert s.version == SCHEMA_VERSION == 2
+        assert s.version == SCHEMA_VERSION == 3
         (old,) = s.correlations()
         assert old["ground_truth"] == "headline" and old["weighted_tau"] == 0.25
         assert old["tau_low"] is None
@@ -330,3 +330,28 @@ def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
         rows = {r["ground_truth"]: r for r in s.correlations()}
         assert rows["headline"]["weighted_tau"] == 0.25  # a second ground truth is its own row
         assert (rows["linear"]["tau_low"], rows["linear"]["tau_high"]) == (0.1, 0.8)
+
+
+def test_a_version_2_database_gains_tau_summaries_latest_per_score(tmp_path):
+    db = tmp_path / "v2.sqlite"
+    c = sqlite3.connect(db, isolation_level=None)
+    store_mod.migrate(c, target=2)
+    c.execute("INSERT INTO runs(created_at, command, kind, recipe_json) VALUES ('t', 'c', 'b', '{}')")
+    c.execute("INSERT INTO correlations(run_id, suite, ground_truth, dataset, score, n, "
+              "weighted_tau) VALUES (1, 'fm', 'headline', 'digits', 'logme', 5, 0.25)")
+    c.close()
+    with Store(db) as s:
+        assert s.version == 3 and s.count("tau_summaries") == 0
+        assert s.correlations()[0]["weighted_tau"] == 0.25
+        row = {"ground_truth": "headline", "score": "logme", "n_datasets": 4, "mean_tau": 0.3,
+               "tau_low": 0.1, "tau_high": float("nan"), "verdict": "does not beat",
+               "baseline": "param-count", "baseline_tau": 0.6}
+        s.record_tau_summaries(1, "fm", [row, dict(row, score="sfda", mean_tau=None)])
+        s.record_tau_summaries(1, "fm", [dict(row, mean_tau=0.35)])
+        got = {r["score"]: r for r in s.tau_summaries("fm")}
+        assert got["logme"]["mean_tau"] == 0.35  # the latest row per suite x truth x score
+        assert got["logme"]["tau_high"] is None and got["sfda"]["mean_tau"] is None
+        assert (got["logme"]["baseline"], got["logme"]["baseline_tau"]) == ("param-count", 0.6)
+        assert s.tau_summaries("other") == []
+        with pytest.raises(ConfigError, match="needs 'ground_truth' and 'score'"):
+            s.record_tau_summaries(1, "fm", [{"score": "x"}])

@@ -114,6 +114,19 @@ def test_the_cli_runs_the_suite_file_again_from_the_cache_with_the_same_table(mi
                        "--output", str(mine / "b.md"))
     assert rc == 0, err
     assert (mine / "b.md").read_text().split("\n", 2)[2] == result.to_markdown()
+    from modelrank.benchmark_report import verdict
+    from modelrank.store import Store
+
+    with Store(mine / "r.db", read_only=True) as st:
+        stored = {(r["ground_truth"], r["score"]): r for r in st.tau_summaries()}
+    for label in ("headline", "linear"):
+        for score in ("knn", "logme"):
+            row = stored[(label, score)]
+            taus = [v for v in result.tables[label]["tau"][score].values() if math.isfinite(v)]
+            assert row["mean_tau"] == pytest.approx(np.mean(taus), abs=1e-12)
+            lo, hi, _ = result.intervals[label][score]["mean"]
+            assert row["tau_low"] == (lo if math.isfinite(lo) else None)
+            assert row["verdict"] == verdict(result, label, score)
 
 
 def test_malformed_protocol_fields_are_refused_before_any_work(tmp_path):

@@ -235,6 +235,7 @@ def benchmark(
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean."""
     from modelrank.benchmark import load_suite, run_benchmark
+    from modelrank.benchmark_report import summary_rows
     from modelrank.cli.paths import plot_file
     from modelrank.cli.render import job_progress, print_skipped
     from modelrank.finetuning import accuracy_kind
@@ -268,6 +269,7 @@ def benchmark(
                         run_id, model, target, protocol, {}, float(acc), kind, "test",
                         {"per_seed": gt.per_seed.get(target, {}).get(model)})
             store.record_correlations(run_id, s.name, res.tables[label]["records"])
+        store.record_tau_summaries(run_id, s.name, summary_rows(res))
     if output:
         try:
             Path(output).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,240 @@
+"""The topology study: every pre-registered variant (:mod:`.topology_variants`) on benchmark
+suites, each chosen on one suite and reported on the other.
+
+:func:`score_suite` runs (or, from a full cache, reads back) a suite's benchmark for its ground
+truth and the established scores, then scores every variant of every backbone on every target:
+one forward pass per backbone and target computes all cubical columns
+(:class:`~.topology_variants.VariantColumnsReducer`, cached like any embedding), the half-sample
+replicates are recomputed from those columns (the same images as the benchmark's intervals), and
+the Rips sources use pooled features of :data:`~.topology_variants.RIPS_PER_CLASS` train images
+per class. Each backbone x target is journaled when done, so a killed study resumes and a second
+run computes nothing. :func:`held_out`, :func:`fusion` and :func:`partial_spearman` are the
+pre-registered comparisons.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from modelrank.studies import topology_variants as tv
+
+#: The established scores and baselines the variants stand beside (issue 15, item 2).
+COMPARED = ("knn", "linear", "logme", "ncti", "sfda", "betti-cubical", "param-count",
+            "source-top1", "imagenet-top1", "loto-accuracy")
+FAITHFUL = "whc/eta0/all/theta/per-class"
+#: The scores fused with the held-out variant.
+FUSED_WITH = ("knn", "logme")
+
+
+@dataclass
+class SuiteVariants:
+    """Every variant on one suite.
+
+    Attributes:
+        tau: {variant: {target: weighted tau against the headline ground truth}}.
+        intervals: {variant: (low, high)} 95 % half-sample interval of the mean tau (NaN: none).
+        scores: {target: {variant: {model: score}}} (higher is better).
+        compared: {score: {"tau": {target: tau}, "mean": m, "interval": (low, high)}} of
+            :data:`COMPARED` from the suite's benchmark.
+        accuracies: {target: {model: headline accuracy %}}.
+        established: {score: {target: {model: value, higher is better}}} of :data:`FUSED_WITH`.
+        seconds_per_image: {"cubical columns" | "rips": wall seconds per image and backbone}.
+    """
+
+    suite: str
+    targets: list[str]
+    pool: list[str]
+    tau: dict[str, dict[str, float]]
+    intervals: dict[str, tuple[float, float]]
+    scores: dict[str, dict[str, dict[str, float]]]
+    compared: dict[str, dict[str, Any]]
+    accuracies: dict[str, dict[str, float]]
+    established: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    seconds_per_image: dict[str, float] = field(default_factory=dict)
+
+    def mean(self, variant: str) -> float:
+        vals = [v for v in self.tau.get(variant, {}).values() if math.isfinite(v)]
+        return float(np.mean(vals)) if vals else float("nan")
+
+
+def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
+          journal) -> dict[str, Any]:
+    """One backbone on one target: {"full": {variant: score}, "replicates": [{variant: score}],
+    "seconds": {...}, "images": {...}}, journaled."""
+    from modelrank import __version__
+    from modelrank.benchmark_stats import half_samples
+    from modelrank.digest import digest
+    from modelrank.loaders import build_backbone
+    from modelrank.probe import probe
+
+    key = digest({"unit": "topology-variants-v1", "version": __version__, "entry": entry.recipe(),
+                  "data": data.fingerprint(), "rips": data_rips.fingerprint() if rips else None,
+                  "replicates": replicates, "seed": seed, "variants": len(tv.variant_names())}, 32)
+    hit = journal.get(key, expect=dict)
+    if hit is not None:
+        return hit
+    bb = build_backbone(entry, device="cpu")
+    t0 = time.perf_counter()
+    emb = probe(bb, data, cubical=tv.VariantColumnsReducer(), device="cpu", cache_dir=cache_dir)
+    columns, labels = emb.cubical, np.asarray(data.labels)
+    full = tv.cubical_variant_scores(columns, labels)
+    reps = [tv.cubical_variant_scores(columns[idx], labels[idx])
+            for idx in half_samples(labels, replicates=replicates, seed=seed)]
+    seconds = {"cubical columns": time.perf_counter() - t0}
+    images = {"cubical columns": len(data)}
+    if rips:
+        t0 = time.perf_counter()
+        pooled = probe(bb, data_rips, device="cpu", cache_dir=cache_dir)
+        full.update(tv.rips_variant_scores(pooled.layers, np.asarray(data_rips.labels),
+                                           hw=columns[0, :, -1]))
+        seconds["rips"] = time.perf_counter() - t0
+        images["rips"] = len(data_rips)
+    hit = {"full": full, "replicates": reps, "seconds": seconds, "images": images}
+    journal.put(key, hit)
+    return hit
+
+
+def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replicates: int = 100,
+                seed: int = 0, rips: bool = True, rips_per_class: int = tv.RIPS_PER_CLASS,
+                on_progress: Callable[[str, int, int], None] | None = None
+                ) -> SuiteVariants:
+    """Every pre-registered variant on ``suite_name``'s headline pool and targets (see module).
+
+    ``rips_per_class``: train images per class of the Rips sources (the pre-registered 200;
+    smaller only for tests). ``rips=False`` leaves the Rips variants out (NaN).
+    """
+    from modelrank.benchmark import load_suite, run_benchmark, zoo_path
+    from modelrank.benchmark_stats import interval, weighted_tau
+    from modelrank.data import load_target
+    from modelrank.journal import Journal
+    from modelrank.probe import cache_root
+    from modelrank.zoo import load_zoo
+
+    suite = load_suite(suite_name)
+    res = run_benchmark(suite, cache_dir=cache_dir)
+    zoo = load_zoo(zoo_path(suite.zoo))
+    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
+    names = tv.variant_names()
+    tau: dict[str, dict[str, float]] = {v: {} for v in names}
+    rep_tau: dict[str, dict[str, np.ndarray]] = {v: {} for v in names}
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    cost: dict[str, list[float]] = {}
+    for target in res.targets:
+        data = load_target(target, split=suite.split_for(target),
+                           per_class=suite.per_class_for(target))
+        data_rips = load_target(target, split=suite.split_for(target),
+                                per_class=rips_per_class) if rips else None
+        accs = {m: a for m, a in res.accuracies.get(target, {}).items() if m in res.pool}
+        units = {}
+        for i, model in enumerate(m for m in res.pool if m in accs):
+            units[model] = _unit(zoo[model], data, data_rips, replicates=replicates, seed=seed,
+                                 rips=rips, cache_dir=cache_dir, journal=journal)
+            for part, sec in units[model]["seconds"].items():
+                cost.setdefault(part, []).append(sec / units[model]["images"][part])
+            if on_progress:
+                on_progress(f"variants x {target}", i + 1, len(accs))
+        scores[target] = {v: {m: u["full"][v] for m, u in units.items()
+                              if math.isfinite(u["full"].get(v, float("nan")))} for v in names}
+        for v in names:
+            tau[v][target] = weighted_tau(scores[target][v], accs) if len(
+                scores[target][v]) == len(units) else float("nan")
+            if v.startswith("rips-"):
+                continue
+            rep_tau[v][target] = np.array([
+                weighted_tau({m: u["replicates"][r][v] for m, u in units.items()}, accs)
+                if all(math.isfinite(u["replicates"][r][v]) for u in units.values())
+                else float("nan") for r in range(replicates)])
+    intervals = {}
+    for v in names:
+        cols = [rep_tau[v][t] for t in res.targets
+                if t in rep_tau[v] and math.isfinite(tau[v].get(t, float("nan")))]
+        if cols:
+            with np.errstate(all="ignore"):
+                lo, hi, _ = interval(np.mean(np.vstack(cols), axis=0))
+        else:
+            lo = hi = float("nan")
+        intervals[v] = (lo, hi)
+    compared = {}
+    for s in COMPARED:
+        col = res.tables["headline"]["tau"].get(s)
+        if col is None:
+            continue
+        iv = res.intervals.get("headline", {}).get(s, {}).get("mean")
+        compared[s] = {"tau": dict(col), "mean": res.mean(s),
+                       "interval": (iv[0], iv[1]) if iv else (float("nan"), float("nan"))}
+    established = {s: {t: res.score_column(s, t) for t in res.targets} for s in FUSED_WITH}
+    return SuiteVariants(suite.name, list(res.targets), list(res.pool), tau, intervals, scores,
+                         compared, {t: dict(a) for t, a in res.accuracies.items()}, established,
+                         {k: float(np.mean(v)) for k, v in cost.items()})
+
+
+def best_variant(study: SuiteVariants) -> str:
+    """The variant with the highest mean tau (ties: the first in the pre-registered order)."""
+    best, best_mean = tv.variant_names()[0], -math.inf
+    for v in tv.variant_names():
+        m = study.mean(v)
+        if math.isfinite(m) and m > best_mean:
+            best, best_mean = v, m
+    return best
+
+
+def held_out(chosen_on: SuiteVariants, reported_on: SuiteVariants) -> dict[str, Any]:
+    """The variant chosen on one suite, its mean tau and interval on the other, and whether it
+    beats the faithful θ there (interval's lower end above θ's held-out mean)."""
+    v = best_variant(chosen_on)
+    lo, hi = reported_on.intervals.get(v, (float("nan"), float("nan")))
+    faithful = reported_on.mean(FAITHFUL)
+    verdict = ("no interval" if not math.isfinite(lo) else
+               "beats the faithful θ" if lo > faithful else "does not beat the faithful θ")
+    return {"variant": v, "chosen_on": chosen_on.suite, "reported_on": reported_on.suite,
+            "mean_chosen": chosen_on.mean(v), "mean_held_out": reported_on.mean(v),
+            "interval_held_out": (lo, hi), "faithful_held_out": faithful,
+            "faithful_interval": reported_on.intervals.get(FAITHFUL), "verdict": verdict}
+
+
+def _ranks(values: Mapping[str, float], models: Sequence[str]) -> np.ndarray:
+    return stats.rankdata([values[m] for m in models])
+
+
+def fusion(study: SuiteVariants, variant: str, other: Mapping[str, Mapping[str, float]], *,
+           how: str) -> dict[str, float]:
+    """{target: weighted tau} of the fusion of ``variant`` with another score ``other``
+    ({target: {model: value, higher is better}}): ``rank`` = mean of the two ranks, ``z`` = sum
+    of the two z-scores, over the backbones both have."""
+    from modelrank.benchmark_stats import weighted_tau
+
+    out = {}
+    for t in study.targets:
+        a, b = study.scores[t].get(variant, {}), other.get(t, {})
+        models = [m for m in study.pool if m in a and m in b]
+        if len(models) < 3:
+            out[t] = float("nan")
+            continue
+        if how == "rank":
+            fused = (_ranks(a, models) + _ranks(b, models)) / 2
+        elif how == "z":
+            za, zb = (np.array([d[m] for m in models]) for d in (a, b))
+            fused = sum((x - x.mean()) / (x.std() or 1.0) for x in (za, zb))
+        else:
+            raise ValueError(f"how must be 'rank' or 'z', got {how!r}")
+        out[t] = weighted_tau(dict(zip(models, fused)), study.accuracies[t])
+    return out
+
+
+def partial_spearman(x: Sequence[float], y: Sequence[float], z: Sequence[float]) -> float:
+    """Spearman partial correlation of x and y given z (first-order formula on the rank
+    correlations); NaN when undefined."""
+    import warnings
+
+    with warnings.catch_warnings():  # a constant input gives NaN, which is the answer here
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        rxy, rxz, ryz = [stats.spearmanr(a, b)[0] for a, b in ((x, y), (x, z), (y, z))]
+    den = math.sqrt(max((1 - rxz**2) * (1 - ryz**2), 0.0))
+    return float((rxy - rxz * ryz) / den) if den > 0 and math.isfinite(den) else float("nan")

@@ -1,0 +1,117 @@
+"""The topology study end to end on two tiny suites: every variant scored, the faithful one equal
+to the benchmark's own betti-cubical tau, held-out choice both ways, fusion, the report, and a
+second run that computes nothing."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from modelrank.studies import topology_study as ts
+from modelrank.studies import topology_variants as tv
+from modelrank.studies.topology_study_report import factor_means, render_markdown, to_csv
+
+ARCH = {"pa": "plain:depth=3,width=4,act=relu", "pb": "plain:depth=4,width=6,act=tanh",
+        "ra": "resnet:depth=3,width=4,act=gelu", "ma": "mobile:depth=4,width=8,act=relu"}
+ZOO = "defaults: {preprocess: {size: 16, resize: 16, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]}}\n" \
+      "models:\n" + "".join(
+          f"  {k}: {{source: file, id: 'modelrank:{a},classes=2', weights: random, seed: {i}}}\n"
+          for i, (k, a) in enumerate(ARCH.items()))
+SUITE = """
+name: {name}
+zoo: {zoo}
+models: all
+targets: {targets}
+per_class: {per_class}
+metrics: [knn, logme, betti-cubical, param-count]
+ground_truth:
+  kind: finetune
+  protocol: full
+  seeds: [0]
+  budget: {{lrs: [0.1], ws: [0.0], steps: 20, batch_size: 8, retrain: false, test_per_class: 10}}
+  per_class: {per_class}
+bootstrap: {{replicates: 10, seed: 0}}
+"""
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory):
+    d = tmp_path_factory.mktemp("study")
+    (d / "zoo.yaml").write_text(ZOO)
+    for name, targets in [("sa", ["digits[0-4]", "digits[5-9]"]), ("sb", ["digits[0,9]", "shapes"])]:
+        per_class = "{" + ", ".join(f'"{t}": 6' for t in targets) + "}"
+        (d / f"{name}.yaml").write_text(SUITE.format(name=name, zoo=d / "zoo.yaml", per_class=per_class,
+                                                     targets=json.dumps(targets)))
+    out = [ts.score_suite(str(d / f"{n}.yaml"), cache_dir=d / "cache", replicates=10,
+                          rips_per_class=15) for n in ("sa", "sb")]
+    return d, out
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_every_variant_is_scored_and_the_faithful_one_is_the_benchmarks_theta(studies):
+    _, (a, b) = studies
+    assert set(a.tau) == set(tv.variant_names())
+    for s in (a, b):
+        theta = s.compared["betti-cubical"]["tau"]
+        for t in s.targets:
+            assert s.tau[ts.FAITHFUL][t] == pytest.approx(theta[t], abs=1e-12, nan_ok=True)
+        defined = [v for v in tv.variant_names() if math.isfinite(s.mean(v))]
+        assert len(defined) > 300  # most variants are defined on 4-5 layer networks
+        # Rips sources are scored (on 15 points per class their curves are flat, so tau is NaN)
+        for t in s.targets:
+            assert len(s.scores[t]["rips-euclidean/all/auc/pooled"]) == 4
+        lo, hi = s.intervals[ts.FAITHFUL]
+        assert lo <= hi
+    assert any(math.isfinite(s.tau[ts.FAITHFUL][t]) for s in (a, b) for t in s.targets)
+    assert a.seconds_per_image["cubical columns"] > 0
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_held_out_choice_both_ways_and_the_report(studies):
+    _, (a, b) = studies
+    h = ts.held_out(a, b)
+    assert h["variant"] == ts.best_variant(a)
+    assert h["mean_chosen"] == max(a.mean(v) for v in tv.variant_names()
+                                   if math.isfinite(a.mean(v)))
+    assert h["mean_held_out"] == pytest.approx(b.mean(h["variant"]), nan_ok=True)
+    md = render_markdown([a, b])
+    for text in ("## Held out", "| sa | sb |", "| sb | sa |", "## Does topology add anything",
+                 "partial Spearman", "## Cost"):
+        assert text in md, text
+    assert set(factor_means(a)["pooling"]) == {"per-class", "pooled"}
+    rows = to_csv([a, b]).splitlines()
+    assert len(rows) == 1 + len(tv.variant_names()) * 4
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_fusion_by_hand_and_partial_correlation():
+    s = ts.SuiteVariants("s", ["t"], ["a", "b", "c", "d"], {}, {},
+                         {"t": {"v": {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}}}, {},
+                         {"t": {"a": 10.0, "b": 20.0, "c": 30.0, "d": 40.0}})
+    other = {"t": {"a": 4.0, "b": 3.0, "c": 2.0, "d": 1.0}}
+    assert math.isnan(ts.fusion(s, "v", other, how="rank")["t"])  # ranks cancel: constant
+    same = {"t": {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}}
+    assert ts.fusion(s, "v", same, how="z")["t"] == pytest.approx(1.0)
+    z = np.arange(8.0)
+    assert math.isnan(ts.partial_spearman(z, z, z))  # x = z: undefined, not a number
+    rng = np.random.default_rng(0)
+    a, b, c = rng.standard_normal((3, 200))
+    assert abs(ts.partial_spearman(a + c, b + c, c)) < 0.2  # related only through c
+    assert ts.partial_spearman(a + c, b + c, rng.standard_normal(200)) > 0.3
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_a_second_run_reads_everything_from_the_journal(studies, monkeypatch):
+    d, (a, _) = studies
+    from modelrank.studies import topology_variants
+
+    def boom(*_, **__):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(topology_variants, "layer_omegas", boom)
+    again = ts.score_suite(str(d / "sa.yaml"), cache_dir=d / "cache", replicates=10,
+                           rips_per_class=15)
+    assert again.tau == a.tau or all(
+        (again.tau[v][t] == a.tau[v][t]) or (math.isnan(again.tau[v][t]) and math.isnan(a.tau[v][t]))
+        for v in a.tau for t in a.targets)
