@@ -115,3 +115,14 @@ def test_a_second_run_reads_everything_from_the_journal(studies, monkeypatch):
     assert again.tau == a.tau or all(
         (again.tau[v][t] == a.tau[v][t]) or (math.isnan(again.tau[v][t]) and math.isnan(a.tau[v][t]))
         for v in a.tau for t in a.targets)
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_a_suite_scored_in_one_session_is_compared_in_another(studies, tmp_path):
+    _, (a, b) = studies
+    back = ts.SuiteVariants.from_json(a.to_json())
+    assert back.targets == a.targets and back.pool == a.pool
+    for v in (ts.FAITHFUL, ts.best_variant(a)):
+        assert back.mean(v) == pytest.approx(a.mean(v), nan_ok=True)
+        assert back.intervals[v] == pytest.approx(a.intervals[v], nan_ok=True)
+    assert render_markdown([back, b]) == render_markdown([a, b])

@@ -63,6 +63,41 @@ class SuiteVariants:
         vals = [v for v in self.tau.get(variant, {}).values() if math.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
+    def to_json(self) -> str:
+        """Everything, as JSON (NaN written as null), so one suite can be studied in one session
+        and compared with another later (:meth:`from_json`)."""
+        import dataclasses
+        import json
+
+        def clean(o):
+            if isinstance(o, float):
+                return o if math.isfinite(o) else None
+            if isinstance(o, dict):
+                return {k: clean(v) for k, v in o.items()}
+            if isinstance(o, (list, tuple)):
+                return [clean(v) for v in o]
+            return o
+
+        return json.dumps(clean(dataclasses.asdict(self)), indent=0, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SuiteVariants":
+        import json
+
+        def back(o):
+            if o is None:
+                return float("nan")
+            if isinstance(o, dict):
+                return {k: back(v) for k, v in o.items()}
+            if isinstance(o, list):
+                return tuple(back(v) for v in o)
+            return o
+
+        d = json.loads(text)
+        return cls(d["suite"], list(d["targets"]), list(d["pool"]), back(d["tau"]),
+                   back(d["intervals"]), back(d["scores"]), back(d["compared"]),
+                   back(d["accuracies"]), back(d["established"]), back(d["seconds_per_image"]))
+
 
 def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
           journal) -> dict[str, Any]:
