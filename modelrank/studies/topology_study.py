@@ -178,13 +178,15 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
         scores[target] = {v: {m: u["full"][v] for m, u in units.items()
                               if math.isfinite(u["full"].get(v, float("nan")))} for v in names}
         for v in names:
-            tau[v][target] = weighted_tau(scores[target][v], accs) if len(
-                scores[target][v]) == len(units) else float("nan")
+            # as the benchmark does: over the backbones the variant is defined for (weighted_tau
+            # needs 3); each replicate over the same backbones
+            have = list(scores[target][v])
+            tau[v][target] = weighted_tau(scores[target][v], accs)
             if v.startswith("rips-"):
                 continue
             rep_tau[v][target] = np.array([
-                weighted_tau({m: u["replicates"][r][v] for m, u in units.items()}, accs)
-                if all(math.isfinite(u["replicates"][r][v]) for u in units.values())
+                weighted_tau({m: units[m]["replicates"][r][v] for m in have}, accs)
+                if have and all(math.isfinite(units[m]["replicates"][r][v]) for m in have)
                 else float("nan") for r in range(replicates)])
     intervals = {}
     for v in names:
