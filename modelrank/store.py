@@ -294,6 +294,11 @@ def _real(value: Any, what: str) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _opt_str(value: Any) -> str | None:
+    """A str for a TEXT column; None when missing."""
+    return None if value is None else str(value)
+
+
 def _opt_int(value: Any) -> int | None:
     """An int for an INTEGER column; None when missing or not a whole number (e.g. "all")."""
     try:
@@ -312,7 +317,7 @@ def _recipe_columns(recipe: Mapping[str, Any]) -> dict[str, Any]:
     per_class = pick("per_class")
     seed = pick("seed")
     ds = pick("dataset")
-    return {"dataset": None if ds is None else str(ds), "split": pick("split"),
+    return {"dataset": _opt_str(ds), "split": pick("split"),
             "per_class": _opt_int(per_class), "seed": _opt_int(seed)}
 
 
@@ -554,7 +559,7 @@ class Store:
                 "VALUES (?,?,?,?,?,?,?)",
                 (run_id, model, str(metric), dataset, _real(raw.get(metric), f"{model} {metric} raw"),
                  _real(scores.get(metric), f"{model} {metric} score"),
-                 None if unavailable.get(metric) is None else str(unavailable[metric])))
+                 _opt_str(unavailable.get(metric))))
 
     def record_evaluation(self, run_id: int, model: str, dataset: str, protocol: str,
                           hparams: dict, accuracy: float, accuracy_kind: str, split: str,
@@ -593,6 +598,7 @@ class Store:
         """Mean weighted tau per score and ground truth; each row {ground_truth, score,
         n_datasets, mean_tau, tau_low, tau_high, verdict, baseline, baseline_tau}
         (missing / non-finite numbers → NULL)."""
+        reals, texts = ("mean_tau", "tau_low", "tau_high", "baseline_tau"), ("verdict", "baseline")
         with self.transaction() as c:
             self._require_run(c, run_id)
             for r in rows:
@@ -600,14 +606,11 @@ class Store:
                     raise ConfigError("a tau summary row needs 'ground_truth' and 'score'")
                 c.execute(
                     "INSERT INTO tau_summaries(run_id, suite, ground_truth, score, n_datasets, "
-                    "mean_tau, tau_low, tau_high, verdict, baseline, baseline_tau) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    + ", ".join(reals + texts) + ") VALUES ("
+                    + ",".join("?" * (5 + len(reals) + len(texts))) + ")",
                     (int(run_id), str(suite), str(r["ground_truth"]), str(r["score"]),
-                     _opt_int(r.get("n_datasets")), _real(r.get("mean_tau"), "mean_tau"),
-                     _real(r.get("tau_low"), "tau_low"), _real(r.get("tau_high"), "tau_high"),
-                     None if r.get("verdict") is None else str(r["verdict"]),
-                     None if r.get("baseline") is None else str(r["baseline"]),
-                     _real(r.get("baseline_tau"), "baseline_tau")))
+                     _opt_int(r.get("n_datasets")), *(_real(r.get(f), f) for f in reals),
+                     *(_opt_str(r.get(f)) for f in texts)))
 
     @staticmethod
     def _require_run(c: sqlite3.Connection, run_id: int) -> None:

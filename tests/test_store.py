@@ -311,14 +311,20 @@ def test_failed_migration_rolls_back_and_newer_schema_is_refused(tmp_path, monke
         Store(db)
 
 
-def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
-    db = tmp_path / "v1.sqlite"
+def _old_database(tmp_path, version, correlation_insert):
+    """A database at schema ``version`` with one run and one correlation row."""
+    db = tmp_path / f"v{version}.sqlite"
     c = sqlite3.connect(db, isolation_level=None)
-    store_mod.migrate(c, target=1)
+    store_mod.migrate(c, target=version)
     c.execute("INSERT INTO runs(created_at, command, kind, recipe_json) VALUES ('t', 'c', 'b', '{}')")
-    c.execute("INSERT INTO correlations(run_id, suite, dataset, score, n, weighted_tau) "
-              "VALUES (1, 'offline', 'digits', 'logme', 5, 0.25)")
+    c.execute(correlation_insert)
     c.close()
+    return db
+
+
+def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
+    db = _old_database(tmp_path, 1, "INSERT INTO correlations(run_id, suite, dataset, score, n, "
+                       "weighted_tau) VALUES (1, 'offline', 'digits', 'logme', 5, 0.25)")
     with Store(db) as s:
         assert s.version == SCHEMA_VERSION == 3
         (old,) = s.correlations()
@@ -333,13 +339,9 @@ def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
 
 
 def test_a_version_2_database_gains_tau_summaries_latest_per_score(tmp_path):
-    db = tmp_path / "v2.sqlite"
-    c = sqlite3.connect(db, isolation_level=None)
-    store_mod.migrate(c, target=2)
-    c.execute("INSERT INTO runs(created_at, command, kind, recipe_json) VALUES ('t', 'c', 'b', '{}')")
-    c.execute("INSERT INTO correlations(run_id, suite, ground_truth, dataset, score, n, "
-              "weighted_tau) VALUES (1, 'fm', 'headline', 'digits', 'logme', 5, 0.25)")
-    c.close()
+    db = _old_database(tmp_path, 2, "INSERT INTO correlations(run_id, suite, ground_truth, "
+                       "dataset, score, n, weighted_tau) VALUES (1, 'fm', 'headline', 'digits', "
+                       "'logme', 5, 0.25)")
     with Store(db) as s:
         assert s.version == 3 and s.count("tau_summaries") == 0
         assert s.correlations()[0]["weighted_tau"] == 0.25

@@ -111,16 +111,15 @@ def _sorted_channels(a: np.ndarray) -> np.ndarray:
     return a[order]
 
 
-def _layout_volume(a: np.ndarray, layout: str) -> tuple[np.ndarray, str]:
-    """One image's (C, H, W) activation as the array a layout's complex is built on, and the
-    :func:`betti_counts` layout that counts it."""
-    if layout == "channel-mean":
-        return a.mean(axis=0, dtype=np.float64)[None], "whc"  # a (1, H, W) volume is the map
-    if layout == "channel-sorted":
-        return _sorted_channels(a), "whc"
-    if layout == "top8":
-        return _sorted_channels(a)[:TOP_CHANNELS], "whc"
-    return a, layout
+def _layout_volumes(a: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
+    """One image's (C, H, W) activation as the array each layout's complex is built on, and the
+    :func:`betti_counts` layout that counts it (the channel order is sorted once for both
+    order-free layouts)."""
+    ordered = _sorted_channels(a)
+    return {"whc": (a, "whc"), "per-channel": (a, "per-channel"),
+            # a (1, H, W) volume is the 2-D map
+            "channel-mean": (a.mean(axis=0, dtype=np.float64)[None], "whc"),
+            "channel-sorted": (ordered, "whc"), "top8": (ordered[:TOP_CHANNELS], "whc")}
 
 
 def _persistence_summaries(m: np.ndarray) -> tuple[float, float]:
@@ -158,15 +157,18 @@ def layer_omegas(acts: np.ndarray) -> np.ndarray:
         raise ValueError(f"acts must be (B, C, H, W), (B, T, D) or (B, D), got {a.shape}")
     cols = cubical_columns()
     out = np.zeros((a.shape[0], len(cols)), dtype=np.float32)
+    qs = [_QUANTILES[t] for t in THRESHOLDS if t != "eta0"]
     for i in range(a.shape[0]):
         j = 0
+        volumes = _layout_volumes(a[i])
         for layout in LAYOUTS:
-            vol, how = _layout_volume(a[i], layout)
+            vol, how = volumes[layout]
+            etas = dict(zip((t for t in THRESHOLDS if t != "eta0"), np.quantile(vol, qs)))
             for thr in THRESHOLDS:
-                eta = 0.0 if thr == "eta0" else float(np.quantile(vol, _QUANTILES[thr]))
+                eta = 0.0 if thr == "eta0" else float(etas[thr])
                 out[i, j] = betti_counts(vol[None], eta=eta, layout=how)[0].sum()
                 j += 1
-        out[i, j: j + 2] = _persistence_summaries(a[i].mean(axis=0, dtype=np.float64))
+        out[i, j: j + 2] = _persistence_summaries(volumes["channel-mean"][0][0])
         out[i, -1] = a.shape[2] * a.shape[3]
     return out
 
