@@ -106,3 +106,24 @@ def test_score_runs_on_fashion_mnist_offline(tmp_path):
                        env_extra={"MODELRANK_CACHE": str(tmp_path / "cache")})
     assert rc == 0, err
     assert "fashion-mnist (train, 20 images, 10" in out and "efficientnet_lite0" in out
+
+
+def test_a_failed_download_is_one_line_and_restores_the_socket_timeout(tmp_path, monkeypatch):
+    import socket
+    import urllib.error
+
+    import torchvision.datasets as tvd
+
+    def offline(*_, **__):
+        assert socket.getdefaulttimeout() == 30  # a dead network fails fast, not never
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setenv("MODELRANK_DATA", str(tmp_path))
+    monkeypatch.delenv("MODELRANK_OFFLINE", raising=False)  # the download is faked below
+    monkeypatch.setattr(tvd, "KMNIST", offline)
+    before = socket.getdefaulttimeout()
+    with pytest.raises(DatasetUnavailableError, match=r"kmnist is not in .* and could not be "
+                       r"downloaded \(<urlopen error .*name resolution>\); are you offline\? "
+                       r"Put its four IDX files there or set MODELRANK_DATA"):
+        load_target("kmnist", download=True)
+    assert socket.getdefaulttimeout() == before
