@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--no-rips", action="store_true", help="leave the Rips sources out")
     ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--columns-per-class", type=int, default=None,
+                    help="a stated deviation for cost: the cubical columns of the suites scored "
+                         "now see this many images per class (default: the suite's own)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     studies = []
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         studies.append(score_suite(name, cache_dir=args.cache_dir, replicates=args.replicates,
                                    rips=not args.no_rips,
+                                   columns_per_class=args.columns_per_class,
                                    on_progress=lambda what, d, n: print(
                                        f"{what}: {d}/{n}", file=sys.stderr, flush=True)))
         (out.parent / f"topology_variants_{studies[-1].suite}.json").write_text(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from modelrank.correlation import correlate
-from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError
+from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError, ModelrankError
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -112,6 +112,14 @@ def load_suite(name_or_path: str) -> Suite:
     return suite
 
 
+#: How a fine-tuning ground truth with several seeds searches its learning-rate grid:
+#: ``every-seed`` runs the whole grid with each seed (each chooses on its own validation
+#: share); ``first-seed`` runs it with the first seed only, and every further seed repeats the
+#: (lr, w) the first seed chose for that backbone and target (a third of the runs for a grid of
+#: three and two seeds; the seed spread is then the spread at a fixed learning rate).
+LR_SEARCHES = ("every-seed", "first-seed")
+
+
 def _check_suite(suite: Suite, path: Path) -> None:
     """Refuse, before any work, the malformed parts that would otherwise fail mid-run."""
     where = f"suite file {str(path)!r}"
@@ -127,6 +135,9 @@ def _check_suite(suite: Suite, path: Path) -> None:
                 isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)):
             raise ConfigError(f"{where}: {label}.seeds must be a non-empty list of whole "
                               f"numbers ≥ 0, got {seeds!r}")
+        if gt.get("lr_search", "every-seed") not in LR_SEARCHES:
+            raise ConfigError(f"{where}: {label}.lr_search must be "
+                              f"{' or '.join(LR_SEARCHES)}, got {gt.get('lr_search')!r}")
     b = suite.bootstrap
     if b is not None:
         reps = b.get("replicates") if isinstance(b, dict) else None
@@ -250,7 +261,8 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     ``gt``: a ground-truth mapping of the suite (default: its ``ground_truth``). Each seed of
     ``gt["seeds"]`` (default: the budget's ``seed``, else 0) is one job on ``executor``; the
     accuracy of a backbone is the mean over the seeds it finished, and a backbone that failed
-    on any seed has none.
+    on any seed has none. ``gt["lr_search"]`` (:data:`LR_SEARCHES`, default ``every-seed``)
+    says whether every seed searches the learning-rate grid or only the first.
     """
     gt = suite.ground_truth if gt is None else gt
     if gt["kind"] == "published":
@@ -271,23 +283,30 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
         if on_fail:
             on_fail(model, target, why)
 
+    first_only = protocol == "full" and gt.get("lr_search") == "first-seed"
+    chosen: dict[tuple[str, str], list[tuple[float, float]]] | None = None
     per_seed: dict[str, dict[str, list[float]]] = {t: {} for t in suite.targets}
     for seed in seeds:
         cfg = _budget(suite, gt, seed)
         res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets],
                                zoo=zoo_path(suite.zoo), models=suite.models, protocol=protocol,
                                budget=cfg, device=device, on_run=on_run, executor=executor,
-                               on_fail=fail, cache_dir=cache_dir)
+                               on_fail=fail, cache_dir=cache_dir, points=chosen)
         for target, rs in res.items():
             for r in rs:
                 per_seed[target].setdefault(r.model, []).append(r.accuracy)
+        if first_only and chosen is None:
+            chosen = {(r.model, target): [(r.best["lr"], r.best["w"])]
+                      for target, rs in res.items() for r in rs}
     per_seed = {t: {m: v for m, v in col.items() if (m, t) not in failed and len(v) == len(seeds)}
                 for t, col in per_seed.items()}
     accs = {t: {m: float(np.mean(v)) for m, v in col.items()} for t, col in per_seed.items()}
     cfg = _budget(suite, gt, seeds[0])
     size = f"{cfg.image_size} px" if cfg.image_size else "the backbones' own resolution"
+    searched = (f"chosen on validation with seed {seeds[0]}, the other seeds repeating its "
+                "choice" if first_only and len(seeds) > 1 else "chosen on validation")
     what = (f"full fine-tuning, {cfg.steps} steps of {cfg.batch_size}, lr grid "
-            f"{', '.join(f'{x:g}' for x in cfg.lrs)} chosen on validation, {size}"
+            f"{', '.join(f'{x:g}' for x in cfg.lrs)} {searched}, {size}"
             if protocol == "full" else
             f"linear probe (logistic regression on frozen features, C chosen on validation), "
             f"{size}")
@@ -302,41 +321,73 @@ def _static(spec) -> bool:
     return spec.kind == "prior" and spec.needs <= {"model_info"}
 
 
-def bootstrap_target(entries, data, specs, *, replicates: int, seed: int,
-                     cache_dir: str | Path | None, eta: float = 0.0, layout: str = "whc",
-                     on_progress: Callable[[str, int, int], None] | None = None
-                     ) -> list[dict[str, dict[str, float]]]:
-    """The half-sample replicates of every score of ``entries`` on ``data``
-    (:func:`modelrank.benchmark_stats.bootstrap_scores`), one backbone at a time from its
-    cached embeddings. Each backbone's replicates go to the unit journal as soon as they are
-    done, so an interrupted run resumes and a second run computes nothing."""
-    from modelrank import __version__
-    from modelrank.benchmark_stats import bootstrap_backbone, combine_replicates
-    from modelrank.digest import digest
-    from modelrank.journal import Journal
+def _bootstrap_unit(entry, data, names: list[str], replicates: int, seed: int,
+                    cache_dir: str | None, eta: float, layout: str,
+                    on_replicate: Callable[[int, int], None] | None = None) -> list:
+    """One backbone's half-sample replicates of the scores ``names`` on ``data``, from its cached
+    embeddings (an executor unit: module level, so that Ray can ship it)."""
+    from modelrank.benchmark_stats import bootstrap_backbone
     from modelrank.loaders import build_backbone
-    from modelrank.probe import CubicalBettiReducer, cache_root, probe
+    from modelrank.metrics import get_metric
+    from modelrank.probe import CubicalBettiReducer, probe
     from modelrank.ranking import _inputs
 
-    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
+    specs = [get_metric(n) for n in names]
     cubical = any("cubical_betti" in s.needs for s in specs)
-    per_model = {}
+    bb = build_backbone(entry, device="cpu")
+    emb = probe(bb, data, cubical=CubicalBettiReducer(eta, layout) if cubical else None,
+                device="cpu", cache_dir=cache_dir)
+    return bootstrap_backbone(specs, _inputs(emb, bb.entry, bb.param_count),
+                              replicates=replicates, seed=seed, on_replicate=on_replicate)
+
+
+def bootstrap_target(entries, data, specs, *, replicates: int, seed: int,
+                     cache_dir: str | Path | None, eta: float = 0.0, layout: str = "whc",
+                     on_progress: Callable[[str, int, int], None] | None = None,
+                     executor: "Executor | None" = None,
+                     ) -> list[dict[str, dict[str, float]]]:
+    """The half-sample replicates of every score of ``entries`` on ``data``
+    (:func:`modelrank.benchmark_stats.bootstrap_scores`) from their cached embeddings, one unit
+    per backbone on ``executor`` (default: this process, one after another). Each backbone's
+    replicates go to the unit journal as soon as they are done, so an interrupted run resumes
+    and a second run computes nothing. The replicates do not depend on the executor."""
+    from modelrank import __version__
+    from modelrank.benchmark_stats import combine_replicates
+    from modelrank.digest import digest
+    from modelrank.execution import LocalExecutor, Shared, Task
+    from modelrank.journal import Journal
+    from modelrank.probe import cache_root
+
+    ex = executor if executor is not None else LocalExecutor()
+    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
+    names = [s.name for s in specs]
+    per_model, tasks, shared = {}, [], Shared(data)
     for entry in entries:
         key = digest({"unit": "bootstrap-v1", "version": __version__, "entry": entry.recipe(),
-                      "data": data.fingerprint(), "scores": [s.name for s in specs],
+                      "data": data.fingerprint(), "scores": names,
                       "replicates": replicates, "seed": seed, "eta": eta, "layout": layout}, 32)
         hit = journal.get(key, expect=list)
-        if hit is None:
-            bb = build_backbone(entry, device="cpu")
-            emb = probe(bb, data, cubical=CubicalBettiReducer(eta, layout) if cubical else None,
-                        device="cpu", cache_dir=cache_dir)
-            hit = bootstrap_backbone(
-                specs, _inputs(emb, bb.entry, bb.param_count), replicates=replicates, seed=seed,
-                on_replicate=(lambda i, n, m=entry.name: on_progress(
-                    f"half-samples {m} x {data.name}", i, n)) if on_progress else None)
-            journal.put(key, hit)
-        per_model[entry.name] = hit
-    return combine_replicates(specs, per_model)
+        if hit is not None:
+            per_model[entry.name] = hit
+            continue
+        args: tuple = (entry, shared, names, replicates, seed,
+                       None if cache_dir is None else str(cache_dir), eta, layout)
+        if on_progress and ex.in_process:
+            args += (lambda i, n, m=entry.name: on_progress(f"half-samples {m} x {data.name}", i, n),)
+        tasks.append(Task(key, f"half-samples {entry.name} x {data.name}", _bootstrap_unit, args,
+                          num_cpus=ex.cpus_per_task, context=entry.name))
+
+    def collect(oc):
+        if oc.ok:
+            journal.put(oc.task.key, oc.value)
+            per_model[oc.task.context] = oc.value
+        return []
+
+    for oc in ex.run(tasks, collect):
+        if not oc.ok:
+            raise ModelrankError(f"half-samples of {oc.task.context} on {data.name} failed: "
+                                 f"{oc.error}")
+    return combine_replicates(specs, {e.name: per_model[e.name] for e in entries})
 
 
 def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
@@ -362,7 +413,7 @@ def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
 
 
 def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, cache_dir,
-               on_progress) -> tuple[dict[str, Any], dict[str, Any]]:
+               on_progress, executor=None) -> tuple[dict[str, Any], dict[str, Any]]:
     """95 % intervals of weighted tau per ground truth, score and target (and the mean over
     targets) from half-samples (:func:`bootstrap_target`); records get ``tau_low``/``tau_high``.
     Returns (intervals, what the bootstrap covered)."""
@@ -381,7 +432,7 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
         tables_r = bootstrap_target(
             scored, d, boot_specs, replicates=reps, seed=bseed, cache_dir=cache_dir,
             eta=r.recipe.get("eta") or 0.0, layout=r.recipe.get("layout") or "whc",
-            on_progress=on_progress)
+            on_progress=on_progress, executor=executor)
         has = {row.model: row.scores for row in r.rows}
         for label, gt in truths.items():
             acc = {m: a for m, a in gt.accuracies.get(d.name, {}).items()
@@ -490,7 +541,8 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
             control_tau.setdefault(rec["score"], {})[d.name] = rec["weighted_tau"]
 
     intervals, boot_info = ({}, {}) if not suite.bootstrap else _intervals(
-        suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress)
+        suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress,
+        executor)
     spread = {label: {t: seed_spread({m: v for m, v in col.items() if m in pool})
                       for t, col in gt.per_seed.items()}
               for label, gt in truths.items() if any(len(v) > 1 for col in gt.per_seed.values()

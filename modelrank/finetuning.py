@@ -20,7 +20,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -467,6 +467,7 @@ class _Plan:
     error: str | None = None
     skipped: str | None = None
     recipe: dict[str, Any] = field(default_factory=dict)  # device: the one asked for
+    points: list[tuple[float, float]] = field(default_factory=list)  # the (lr, w) it runs
 
     def key(self, phase: str, lr: float, w: float) -> str:
         return digest({**self.common, "phase": phase, "lr": lr, "w": w}, RUN_KEY_LENGTH)
@@ -507,7 +508,11 @@ class _FinetuneJob:
         return self._pre[entry.name]
 
     def add(self, entry: ZooEntry, dataset: str, per_class: int | None,
-            log: RunLog | None = None) -> None:
+            log: RunLog | None = None,
+            points: Sequence[tuple[float, float]] | None = None) -> None:
+        """Plan ``entry`` on ``dataset``; ``points``: the (lr, w) pairs it runs (default: the
+        whole grid of the config). A run's key does not depend on ``points``, so a run made as
+        part of the whole grid is reused when only its point is asked for, and vice versa."""
         from modelrank.execution import Shared
 
         try:
@@ -527,10 +532,11 @@ class _FinetuneJob:
             entry, dataset, pre, shared,
             log or RunLog(self.runs_dir / f"{entry.name}__{dataset}.jsonl"), common,
             recipe={"train": train.recipe(), "test": test.recipe(), "config": self.cfg.key_fields(),
-                    "preprocess": pre.as_dict(), "device": self.device}))
+                    "preprocess": pre.as_dict(), "device": self.device},
+            points=list(points) if points is not None else self.cfg.grid()))
 
-    def _total(self) -> int:
-        return len(self.cfg.grid()) + (1 if self.cfg.retrain else 0)
+    def _total(self, plan: _Plan) -> int:
+        return len(plan.points) + (1 if self.cfg.retrain else 0)
 
     def _task(self, plan: _Plan, phase: str, lr: float, w: float):
         from modelrank.execution import Task
@@ -545,11 +551,11 @@ class _FinetuneJob:
     def _progress(self, plan: _Plan) -> None:
         if self.on_run:
             done = len(plan.grid) + (plan.final is not None)
-            self.on_run(plan.entry.name, done, self._total())
+            self.on_run(plan.entry.name, done, self._total(plan))
 
     def _after_grid(self, plan: _Plan) -> list:
         """The retrain task once the grid is complete (or nothing when it is logged / off)."""
-        if (not self.cfg.retrain or len(plan.grid) < len(self.cfg.grid()) or plan.error
+        if (not self.cfg.retrain or len(plan.grid) < len(plan.points) or plan.error
                 or plan.skipped):
             return []
         best = self._best(plan)
@@ -562,7 +568,7 @@ class _FinetuneJob:
         return []
 
     def _best(self, plan: _Plan) -> dict[str, Any]:
-        grid = [plan.grid[g] for g in self.cfg.grid()]
+        grid = [plan.grid[g] for g in plan.points]
         return max(grid, key=lambda g: g["val_accuracy"])  # first of equals: grid order
 
     def run(self) -> tuple[list[EvalResult], list[tuple[str, str, str]], list[tuple[str, str, str]]]:
@@ -570,7 +576,7 @@ class _FinetuneJob:
         (model, dataset, reason)."""
         tasks = []
         for plan in self.plans:
-            for lr, w in self.cfg.grid():
+            for lr, w in plan.points:
                 rec = plan.log.get(plan.key("grid", lr, w))
                 if rec is None:
                     tasks.append(self._task(plan, "grid", lr, w))
@@ -610,9 +616,9 @@ class _FinetuneJob:
             rec = plan.final if self.cfg.retrain else best
             grid = [{"lr": lr, "w": w, "val_accuracy": plan.grid[(lr, w)]["val_accuracy"],
                      "test_accuracy": plan.grid[(lr, w)].get("test_accuracy")}
-                    for lr, w in self.cfg.grid()]
+                    for lr, w in plan.points]
             if self.on_run:
-                self.on_run(plan.entry.name, self._total(), self._total())
+                self.on_run(plan.entry.name, self._total(plan), self._total(plan))
             results.append(EvalResult(plan.entry.name, plan.dataset, "full", rec["test_accuracy"],
                                       accuracy_kind(plan.dataset),
                                       {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
@@ -725,8 +731,13 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
                      executor: "Executor | None" = None,
                      on_fail: Callable[[str, str, str], None] | None = None,
                      cache_dir: str | Path | None = None,
+                     points: Mapping[tuple[str, str], Sequence[tuple[float, float]]] | None = None,
                      ) -> dict[str, list[EvalResult]]:
     """:func:`evaluate` on several (dataset, per_class) targets as one job.
+
+    ``points`` (full protocol only): {(model, dataset): [(lr, w), ...]}, the grid points a pair
+    runs instead of the budget's whole grid (the repeat of a chosen learning rate with another
+    seed); pairs not in it run the whole grid.
 
     ``cache_dir`` (default: ``$MODELRANK_CACHE``) holds the run logs (``runs/``, written by this
     process only) and the linear probe's embeddings (written where the units run: give a
@@ -749,7 +760,8 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
         job = _FinetuneJob(cfg, device, ex, on_run, on_step, cache_dir)
         for dataset, per_class in targets:
             for entry in entries:
-                job.add(entry, dataset, per_class)
+                job.add(entry, dataset, per_class,
+                        points=(points or {}).get((entry.name, dataset)))
         results, failures, skipped = job.run()
         for r in results:
             out[r.dataset].append(r)

@@ -1,6 +1,7 @@
 """The command line: the main job end to end, listings, and one-line errors for bad input."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,9 @@ def test_score_ranks_a_user_zoo_skips_unreachable_weights_and_writes_outputs(tmp
     assert code == 0, stderr
     assert "r18a" in stdout and "r18b" in stdout
     assert "skipped hubonly" in stderr + stdout
+    # stderr is a pipe here, not a terminal: progress comes as plain lines, one per backbone
+    for model in ("r18a", "r18b"):
+        assert re.search(rf"^\[ *[0-9.]+ min\] {model}: (\d+)/\1 done$", stderr, re.M), stderr
     doc = json.loads(out.read_text())
     best, second = doc["ranking"][0], doc["ranking"][1]
     margin = best["raw"]["knn"] - second["raw"]["knn"]
@@ -56,6 +60,23 @@ def test_score_ranks_a_user_zoo_skips_unreachable_weights_and_writes_outputs(tmp
     assert (tmp_path / "r.csv").read_text().splitlines()[0] == "rank,model,knn"
     assert "| rank | model | knn |" in (tmp_path / "r.md").read_text()
 
+
+
+def test_score_caps_images_per_class_by_default_and_says_so(tmp_path, tiny_zoo):
+    env = {"MODELRANK_CACHE": str(tmp_path / "c")}
+    base = ("score", "--zoo", str(tiny_zoo), "--models", "r18a", "--metric", "knn", "--stability", "0")
+    code, stdout, stderr = run(*base, "--output", str(tmp_path / "capped.json"), env_extra=env)
+    assert code == 0, stderr
+    assert "scored 50 images per class, the default cap" in stdout
+    data = json.loads((tmp_path / "capped.json").read_text())["recipe"]["data"]
+    assert (data["per_class"], data["n_images"]) == (50, 500)
+    code, stdout, stderr = run(*base, "--per-class", "all", "--output", str(tmp_path / "all.json"),
+                               env_extra=env)
+    assert code == 0, stderr
+    assert "default cap" not in stdout
+    data = json.loads((tmp_path / "all.json").read_text())["recipe"]["data"]
+    # every image of the train split: 2/3 of scikit-learn's 1,797, stratified
+    assert (data["per_class"], data["n_images"]) == (None, 1198)
 
 def test_main_job_on_the_packaged_lite_zoo_offline(tmp_path):
     """The README's first command, on fewer images: three real ImageNet backbones on digits."""
@@ -79,7 +100,8 @@ def test_main_job_on_the_packaged_lite_zoo_offline(tmp_path):
     (["score", "--dataset", "flowers102", "--models", "efficientnet_lite0"], "flowers102 is not in"),
     (["score", "--metric", "no_such_metric"], "unknown metric 'no_such_metric'"),
     (["score", "--zoo", "/no/zoo.yaml"], "does not exist"),
-    (["score", "--per-class", "0"], "--per-class must be at least 1"),
+    (["score", "--per-class", "0"], "--per-class must be a whole number of at least 1 or 'all', got '0'"),
+    (["score", "--per-class", "abc"], "--per-class must be a whole number of at least 1 or 'all', got 'abc'"),
     (["score", "--device", "tpu9"], "unknown device 'tpu9'"),
     (["score", "--output", "x.xlsx", "--per-class", "2", "--models", "efficientnet_lite0"], "--output must end in"),
 ])
@@ -150,7 +172,6 @@ def test_score_with_every_metric_ranks_the_offline_zoo(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["score", "--bogus"], "No such option: --bogus"),
     (["nocmd"], "No such command 'nocmd'"),
-    (["score", "--per-class", "abc"], "Invalid value for '--per-class'"),
     (["score", "extra"], "Got unexpected extra argument"),
     (["score", "--layout"], "Option '--layout' requires an argument"),
     (["evaluate", "--protocol"], "requires an argument"),

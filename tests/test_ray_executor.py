@@ -186,16 +186,19 @@ ground_truth:
   protocol: full
   budget: {{lrs: [0.01, 0.001], ws: [0.0], steps: 2, batch_size: 8, retrain: true, seed: 0}}
   per_class: {{digits: 5, shapes: 5}}
+bootstrap: {{replicates: 10, seed: 0}}
 """)
     suite = load_suite(str(tmp_path / "suite.yaml"))
     local = run_benchmark(suite, cache_dir=tmp_path / "local")
     with RayExecutor() as ex:
         remote = run_benchmark(suite, cache_dir=tmp_path / "ray", executor=ex)
         starts = ex.starts()
-    # 3 backbones x 2 targets: 6 scoring units and 3 x 2 x (2 grid runs + retrain) = 18 fine-tuning runs
-    assert len(starts) == 6 + 18
+    # 3 backbones x 2 targets: 6 scoring units, 3 x 2 x (2 grid runs + retrain) = 18 fine-tuning
+    # runs and 6 half-sample units
+    assert len(starts) == 6 + 18 + 6
     assert remote.accuracies == local.accuracies and len(local.accuracies["shapes"]) == 3
     assert remote.tau == local.tau and set(local.tau) == {"knn", "logme", "ncti"}
+    assert remote.intervals == local.intervals and local.intervals["headline"]["knn"]["mean"]
     assert not remote.skipped and not remote.failed
 
 

@@ -153,3 +153,37 @@ def test_the_packaged_offline_suites_meet_their_protocol():
     assert len(s.ground_truth["seeds"]) >= 2 and s.also_against["linear"]["protocol"] == "linear"
     z = load_suite("fmnist-zoo")
     assert z.zoo == "trained:fmnist" and len(z.targets) >= 3 and len(z.ground_truth["seeds"]) >= 2
+
+
+def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tmp_path):
+    from modelrank.benchmark import ground_truth
+    from modelrank.finetuning import FinetuneConfig, RunLog, finetune
+    from modelrank.zoo import load_zoo
+
+    text = (SUITE.format(zoo=mine / "zoo.yaml")
+            .replace("lrs: [0.05]", "lrs: [0.05, 0.01]")
+            .replace("seeds: [0, 1]", "seeds: [0, 1]\n  lr_search: first-seed")
+            .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]', 'targets: ["digits[0-4]"]')
+            .replace("models: all", "models: ra,rb"))
+    (tmp_path / "s.yaml").write_text(text)
+    suite = load_suite(str(tmp_path / "s.yaml"))
+    runs = []
+    gt = ground_truth(suite, cache_dir=tmp_path / "c", on_run=lambda m, d, t: runs.append((m, t)))
+    assert "chosen on validation with seed 0, the other seeds repeating its choice" in gt.description
+    assert {t for _, t in runs} == {2, 1}  # seed 0: the grid of two; seed 1: one run
+    zoo = load_zoo(str(mine / "zoo.yaml"))
+    for m in ("ra", "rb"):
+        logged = [ln for ln in (tmp_path / "c" / "runs" / f"{m}__digits[0-4].jsonl").read_text()
+                  .splitlines()]
+        assert len(logged) == 3  # not 4: seed 1 ran the chosen lr only
+        budget = dict(lrs=(0.05, 0.01), ws=(0.0,), steps=3, batch_size=8, retrain=False,
+                      test_per_class=8)
+        first = finetune(zoo[m], "digits[0-4]", FinetuneConfig(**budget, seed=0), per_class=6,
+                         log=RunLog(tmp_path / f"{m}0.jsonl"))
+        again = finetune(zoo[m], "digits[0-4]",
+                         FinetuneConfig(**{**budget, "lrs": (first.best["lr"],)}, seed=1),
+                         per_class=6, log=RunLog(tmp_path / f"{m}1.jsonl"))
+        assert gt.per_seed["digits[0-4]"][m] == [first.accuracy, again.accuracy]
+    (tmp_path / "bad.yaml").write_text(text.replace("first-seed", "sometimes"))
+    with pytest.raises(ConfigError, match="lr_search must be every-seed or first-seed"):
+        load_suite(str(tmp_path / "bad.yaml"))

@@ -126,3 +126,27 @@ def test_a_suite_scored_in_one_session_is_compared_in_another(studies, tmp_path)
         assert back.mean(v) == pytest.approx(a.mean(v), nan_ok=True)
         assert back.intervals[v] == pytest.approx(a.intervals[v], nan_ok=True)
     assert render_markdown([back, b]) == render_markdown([a, b])
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_fewer_images_for_the_columns_is_a_recorded_deviation(studies):
+    import modelrank
+    from modelrank.data import load_target
+
+    d, (a, _) = studies
+    few = ts.score_suite(str(d / "sa.yaml"), cache_dir=d / "cache", replicates=10, rips=False,
+                         columns_per_class=4)
+    assert few.columns_per_class == 4 and a.columns_per_class is None
+    for t in few.targets:
+        # the faithful variant is the benchmark's own betti-cubical on those 4 per class (both
+        # oriented higher-is-better: -θ)
+        r = modelrank.rank(load_target(t, per_class=4), zoo=str(d / "zoo.yaml"), models="all",
+                           metrics=["betti-cubical"], cache_dir=d / "cache")
+        theta = {row.model: row.scores["betti-cubical"] for row in r.rows}
+        got = few.scores[t][ts.FAITHFUL]
+        assert len(got) == 4 and got == pytest.approx({m: theta[m] for m in got}, abs=1e-12)
+    text = render_markdown([few, a])
+    assert "**Deviation on `sa`:** the cubical columns (and their half-samples) saw 4 images" in text
+    assert ts.SuiteVariants.from_json(few.to_json()).columns_per_class == 4
+    with pytest.raises(ValueError, match="at least 2"):
+        ts.score_suite(str(d / "sa.yaml"), cache_dir=d / "cache", columns_per_class=1)

@@ -40,6 +40,23 @@ app.add_typer(zoo_app, name="zoo")
 err = Console(stderr=True)
 out = Console()
 
+#: Images per class ``score`` samples when --per-class is not given: enough for every score to
+#: be defined and a first try on 2 CPU cores to finish in a minute or two.
+DEFAULT_PER_CLASS = 50
+
+
+def parse_per_class(text: str) -> int | None:
+    """--per-class: a whole number ≥ 1, or 'all' (None: every image)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ModelrankError(f"--per-class must be a whole number of at least 1 or 'all', got {text!r}")
+    return value
+
 
 @app.command()
 def score(
@@ -47,7 +64,9 @@ def score(
     zoo: Optional[str] = typer.Option(None, "--zoo", help="Zoo file (default: the packaged zoo.yaml)."),
     models: str = typer.Option("offline", "--models", "-m", help="Comma list of model names and/or tags; 'all'."),
     metric: str = typer.Option("knn", "--metric", help="Comma list of metrics, or 'all'; the first ranks."),
-    per_class: Optional[int] = typer.Option(None, "--per-class", help="Images per class (default: all)."),
+    per_class: Optional[str] = typer.Option(
+        None, "--per-class", help=f"Images per class, or 'all' (default: {DEFAULT_PER_CLASS}, so that a "
+        "first try takes a minute or two)."),
     split: str = typer.Option("train", "--split", help="Which split the scores see."),
     seed: int = typer.Option(0, "--seed", help="Seed of the per-class sampling."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
@@ -75,8 +94,8 @@ def score(
 
     from modelrank.cli.commands import check_outputs, store_ranking, write_output
 
-    if per_class is not None and per_class < 1:
-        raise ModelrankError(f"--per-class must be at least 1, got {per_class}")
+    capped = per_class is None
+    per_class = DEFAULT_PER_CLASS if capped else parse_per_class(per_class)
     if layout not in ("whc", "channel-mean", "per-channel"):
         raise ModelrankError(f"--layout must be whc, channel-mean or per-channel, got {layout!r}")
     if stability < 0:
@@ -97,6 +116,9 @@ def score(
         raise ModelrankError(f"none of the {len(ranking.skipped)} selected backbone(s) could be "
                              "scored here (the reasons are above)")
     print_ranking(out, ranking)
+    if capped and ranking.recipe["data"]["n_images"] >= DEFAULT_PER_CLASS * ranking.recipe["data"]["n_classes"]:
+        out.print(f"  scored {DEFAULT_PER_CLASS} images per class, the default cap "
+                  "(--per-class N or --per-class all to score more)", highlight=False)
     if sum(ranking.primary in r.scores for r in ranking.rows) > 1:
         from modelrank.recommendation import recommend
         from modelrank.zoo import load_zoo, select

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any, Callable, Iterator
 
 from rich.console import Console
@@ -23,7 +24,17 @@ def progress_bar(console: Console) -> Iterator[Callable[[str, int, int], None]]:
 def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], None],
                                                       Callable[[Any], None]]]:
     """Yield ``(update, on_counts)``: per-model bars (``update(model, done, total)``, from
-    in-process units) and one bar over the whole job fed with executor Counts."""
+    in-process units) and one bar over the whole job fed with executor Counts.
+
+    On a terminal these are live rich bars; otherwise (a log file, CI) a live display would show
+    nothing until the end, so :class:`PlainProgress` writes plain lines instead."""
+    if not console.is_terminal:
+        # escaped: a target's class subset "NAME[...]" is not rich markup
+        plain = PlainProgress(lambda line: console.print(escape(line), highlight=False,
+                                                         soft_wrap=True))
+        yield plain.update, plain.on_counts
+        plain.finish()
+        return
     prog = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
                     transient=False)
@@ -42,6 +53,66 @@ def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], N
 
     with prog:
         yield update, on_counts
+
+
+class PlainProgress:
+    """Progress as plain lines for output that is not a terminal: a line when a bar completes
+    (a backbone's images embedded, its fine-tuning runs done), a line when the executor's
+    count of finished units moves, and for a bar that is still running a line at most every
+    ``every_s`` seconds. A bar that completes over and over (the steps of each fine-tuning run)
+    is reported at most every ``every_s`` seconds too, so a log gets tens of lines, not
+    thousands.
+
+    Args:
+        write: called with each line (no trailing newline).
+        every_s: the least interval, in seconds, between two lines of one bar, and between two
+            lines of the job count.
+        clock: seconds, monotonic (``time.monotonic``; tests pass a fake one).
+    """
+
+    def __init__(self, write: Callable[[str], None], *, every_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self._write, self._every, self._clock = write, every_s, clock
+        self._start = clock()
+        self._last: dict[str | None, float] = {}  # None: the job count
+        self._completed: set[str] = set()
+        self._counts = None
+        self._counts_said: tuple | None = None
+
+    def _line(self, text: str) -> None:
+        self._write(f"[{(self._clock() - self._start) / 60:6.1f} min] {text}")
+
+    def _due(self, key: str | None) -> bool:
+        last = self._last.get(key)
+        return last is None or self._clock() - last >= self._every
+
+    def update(self, model: str, done: int, total: int) -> None:
+        finished = total > 0 and done >= total
+        again = model in self._completed
+        if (finished and not again) or self._due(model) and (finished or done > 0):
+            self._line(f"{model}: {done}/{total}{' done' if finished else ''}")
+            self._last[model] = self._clock()
+        if finished:
+            self._completed.add(model)
+
+    def on_counts(self, c) -> None:
+        self._counts = c
+        state = (c.done, c.failed, c.total)
+        if state != self._counts_said and (self._due(None) or c.done + c.failed >= c.total):
+            self._say_counts()
+
+    def _say_counts(self) -> None:
+        c = self._counts
+        self._line(f"units of work: {c.done + c.failed}/{c.total} finished "
+                   f"({c.running} running, {c.queued} queued, {c.failed} failed)")
+        self._last[None] = self._clock()
+        self._counts_said = (c.done, c.failed, c.total)
+
+    def finish(self) -> None:
+        """The job count's last state, when the last line did not show it."""
+        c = self._counts
+        if c is not None and (c.done, c.failed, c.total) != self._counts_said:
+            self._say_counts()
 
 
 def print_skipped(console: Console, what: str, why: str) -> None:

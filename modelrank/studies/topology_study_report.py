@@ -62,6 +62,12 @@ def render_markdown(studies: Sequence[SuiteVariants]) -> str:
     each suite's best variants, fusion, partial correlation and cost."""
     lines = []
     names = tv.variant_names()
+    for st in studies:
+        if st.columns_per_class is not None:
+            lines += [f"**Deviation on `{st.suite}`:** the cubical columns (and their half-samples) "
+                      f"saw {st.columns_per_class} images per class of the score split, fewer than "
+                      "the suite's scored images, because every column of every image costs too "
+                      "much at this resolution (see Cost); the variant list is unchanged.", ""]
     lines += ["## Held out: chosen on one suite, reported on the other", "",
               "| chosen on | reported on | variant | mean τ where chosen | mean τ held out "
               "[95 %] | faithful θ held out [95 %] | verdict |", "|---|---|---|---|---|---|---|"]
