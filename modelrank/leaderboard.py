@@ -36,7 +36,8 @@ class TargetBoard:
     """One target's table.
 
     ``rows``: dicts {rank (int or None when ``ranked_by`` is missing), model, raw {metric: value},
-    scores {metric: higher-is-better value}, unavailable {metric: reason}, accuracy {protocol: %}}.
+    scores {metric: higher-is-better value}, unavailable {metric: reason}, accuracy {protocol: %},
+    control (a control backbone: "random weights" or "truncated after LAYER"; None otherwise)}.
     ``omega``: {model: per-layer Ω over the probe layers (length L, shallow to deep)}.
     ``tau``: {metric: {"value": weighted τ of score vs accuracy, "source": "stored" | "computed",
     "protocol": the accuracy's protocol}}.
@@ -135,7 +136,7 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict]) -> Target
 
     def entry(model: str) -> dict[str, Any]:
         return by_model.setdefault(model, {"rank": None, "model": model, "raw": {}, "scores": {},
-                                           "unavailable": {}, "accuracy": {}})
+                                           "unavailable": {}, "accuracy": {}, "control": None})
 
     for s in scores:
         e = entry(s["model"])
@@ -146,6 +147,9 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict]) -> Target
             e["scores"][s["metric"]] = s["score"]
     for a in accs:
         entry(a["model"])["accuracy"][a["protocol"]] = a["accuracy"]
+    for model, info in store.model_infos(dataset).items():
+        if model in by_model:
+            by_model[model]["control"] = control_kind(info)
     rows = sorted(by_model.values(), key=lambda e: (ranked_by not in e["scores"],
                                                     -e["scores"].get(ranked_by, 0.0), e["model"]))
     for i, e in enumerate(r for r in rows if ranked_by in r["scores"]):
@@ -156,6 +160,16 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict]) -> Target
     board.omega = _omegas(store, dataset)
     board.tau = _scatter_taus(board, corr)
     return board
+
+
+def control_kind(info: dict[str, Any]) -> str | None:
+    """What makes a backbone a control, from the info its ranking recorded: "random weights"
+    (no pre-training), "truncated after LAYER" (a pre-trained network cut short); else None."""
+    if info.get("weights") == "random":
+        return "random weights"
+    if info.get("truncate"):
+        return f"truncated after {info['truncate']}"
+    return None
 
 
 def _protocol_order(p: str) -> tuple[int, str]:
@@ -288,7 +302,8 @@ def _target_header(t: TargetBoard) -> list[str]:
 
 
 def _target_cells(t: TargetBoard, r: dict[str, Any]) -> list[str]:
-    cells = ["" if r["rank"] is None else str(r["rank"]), r["model"]]
+    model = r["model"] + (f" ({r['control']})" if r.get("control") else "")
+    cells = ["" if r["rank"] is None else str(r["rank"]), model]
     for m in t.metrics:
         cells.append("n/a" if m in r["unavailable"] else _num(r["raw"].get(m), ".4g"))
     cells += [_num(r["accuracy"].get(p), ".2f") for p in t.protocols]

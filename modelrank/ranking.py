@@ -109,6 +109,18 @@ class Ranking:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1, default=_json_default)
 
+    def to_pandas(self):
+        """A pandas DataFrame, one row per backbone in ranking order (index: model): ``rank``
+        and each metric's raw value (NaN where unavailable; lower is better for the metrics whose
+        registry entry says so, as in :meth:`table`). Needs pandas (not a dependency)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ConfigError("Ranking.to_pandas needs pandas: pip install pandas") from None
+        return pd.DataFrame(
+            [{"model": r.model, "rank": i, **{m: r.raw.get(m, float("nan")) for m in self.metrics}}
+             for i, r in enumerate(self.rows, 1)]).set_index("model")
+
     def to_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -250,7 +262,8 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
         "image_size": bb.preprocess.size, "preprocess": bb.preprocess.as_dict(),
         "probe_layers": bb.layer_names, "param_count": bb.param_count,
         "layer_shapes": {li.name: "x".join(map(str, li.shape)) for li in bb.layers},
-        "imagenet_top1": bb.entry.imagenet_top1, "forward_pass": emb.computed,
+        "imagenet_top1": bb.entry.imagenet_top1, "truncate": entry.truncate,
+        "tags": list(entry.tags), "forward_pass": emb.computed,
         "device": emb.meta["device"], "host": socket.gethostname(),
     })
     inputs = _inputs(emb, bb.entry, bb.param_count)
@@ -489,7 +502,59 @@ def _topology_summary(emb, memo: dict[str, Any]) -> dict[str, Any]:
     return out if out["arrays"] else {}
 
 
+class Pick(str):
+    """The backbone :func:`pick_backbone` chose: its name (a ``str``, usable wherever the name
+    is) with the answer behind it.
+
+    Attributes:
+        recommendation: :class:`~modelrank.recommendation.Recommendation` — the margin over
+            the runner-up and the share of half-samples of the images in which it stays first.
+        ranking: the full :class:`Ranking` it was chosen from.
+    """
+
+    recommendation: Any
+    ranking: Ranking
+
+    def __new__(cls, recommendation, ranking: Ranking) -> "Pick":
+        obj = super().__new__(cls, recommendation.model)
+        obj.recommendation, obj.ranking = recommendation, ranking
+        return obj
+
+    @property
+    def margin(self) -> float | None:
+        return self.recommendation.margin
+
+    @property
+    def stability(self) -> float | None:
+        return self.recommendation.stability
+
+    def __repr__(self) -> str:
+        return f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r})"
+
+
 def pick_backbone(dataset: str | TargetData = "digits", candidates: str | Iterable[str] | None = None,
-                  metric: str = "knn", **kwargs: Any) -> str:
-    """The name of the backbone the ``metric`` ranks first among ``candidates`` on ``dataset``."""
-    return rank(dataset, models=candidates, metrics=[metric], **kwargs).best()
+                  metric: str = "knn", *, stability: int | None = None, **kwargs: Any) -> Pick:
+    """The backbone ``metric`` ranks first among ``candidates`` on ``dataset``, as a
+    :class:`Pick`: the name, how far ahead and how stable the choice is, and the ranking.
+
+    ``stability``: half-samples of the scored images behind the choice's stability (recomputed
+    from the cached embeddings; default
+    :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; 0: none). Further keyword arguments
+    go to :func:`rank` (``zoo``, ``per_class``, ``split``, ``seed``, ``cache_dir``, ...).
+    Raises MetricError saying why when no backbone has the score.
+    """
+    from modelrank.recommendation import DEFAULT_REPLICATES, recommend
+
+    replicates = DEFAULT_REPLICATES if stability is None else stability
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 0:
+        raise ConfigError(f"stability must be a whole number of half-samples ≥ 0, got {stability!r}")
+    data = dataset if isinstance(dataset, TargetData) else load_target(
+        dataset, split=kwargs.get("split", "train"), per_class=kwargs.get("per_class"),
+        seed=kwargs.get("seed", 0))
+    ranking = rank(data, models=candidates, metrics=[metric], **kwargs)
+    ranking.best()  # the reasons, when no backbone has the score
+    entries = select(kwargs["zoo"] if isinstance(kwargs.get("zoo"), dict) else load_zoo(kwargs.get("zoo")),
+                     candidates if candidates is not None else "offline")
+    rec = recommend(ranking, data, entries, replicates=replicates if kwargs.get("use_cache", True) else 0,
+                    seed=kwargs.get("seed", 0), cache_dir=kwargs.get("cache_dir"))
+    return Pick(rec, ranking)

@@ -691,6 +691,14 @@ class Store:
             r["omega"] = None if oj is None else json.loads(oj)
         return rows
 
+    def model_infos(self, dataset: str) -> dict[str, dict[str, Any]]:
+        """{model: the info of its latest ranking on ``dataset``} (source, id, weights,
+        truncate, tags, param_count, ... as the ranking recorded them)."""
+        rows = self._rows(
+            "SELECT model, info_json FROM run_models WHERE rowid IN (SELECT MAX(rowid) FROM "
+            "run_models WHERE dataset = ? GROUP BY model)", (dataset,))
+        return {r["model"]: json.loads(r["info_json"]) for r in rows}
+
     def betti_arrays(self, model: str, dataset: str) -> dict[str, np.ndarray] | None:
         """The latest stored topology arrays of ``model`` on ``dataset`` (e.g. ``cubical_betti``
         (n, L, 3), ``labels`` (n,), ``betti_per_class_mean`` (K, L, 3)), or None."""

@@ -420,3 +420,25 @@ def test_stored_mean_intervals_and_verdicts_are_shown_only_for_their_own_table(t
     assert "beats the best static baseline" not in render(only_a, "md")
     assert all(r["verdict"] is None for r in only_a.correlations[0].rows)
     assert json.loads(render(board, "json"))["correlations"][0]["baseline"] == ["param-count", 0.4]
+
+
+def test_random_and_truncated_controls_are_marked(tmp_path):
+    doc = ranking_dict("cifar10")
+    infos = {"alpha": {"weights": "random"}, "beta": {"weights": "package:x", "truncate": "blocks.3"},
+             "gamma": {"weights": "package:x", "truncate": None}}  # delta: an old row, no info
+    for r in doc["ranking"]:
+        r["info"] = infos.get(r["model"], {})
+    with Store(tmp_path / "r.sqlite") as s:
+        s.record_ranking(doc, "score")
+        board = build(s)
+    rows = {r["model"]: r["control"] for r in board.targets[0].rows}
+    assert rows == {"alpha": "random weights", "beta": "truncated after blocks.3",
+                    "gamma": None, "delta": None}
+    table = md_tables(render(board, "md"))["cifar10 — ranked by logme"]
+    assert {row[1] for row in table[1:]} == {"alpha (random weights)", "beta (truncated after blocks.3)",
+                                            "gamma", "delta"}
+    assert "alpha (random weights)" in render(board, "html")
+    assert json.loads(render(board, "json"))["targets"][0]["rows"][0]["control"] in rows.values()
+    # the CSV keeps the bare model names (a machine-readable key)
+    assert {r["model"] for r in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))} \
+        == set(MODELS)

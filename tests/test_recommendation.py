@@ -55,3 +55,40 @@ def test_a_negative_stability_is_refused_before_any_work(tmp_path):
     rc, out, err = run("score", "--stability", "-1", "--db", str(tmp_path / "r.db"))
     assert rc == 1 and "--stability must be 0 or more half-samples, got -1" in err
     assert "Traceback" not in err
+
+
+def test_pick_backbone_is_the_name_with_its_confidence_and_ranking(tmp_path):
+    from modelrank.errors import ConfigError
+    from modelrank.ranking import Pick, pick_backbone
+
+    data = load_target("digits", per_class=12)
+    twins = {"twin-a": _entry("twin-a", 1), "twin-b": _entry("twin-b", 1)}
+    pick = pick_backbone(data, candidates="all", metric="logme", zoo=twins, cache_dir=tmp_path,
+                         stability=20, seed=3)
+    assert isinstance(pick, Pick) and isinstance(pick, str) and pick in twins
+    assert pick == pick.ranking.best() and pick.ranking.primary == "logme"
+    # the same answer as recommend() on that ranking: two identical backbones share first place
+    rec = recommend(pick.ranking, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
+    assert pick.recommendation == rec and pick.stability == pytest.approx(0.5) and pick.margin == 0.0
+    assert "stability=0.5" in repr(pick)
+    assert pick_backbone(data, candidates="all", metric="logme", zoo=twins, cache_dir=tmp_path,
+                         stability=0).stability is None
+    with pytest.raises(ConfigError, match="stability must be a whole number"):
+        pick_backbone(data, candidates="all", zoo=twins, stability=-2)
+
+
+def test_a_ranking_as_a_dataframe_holds_its_raw_values_in_order(tmp_path):
+    pd = pytest.importorskip("pandas")
+    data = load_target("digits", per_class=12)
+    zoo = {"a": _entry("a", 1), "b": _entry("b", 2)}
+    r = rank(data, zoo=zoo, models="all", metrics=["knn", "betti-cubical", "imagenet-top1"],
+             cache_dir=tmp_path)
+    df = r.to_pandas()
+    assert isinstance(df, pd.DataFrame) and list(df.index) == [row.model for row in r.rows]
+    assert list(df.columns) == ["rank", "knn", "betti-cubical", "imagenet-top1"]
+    assert list(df["rank"]) == [1, 2]
+    for row in r.rows:
+        assert df.loc[row.model, "knn"] == row.raw["knn"]
+        assert df.loc[row.model, "betti-cubical"] == row.raw["betti-cubical"]
+    assert all("imagenet-top1" in row.unavailable for row in r.rows)
+    assert df["imagenet-top1"].isna().all()  # random weights have no ImageNet top-1: NaN

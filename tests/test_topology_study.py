@@ -150,3 +150,43 @@ def test_fewer_images_for_the_columns_is_a_recorded_deviation(studies):
     assert ts.SuiteVariants.from_json(few.to_json()).columns_per_class == 4
     with pytest.raises(ValueError, match="at least 2"):
         ts.score_suite(str(d / "sa.yaml"), cache_dir=d / "cache", columns_per_class=1)
+
+
+def test_a_truncated_network_reuses_its_full_depth_pass_exactly(tmp_path):
+    from modelrank.benchmark import zoo_path
+    from modelrank.data import load_target
+    from modelrank.journal import Journal
+    from modelrank.loaders import build_backbone
+    from modelrank.probe import probe
+    from modelrank.zoo import load_zoo, parse_entry
+
+    # the real case: an ImageNet Lite0 truncated after its 4th stage, at 224 px
+    lite = load_zoo(zoo_path("fmnist-imagenet"))
+    assert ts.truncation_parent(lite["lite0-stage4"], lite.values()).name == "lite0"
+    assert ts.truncation_parent(lite["lite0"], lite.values()) is None
+    assert ts.truncation_parent(lite["lite1-stage4"], [lite["lite0"], lite["lite0-random"]]) is None
+    two = load_target("digits[0,1]", per_class=2)
+    full, cut = (probe(build_backbone(lite[m], device="cpu"), two, cubical=tv.VariantColumnsReducer(),
+                       device="cpu", cache_dir=tmp_path) for m in ("lite0", "lite0-stage4"))
+    k = len(cut.layer_names)
+    assert full.layer_names[:k] == cut.layer_names and k < len(full.layer_names)
+    assert np.array_equal(full.cubical[:, :k], cut.cubical)
+    for n in cut.layer_names:
+        assert np.array_equal(full.layers[n], cut.layers[n])
+
+    # the unit: every variant score and half-sample replicate equal to scoring it on its own
+    pre = {"size": 16, "resize": 16, "mean": [0.5] * 3, "std": [0.5] * 3}
+    raw = {"source": "file", "id": "modelrank:plain:depth=4,width=4,act=relu,classes=2",
+           "weights": "random", "seed": 3, "preprocess": pre}
+    pa, pt = parse_entry("pa", raw), parse_entry("pa-cut", {**raw, "truncate": "blocks.1"})
+    data, rips = load_target("digits", per_class=6), load_target("digits", per_class=12)
+    kw = dict(replicates=5, seed=0, rips=True, cache_dir=tmp_path, journal=Journal(tmp_path / "j1"))
+    ts._unit(pa, data, rips, **kw)
+    reused = ts._unit(pt, data, rips, parent=pa, **kw)
+    alone = ts._unit(pt, data, rips, **{**kw, "journal": Journal(tmp_path / "j2")})
+    assert reused["columns_from"] == "pa" and alone["columns_from"] is None
+    assert reused["images"] == {"cubical columns": 0, "rips": 0}
+    same = lambda a, b: a == b or (math.isnan(a) and math.isnan(b))  # noqa: E731
+    assert set(reused["full"]) == set(alone["full"])
+    assert all(same(reused["full"][v], alone["full"][v]) for v in alone["full"])
+    assert all(same(r[v], a[v]) for r, a in zip(reused["replicates"], alone["replicates"]) for v in a)

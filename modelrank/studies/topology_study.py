@@ -7,7 +7,9 @@ one forward pass per backbone and target computes all cubical columns
 (:class:`~.topology_variants.VariantColumnsReducer`, cached like any embedding), the half-sample
 replicates are recomputed from those columns (the same images as the benchmark's intervals), and
 the Rips sources use pooled features of :data:`~.topology_variants.RIPS_PER_CLASS` train images
-per class. Each backbone x target is journaled when done, so a killed study resumes and a second
+per class. A truncated network's columns and features are the first layers of its full-depth
+network's pass when that network is in the pool (:func:`truncation_parent`: the same arrays, not
+an approximation). Each backbone x target is journaled when done, so a killed study resumes and a second
 run computes nothing. :func:`held_out`, :func:`fusion` and :func:`partial_spearman` are the
 pre-registered comparisons.
 """
@@ -45,7 +47,9 @@ class SuiteVariants:
             :data:`COMPARED` from the suite's benchmark.
         accuracies: {target: {model: headline accuracy %}}.
         established: {score: {target: {model: value, higher is better}}} of :data:`FUSED_WITH`.
-        seconds_per_image: {"cubical columns" | "rips": wall seconds per image and backbone}.
+        seconds_per_image: {"cubical columns" | "rips": wall seconds per image and backbone,
+            over the backbones whose forward pass was computed (a truncated network reuses its
+            full-depth network's pass: :func:`truncation_parent`).
         columns_per_class: images per class the cubical columns saw when fewer than the
             suite's scored images (a stated deviation, for cost); None: the suite's own.
     """
@@ -103,10 +107,28 @@ class SuiteVariants:
                    d.get("columns_per_class"))
 
 
+def truncation_parent(entry, candidates) -> Any:
+    """The full-depth network of ``candidates`` that ``entry`` is a truncation of: same source,
+    architecture, weights, seed, preprocessing and layer rule, and no truncation of its own; None
+    when ``entry`` is not truncated or no such network is there. The truncated network's probed
+    layers then compute the same arrays as that network's first layers (same modules, same
+    input), so :func:`score_suite` reads them from the network's pass instead of repeating it."""
+    if entry.truncate is None:
+        return None
+    same = (entry.source, entry.id, entry.weights, entry.seed, entry.preprocess, entry.layers)
+    for c in candidates:
+        if (c.truncate is None and c.name != entry.name and c.options == entry.options
+                and (c.source, c.id, c.weights, c.seed, c.preprocess, c.layers) == same):
+            return c
+    return None
+
+
 def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
-          journal) -> dict[str, Any]:
+          journal, parent=None) -> dict[str, Any]:
     """One backbone on one target: {"full": {variant: score}, "replicates": [{variant: score}],
-    "seconds": {...}, "images": {...}}, journaled."""
+    "seconds": {...}, "images": {...}}, journaled. With ``parent`` (:func:`truncation_parent`)
+    the columns and pooled features of ``entry``'s layers are those of the parent's first
+    layers, from the parent's (cached) pass; its cost is then counted once, with the parent."""
     from modelrank import __version__
     from modelrank.benchmark_stats import half_samples
     from modelrank.digest import digest
@@ -120,22 +142,29 @@ def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cac
     if hit is not None:
         return hit
     bb = build_backbone(entry, device="cpu")
+    names = [li.name for li in bb.layers]
+    source = bb
+    if parent is not None:
+        pbb = build_backbone(parent, device="cpu")
+        if [li.name for li in pbb.layers][: len(names)] == names:
+            source = pbb
     t0 = time.perf_counter()
-    emb = probe(bb, data, cubical=tv.VariantColumnsReducer(), device="cpu", cache_dir=cache_dir)
-    columns, labels = emb.cubical, np.asarray(data.labels)
+    emb = probe(source, data, cubical=tv.VariantColumnsReducer(), device="cpu", cache_dir=cache_dir)
+    columns, labels = emb.cubical[:, : len(names), :], np.asarray(data.labels)
     full = tv.cubical_variant_scores(columns, labels)
     reps = [tv.cubical_variant_scores(columns[idx], labels[idx])
             for idx in half_samples(labels, replicates=replicates, seed=seed)]
     seconds = {"cubical columns": time.perf_counter() - t0}
-    images = {"cubical columns": len(data)}
+    images = {"cubical columns": len(data) if source is bb else 0}
     if rips:
         t0 = time.perf_counter()
-        pooled = probe(bb, data_rips, device="cpu", cache_dir=cache_dir)
-        full.update(tv.rips_variant_scores(pooled.layers, np.asarray(data_rips.labels),
-                                           hw=columns[0, :, -1]))
+        pooled = probe(source, data_rips, device="cpu", cache_dir=cache_dir)
+        full.update(tv.rips_variant_scores({n: pooled.layers[n] for n in names},
+                                           np.asarray(data_rips.labels), hw=columns[0, :, -1]))
         seconds["rips"] = time.perf_counter() - t0
-        images["rips"] = len(data_rips)
-    hit = {"full": full, "replicates": reps, "seconds": seconds, "images": images}
+        images["rips"] = len(data_rips) if source is bb else 0
+    hit = {"full": full, "replicates": reps, "seconds": seconds, "images": images,
+           "columns_from": None if source is bb else parent.name}
     journal.put(key, hit)
     return hit
 
@@ -180,11 +209,16 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
                                 per_class=rips_per_class) if rips else None
         accs = {m: a for m, a in res.accuracies.get(target, {}).items() if m in res.pool}
         units = {}
-        for i, model in enumerate(m for m in res.pool if m in accs):
+        pool_entries = [zoo[m] for m in res.pool]
+        # full-depth networks first, so that a truncated one finds its parent's pass cached
+        order = sorted((m for m in res.pool if m in accs), key=lambda m: zoo[m].truncate is not None)
+        for i, model in enumerate(order):
             units[model] = _unit(zoo[model], data, data_rips, replicates=replicates, seed=seed,
-                                 rips=rips, cache_dir=cache_dir, journal=journal)
+                                 rips=rips, cache_dir=cache_dir, journal=journal,
+                                 parent=truncation_parent(zoo[model], pool_entries))
             for part, sec in units[model]["seconds"].items():
-                cost.setdefault(part, []).append(sec / units[model]["images"][part])
+                if units[model]["images"][part]:  # a reused pass costs nothing of its own
+                    cost.setdefault(part, []).append(sec / units[model]["images"][part])
             if on_progress:
                 on_progress(f"variants x {target}", i + 1, len(accs))
         scores[target] = {v: {m: u["full"][v] for m, u in units.items()

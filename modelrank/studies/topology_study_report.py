@@ -118,7 +118,8 @@ def render_markdown(studies: Sequence[SuiteVariants]) -> str:
             cells += [_f(alone)] + [_f(_mean(fusion(b, v, b.established[k], how=h)))
                                     for h in ("rank", "z")]
         lines.append(f"| {b.suite} | `{v}` | " + " | ".join(cells) + f" | {_f(_partial(b, v))} |")
-    lines += ["", "## Cost (wall seconds per image and backbone, this machine)", "",
+    lines += ["", "## Cost (wall seconds per image and backbone, this machine; a truncated "
+              "network reuses its full-depth network's pass and costs nothing of its own)", "",
               "| suite | cubical columns (all 22 sources, one pass) | Rips sources |",
               "|---|---|---|"]
     for s in studies:
