@@ -427,13 +427,43 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;
  color:#222;padding:0 1rem}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.8rem 0;font-variant-numeric:tabular-nums}
-th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}
-th{background:#f3f3f3}td.model,th.model{text-align:left}
+table{border-collapse:collapse;margin:.8rem 0;font-variant-numeric:tabular-nums;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.2rem .45rem;text-align:right}
+th{background:#f3f3f3;position:sticky;top:0;z-index:1;cursor:pointer}
+th[data-dir=asc]::after{content:" ▲"}th[data-dir=desc]::after{content:" ▼"}
+td.model,th.model{text-align:left}
 tr:nth-child(even) td{background:#fafafa}
+tr.best td{background:#e6f4ea;font-weight:600}
+tr.control td{color:#777;font-style:italic}
+td small{display:block;color:#666;font-size:.8em}
 .note{color:#666;font-size:.9rem}.empty{color:#a33;font-style:italic}
+.wide{overflow-x:auto;max-width:100%}
+details{margin:.4rem 0}summary{cursor:pointer;color:#245}
 figure{margin:1rem 0}img{max-width:100%;height:auto}
 """
+
+#: Click a column header to sort its table (numbers as numbers, "—"/"n/a" last); inline, so the
+#: page stays one offline file.
+_SORT_JS = """
+document.querySelectorAll("table.sortable").forEach(t=>{
+ t.querySelectorAll("thead th").forEach((th,i)=>th.addEventListener("click",()=>{
+  const asc=th.dataset.dir!=="asc";
+  t.querySelectorAll("thead th").forEach(h=>delete h.dataset.dir);
+  th.dataset.dir=asc?"asc":"desc";
+  const key=r=>{const v=r.children[i].textContent.trim(),n=parseFloat(v);return isNaN(n)?null:n;};
+  const rows=[...t.tBodies[0].rows];
+  rows.sort((a,b)=>{const x=key(a),y=key(b);
+   if(x===null||y===null)return (x===null)-(y===null);return asc?x-y:y-x;});
+  rows.forEach(r=>t.tBodies[0].appendChild(r));}));});
+"""
+
+#: Scores a target's HTML table shows beside the one it is ranked by (those stored, in this
+#: order, up to :data:`HTML_SCORES_SHOWN` in all); every score is in the "all scores" table
+#: behind a toggle, so that a page with 30 scores still fits 1280 px.
+HTML_PREFERRED_SCORES = ("knn", "linear", "logme", "nleep", "sfda", "ncti", "betti-cubical",
+                         "hscore", "leep", "gbc")
+HTML_SCORES_SHOWN = 6
+
 
 
 def to_html(board: Leaderboard) -> str:
@@ -466,17 +496,41 @@ def to_html(board: Leaderboard) -> str:
             parts.append('<p class="note">A score beats the best static baseline only when its '
                          "mean's interval lies above the baseline's mean.</p>")
         parts.append(_figure(_plot_tau_bars(tt), f"Mean weighted τ per score, suite {tt.title}"))
-    parts.append("</body></html>")
+    parts.append(f"<script>{_SORT_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _html_table(header: list[str], body: list[list[str]], kind: str) -> str:
+def _html_cell(v: str, kind: str) -> str:
+    text = html.escape(v) or "—"
+    if kind == "tau" and " [" in text:  # the interval on its own line, smaller
+        value, iv = text.split(" [", 1)
+        text = f"{value}<small>[{iv}</small>"
+    return text
+
+
+def _html_table(header: list[str], body: list[list[str]], kind: str,
+                row_classes: list[str] | None = None) -> str:
     e = html.escape
     cls = [' class="model"' if h in ("model", "score") else "" for h in header]
-    rows = ["<tr>" + "".join(f"<th{c}>{e(h)}</th>" for h, c in zip(header, cls)) + "</tr>"]
-    rows += ["<tr>" + "".join(f"<td{c}>{e(v) or '—'}</td>" for v, c in zip(row, cls)) + "</tr>"
-             for row in body]
-    return f'<table class="{kind}">' + "".join(rows) + "</table>"
+    head = "<thead><tr>" + "".join(f"<th{c}>{e(h)}</th>" for h, c in zip(header, cls)) + "</tr></thead>"
+    rows = []
+    for i, row in enumerate(body):
+        rc = row_classes[i] if row_classes else ""
+        rows.append((f'<tr class="{rc}">' if rc else "<tr>")
+                    + "".join(f"<td{c}>{_html_cell(v, kind)}</td>" for v, c in zip(row, cls))
+                    + "</tr>")
+    return f'<table class="{kind} sortable">{head}<tbody>{"".join(rows)}</tbody></table>'
+
+
+def _shown_metrics(t: TargetBoard) -> list[str]:
+    """The scores of ``t``'s compact table: the one it is ranked by, then the preferred ones."""
+    shown = [m for m in t.metrics[:1]]
+    for m in HTML_PREFERRED_SCORES + tuple(t.metrics):
+        if len(shown) >= HTML_SCORES_SHOWN:
+            break
+        if m in t.metrics and m not in shown:
+            shown.append(m)
+    return shown
 
 
 def _html_target(t: TargetBoard) -> list[str]:
@@ -488,13 +542,24 @@ def _html_target(t: TargetBoard) -> list[str]:
     if t.ranked_by is not None and not any(t.ranked_by in r["scores"] for r in t.rows):
         out.append(f'<p class="empty">No {e(t.ranked_by)} scores on this target; '
                    "backbones listed by name.</p>")
-    out.append(_html_table(_target_header(t), [_target_cells(t, r) for r in t.rows], "ranking"))
+    classes = [" ".join(c for c in ("best" if r["rank"] == 1 else "",
+                                    "control" if r.get("control") else "") if c)
+               for r in t.rows]
+    compact = TargetBoard(t.dataset, t.ranked_by, _shown_metrics(t), t.protocols, t.rows)
+    out.append(_html_table(_target_header(compact), [_target_cells(compact, r) for r in t.rows],
+                           "ranking", classes))
+    if len(compact.metrics) < len(t.metrics):
+        out.append(f"<details><summary>All {len(t.metrics)} scores</summary><div class=\"wide\">"
+                   + _html_table(_target_header(t), [_target_cells(t, r) for r in t.rows],
+                                 "ranking", classes) + "</div></details>")
     if t.runs:
-        out.append(f'<p class="note">Raw score values (ranked by the higher-is-better score); '
-                   f"{e(_runs_note(t))}.</p>")
+        out.append(f'<p class="note">Raw score values (ranked by the higher-is-better score; '
+                   f"the first row, highlighted, is the recommended backbone; click a column to "
+                   f"sort); {e(_runs_note(t))}.</p>")
     notes = [f"{r['model']}: {m} n/a ({why})" for r in t.rows for m, why in r["unavailable"].items()]
     if notes:
-        out.append('<ul class="note">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
+        out.append(f'<details><summary>{len(notes)} unavailable scores and why</summary>'
+                   '<ul class="note">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul></details>")
     if t.omega:
         out.append(_figure(_plot_omega(t), f"Ω over normalised depth on {t.dataset}"))
     else:

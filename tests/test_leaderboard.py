@@ -268,7 +268,7 @@ def test_sections_without_data_say_so(tmp_path):
         md = render(build(s), "md")
     assert "No Betti arrays or Ω stored for this target." in page
     assert "No accuracies stored for this target" in page
-    assert "be&lt;script&gt;ta|x" in page and "<script>" not in page
+    assert "be&lt;script&gt;ta|x" in page and "be<script>" not in page
     assert "be<script>ta\\|x" in md
 
 
@@ -287,10 +287,11 @@ class _Dom(HTMLParser):
             self.root = dict(attrs)
 
 
-# Reports, once the page has loaded, how many images there are and how many decoded.
-_PROBE = ('<script>addEventListener("load",()=>{const i=[...document.images];'
-          'document.documentElement.dataset.images=i.length+":"+'
-          'i.filter(x=>x.complete&&x.naturalWidth>0).length;});</script>')
+# Reports, once the page has loaded, how many images there are and how many decoded, and by how
+# many pixels the page is wider than the window (> 0: a horizontal scroll bar).
+_PROBE = ('<script>addEventListener("load",()=>{const i=[...document.images],d=document.documentElement;'
+          'd.dataset.images=i.length+":"+i.filter(x=>x.complete&&x.naturalWidth>0).length;'
+          'd.dataset.overflow=d.scrollWidth-window.innerWidth;});</script>')
 
 
 def _chromium(url, tmp_path, tag):
@@ -334,7 +335,7 @@ def test_html_renders_in_headless_chromium_without_network(db, tmp_path):
     # static: no reference outside the page, every image inline
     without_data = re.sub(r"data:[a-z/+.-]+;base64,[A-Za-z0-9+/=]+", "", page)
     assert not re.search(r"https?:|//[a-z0-9]|ftp:|ws:", without_data, re.I)
-    assert not re.search(r"<(link|script|iframe|object|embed)\b", page, re.I)
+    assert not re.search(r"<(link|iframe|object|embed)\b|<script[^>]*\bsrc\s*=", page, re.I)
     assert not re.search(r"url\(", page)
     static = _Dom()
     static.feed(page)
@@ -386,7 +387,7 @@ def test_intervals_and_second_ground_truths_are_rendered(tmp_path):
     assert "| logme | 0.500 [0.20, 0.70] | 0.500 |" in md
     assert "Suite `fm (against linear)`" in md and "| logme | -0.100 | -0.100 |" in md
     html = render(board, "html")
-    assert "Suite fm (against linear)" in html and "0.500 [0.20, 0.70]" in html
+    assert "Suite fm (against linear)" in html and "0.500<small>[0.20, 0.70]</small>" in html
 
 
 def test_stored_mean_intervals_and_verdicts_are_shown_only_for_their_own_table(tmp_path):
@@ -442,3 +443,50 @@ def test_random_and_truncated_controls_are_marked(tmp_path):
     # the CSV keeps the bare model names (a machine-readable key)
     assert {r["model"] for r in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))} \
         == set(MODELS)
+
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Debian's chromium is not installed (apt-get install -y chromium)")
+def test_a_page_with_every_score_fits_1280_px_and_sorts(tmp_path):
+    from modelrank.metrics import list_metrics
+
+    names = [m.name for m in list_metrics()]
+    models = [f"backbone-{i:02d}" for i in range(12)]
+    targets = [f"target-{j}" for j in range(11)]
+    rng = np.random.default_rng(3)
+    with Store(tmp_path / "wide.sqlite") as s:
+        for d in targets[:2]:
+            rows = [{"model": m, "raw": {k: float(rng.normal()) for k in names},
+                     "scores": {k: float(rng.normal()) for k in names}, "unavailable": {},
+                     "info": {"weights": "random"} if i == 11 else {"truncate": "blocks.3"} if i == 10 else {}}
+                    for i, m in enumerate(models)]
+            rows.sort(key=lambda r: -r["scores"][names[0]])
+            s.record_ranking({"recipe": {"data": {"dataset": d, "split": "train", "per_class": 30,
+                                                  "seed": 0}, "seed": 0, "versions": {}},
+                              "metrics": names, "primary": names[0],
+                              "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)],
+                              "skipped": []}, "score")
+        run = s.record_run("benchmark", {"suite": "wide"})
+        s.record_correlations(run, "wide", [
+            {"dataset": d, "score": k, "n": 12, "weighted_tau": float(rng.uniform(-1, 1)),
+             "tau_low": -0.5, "tau_high": 0.5} for d in targets for k in names])
+        s.record_tau_summaries(run, "wide", [
+            {"ground_truth": "headline", "score": k, "n_datasets": 11, "mean_tau": 0.1,
+             "tau_low": -0.1, "tau_high": 0.3, "verdict": "does not beat",
+             "baseline": "param-count", "baseline_tau": 0.4} for k in names])
+        page = render(build(s), "html")
+    assert page.count("<details><summary>All ") == 2  # every score, behind a toggle
+    assert page.count('<tr class="best">') == 2 * 2  # the first row, in both tables of each target
+    assert 'class="control">' in page and "backbone-11 (random weights)" in page
+    html_file = tmp_path / "wide.html"
+    html_file.write_text(page.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    dom_text, requests, shot = _chromium(html_file.as_uri(), tmp_path, "wide")
+    dom = _Dom()
+    dom.feed(dom_text)
+    assert int(dom.root.get("data-overflow")) <= 0, "the page scrolls sideways at 1280 px"
+    assert requests == []
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert im.size == (1280, 2600) and np.asarray(im.convert("L")).std() > 10
