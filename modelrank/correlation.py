@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
@@ -22,8 +22,23 @@ def rel_at_k(scores: np.ndarray, accuracies: np.ndarray, k: int) -> float:
     return float(a[top].max() / a.max())
 
 
-def correlate(scores: Mapping[str, float], accuracies: Mapping[str, float]) -> dict[str, float]:
+def _as_mapping(values, what: str) -> Mapping:
+    """A mapping as it is; a sequence or 1-D array as {position: value}."""
+    if isinstance(values, Mapping):
+        return values
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 1:
+        raise MetricError(f"{what} must be a mapping {{backbone: value}} or a 1-D sequence, got "
+                          f"an array of shape {arr.shape}")
+    return {i: v for i, v in enumerate(arr.tolist())}
+
+
+def correlate(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
+              accuracies: Mapping[str, float] | Sequence[float] | np.ndarray) -> dict[str, float]:
     """Correlation of a score with accuracy over the backbones present in both mappings.
+
+    ``scores`` and ``accuracies`` are mappings {backbone: value}, or two sequences / 1-D arrays
+    of the same length, paired by position (as scipy takes them).
 
     Returns weighted Kendall tau (``scipy.stats.weightedtau`` with default arguments, the
     transferability literature's headline number), Kendall tau-b, Spearman rho, Pearson r,
@@ -31,8 +46,15 @@ def correlate(scores: Mapping[str, float], accuracies: Mapping[str, float]) -> d
     scipy handles them; a constant score gives NaN correlations (scipy's answer), reported as is.
 
     Raises MetricError for a negative, non-finite or non-numeric accuracy, for accuracies that
-    are all 0, and for fewer than 3 backbones.
+    are all 0, for fewer than 3 backbones, and for two sequences of different lengths.
     """
+    if not isinstance(scores, Mapping) or not isinstance(accuracies, Mapping):
+        if isinstance(scores, Mapping) or isinstance(accuracies, Mapping):
+            raise MetricError("scores and accuracies must both be mappings or both be sequences")
+        if len(scores) != len(accuracies):
+            raise MetricError(f"scores and accuracies must have the same length, got "
+                              f"{len(scores)} and {len(accuracies)}")
+    scores, accuracies = _as_mapping(scores, "scores"), _as_mapping(accuracies, "accuracies")
     bad = [(m, a) for m, a in accuracies.items()
            if not (isinstance(a, (int, float, np.floating, np.integer)) and math.isfinite(a)
                    and a >= 0)]

@@ -56,3 +56,20 @@ def test_imagenet_top1_prior_reproduces_the_published_weighted_tau():
     assert len(taus) == 11
     assert round(taus["flowers"], 3) == 0.252
     assert round(float(np.mean(list(taus.values()))), 3) == 0.654
+
+
+def test_two_arrays_are_paired_by_position_as_scipy_takes_them():
+    rng = np.random.default_rng(5)
+    s, a = rng.normal(size=9), rng.uniform(50, 90, size=9)
+    got = correlate(s, a)
+    assert got["n"] == 9
+    assert got["weighted_tau"] == stats.weightedtau(s, a)[0]
+    assert got["kendall_tau"] == stats.kendalltau(s, a)[0]
+    assert got == correlate(dict(zip("abcdefghi", s)), dict(zip("abcdefghi", a)))
+    assert correlate(list(s), list(a)) == got
+    with pytest.raises(MetricError, match="same length, got 9 and 8"):
+        correlate(s, a[:8])
+    with pytest.raises(MetricError, match="both be mappings or both be sequences"):
+        correlate(dict(zip("abcdefghi", s)), a)
+    with pytest.raises(MetricError, match="1-D sequence"):
+        correlate(np.ones((3, 3)), np.ones((3, 3)))
