@@ -181,10 +181,11 @@ def test_a_truncated_network_reuses_its_full_depth_pass_exactly(tmp_path):
     pa, pt = parse_entry("pa", raw), parse_entry("pa-cut", {**raw, "truncate": "blocks.1"})
     data, rips = load_target("digits", per_class=6), load_target("digits", per_class=12)
     kw = dict(replicates=5, seed=0, rips=True, cache_dir=tmp_path, journal=Journal(tmp_path / "j1"))
-    ts._unit(pa, data, rips, **kw)
-    reused = ts._unit(pt, data, rips, parent=pa, **kw)
+    parent_unit = ts._unit(pa, data, rips, **kw)
+    reused = ts._unit(pt, data, rips, parent=pa, parent_unit=parent_unit, **kw)
     alone = ts._unit(pt, data, rips, **{**kw, "journal": Journal(tmp_path / "j2")})
     assert reused["columns_from"] == "pa" and alone["columns_from"] is None
+    assert reused["rips_curves"] == alone["rips_curves"]  # the parent's curves, cut to its layers
     assert reused["images"] == {"cubical columns": 0, "rips": 0}
     same = lambda a, b: a == b or (math.isnan(a) and math.isnan(b))  # noqa: E731
     assert set(reused["full"]) == set(alone["full"])

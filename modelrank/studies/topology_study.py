@@ -124,11 +124,13 @@ def truncation_parent(entry, candidates) -> Any:
 
 
 def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
-          journal, parent=None) -> dict[str, Any]:
+          journal, parent=None, parent_unit: dict[str, Any] | None = None) -> dict[str, Any]:
     """One backbone on one target: {"full": {variant: score}, "replicates": [{variant: score}],
     "seconds": {...}, "images": {...}}, journaled. With ``parent`` (:func:`truncation_parent`)
     the columns and pooled features of ``entry``'s layers are those of the parent's first
-    layers, from the parent's (cached) pass; its cost is then counted once, with the parent."""
+    layers, from the parent's (cached) pass, and its Rips curves the first values of the
+    parent's (``parent_unit``, the parent's result); its cost is then counted once, with the
+    parent."""
     from modelrank import __version__
     from modelrank.benchmark_stats import half_samples
     from modelrank.digest import digest
@@ -156,15 +158,20 @@ def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cac
             for idx in half_samples(labels, replicates=replicates, seed=seed)]
     seconds = {"cubical columns": time.perf_counter() - t0}
     images = {"cubical columns": len(data) if source is bb else 0}
+    curves = None
     if rips:
         t0 = time.perf_counter()
-        pooled = probe(source, data_rips, device="cpu", cache_dir=cache_dir)
-        full.update(tv.rips_variant_scores({n: pooled.layers[n] for n in names},
-                                           np.asarray(data_rips.labels), hw=columns[0, :, -1]))
+        if source is not bb and parent_unit and parent_unit.get("rips_curves"):
+            curves = {k: list(c)[: len(names)] for k, c in parent_unit["rips_curves"].items()}
+        else:
+            pooled = probe(source, data_rips, device="cpu", cache_dir=cache_dir)
+            curves = tv.rips_curves({n: pooled.layers[n] for n in names},
+                                    np.asarray(data_rips.labels))
+        full.update(tv.rips_scores_from_curves(curves, hw=columns[0, :, -1]))
         seconds["rips"] = time.perf_counter() - t0
         images["rips"] = len(data_rips) if source is bb else 0
     hit = {"full": full, "replicates": reps, "seconds": seconds, "images": images,
-           "columns_from": None if source is bb else parent.name}
+           "columns_from": None if source is bb else parent.name, "rips_curves": curves}
     journal.put(key, hit)
     return hit
 
@@ -213,9 +220,10 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
         # full-depth networks first, so that a truncated one finds its parent's pass cached
         order = sorted((m for m in res.pool if m in accs), key=lambda m: zoo[m].truncate is not None)
         for i, model in enumerate(order):
+            parent = truncation_parent(zoo[model], pool_entries)
             units[model] = _unit(zoo[model], data, data_rips, replicates=replicates, seed=seed,
-                                 rips=rips, cache_dir=cache_dir, journal=journal,
-                                 parent=truncation_parent(zoo[model], pool_entries))
+                                 rips=rips, cache_dir=cache_dir, journal=journal, parent=parent,
+                                 parent_unit=units.get(parent.name) if parent else None)
             for part, sec in units[model]["seconds"].items():
                 if units[model]["images"][part]:  # a reused pass costs nothing of its own
                     cost.setdefault(part, []).append(sec / units[model]["images"][part])

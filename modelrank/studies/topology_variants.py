@@ -70,8 +70,8 @@ from modelrank.topology.decay import auc_decay, exp_decay_rate, theta
 
 __all__ = [
     "DEPTHS", "LAYOUTS", "PERSISTENCE", "POOLINGS", "RIPS", "STATISTICS", "THRESHOLDS",
-    "VariantColumnsReducer", "cubical_columns", "layer_omegas", "omega_curve", "score_of", "stage_layers",
-    "variant_names",
+    "VariantColumnsReducer", "cubical_columns", "layer_omegas", "omega_curve", "rips_curves",
+    "rips_scores_from_curves", "score_of", "stage_layers", "variant_names",
 ]
 
 LAYOUTS = ("whc", "per-channel", "channel-mean", "channel-sorted", "top8")
@@ -346,19 +346,19 @@ def cubical_variant_scores(columns: np.ndarray, labels: np.ndarray) -> dict[str,
     return out
 
 
-def rips_variant_scores(layers: Mapping[str, np.ndarray], labels: np.ndarray, *,
-                        hw: Sequence[float]) -> dict[str, float]:
-    """{variant: score} of the Rips variants from pooled per-layer features (depth order) and
-    each layer's H·W (for ``stages``); NaN where undefined."""
+def rips_curves(layers: Mapping[str, np.ndarray], labels: np.ndarray) -> dict[str, list[float]]:
+    """{"SOURCE|POOLING": Ω curve over the layers (depth order)} of the two Rips sources from
+    pooled per-layer features. Each layer's Ω depends on that layer alone, so the curves of a
+    network's first k layers are the first k values of these."""
     from modelrank.metrics.topological import RIPS_MAX_POINTS, omega_curve_rips
     from modelrank.topology.rips import rips_betti_at
 
     names = list(layers)
     y = np.asarray(labels)
-    curves: dict[tuple[str, str], np.ndarray] = {}
+    curves: dict[str, list[float]] = {}
     for pool in POOLINGS:
         lab = y if pool == "per-class" else np.zeros_like(y)
-        curves[("rips-naitzat", pool)], _ = omega_curve_rips(layers, lab)
+        curves[f"rips-naitzat|{pool}"] = [float(v) for v in omega_curve_rips(layers, lab)[0]]
         om = []
         for n in names:
             x = np.asarray(layers[n], dtype=np.float64)
@@ -367,13 +367,29 @@ def rips_variant_scores(layers: Mapping[str, np.ndarray], labels: np.ndarray, *,
                 per = [sum(rips_betti_at(x[lab == k], "auto", maxdim=1,
                                          n_landmarks=RIPS_MAX_POINTS)) for k in np.unique(lab)]
             om.append(float(np.mean(per)))
-        curves[("rips-euclidean", pool)] = np.asarray(om)
-    depth = {"all": list(range(len(names))), "stages": stage_layers(hw)}
+        curves[f"rips-euclidean|{pool}"] = om
+    return curves
+
+
+def rips_scores_from_curves(curves: Mapping[str, Sequence[float]], *,
+                            hw: Sequence[float]) -> dict[str, float]:
+    """{variant: score} of the Rips variants from :func:`rips_curves` and each layer's H·W (for
+    ``stages``); NaN where undefined."""
+    depth = {"all": list(range(len(hw))), "stages": stage_layers(hw)}
     out: dict[str, float] = {}
-    for (src, pool), curve in curves.items():
+    for key, curve in curves.items():
+        src, pool = key.split("|")
+        c = np.asarray(curve, dtype=np.float64)
         for d, stat in itertools.product(DEPTHS, STATISTICS):
             try:
-                out[f"{src}/{d}/{stat}/{pool}"] = score_of(curve[depth[d]], stat)
+                out[f"{src}/{d}/{stat}/{pool}"] = score_of(c[depth[d]], stat)
             except ValueError:
                 out[f"{src}/{d}/{stat}/{pool}"] = float("nan")
     return out
+
+
+def rips_variant_scores(layers: Mapping[str, np.ndarray], labels: np.ndarray, *,
+                        hw: Sequence[float]) -> dict[str, float]:
+    """{variant: score} of the Rips variants from pooled per-layer features (depth order) and
+    each layer's H·W (for ``stages``); NaN where undefined."""
+    return rips_scores_from_curves(rips_curves(layers, labels), hw=hw)
