@@ -61,3 +61,19 @@ def test_user_zoo_file_with_explicit_preprocess_and_layers(tmp_path):
     (e,) = select(load_zoo(p), "tiny")
     assert e.random_init and e.preprocess.size == 64 and e.preprocess.resize == 72
     assert e.layers == ("layer1", "layer4")
+
+
+def test_the_default_zoo_is_the_top_level_file_and_the_package_ships_it():
+    from importlib import resources
+    from pathlib import Path
+
+    from modelrank.zoo import default_zoo_path
+
+    top = Path(__file__).resolve().parents[1] / "zoo.yaml"
+    shipped = resources.files("modelrank") / "zoo.yaml"
+    assert top.is_file() and shipped.read_text() == top.read_text()
+    assert default_zoo_path().read_text() == top.read_text()
+    header = top.read_text().split("\ndefaults:")[0]
+    for field in ("source", "id", "weights", "preprocess", "layers", "imagenet_top1", "tags",
+                  "truncate", "seed"):
+        assert f"#   {field}:" in header  # every field a user may write is explained there

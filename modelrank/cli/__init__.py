@@ -17,6 +17,7 @@ from rich.markup import escape
 from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS,
                                      RETRIES, WORKERS,
                                      exit_if_failed)
+from modelrank.cli.paths import ZOO_HELP
 from modelrank.errors import ModelrankError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
@@ -61,7 +62,7 @@ def parse_per_class(text: str) -> int | None:
 @app.command()
 def score(
     dataset: str = typer.Option("digits", "--dataset", "-d", help="Registered name or ImageFolder path."),
-    zoo: Optional[str] = typer.Option(None, "--zoo", help="Zoo file (default: the packaged zoo.yaml)."),
+    zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
     models: str = typer.Option("offline", "--models", "-m", help="Comma list of model names and/or tags; 'all'."),
     metric: str = typer.Option("knn", "--metric", help="Comma list of metrics, or 'all'; the first ranks."),
     per_class: Optional[str] = typer.Option(
@@ -138,7 +139,7 @@ def score(
 
 @zoo_app.command("list")
 def zoo_list(
-    zoo: Optional[str] = typer.Option(None, "--zoo", help="Zoo file (default: the packaged zoo.yaml)."),
+    zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
     models: Optional[str] = typer.Option(None, "--models", "-m", help="Only these names / tags."),
 ) -> None:
     """List the zoo's backbones and whether their weights are usable offline."""

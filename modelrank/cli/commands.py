@@ -16,6 +16,7 @@ from rich.table import Table
 from modelrank.cli.execution import (CPUS_PER_TASK, EXECUTOR, GPUS_PER_TASK, RAY_ADDRESS,
                                      RETRIES, WORKERS,
                                      exit_if_failed, open_executor)
+from modelrank.cli.paths import ZOO_HELP
 from modelrank.errors import ConfigError
 
 err = Console(stderr=True)
@@ -24,6 +25,13 @@ out = Console()
 DB_HELP = "Results database (default: $MODELRANK_DB, else the user data dir)."
 CACHE_HELP = ("Embedding cache, journal and run logs (default: $MODELRANK_CACHE); with --executor ray, "
               "a directory every node mounts at the same path.")
+
+
+def _packaged_suites() -> list[str]:
+    from importlib import resources
+
+    return sorted(p.name[:-5] for p in (resources.files("modelrank") / "suites").iterdir()
+                  if p.name.endswith(".yaml"))
 
 
 def command_line() -> str:
@@ -66,7 +74,7 @@ def store_ranking(ranking, db: str | None) -> int:
 def betti(
     dataset: str = typer.Option("digits", "--dataset", "-d"),
     model: str = typer.Option(..., "--model", "-m", help="One zoo entry."),
-    zoo: Optional[str] = typer.Option(None, "--zoo"),
+    zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
     per_class: Optional[int] = typer.Option(20, "--per-class", help="Images per class."),
     split: str = typer.Option("train", "--split"),
     seed: int = typer.Option(0, "--seed"),
@@ -133,7 +141,7 @@ def betti(
 
 def evaluate(
     dataset: str = typer.Option("digits", "--dataset", "-d"),
-    zoo: Optional[str] = typer.Option(None, "--zoo"),
+    zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
     models: str = typer.Option("offline", "--models", "-m"),
     protocol: str = typer.Option("full", "--protocol", help="full (fine-tune) or linear (probe)."),
     budget: str = typer.Option("cpu", "--budget", help="cpu (small) or published (METHODS.md §5)."),
@@ -217,7 +225,7 @@ PLOT_SCORES = ("logme", "nleep", "sfda", "ncti", "betti-cubical", "knn", "loto-a
 
 
 def benchmark(
-    suite: str = typer.Option(..., "--suite", "-s", help="offline, sfda-group1, sfda-group2 or a file."),
+    suite: str = typer.Option(..., "--suite", "-s", help="A packaged suite (" + ", ".join(_packaged_suites()) + ") or a suite file."),
     metric: Optional[str] = typer.Option(None, "--metric", help="Scores (default: the suite's)."),
     device: str = typer.Option("auto", "--device"),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the table (Markdown)."),

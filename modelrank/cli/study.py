@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from modelrank.cli.paths import output_file, plot_file
+from modelrank.cli.paths import ZOO_HELP
 from modelrank.errors import ConfigError
 from modelrank.topology.barcode import Bar
 
@@ -232,7 +233,7 @@ def invariance(
     seeds: str = typer.Option("0,1,2", "--seeds", help="sampling-seed levels; '' skips"),
     per_class_levels: str = typer.Option("5,10,20", "--per-class-levels", help="images-per-class levels; '' skips"),
     depths: str = typer.Option("auto", "--depths", help="'auto' (truncate after stages at 40 %, 70 %, and full), or a comma list of @MODULE / full / zoo names; '' skips"),
-    zoo: Optional[str] = typer.Option(None, "--zoo", help="zoo file (default: the packaged zoo.yaml)"),
+    zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
     eta: float = typer.Option(0.0, "--eta", help="cubical Betti threshold"),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto"),
     batch_size: int = typer.Option(32, "--batch-size"),
