@@ -33,8 +33,9 @@ class Suite:
         also_against: further ground truths by label ({"linear": {kind, protocol, budget,
             ...}}), each correlated with the same scores in a table of its own.
         controls: a model selector (names / tags) of control backbones (random weights): they
-            are scored and fine-tuned, kept out of the headline pool, and reported in a table
-            of their own with the pool they join.
+            are scored (and measured by every ground truth that does not say ``models: pool``),
+            kept out of the headline pool, and reported in a table of their own with the pool
+            they join, against the first ground truth that measured them.
         bootstrap: {"replicates": B, "seed": s, "metrics": [...] (default: every score),
             "skip": [...] (scores too slow to recompute B times)} for 95 % intervals of
             weighted tau; None: no intervals.
@@ -135,6 +136,9 @@ def _check_suite(suite: Suite, path: Path) -> None:
                 isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)):
             raise ConfigError(f"{where}: {label}.seeds must be a non-empty list of whole "
                               f"numbers ≥ 0, got {seeds!r}")
+        if gt.get("models", "all") not in ("all", "pool"):
+            raise ConfigError(f"{where}: {label}.models must be all (the suite's models, controls "
+                              f"included) or pool (the headline pool only), got {gt.get('models')!r}")
         if gt.get("lr_search", "every-seed") not in LR_SEARCHES:
             raise ConfigError(f"{where}: {label}.lr_search must be "
                               f"{' or '.join(LR_SEARCHES)}, got {gt.get('lr_search')!r}")
@@ -169,8 +173,9 @@ class BenchmarkResult:
         tables: {label: {"records": [...], "tau": {score: {target: weighted tau}}}}.
         intervals: {label: {score: {target or "mean": (low, high, replicates)}}}, 95 %.
         baselines: the rows that are static baselines (priors and :data:`LOTO`).
-        control_tau: {score: {target: weighted tau}} against the headline ground truth with
-            the control backbones in the pool; {} without controls.
+        control_tau: {score: {target: weighted tau}} with the control backbones in the pool,
+            against ``control_truth``, the first ground truth that measured them ("headline"
+            unless it says ``models: pool``); {} without controls.
         pool, controls: the headline backbones and the controls.
         spread: {label: {target: seed_spread(...)}}.
         bootstrap: the suite's bootstrap settings and the scores it covered.
@@ -191,6 +196,7 @@ class BenchmarkResult:
         default_factory=dict)
     baselines: list[str] = field(default_factory=list)
     control_tau: dict[str, dict[str, float]] = field(default_factory=dict)
+    control_truth: str | None = None
     pool: list[str] = field(default_factory=list)
     controls: list[str] = field(default_factory=list)
     spread: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -262,7 +268,9 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     ``gt["seeds"]`` (default: the budget's ``seed``, else 0) is one job on ``executor``; the
     accuracy of a backbone is the mean over the seeds it finished, and a backbone that failed
     on any seed has none. ``gt["lr_search"]`` (:data:`LR_SEARCHES`, default ``every-seed``)
-    says whether every seed searches the learning-rate grid or only the first.
+    says whether every seed searches the learning-rate grid or only the first; ``gt["models"]``
+    = ``pool`` measures the headline pool only (not the controls), ``all`` (default) every
+    model of the suite.
     """
     gt = suite.ground_truth if gt is None else gt
     if gt["kind"] == "published":
@@ -283,13 +291,20 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
         if on_fail:
             on_fail(model, target, why)
 
+    models = suite.models
+    if gt.get("models") == "pool" and suite.controls:
+        from modelrank.zoo import load_zoo, select
+
+        zoo = load_zoo(zoo_path(suite.zoo))
+        controls = {e.name for e in select(zoo, suite.controls)}
+        models = [e.name for e in select(zoo, suite.models) if e.name not in controls]
     first_only = protocol == "full" and gt.get("lr_search") == "first-seed"
     chosen: dict[tuple[str, str], list[tuple[float, float]]] | None = None
     per_seed: dict[str, dict[str, list[float]]] = {t: {} for t in suite.targets}
     for seed in seeds:
         cfg = _budget(suite, gt, seed)
         res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets],
-                               zoo=zoo_path(suite.zoo), models=suite.models, protocol=protocol,
+                               zoo=zoo_path(suite.zoo), models=models, protocol=protocol,
                                budget=cfg, device=device, on_run=on_run, executor=executor,
                                on_fail=fail, cache_dir=cache_dir, points=chosen)
         for target, rs in res.items():
@@ -535,9 +550,12 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
             tau.setdefault(rec["score"], {})[rec["dataset"]] = rec["weighted_tau"]
         tables[label] = {"records": recs, "tau": tau}
     control_tau: dict[str, dict[str, float]] = {}
-    for d, r in zip(data, with_controls):
-        for rec in _table(specs, r, truths["headline"].accuracies.get(d.name, {}),
-                          pool + controls, d.name, truths["headline"].accuracies):
+    control_truth = next((lb for lb, gt in truths.items()
+                          if any(c in col for col in gt.accuracies.values() for c in controls)),
+                         None) if controls else None
+    for d, r in zip(data, with_controls if control_truth else []):
+        accs = truths[control_truth].accuracies
+        for rec in _table(specs, r, accs.get(d.name, {}), pool + controls, d.name, accs):
             control_tau.setdefault(rec["score"], {})[d.name] = rec["weighted_tau"]
 
     intervals, boot_info = ({}, {}) if not suite.bootstrap else _intervals(
@@ -554,5 +572,5 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
         suite.name, [t for t in suite.targets if t in rankings],
         names + ([LOTO] if LOTO in tables["headline"]["tau"] else []),
         tables["headline"]["tau"], tables["headline"]["records"], head.accuracies, rankings,
-        skipped, failures, truths, tables, intervals, baselines, control_tau, pool, controls,
-        spread, boot_info)
+        skipped, failures, truths, tables, intervals, baselines, control_tau, control_truth, pool,
+        controls, spread, boot_info)

@@ -152,7 +152,8 @@ def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float
             lines += _table(res, lb, "rel_at_1", f"rel@1 against {lb}", False)
         if res.control_tau:
             lines += ["## With the controls in the pool", "",
-                      f"Weighted tau against the headline ground truth when the pool also holds "
+                      f"Weighted tau against the {res.control_truth or 'headline'} ground truth "
+                      f"when the pool also holds "
                       f"{', '.join(res.controls)} (telling random from pretrained weights is easy; "
                       "this is not the headline number).", ""]
             head = ["score"] + res.targets + ["mean"]

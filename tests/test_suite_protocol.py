@@ -187,3 +187,36 @@ def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tm
     (tmp_path / "bad.yaml").write_text(text.replace("first-seed", "sometimes"))
     with pytest.raises(ConfigError, match="lr_search must be every-seed or first-seed"):
         load_suite(str(tmp_path / "bad.yaml"))
+
+
+def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, tmp_path):
+    from modelrank.benchmark_report import render_markdown
+
+    text = (SUITE.format(zoo=mine / "zoo.yaml")
+            .replace("seeds: [0, 1]", "seeds: [0]\n  models: pool")
+            .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]',
+                     'targets: ["digits[0-4]", "digits[5-9]"]')
+            .replace("bootstrap: {{replicates: 12, seed: 0}}", ""))
+    (tmp_path / "s.yaml").write_text(text)
+    res = run_benchmark(load_suite(str(tmp_path / "s.yaml")), cache_dir=tmp_path / "c")
+    head, lin = res.ground_truths["headline"], res.ground_truths["linear"]
+    for t in res.targets:
+        assert set(head.accuracies[t]) == {"ra", "rb", "rc"}  # the control was not fine-tuned
+        assert "rz" in lin.accuracies[t]
+    assert res.control_truth == "linear" and res.control_tau
+    import modelrank
+    from modelrank.data import load_target
+
+    for t in res.targets:  # the controls' table: all four backbones against the linear probe
+        r = modelrank.rank(load_target(t, per_class=6), zoo=str(mine / "zoo.yaml"), models="all",
+                           metrics=["knn"], cache_dir=tmp_path / "c")
+        knn = {row.model: row.scores["knn"] for row in r.rows}
+        assert set(knn) == {"ra", "rb", "rc", "rz"}
+        want = stats.weightedtau([knn[m] for m in sorted(knn)],
+                                 [lin.accuracies[t][m] for m in sorted(knn)])[0]
+        assert res.control_tau["knn"][t] == pytest.approx(want, abs=1e-12, nan_ok=True)
+    assert "Weighted tau against the linear ground truth when the pool also holds rz" in \
+        render_markdown(res)
+    (tmp_path / "bad.yaml").write_text(text.replace("models: pool", "models: some"))
+    with pytest.raises(ConfigError, match="models must be all"):
+        load_suite(str(tmp_path / "bad.yaml"))
