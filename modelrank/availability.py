@@ -8,6 +8,17 @@ import os
 from modelrank.zoo import ZooEntry
 
 
+def _timm_repo(entry: ZooEntry) -> str:
+    """The Hub repository of a timm entry's weights (its default tag when none is named)."""
+    tag = entry.weights
+    if not tag:
+        from timm.models import get_pretrained_cfg
+
+        cfg = get_pretrained_cfg(entry.id)
+        tag = cfg.tag if cfg is not None else ""
+    return f"timm/{entry.id}.{tag}"
+
+
 def weights_status(entry: ZooEntry) -> str:
     """"yes" when the weights are on this machine, "download" when they need the hub."""
     if entry.random_init:
@@ -28,7 +39,7 @@ def weights_status(entry: ZooEntry) -> str:
         try:
             from huggingface_hub import scan_cache_dir
 
-            repo = entry.id if entry.source == "hf" else f"timm/{entry.id}.{entry.weights}"
+            repo = entry.id if entry.source == "hf" else _timm_repo(entry)
             cached = {r.repo_id for r in scan_cache_dir().repos}
             return "yes" if repo in cached else "download"
         except Exception:

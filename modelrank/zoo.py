@@ -251,10 +251,14 @@ def read_yaml(path: Path, what: str) -> Any:
 
 
 def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) -> list[ZooEntry]:
-    """Entries named by ``models``: a comma list of names and/or tags (None or "all": every one).
+    """Entries named by ``models``: a comma list of names and/or tags (None or "all": every one),
+    backbones named by string (``timm:``, ``tv:``, ``hf:``, ``file:``) and shell-style patterns
+    over names (:mod:`modelrank.model_specs`).
 
-    Raises UnknownModelError for a word that is neither a name nor a tag of the zoo.
+    Raises UnknownModelError for a word that is neither a name nor a tag of the zoo, nor a
+    backbone string, nor a pattern that matches.
     """
+    from modelrank import model_specs
     if models is None:
         return list(zoo.values())
     words = [w.strip() for w in (models.split(",") if isinstance(models, str) else models)]
@@ -264,15 +268,25 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
     if words == ["all"]:
         return list(zoo.values())
     chosen: dict[str, ZooEntry] = {}
+    expanded: list[str] = []
     for w in words:
+        if w not in zoo and model_specs.is_pattern(w):
+            expanded += model_specs.expand_pattern(w, list(zoo))
+        else:
+            expanded.append(w)
+    for w in expanded:
         if w in zoo:
             chosen[w] = zoo[w]
+            continue
+        if model_specs.is_spec(w):
+            chosen[w] = model_specs.entry_from_spec(w)
             continue
         tagged = [e for e in zoo.values() if w in e.tags]
         if not tagged:
             tags = sorted({t for e in zoo.values() for t in e.tags})
             raise UnknownModelError(
-                f"unknown model or tag {w!r}; see `modelrank zoo list` (tags: {', '.join(tags)})"
+                f"unknown model or tag {w!r}; see `modelrank zoo list` (tags: {', '.join(tags)}), "
+                "or name one as timm:NAME, tv:NAME, hf:ORG/REPO or file:ARCH=PATH"
             )
         for e in tagged:
             chosen[e.name] = e

@@ -140,13 +140,26 @@ def score(
 @zoo_app.command("list")
 def zoo_list(
     zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
-    models: Optional[str] = typer.Option(None, "--models", "-m", help="Only these names / tags."),
+    models: Optional[str] = typer.Option(None, "--models", "-m", help="Only these names / tags / patterns."),
+    source: Optional[str] = typer.Option(None, "--source", help="List what a library offers instead "
+                                         "of the zoo: timm (pretrained), tv (torchvision), hf (cached here)."),
+    pattern: str = typer.Option("*", "--pattern", help="Shell-style filter of --source's names."),
 ) -> None:
-    """List the zoo's backbones and whether their weights are usable offline."""
+    """List the zoo's backbones (or a library's) and whether their weights are usable offline."""
     from modelrank.cli.render import print_zoo
     from modelrank.zoo import load_zoo, select
 
-    print_zoo(out, select(load_zoo(zoo), models))
+    if source is None:
+        print_zoo(out, select(load_zoo(zoo), models))
+        return
+    from modelrank.model_specs import catalogue
+
+    entries = catalogue(source, pattern)
+    if not entries:
+        raise ModelrankError(f"no {source} backbone matches {pattern!r}")
+    print_zoo(out, entries)
+    out.print(f"{len(entries)} {source} backbones; use a name as --models {entries[0].name}",
+              highlight=False, soft_wrap=True)
 
 
 @zoo_app.command("build")

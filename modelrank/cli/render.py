@@ -149,7 +149,7 @@ def print_zoo(console: Console, entries) -> None:
 
     t = Table(title="model zoo")
     for h in ("name", "source", "id", "weights", "layers", "top-1", "tags", "offline"):
-        t.add_column(h)
+        t.add_column(h, overflow="fold")  # a name is meant to be copied whole
     for e in entries:
         top1 = "" if e.imagenet_top1 is None else str(e.imagenet_top1)
         if e.imagenet_top1 == "auto" and e.source == "torchvision":
