@@ -466,6 +466,10 @@ def load_target(name_or_path: str, split: str = "train", per_class: int | None =
         return info.loader(split=split, per_class=per_class, seed=seed, root=root, download=download)
     if Path(name_or_path).is_dir():
         return load_image_folder(name_or_path, split, per_class, seed)
+    from modelrank.manifest_datasets import is_manifest, load_manifest
+
+    if is_manifest(name_or_path):
+        return load_manifest(name_or_path, split, per_class, seed)
     raise UnknownDatasetError(
         f"unknown dataset {name_or_path!r}: not a registered name ({', '.join(reg)}) "
-        "nor an existing directory")
+        "nor an existing directory or .csv / .parquet manifest of path,label rows")

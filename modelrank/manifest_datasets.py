@@ -1,0 +1,118 @@
+"""A target given as a manifest: a CSV (or Parquet) file of ``path,label`` rows, for images that
+are neither in a registered data set nor laid out as an ImageFolder.
+
+- Columns are found by name, case-insensitively: ``path`` (or ``file``, ``image``, ``filename``)
+  and ``label`` (or ``class``); an optional ``split`` column holds each row's split.
+- Relative paths are relative to the manifest's own directory.
+- Classes are the distinct labels in sorted order and rows are taken class by class in path
+  order — the order :func:`~modelrank.data.load_image_folder` uses — so a manifest of an
+  ImageFolder's files samples and scores the same images as the folder.
+- Without a ``split`` column the manifest is one split, ``all`` (``train`` means the same, as for
+  a flat folder). Unreadable images are skipped with a warning that names them.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from modelrank.errors import ConfigError, DatasetUnavailableError
+
+SUFFIXES = (".csv", ".parquet")
+_PATH_COLUMNS = ("path", "file", "image", "filename")
+_LABEL_COLUMNS = ("label", "class")
+
+
+def is_manifest(name: str) -> bool:
+    p = Path(name)
+    return p.suffix.lower() in SUFFIXES and p.is_file()
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pandas as pd
+
+            frame = pd.read_parquet(path)
+        except ImportError:
+            raise ConfigError(f"reading {path.name} needs pandas and pyarrow: "
+                              "pip install pandas pyarrow") from None
+        return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _column(header: list[str], names: tuple[str, ...], what: str, path: Path) -> str:
+    low = {h.strip().lower(): h for h in header}
+    for n in names:
+        if n in low:
+            return low[n]
+    raise DatasetUnavailableError(f"manifest {str(path)!r} has no {what} column (one of "
+                                  f"{', '.join(names)}); its columns: {', '.join(header) or 'none'}")
+
+
+def load_manifest(path: str | Path, split: str | None = None, per_class: int | None = None,
+                  seed: int = 0):
+    """The images a manifest lists (see the module), as a :class:`~modelrank.data.TargetData`.
+
+    Raises DatasetUnavailableError for a manifest without the needed columns, a split it does
+    not have, a listed file that does not exist, or an empty class.
+    """
+    from modelrank.data import IMAGE_SUFFIXES, LazyImages, _finish, _readable, to_rgb
+
+    p = Path(path)
+    rows = _rows(p)
+    if not rows:
+        raise DatasetUnavailableError(f"manifest {str(p)!r} lists no images")
+    header = list(rows[0])
+    pcol = _column(header, _PATH_COLUMNS, "path", p)
+    lcol = _column(header, _LABEL_COLUMNS, "label", p)
+    scol = next((h for h in header if h.strip().lower() == "split"), None)
+    if scol is not None:
+        splits = sorted({r[scol] for r in rows})
+        if split in (None, "all"):
+            split = "all"
+        elif split in splits:
+            rows = [r for r in rows if r[scol] == split]
+        else:
+            raise DatasetUnavailableError(f"manifest {str(p)!r} has splits {', '.join(splits)}, "
+                                          f"not {split!r}")
+    elif split not in (None, "all", "train"):
+        raise DatasetUnavailableError(f"manifest {str(p)!r} has no split column, so it has no "
+                                      f"{split!r} split; use --split all")
+    else:
+        split = "all"
+    classes = sorted({r[lcol] for r in rows})
+    index = {c: i for i, c in enumerate(classes)}
+    listed = []
+    for r in rows:
+        f = Path(r[pcol]).expanduser()
+        f = f if f.is_absolute() else p.parent / f
+        if not f.is_file():
+            raise DatasetUnavailableError(f"manifest {str(p)!r} lists {r[pcol]!r}, which does not "
+                                          "exist")
+        listed.append((index[r[lcol]], f))
+    listed.sort(key=lambda t: (t[0], t[1]))
+    files, labels, skipped = [], [], []
+    for label, f in listed:
+        if f.suffix.lower() not in IMAGE_SUFFIXES or not _readable(f):
+            skipped.append(str(f))
+            continue
+        files.append(f)
+        labels.append(label)
+    if skipped:
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) listed in {str(p)!r}: "
+                      f"{skipped[0]}{more}", stacklevel=2)
+
+    def load(i: int) -> Image.Image:
+        with Image.open(files[i]) as im:
+            return to_rgb(im)
+
+    return _finish(str(path), split, LazyImages(len(files), load),
+                   np.asarray(labels, np.int64), classes, per_class, seed,
+                   f"manifest:{p.resolve()}", skipped, files=files)
