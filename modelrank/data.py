@@ -438,8 +438,11 @@ def _joined_splits(name: str, split: str, per_class: int | None, seed: int, root
 
 
 def load_target(name_or_path: str, split: str = "train", per_class: int | None = None,
-                seed: int = 0, root: str | Path | None = None, download: bool = True) -> TargetData:
-    """Load a target data set by registered name or ImageFolder path, optionally followed by a
+                seed: int = 0, root: str | Path | None = None, download: bool = True, *,
+                image_column: str | None = None, label_column: str | None = None) -> TargetData:
+    """Load a target data set by registered name, ImageFolder path, CSV/Parquet manifest,
+    Hugging Face data set (``hf:NAME[:CONFIG]``, or a ``save_to_disk`` directory; its
+    ``image_column`` / ``label_column`` when the features do not say), optionally followed by a
     class subset ``[class,...]`` (:mod:`modelrank.class_subsets`).
 
     Raises UnknownDatasetError for a name that is neither registered nor a directory and for a
@@ -447,7 +450,17 @@ def load_target(name_or_path: str, split: str = "train", per_class: int | None =
     here (offline, empty class, bad split).
     """
     from modelrank.class_subsets import resolve_classes, restrict, split_target
+    from modelrank.hf_datasets import is_hf_dataset, is_saved_dataset, load_hf_dataset
 
+    if is_hf_dataset(name_or_path) or is_saved_dataset(name_or_path):
+        base, items = (name_or_path, None) if Path(name_or_path).is_dir() else \
+            split_target(name_or_path)
+        whole = load_hf_dataset(base, split, None if items else per_class, seed,
+                                image_column=image_column, label_column=label_column)
+        if items is None:
+            return whole
+        keep = resolve_classes(name_or_path, base, whole.class_names, items)
+        return restrict(whole, spec=name_or_path, keep=keep, per_class=per_class, seed=seed)
     if not Path(name_or_path).is_dir():
         base, items = split_target(name_or_path)
         if items is not None:

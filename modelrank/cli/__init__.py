@@ -70,6 +70,10 @@ def score(
         "first try takes a minute or two)."),
     split: str = typer.Option("train", "--split", help="Which split the scores see."),
     seed: int = typer.Option(0, "--seed", help="Seed of the per-class sampling."),
+    image_column: Optional[str] = typer.Option(None, "--image-column", help="Hugging Face data: the "
+                                               "image column (default: the first Image feature)."),
+    label_column: Optional[str] = typer.Option(None, "--label-column", help="Hugging Face data: the "
+                                               "label column (default: the first ClassLabel)."),
     device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
     batch_size: int = typer.Option(32, "--batch-size"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision forward passes."),
@@ -103,7 +107,8 @@ def score(
         raise ModelrankError(f"--stability must be 0 or more half-samples, got {stability}")
     check_outputs(output=output, db=db)
     _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
-    data = load_target(dataset, split=split, per_class=per_class, seed=seed)
+    data = load_target(dataset, split=split, per_class=per_class, seed=seed,
+                       image_column=image_column, label_column=label_column)
     with job_progress(err) as (on_progress, on_counts), open_executor(
             executor, ray_address, workers, retries, cpus_per_task, gpus_per_task,
             on_counts) as ex:
