@@ -53,9 +53,9 @@ def _open(name: str):
     repo, _, config = name[len(PREFIX):].partition(":")
     if not repo:
         raise DatasetUnavailableError(f"{name!r}: a Hugging Face data set is hf:NAME[:CONFIG]")
-    from modelrank.network import HF_HOST, reachable
+    from modelrank.network import hub_reachable
 
-    if not reachable(HF_HOST):
+    if not hub_reachable():
         os.environ["HF_DATASETS_OFFLINE"] = "1"
     try:
         return datasets.load_dataset(repo, config or None)

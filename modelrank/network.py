@@ -31,6 +31,22 @@ def reachable(host: str, port: int = 443, timeout: float = 3.0) -> bool:
         return False
 
 
+def hub_reachable() -> bool:
+    """Whether the Hugging Face hub that huggingface_hub will use answers: ``$HF_ENDPOINT`` when
+    set (a mirror, a private hub, a test server), else huggingface.co. ``HF_HUB_OFFLINE=1``
+    and ``MODELRANK_OFFLINE=1`` force False."""
+    from urllib.parse import urlsplit
+
+    endpoint = os.environ.get("HF_ENDPOINT", "").strip()
+    if not endpoint:
+        return reachable(HF_HOST)
+    if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0"):
+        return False
+    u = urlsplit(endpoint)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    return reachable(u.hostname or HF_HOST, port)
+
+
 def hf_offline_mode() -> None:
     """Make huggingface_hub answer from its local cache only (no retries against the network)."""
     os.environ["HF_HUB_OFFLINE"] = "1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from modelrank.errors import ConfigError, UnknownModelError, WeightsUnavailableError
-from modelrank.network import HF_HOST, hf_offline_mode, reachable
+from modelrank.network import hf_offline_mode, hub_reachable
 from modelrank.zoo import Preprocess, ZooEntry
 
 
@@ -67,7 +67,7 @@ def build(entry: ZooEntry):
         pre = entry.preprocess or Preprocess(size=int(getattr(config, "image_size", 224)))
         info = {"weights_tag": "random", "hf_config": dict(cfg_kwargs)}
     else:
-        if not reachable(HF_HOST):
+        if not hub_reachable():
             hf_offline_mode()
         rev = entry.weights or "main"
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelrank.errors import UnknownModelError, WeightsUnavailableError
-from modelrank.network import HF_HOST, hf_offline_mode, reachable
+from modelrank.network import hf_offline_mode, hub_reachable
 from modelrank.zoo import Preprocess, ZooEntry
 
 
@@ -34,7 +34,7 @@ def create(arch: str, tag: str | None, pretrained: bool) -> Any:
     full = f"{arch}.{tag}" if tag else arch
     if not pretrained:
         return timm.create_model(full, pretrained=False)
-    online = reachable(HF_HOST)
+    online = hub_reachable()
     if not online:
         hf_offline_mode()
     try:
