@@ -26,6 +26,8 @@ class TVSpec:
     kwargs: Callable[[str], dict[str, Any]]
     labels: Callable[[Any], np.ndarray]
     classes: Callable[[Any], list[str]]
+    #: For a set torchvision cannot download: where to get it and put it (None: downloadable).
+    manual: str | None = None
 
 
 def _attr(name):
@@ -34,6 +36,25 @@ def _attr(name):
 
 def _classes(ds) -> list[str]:
     return [str(c) for c in getattr(ds, "classes")]
+
+
+def _pcam_labels(ds) -> np.ndarray:
+    """PatchCamelyon's labels, read once from its targets file (h5py, as torchvision does)."""
+    with ds.h5py.File(ds._base_folder / ds._FILES[ds._split]["targets"][0]) as f:
+        return np.asarray(f["y"][:, 0, 0, 0], np.int64)
+
+
+def _sample_labels(ds) -> np.ndarray:
+    """Labels of a set that holds (item, label) pairs in ``_samples``; refused when a split's
+    files carry no labels (FER-2013's original test.csv)."""
+    labels = [t for _, t in ds._samples]
+    if any(t is None for t in labels):
+        raise DatasetUnavailableError(f"{type(ds).__name__}: these files carry no labels for "
+                                      "this split; use the file with labels (fer2013.csv)")
+    return np.asarray(labels, np.int64)
+
+
+FER_CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
 def _voc_labels(ds) -> np.ndarray:
@@ -74,7 +95,9 @@ TORCHVISION_SETS: dict[str, TVSpec] = {
                        _classes),
     "cars": TVSpec("StanfordCars", ("train", "test"), "Stanford Cars (manual download)",
                    lambda s: {"split": s}, lambda ds: np.asarray([t for _, t in ds._samples]),
-                   _classes),
+                   _classes, manual="Stanford Cars cannot be downloaded automatically any more; "
+                                    "place it under {root}/stanford_cars as torchvision's "
+                                    "StanfordCars expects"),
     "food101": TVSpec("Food101", ("train", "test"), "Food-101", lambda s: {"split": s},
                       _attr("_labels"), _classes),
     "caltech101": TVSpec("Caltech101", ("all", "train", "test"),
@@ -94,6 +117,22 @@ TORCHVISION_SETS: dict[str, TVSpec] = {
     "eurosat": TVSpec("EuroSAT", ("all", "train", "test"),
                       "EuroSAT RGB land use, 10 classes (train: 80 % of each class, seed 0)",
                       lambda s: {}, _attr("targets"), _classes),
+    "pcam": TVSpec("PCAM", ("train", "val", "test"),
+                   "PatchCamelyon: 96-px lymph-node patches, metastatic tissue or not (needs h5py)",
+                   lambda s: {"split": s}, _pcam_labels, lambda ds: ["no tumour", "tumour"]),
+    "country211": TVSpec("Country211", ("train", "valid", "test"),
+                         "Country211: the country a photo was taken in, 211 classes",
+                         lambda s: {"split": s}, _attr("targets"), _classes),
+    "fer2013": TVSpec("FER2013", ("train", "test"),
+                      "FER-2013 facial expressions, 48-px grey faces, 7 classes (manual download)",
+                      lambda s: {"split": s}, _sample_labels, lambda ds: list(FER_CLASSES),
+                      manual="FER-2013 is on Kaggle only (challenges-in-representation-learning-"
+                             "facial-expression-recognition-challenge); put fer2013.csv in "
+                             "{root}/fer2013"),
+    "imagenette": TVSpec("Imagenette", ("train", "val"),
+                         "Imagenette: 10 easy ImageNet classes (the 320-px version)",
+                         lambda s: {"split": s, "size": "320px"}, _sample_labels,
+                         lambda ds: [c[0] if isinstance(c, tuple) else str(c) for c in ds.classes]),
     "voc2007": TVSpec("VOCDetection", ("train", "val", "trainval", "test"),
                       "PASCAL VOC 2007 as classification (largest object's class)",
                       lambda s: {"year": "2007", "image_set": s}, _voc_labels,
@@ -131,16 +170,16 @@ def _construct(spec: TVSpec, root: Path, split: str, download: bool, name: str):
     cls = getattr(tvd, spec.cls)
     kwargs = spec.kwargs(split)
     try:
-        return cls(root=str(root), download=False, **kwargs)
-    except (RuntimeError, FileNotFoundError, OSError):
-        pass
+        return cls(root=str(root), **kwargs) if spec.manual else \
+            cls(root=str(root), download=False, **kwargs)
+    except (RuntimeError, FileNotFoundError, OSError) as exc:
+        if "h5py" in str(exc):
+            raise DatasetUnavailableError(f"{name} needs h5py: pip install h5py") from None
+    if spec.manual:
+        raise DatasetUnavailableError(f"{name} is not in {root}: " + spec.manual.format(root=root))
     if not download:
         raise DatasetUnavailableError(
             f"{name} is not in {root} and downloading is off; download it or set MODELRANK_DATA")
-    if name == "cars":
-        raise DatasetUnavailableError(
-            f"cars (Stanford Cars) cannot be downloaded automatically any more; place it under "
-            f"{root / 'stanford_cars'} as torchvision's StanfordCars expects")
     from modelrank.downloading import download_attempt
 
     with download_attempt(missing=f"{name} is not in {root}",

@@ -213,3 +213,22 @@ def test_joined_splits_are_the_union_sampled_after_joining():
         load_target("digits", split="train+train")
     with pytest.raises(DatasetUnavailableError, match="splits"):
         load_target("digits", split="train+nope")
+
+
+@pytest.mark.parametrize("name, split, message", [
+    ("country211", "valid", "country211 is not in"),
+    ("imagenette", "val", "imagenette is not in"),
+    ("fer2013", "test", "FER-2013 is on Kaggle only"),
+    ("pcam", "val", "pcam"),  # "needs h5py" without it, "is not in" with it
+])
+def test_the_vtab_style_sets_are_registered_and_offline_are_one_line(name, split, message, tmp_path,
+                                                                    monkeypatch):
+    from modelrank.data import registry
+    from modelrank.errors import DatasetUnavailableError
+
+    monkeypatch.setenv("MODELRANK_DATA", str(tmp_path))
+    monkeypatch.setenv("MODELRANK_OFFLINE", "1")
+    assert split in registry()[name].splits
+    with pytest.raises(DatasetUnavailableError, match=message) as exc:
+        load_target(name, split=split, download=False)
+    assert "\n" not in str(exc.value)
