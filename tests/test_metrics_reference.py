@@ -69,7 +69,9 @@ def test_logme_is_the_maximum_evidence(n, d):
     """n > d (interior maximum), n = d and n < d (labels in the span: supremum at β → ∞)."""
     x, y = _features_and_labels(n, d)
     truth = np.mean([_max_log_evidence(x, (y == c).astype(float)) for c in range(3)]) / n
-    assert logme.logme(x, y) == pytest.approx(truth, rel=1e-9, abs=1e-10)
+    # rel 5e-9: at n < d the generic optimiser's approach to the b -> 0 supremum stops ~2e-9 short
+    # on some BLAS builds (LogME then lies above it, as a maximum should)
+    assert logme.logme(x, y) == pytest.approx(truth, rel=5e-9, abs=1e-10)
 
 
 def test_logme_does_not_depend_on_an_iteration_cap_when_n_below_d():
