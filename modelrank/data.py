@@ -262,6 +262,33 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+def readable_files(candidates: Sequence[tuple[int, Path]], where: str,
+                   skipped: Sequence[str] = ()) -> tuple[list[Path], list[int], list[str]]:
+    """(files, labels, skipped) of (label, file) candidates: unreadable files are left out, and
+    one warning names them (with the already ``skipped`` ones) as found ``where``."""
+    files, labels, skipped = [], [], list(skipped)
+    for label, f in candidates:
+        if _readable(f):
+            files.append(f)
+            labels.append(label)
+        else:
+            skipped.append(str(f))
+    if skipped:
+        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
+        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) {where}: "
+                      f"{skipped[0]}{more}", stacklevel=3)
+    return files, labels, skipped
+
+
+def file_images(files: Sequence[Path]) -> "LazyImages":
+    """The images of ``files`` as RGB, opened when first read."""
+    def load(i: int) -> Image.Image:
+        with Image.open(files[i]) as im:
+            return to_rgb(im)
+
+    return LazyImages(len(files), load)
+
+
 def _scan_classes(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -302,29 +329,11 @@ def load_image_folder(path: str | Path, split: str | None = None, per_class: int
     classes = sorted({c for r in roots for c in _scan_classes(r)})
     if not classes:
         raise DatasetUnavailableError(f"{str(path)!r} has no class sub-directories")
-    files, labels, skipped = [], [], []
-    for r in roots:
-        for ci, c in enumerate(classes):
-            if not (r / c).is_dir():
-                continue
-            for f in sorted((r / c).rglob("*")):
-                if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():
-                    continue
-                if not _readable(f):
-                    skipped.append(str(f))
-                    continue
-                files.append(f)
-                labels.append(ci)
-    if skipped:
-        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
-        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) in {str(path)!r}: "
-                      f"{skipped[0]}{more}", stacklevel=2)
-
-    def load(i: int) -> Image.Image:
-        with Image.open(files[i]) as im:
-            return to_rgb(im)
-
-    imgs = LazyImages(len(files), load)
+    candidates = [(ci, f) for r in roots for ci, c in enumerate(classes) if (r / c).is_dir()
+                  for f in sorted((r / c).rglob("*"))
+                  if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+    files, labels, skipped = readable_files(candidates, f"in {str(path)!r}")
+    imgs = file_images(files)
     labels_arr = np.asarray(labels, np.int64) if labels else np.zeros(0, np.int64)
     return _finish(str(path), split, imgs, labels_arr, classes, per_class, seed,
                    f"folder:{root.resolve()}" + ("" if len(roots) > 1 or roots[0] == root

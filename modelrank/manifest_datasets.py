@@ -14,11 +14,9 @@ are neither in a registered data set nor laid out as an ImageFolder.
 from __future__ import annotations
 
 import csv
-import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from modelrank.errors import ConfigError, DatasetUnavailableError
 
@@ -62,7 +60,7 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
     Raises DatasetUnavailableError for a manifest without the needed columns, a split it does
     not have, a listed file that does not exist, or an empty class.
     """
-    from modelrank.data import IMAGE_SUFFIXES, LazyImages, _finish, _readable, to_rgb
+    from modelrank.data import IMAGE_SUFFIXES, _finish, file_images, readable_files
 
     p = Path(path)
     rows = _rows(p)
@@ -97,22 +95,10 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
                                           "exist")
         listed.append((index[r[lcol]], f))
     listed.sort(key=lambda t: (t[0], t[1]))
-    files, labels, skipped = [], [], []
-    for label, f in listed:
-        if f.suffix.lower() not in IMAGE_SUFFIXES or not _readable(f):
-            skipped.append(str(f))
-            continue
-        files.append(f)
-        labels.append(label)
-    if skipped:
-        more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
-        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) listed in {str(p)!r}: "
-                      f"{skipped[0]}{more}", stacklevel=2)
-
-    def load(i: int) -> Image.Image:
-        with Image.open(files[i]) as im:
-            return to_rgb(im)
-
-    return _finish(str(path), split, LazyImages(len(files), load),
+    odd = [str(f) for _, f in listed if f.suffix.lower() not in IMAGE_SUFFIXES]
+    files, labels, skipped = readable_files(
+        [(y, f) for y, f in listed if f.suffix.lower() in IMAGE_SUFFIXES],
+        f"listed in {str(p)!r}", skipped=odd)
+    return _finish(str(path), split, file_images(files),
                    np.asarray(labels, np.int64), classes, per_class, seed,
                    f"manifest:{p.resolve()}", skipped, files=files)
