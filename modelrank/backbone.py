@@ -139,10 +139,18 @@ def _holds_block_list(m: nn.Module) -> bool:
     return False
 
 
+def _is_timm_wrapper(m: nn.Module) -> bool:
+    """transformers' TimmWrapperModel (an ``hf:`` timm checkpoint): one timm model inside, whose
+    blocks are the probe layers, as for ``timm:``."""
+    return type(m).__name__ == "TimmWrapperModel" and isinstance(getattr(m, "timm_model", None),
+                                                                 nn.Module)
+
+
 def _block_names(model: nn.Module) -> list[str]:
     """Top-most modules that are blocks, reached by descending through plain containers
-    (``nn.Sequential`` / ``nn.ModuleList`` of exactly those types) and through wrappers that
-    hold a list of blocks (a ResNet-like stage, a transformer encoder, a Swin stage).
+    (``nn.Sequential`` / ``nn.ModuleList`` of exactly those types), through wrappers that
+    hold a list of blocks (a ResNet-like stage, a transformer encoder, a Swin stage) and through
+    transformers' wrapper of a timm model.
     Leaves met on the way are returned too; the caller keeps stem leaves and drops the rest.
     """
     out: list[str] = []
@@ -150,7 +158,7 @@ def _block_names(model: nn.Module) -> list[str]:
     def walk(mod: nn.Module, prefix: str) -> None:
         for cname, child in mod.named_children():
             full = f"{prefix}{cname}"
-            if _is_plain_container(child) or _holds_block_list(child):
+            if _is_plain_container(child) or _holds_block_list(child) or _is_timm_wrapper(child):
                 walk(child, full + ".")
             else:
                 out.append(full)

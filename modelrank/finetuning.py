@@ -30,7 +30,7 @@ from modelrank.backbone import Backbone, make_transform
 from modelrank.data import TargetData, load_target
 from modelrank.digest import digest
 from modelrank.errors import ConfigError, ModelrankError, WeightsUnavailableError
-from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
+from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select, truncation_parent
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -631,9 +631,12 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
                  device: str | None = None, cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)),
                  image_size: int | None = None, log: RunLog | None = None,
                  cache_dir: str | Path | None = None,
-                 test_per_class: int | None = None) -> EvalResult:
+                 test_per_class: int | None = None,
+                 parent: ZooEntry | None = None) -> EvalResult:
     """Logistic regression on the probe's cached final features: C chosen on val, refit on
-    train + val, tested on test (``test_per_class`` images of each class, seed 0, when given)."""
+    train + val, tested on test (``test_per_class`` images of each class, seed 0, when given).
+    ``parent``: the full-depth network ``entry`` is a truncation of (its cached pass may stand
+    in for ``entry``'s, :func:`modelrank.probe.probe`)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -646,11 +649,11 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
         bb.preprocess = replace(bb.preprocess, size=image_size, resize=image_size)
         bb.entry = replace(bb.entry, preprocess=bb.preprocess)
     train, val, test, carve = _splits(dataset, per_class, seed, 0.2, test_per_class)
-    ftr = probe(bb, train, device=device, cache_dir=cache_dir).features
-    fte = probe(bb, test, device=device, cache_dir=cache_dir).features
+    ftr = probe(bb, train, device=device, cache_dir=cache_dir, parent=parent).features
+    fte = probe(bb, test, device=device, cache_dir=cache_dir, parent=parent).features
     if carve is None:
-        fva, yva, ytr = (probe(bb, val, device=device, cache_dir=cache_dir).features, val.labels,
-                         train.labels)
+        fva, yva, ytr = (probe(bb, val, device=device, cache_dir=cache_dir, parent=parent).features,
+                         val.labels, train.labels)
     else:
         tr, va = carve
         ftr, fva, ytr, yva = ftr[tr], ftr[va], train.labels[tr], train.labels[va]
@@ -681,12 +684,12 @@ def _linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: Finet
 
 def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
                  image_size: int | None, cache_dir: str | None,
-                 test_per_class: int | None = None,
+                 test_per_class: int | None = None, parent: ZooEntry | None = None,
                  device: str | None = None) -> EvalResult | str:
     """One linear-probe unit; the reason as a string when the weights are unavailable."""
     try:
         return linear_probe(entry, dataset, per_class, seed, device, image_size=image_size,
-                            cache_dir=cache_dir, test_per_class=test_per_class)
+                            cache_dir=cache_dir, test_per_class=test_per_class, parent=parent)
     except WeightsUnavailableError as exc:
         return str(exc)
 
@@ -774,7 +777,8 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
         failures, skipped, got, tasks = [], [], {}, []
         for dataset, per_class in targets:
             train, _, test, _ = _splits(dataset, per_class, cfg.seed, 0.2, cfg.test_per_class)
-            for entry in entries:
+            # full-depth networks first, so that their truncations find their pass in the cache
+            for entry in sorted(entries, key=lambda e: e.truncate is not None):
                 key = _linear_key(entry, train, test, cfg)
                 hit = journal.get(key, expect=EvalResult)
                 if hit is not None:
@@ -783,7 +787,7 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]],
                 tasks.append(Task(key, f"linear probe {entry.name} x {dataset}", _linear_unit,
                                   (entry, dataset, per_class, cfg.seed, cfg.image_size,
                                    None if cache_dir is None else str(cache_dir),
-                                   cfg.test_per_class),
+                                   cfg.test_per_class, truncation_parent(entry, entries)),
                                   num_cpus=ex.cpus_per_task, device=task_device,
                                   context=(entry.name, dataset)))
         for oc in ex.run(tasks):

@@ -13,9 +13,9 @@ import json
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ import torch
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
 from modelrank.digest import digest
+
+if TYPE_CHECKING:
+    from modelrank.zoo import ZooEntry
 
 CACHE_VERSION = 1
 
@@ -289,6 +292,7 @@ def probe(
     chunk_images: int = 256,
     progress: Callable[[int, int], None] | None = None,
     prefetch: bool = True,
+    parent: "ZooEntry | None" = None,
 ) -> Embeddings:
     """Embeddings of ``data`` through ``bb``: pooled layers, features, logits (+ cubical Betti).
 
@@ -305,17 +309,19 @@ def probe(
         progress: called with (images done, total) after every batch.
         prefetch: prepare the next batch's images in a thread while this batch runs
             (the same tensors either way).
+        parent: the full-depth network that ``bb`` is a truncation of
+            (:func:`modelrank.zoo.truncation_parent`). When that network's pass over ``data``
+            is already in the cache, ``bb``'s layers are read from its first layers (the same
+            modules on the same input) instead of running a forward pass, and stored under
+            ``bb``'s own key; ``meta["from_parent"]`` then names it. Without that pass in the
+            cache, ``bb`` runs its own.
     """
     dev = resolve_device(device)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     groups: dict[str, list[Reducer]] = {"base": [PooledReducer()]}
     if cubical is not None:
         groups["cubical"] = [cubical]
-    common = {"v": CACHE_VERSION, "backbone": bb.entry.recipe(), "layers": bb.layer_names,
-              "data": data.fingerprint(), "amp": amp}
-    stores = {g: ChunkStore(root, digest({**common, "group": g, "reducers": [r.key for r in rs]}),
-                            {**common, "group": g, "dataset": data.recipe()})
-              for g, rs in groups.items()}
+    stores = _stores(root, bb, data, groups, amp)
     results: dict[str, dict[str, np.ndarray]] = {}
     todo: dict[str, tuple[int, list]] = {}
     for g, st in stores.items():
@@ -324,6 +330,14 @@ def probe(
             results[g] = got
         else:
             todo[g] = st.resume() if use_cache else (0, [])
+    from_parent = None
+    if todo and use_cache and parent is not None:
+        inherited = _from_parent(parent, bb, data, {g: groups[g] for g in todo}, amp, root)
+        if inherited is not None:
+            for g, arrays in inherited.items():
+                stores[g].finish(arrays)
+                results[g] = arrays
+            todo, from_parent = {}, parent.name
     computed = bool(todo)
     if todo:
         start = min(pos for pos, _ in todo.values())
@@ -349,7 +363,55 @@ def probe(
     return Embeddings(features=feats, logits=base.get("base:logits"), layers=layers,
                       labels=np.asarray(data.labels), layer_names=bb.layer_names, cubical=cub,
                       computed=computed, meta={"device": str(dev), "amp": amp,
-                                               "batch_size": batch_size})
+                                               "batch_size": batch_size,
+                                               "from_parent": from_parent})
+
+
+def _stores(root: Path, bb: Backbone, data: TargetData, groups: dict[str, list[Reducer]],
+            amp: bool) -> dict[str, ChunkStore]:
+    """The cache store of each reducer group of ``bb`` on ``data``, keyed by all that
+    determines its arrays."""
+    common = {"v": CACHE_VERSION, "backbone": bb.entry.recipe(), "layers": bb.layer_names,
+              "data": data.fingerprint(), "amp": amp}
+    return {g: ChunkStore(root, digest({**common, "group": g, "reducers": [r.key for r in rs]}),
+                          {**common, "group": g, "dataset": data.recipe()})
+            for g, rs in groups.items()}
+
+
+def _from_parent(parent: "ZooEntry", bb: Backbone, data: TargetData,
+                 groups: dict[str, list[Reducer]], amp: bool,
+                 root: Path) -> dict[str, dict[str, np.ndarray]] | None:
+    """``bb``'s arrays of ``groups`` cut from ``parent``'s finished cache entries on ``data``, or
+    None when ``parent`` cannot stand in for it: its pass is not (wholly) in the cache, its
+    preprocessing differs, or ``bb``'s probed layers are not its first layers. ``bb`` must be
+    headless (a truncation), so its arrays are exactly its layers' entries."""
+    from modelrank.errors import ModelrankError
+    from modelrank.loaders import build_backbone
+
+    if bb.head is not None or bb.entry.source == "hf":
+        return None
+    try:
+        pbb = build_backbone(parent, device="cpu")
+    except ModelrankError:
+        return None
+    if pbb.preprocess != bb.preprocess:
+        # the caller changed bb's preprocessing (a linear probe at another resolution); the
+        # parent's own units were changed the same way, so its cache is keyed under that
+        pbb.preprocess = bb.preprocess
+        pbb.entry = replace(pbb.entry, preprocess=bb.preprocess)
+    names = bb.layer_names
+    if pbb.layer_names[: len(names)] != names:
+        return None
+    out = {}
+    for g, st in _stores(root, pbb, data, groups, amp).items():
+        arrays = st.complete()
+        if arrays is None:
+            return None
+        try:
+            out[g] = {f"{g}:{n}": arrays[f"{g}:{n}"] for n in names}
+        except KeyError:
+            return None
+    return out
 
 
 def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from modelrank.data import TargetData, load_target
 from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
-from modelrank.zoo import ZooEntry, load_zoo, select
+from modelrank.zoo import ZooEntry, load_zoo, select, truncation_parent
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -234,10 +234,12 @@ class UnitScore:
 
 
 def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
+                   parent: ZooEntry | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    device: str | None = None) -> UnitScore:
     """One scoring unit: build ``entry``, probe ``data`` on ``device``, compute every metric of
-    ``opts``.
+    ``opts``. ``parent``: the full-depth network ``entry`` is a truncation of, whose cached pass
+    the probe may read ``entry``'s layers from (:func:`modelrank.probe.probe`).
 
     Runs wherever the executor puts it; touches only the embedding cache. Pool-dependent
     metrics return their sub-scores in ``sub``; the driver combines them over the pool.
@@ -256,7 +258,8 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
     need_cubical = any("cubical_betti" in s.needs for s in specs)
     cb = CubicalBettiReducer(opts.eta, opts.layout) if need_cubical else None
     emb = probe(bb, data, cubical=cb, batch_size=opts.batch_size, device=device, amp=opts.amp,
-                cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=progress)
+                cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=progress,
+                parent=parent)
     row = RankRow(entry.name, info={
         "source": entry.source, "id": entry.id, "weights": bb.info.get("weights_tag"),
         "image_size": bb.preprocess.size, "preprocess": bb.preprocess.as_dict(),
@@ -265,6 +268,7 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
         "imagenet_top1": bb.entry.imagenet_top1, "truncate": entry.truncate,
         "tags": list(entry.tags), "forward_pass": emb.computed,
         "device": emb.meta["device"], "host": socket.gethostname(),
+        "layers_from": emb.meta["from_parent"],
     })
     inputs = _inputs(emb, bb.entry, bb.param_count)
     have = inputs.available()
@@ -412,16 +416,18 @@ def rank_targets(
     results: list[dict[str, UnitScore]] = [{} for _ in targets]
     failed: list[list[tuple[str, str]]] = [[] for _ in targets]
     tasks = []
+    # full-depth networks first, so that their truncations find their pass in the cache
+    submit_order = sorted(entries, key=lambda e: e.truncate is not None)
     for ti, data in enumerate(targets):
         shared = Shared(data)
-        for entry in entries:
+        for entry in submit_order:
             key = unit_key(entry, data, opts)
             hit = journal.get(key, expect=UnitScore)
             if hit is not None:
                 hit.row.info.update(forward_pass=False, from_journal=True)
                 results[ti][entry.name] = hit
                 continue
-            args: tuple = (entry, shared, opts)
+            args: tuple = (entry, shared, opts, truncation_parent(entry, entries))
             if ex.in_process and on_progress is not None:
                 args += (lambda d, t, n=entry.name: on_progress(n, d, t),)
             tasks.append(Task(key, f"score {entry.name} x {data.name}", score_backbone, args,

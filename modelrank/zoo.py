@@ -296,3 +296,20 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
 def with_overrides(entry: ZooEntry, **changes: Any) -> ZooEntry:
     """A copy of ``entry`` with some fields replaced (used to derive truncated / random twins)."""
     return replace(entry, **changes)
+
+
+def truncation_parent(entry: ZooEntry, candidates: Iterable[ZooEntry]) -> ZooEntry | None:
+    """The full-depth network of ``candidates`` that ``entry`` is a truncation of: same source,
+    architecture, weights, seed, preprocessing and layer rule, and no truncation of its own; None
+    when ``entry`` is not truncated or no such network is there. The truncated network's probed
+    layers then compute the same arrays as that network's first layers (same modules, same
+    input), so the probe (:func:`modelrank.probe.probe`, ``parent=``) and the topology study
+    read them from that network's pass instead of repeating it."""
+    if entry.truncate is None:
+        return None
+    same = (entry.source, entry.id, entry.weights, entry.seed, entry.preprocess, entry.layers)
+    for c in candidates:
+        if (c.truncate is None and c.name != entry.name and c.options == entry.options
+                and (c.source, c.id, c.weights, c.seed, c.preprocess, c.layers) == same):
+            return c
+    return None

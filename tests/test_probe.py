@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+import modelrank
 from modelrank.backbone import make_transform
 from modelrank.data import load_target
 from modelrank.loaders import build_backbone
-from modelrank.probe import probe
+from modelrank.probe import CubicalBettiReducer, probe
 from modelrank.zoo import load_zoo, parse_entry
 
 
@@ -123,3 +124,41 @@ def test_betti_counts_counted_in_threads_equal_counts_of_a_plain_forward_pass(re
     for name, act in (("relu", stem), ("layer1.1", l1), ("layer4.1", l4)):
         want = betti_counts(act.numpy(), eta=0.05)
         assert np.array_equal(emb.cubical[:, names.index(name)], want), name
+
+
+def test_a_truncation_reads_its_layers_from_its_full_depth_networks_cached_pass(tmp_path):
+    from modelrank.finetuning import FinetuneConfig, evaluate
+    from modelrank.loaders import build_backbone
+    from modelrank.zoo import parse_entry
+
+    pre = {"size": 16, "resize": 16, "mean": [0.5] * 3, "std": [0.5] * 3}
+    raw = {"source": "file", "id": "modelrank:plain:depth=4,width=4,act=relu,classes=2",
+           "weights": "random", "seed": 3, "preprocess": pre}
+    zoo = {"pa": parse_entry("pa", raw), "pa-cut": parse_entry("pa-cut", {**raw, "truncate": "blocks.1"})}
+    data = load_target("digits", per_class=5)
+    metrics = ["betti-cubical", "knn", "logme", "hscore"]
+    # listed truncation first: the full-depth network is still scored first, so its pass is cached
+    both = modelrank.rank(data, zoo=zoo, models="pa-cut,pa", metrics=metrics, cache_dir=tmp_path / "a")
+    alone = modelrank.rank(data, zoo={"pa-cut": zoo["pa-cut"]}, models="pa-cut", metrics=metrics,
+                           cache_dir=tmp_path / "b")
+    cut = {row.model: row for row in both.rows}["pa-cut"]
+    assert cut.info["layers_from"] == "pa" and not cut.info["forward_pass"]
+    assert alone.rows[0].info["layers_from"] is None and alone.rows[0].info["forward_pass"]
+    assert cut.raw == alone.rows[0].raw and set(cut.raw) >= {"betti-cubical", "knn", "logme"}
+
+    # stored under its own key: a second probe reads its own entry, no parent needed
+    bb = build_backbone(zoo["pa-cut"], device="cpu")
+    again = probe(bb, data, cubical=CubicalBettiReducer(), device="cpu", cache_dir=tmp_path / "a")
+    assert not again.computed and again.meta["from_parent"] is None
+    # images the parent has not seen: the truncation runs its own pass
+    other = load_target("digits", per_class=3)
+    own = probe(bb, other, device="cpu", cache_dir=tmp_path / "a", parent=zoo["pa"])
+    assert own.computed and own.meta["from_parent"] is None
+
+    # the linear probe's ground truth: the same accuracy as measuring the truncation alone
+    cfg = FinetuneConfig(test_per_class=4)
+    lin = {r.model: r for r in evaluate("digits", zoo=zoo, models="pa-cut,pa", protocol="linear",
+                                        budget=cfg, per_class=8, cache_dir=tmp_path / "c")}
+    solo = evaluate("digits", zoo={"pa-cut": zoo["pa-cut"]}, models="pa-cut", protocol="linear",
+                    budget=cfg, per_class=8, cache_dir=tmp_path / "d")
+    assert lin["pa-cut"].accuracy == solo[0].accuracy and lin["pa-cut"].grid == solo[0].grid

@@ -1,4 +1,5 @@
-"""Hugging Face transformers vision backbones: AutoModel + AutoImageProcessor.
+"""Hugging Face transformers vision backbones: AutoModel + AutoImageProcessor (transformers'
+own architectures, and timm checkpoints on the Hub through its TimmWrapper).
 
 The probe reads the model's ``hidden_states`` (embeddings output, then every encoder layer) by
 forward hooks on the encoder's layer modules; the final feature vector is ``pooler_output``
@@ -32,7 +33,14 @@ class HFBackbone(torch.nn.Module):
 
 
 def processor_preprocess(proc) -> Preprocess:
-    """Preprocessing read from an AutoImageProcessor (resize / crop sizes, mean, std)."""
+    """Preprocessing read from an AutoImageProcessor (resize / crop sizes, mean, std); for a
+    timm checkpoint on the Hub (transformers' TimmWrapper), from its timm data config, the
+    same preprocessing as ``timm:`` gives it."""
+    data_config = getattr(proc, "data_config", None)
+    if isinstance(data_config, dict) and "input_size" in data_config:
+        from modelrank.loaders.timm_loader import data_config_preprocess
+
+        return data_config_preprocess(data_config)
     crop = getattr(proc, "crop_size", None) or getattr(proc, "size", None) or {}
     size = int(crop.get("height") or crop.get("shortest_edge") or 224)
     rs = getattr(proc, "size", None) or {}

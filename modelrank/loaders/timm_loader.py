@@ -13,7 +13,12 @@ def timm_preprocess(model: Any) -> Preprocess:
     """Preprocessing from a timm model's pretrained config (size, crop_pct, mean, std)."""
     from timm.data import resolve_data_config
 
-    cfg = resolve_data_config({}, model=model)
+    return data_config_preprocess(resolve_data_config({}, model=model))
+
+
+def data_config_preprocess(cfg: dict[str, Any]) -> Preprocess:
+    """Preprocessing from a timm data config (``input_size``, ``crop_pct``, ``mean``, ``std``,
+    ``interpolation``): a centre crop of ``input_size`` after resizing to size / crop_pct."""
     size = int(cfg["input_size"][-1])
     crop_pct = float(cfg.get("crop_pct") or 0.875)
     return Preprocess(

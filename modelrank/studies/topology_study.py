@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from modelrank.studies import topology_variants as tv
+from modelrank.zoo import truncation_parent  # noqa: F401  (part of this module's interface)
 
 #: The established scores and baselines the variants stand beside (issue 15, item 2).
 COMPARED = ("knn", "linear", "logme", "ncti", "sfda", "betti-cubical", "param-count",
@@ -105,22 +106,6 @@ class SuiteVariants:
                    back(d["intervals"]), back(d["scores"]), back(d["compared"]),
                    back(d["accuracies"]), back(d["established"]), back(d["seconds_per_image"]),
                    d.get("columns_per_class"))
-
-
-def truncation_parent(entry, candidates) -> Any:
-    """The full-depth network of ``candidates`` that ``entry`` is a truncation of: same source,
-    architecture, weights, seed, preprocessing and layer rule, and no truncation of its own; None
-    when ``entry`` is not truncated or no such network is there. The truncated network's probed
-    layers then compute the same arrays as that network's first layers (same modules, same
-    input), so :func:`score_suite` reads them from the network's pass instead of repeating it."""
-    if entry.truncate is None:
-        return None
-    same = (entry.source, entry.id, entry.weights, entry.seed, entry.preprocess, entry.layers)
-    for c in candidates:
-        if (c.truncate is None and c.name != entry.name and c.options == entry.options
-                and (c.source, c.id, c.weights, c.seed, c.preprocess, c.layers) == same):
-            return c
-    return None
 
 
 def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
