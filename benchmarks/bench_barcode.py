@@ -1,4 +1,4 @@
-"""TO-score of fully connected networks of increasing width (issue 9, METHODS.md §3).
+"""TO-score of fully connected networks of increasing width (issue 9, docs/methods.md §3).
 
 For each width (one hidden layer by default) and each seed: train N minima on a small data set, join
 every pair by an elastic-band path, build the minimax barcode and record the TO-score raw (nats) and

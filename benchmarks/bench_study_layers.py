@@ -1,6 +1,6 @@
 """Betti numbers per layer of trained networks on D-I, D-II, D-III with ReLU and tanh (issue 7).
 
-Reproduces the experiment of Naitzat, Zhitnikov & Lim (JMLR 2020; METHODS.md §2) at one depth
+Reproduces the experiment of Naitzat, Zhitnikov & Lim (JMLR 2020; docs/methods.md §2) at one depth
 with :func:`modelrank.studies.layers.layer_study`, and writes ``benchmarks/results/study_layers.md``
 (the exact command on top, one table per data set x activation, and what was measured against the
 paper's two claims) and ``study_layers.png``.
@@ -186,7 +186,7 @@ def write_layers(results: list, args: argparse.Namespace, seconds: float) -> Non
     cmd = " ".join(["python", "benchmarks/bench_study_layers.py"]
                    + [shlex.quote(a) for a in sys.argv[1:]])
     lines = [
-        "# Betti numbers per layer of trained networks (Naitzat et al., METHODS.md §2)",
+        "# Betti numbers per layer of trained networks (Naitzat et al., docs/methods.md §2)",
         "",
         "```",
         cmd,
@@ -245,7 +245,7 @@ def run_invariance() -> None:
            "--output benchmarks/results/study_invariance.md")
     spread = {f: r.spread(f) for f in r.factors}
     notes = [
-        "# Invariance of the cubical score (Suresh et al., METHODS.md §1)",
+        "# Invariance of the cubical score (Suresh et al., docs/methods.md §1)",
         "",
         "Produced by `python benchmarks/bench_study_layers.py --invariance`, equivalent to:",
         "",

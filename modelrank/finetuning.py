@@ -1,6 +1,6 @@
 """Ground truth: fine-tune (or linear-probe) backbones on a target and measure test accuracy.
 
-Full fine-tuning follows the transferability benchmark protocol (METHODS.md §5): SGD with
+Full fine-tuning follows the transferability benchmark protocol (docs/methods.md §5): SGD with
 Nesterov momentum 0.9, cosine learning-rate schedule, a grid of learning rates x weight decays
 (weight decay = w / lr), the best pair chosen on validation, retrained on train + validation,
 reported on test. The grid and the step budget are parameters; :data:`CPU_BUDGET` is a small
@@ -35,7 +35,7 @@ from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select, truncation_par
 if TYPE_CHECKING:
     from modelrank.execution import Executor
 
-#: Targets whose published ground truth is mean per-class accuracy (METHODS.md §5).
+#: Targets whose published ground truth is mean per-class accuracy (docs/methods.md §5).
 MEAN_PER_CLASS = {"aircraft", "caltech101", "flowers102", "pets"}
 
 
@@ -707,7 +707,7 @@ def evaluate(dataset: str, zoo: str | Path | dict[str, ZooEntry] | None = None,
 
     Args:
         protocol: "full" (fine-tune everything) or "linear" (logistic head on cached features).
-        budget: "cpu" (default, small), "published" (the full METHODS.md §5 grid, 5000 steps)
+        budget: "cpu" (default, small), "published" (the full docs/methods.md §5 grid, 5000 steps)
             or a FinetuneConfig.
         executor: where the units run (default: this process). Units are the single runs of
             the grid and the retrain (full) or one backbone each (linear).

@@ -48,7 +48,7 @@ def test_randomly_initialised_lite_does_not_know_palaces():
 
 @pytest.mark.parametrize("arch, n_layers", [("resnet18", 11), ("resnet50", 19)])
 def test_resnet_blocks_follow_the_paper_recipe(arch, n_layers):
-    """METHODS.md §1: conv1, bn1, relu, then every residual block (ResNet-18: 11, ResNet-50: 19)."""
+    """docs/methods.md §1: conv1, bn1, relu, then every residual block (ResNet-18: 11, ResNet-50: 19)."""
     bb = build_backbone(entry(source="torchvision", id=arch, weights="random",
                               preprocess={"size": 64, "resize": 64}))
     names = bb.layer_names

@@ -1,7 +1,7 @@
-"""Loss-landscape barcodes and the TO-score (issue 9, METHODS.md §3).
+"""Loss-landscape barcodes and the TO-score (issue 9, docs/methods.md §3).
 
 Truths are analytic (critical points of closed-form functions, hand-worked elder rule), published
-(METHODS.md's camel bars), or from an independent implementation (gudhi's persistence, a torch
+(docs/methods.md's camel bars), or from an independent implementation (gudhi's persistence, a torch
 nn.Sequential forward pass) — never outputs of this code.
 """
 

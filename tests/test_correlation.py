@@ -45,7 +45,7 @@ def test_only_common_backbones_count_and_too_few_is_an_error():
 
 
 def test_imagenet_top1_prior_reproduces_the_published_weighted_tau():
-    """METHODS.md §5: ranking group1 by ImageNet top-1 gives 0.252 on Flowers, 0.654 on average."""
+    """docs/methods.md §5: ranking group1 by ImageNet top-1 gives 0.252 on Flowers, 0.654 on average."""
     import torchvision.models as tvm
 
     gt = json.loads((resources.files("modelrank") / "published" / "ground_truth_sfda.json").read_text())

@@ -65,7 +65,7 @@ def test_bad_protocol_and_budget():
 
 
 def test_accuracy_kind_follows_the_protocol_table():
-    """METHODS.md §5: mean per-class for Aircraft, Caltech, Flowers, Pets; 11-point mAP for the
+    """docs/methods.md §5: mean per-class for Aircraft, Caltech, Flowers, Pets; 11-point mAP for the
     published VOC numbers; top-1 otherwise."""
     assert [accuracy_kind(d) for d in ("aircraft", "caltech101", "flowers102", "pets")] == [
         "mean_per_class"] * 4

@@ -183,6 +183,11 @@ def test_hscore_is_k_minus_1_when_n_le_d():
     # span of the centred features = all centred n-vectors ⊇ the class directions
     x, y = blobs(n=20, d=50, k=4, seed=6)
     assert hscore.hscore(x, y) == pytest.approx(3.0, rel=1e-9)
+    # the registered score refuses that tie instead of printing it (n = 20, rank 19)
+    with pytest.raises(MetricError, match="saturated: the centred features have rank 19"):
+        hscore.hscore_flagged(x, y)
+    x, y = blobs(n=80, d=5, k=4, seed=5)  # n > d: the same number as the formula
+    assert hscore.hscore_flagged(x, y) == hscore.hscore(x, y)
 
 
 def test_hscore_google_elementwise_trace():

@@ -1,7 +1,7 @@
 """Topology studies (issue 7): Betti numbers per layer of trained networks, invariance of the
 cubical score, and their commands.
 
-Truths: the Betti numbers METHODS.md §2 documents for the input layer of D-I/D-II/D-III
+Truths: the Betti numbers docs/methods.md §2 documents for the input layer of D-I/D-II/D-III
 (``NAITZAT_BETTI``), an independent forward pass (plain ``torch.nn.functional.linear`` layer by
 layer), and properties that hold by construction of the recipe (a truncated backbone's Ω curve is
 the prefix of the whole backbone's; the same setting reached through two factors gives the same
@@ -27,7 +27,7 @@ from modelrank.topology.rips import naitzat_betti
 
 @pytest.mark.parametrize("data, maxdim", [("d1", 1), ("d2", 2), ("d3", 2)])
 def test_study_input_layer_has_documented_betti_numbers(data, maxdim):
-    """Layer 0 of the study (its own data sizes, class_betti, default recipe) = METHODS.md §2."""
+    """Layer 0 of the study (its own data sizes, class_betti, default recipe) = docs/methods.md §2."""
     from modelrank.studies.layers import class_betti, default_maxdim, load_points
 
     x, y = load_points(data)

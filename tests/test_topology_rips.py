@@ -1,6 +1,6 @@
 """Rips Betti numbers: the Naitzat recipe and Euclidean Vietoris–Rips.
 
-Truth: the known topology of the sampled shapes, the Betti numbers METHODS.md §2 documents for
+Truth: the known topology of the sampled shapes, the Betti numbers docs/methods.md §2 documents for
 D-I/D-II/D-III, hand-derived graph facts, and agreement between independent libraries (ripser.py,
 gudhi, giotto-ph, scipy's cdist for brute force).
 """
@@ -111,7 +111,7 @@ def test_shape_ground_truth_constants():
         "torus": (1, 2, 1),
         "sphere": (1, 0, 1),
     }
-    # METHODS.md §2.
+    # docs/methods.md §2.
     assert pc.NAITZAT_BETTI == {
         "d1": {0: (9, 0), 1: (1, 9)},
         "d2": {0: (9, 9), 1: (9, 9)},
@@ -130,7 +130,7 @@ def test_shape_ground_truth_constants():
     ],
 )
 def test_naitzat_datasets_input_layer(make, maxdim, want_a, want_b):
-    """The faithful recipe (k = 14) on the generated clouds gives METHODS.md's numbers."""
+    """The faithful recipe (k = 14) on the generated clouds gives docs/methods.md's numbers."""
     x, y = make()
     assert set(np.unique(y)) == {0, 1}
     assert naitzat_betti(x[y == 0], k=14, maxdim=maxdim) == want_a

@@ -144,7 +144,7 @@ def evaluate(
     zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
     models: str = typer.Option("offline", "--models", "-m"),
     protocol: str = typer.Option("full", "--protocol", help="full (fine-tune) or linear (probe)."),
-    budget: str = typer.Option("cpu", "--budget", help="cpu (small) or published (METHODS.md §5)."),
+    budget: str = typer.Option("cpu", "--budget", help="cpu (small) or published (docs/methods.md §5)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Override the budget's steps."),
     image_size: Optional[int] = typer.Option(None, "--image-size", help="Override the input size."),
     per_class: Optional[int] = typer.Option(None, "--per-class", help="Training images per class."),

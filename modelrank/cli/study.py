@@ -83,7 +83,7 @@ def barcode(
     plot: Optional[Path] = typer.Option(None, "--plot", help="write the bars to this PNG"),
     output: Optional[Path] = typer.Option(None, "--output", help="write the full result to this JSON file"),
 ) -> None:
-    """Loss barcode and TO-score of a small fully connected network (METHODS.md §3)."""
+    """Loss barcode and TO-score of a small fully connected network (docs/methods.md §3)."""
     from modelrank.studies.loss_barcode import DATASETS, loss_barcode, parse_arch
 
     if data.strip().lower() not in DATASETS:
@@ -119,7 +119,7 @@ def barcode(
 
 
 # ------------------------------------------------------------------------------------------------
-# layers: Betti numbers per layer of trained fully connected networks (METHODS.md §2)
+# layers: Betti numbers per layer of trained fully connected networks (docs/methods.md §2)
 # ------------------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ values once the whole pool is known: a backbone's ETran value changes when the p
 Registered forms:
 
 - ``etran``: the paper's classification score, energy + LDA. The LDA term is the mean
-  log-probability of the true class (METHODS §4: the released code drops the log) under the
+  log-probability of the true class (docs/methods.md §6: the released code drops the log) under the
   regularised LDA that the released code borrows from SFDA (λ = exp(-5·σ_max(S_w)));
 - ``etran-full``: the three-term form energy + LDA + SVD, the SVD regression term fitted to the
   one-hot labels (the paper defines it for box-regression targets);

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, class_means, finite, gram_eigh
 from modelrank.metrics.registry import register_metric
 
@@ -45,8 +46,23 @@ def hscore(features: np.ndarray, labels: np.ndarray) -> float:
     Returns:
         H-score in [0, K - 1]; higher is better.
     """
-    x, y, k = check_features_labels(features, labels)
+    return _hscore(*check_features_labels(features, labels), flag_saturated=False)
+
+
+def hscore_flagged(features: np.ndarray, labels: np.ndarray) -> float:
+    """:func:`hscore`, refusing the saturated case: when the centred features have rank n - 1
+    (generic features with n ≤ d + 1) the value is K - 1 for any backbone, so it is a
+    :class:`MetricError` (reported as unavailable, with the reason) instead of a tie."""
+    return _hscore(*check_features_labels(features, labels), flag_saturated=True)
+
+
+def _hscore(x: np.ndarray, y: np.ndarray, k: int, *, flag_saturated: bool) -> float:
     _, _, u, _, _, counts = _centered_stats(x, y, k)
+    n = x.shape[0]
+    if flag_saturated and u.shape[1] >= n - 1:
+        raise MetricError(f"saturated: the centred features have rank {u.shape[1]} = n - 1 "
+                          f"(n = {n} images, d = {x.shape[1]}), so H-score = K - 1 for every "
+                          "backbone; use hscore-shrinkage, or more images than dimensions")
     ut_e = np.zeros((u.shape[1], k))
     np.add.at(ut_e.T, y, u)  # column c = Uᵀ e_c
     return finite(np.sum((ut_e**2).sum(axis=0) / counts), "H-score")
@@ -120,11 +136,11 @@ def hscore_shrinkage(features: np.ndarray, labels: np.ndarray) -> float:
 
 register_metric(
     "hscore",
-    lambda inp: hscore(inp.features, inp.labels),
+    lambda inp: hscore_flagged(inp.features, inp.labels),
     needs=("features", "labels"),
     description=(
-        "H-score (Bao et al. 2019): tr(pinv(cov f) cov E[f|y]); equals K-1 for every model "
-        "when n<=d"
+        "H-score (Bao et al. 2019): tr(pinv(cov f) cov E[f|y]); unavailable (saturated at K-1 "
+        "for every model) when the centred features have rank n-1, e.g. n<=d"
     ),
 )
 

@@ -33,7 +33,7 @@ def ncti_subscores(
        takes S_b = shrunk S_t - shrunk S_w).
     3. ``seli`` (ETF-ness): nuclear norm of the centred LDA projection of the features.
     4. ``ncc`` (nearest-centre classifier): mean log p(yᵢ | xᵢ) of the LDA posterior — the
-       log-probability as METHODS §4 takes the paper's form; ``ncc_nolog`` is the released code's
+       log-probability as docs/methods.md §6 takes the paper's form; ``ncc_nolog`` is the released code's
        mean probability.
     5. ``vc`` (within-class variability collapse): -log Σ_c ‖P_c‖_* with P_c the posterior rows of
        class c; the code subtracts the normalised log Σ_c ‖P_c‖_*, stored negated here so that

@@ -2,7 +2,7 @@
 here) and parameter count of the backbone.
 
 They need no target data; every leaderboard shows them beside the transferability scores
-(METHODS §4), because a score that does not beat "pick the best ImageNet model" adds nothing.
+(docs/methods.md §4), because a score that does not beat "pick the best ImageNet model" adds nothing.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Registered scores (all read per-layer data of the probed layers, in depth order):
 
-- ``betti-cubical`` — θ of Suresh et al. (METHODS.md §1) on the cubical Ω curve; raw value
+- ``betti-cubical`` — θ of Suresh et al. (docs/methods.md §1) on the cubical Ω curve; raw value
   lower-is-better (``rank`` negates it).
 - ``betti-cubical-auc`` — area under the max-normalised cubical Ω curve over depth in [0, 1]
   (ours; lower is better).

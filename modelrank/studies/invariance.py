@@ -1,6 +1,6 @@
 """How stable is the cubical score? Ω over depth and θ under changes that should not matter much.
 
-For one backbone and one target, the cubical Ω curve (METHODS.md §1: per image and probed layer,
+For one backbone and one target, the cubical Ω curve (docs/methods.md §1: per image and probed layer,
 b0 + b1 + b2 of the (W, H, C) activation volume at threshold η; averaged over each class's
 images, then over classes) and its decay score θ are computed at several *levels* of four
 factors, the others held at the base setting:
@@ -67,7 +67,7 @@ class Level:
         settings: size, per_class, seed, truncate of this level.
         layers: (L,) probed layer names.
         omega: (L,) cubical Ω per layer (mean Betti total per image, class-balanced).
-        theta: θ (METHODS.md §1 step 7), or None when undefined (reason in ``note``).
+        theta: θ (docs/methods.md §1 step 7), or None when undefined (reason in ``note``).
         auc: area under Ω / max Ω over depth in [0, 1] (lower = faster decay), or None.
         n_images: images the curve averages over.
         note: why θ is missing, if it is.
@@ -383,7 +383,7 @@ def invariance_study(
                   per_class_levels=per_class_levels,
                   depths=None if depths is None else list(depths),
                   depth_fractions=DEPTH_FRACTIONS if depths is None else None,
-                  eta=eta, device=device, metric="betti-cubical (theta, METHODS.md §1)")
+                  eta=eta, device=device, metric="betti-cubical (theta, docs/methods.md §1)")
     return InvarianceResult(config=config, levels=levels, seconds=time.perf_counter() - t0)
 
 

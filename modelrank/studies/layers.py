@@ -1,4 +1,4 @@
-"""Betti numbers of each class at every layer of trained fully connected networks (METHODS.md §2).
+"""Betti numbers of each class at every layer of trained fully connected networks (docs/methods.md §2).
 
 Reproduces the experiment of Naitzat, Zhitnikov & Lim (JMLR 2020): train small fully connected
 networks on D-I, D-II or D-III to 100 % training accuracy, then follow the topology of each class

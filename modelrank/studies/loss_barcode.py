@@ -1,4 +1,4 @@
-"""Loss-landscape barcode and TO-score of a small fully connected network (METHODS.md §3).
+"""Loss-landscape barcode and TO-score of a small fully connected network (docs/methods.md §3).
 
 Procedure (Barannikov et al., arXiv 2012.15834), with the choices made here:
 

@@ -1,6 +1,6 @@
 """0-dimensional sublevel-set barcodes of functions: sampled on a point cloud, or on a graph of minima.
 
-Both barcodes follow METHODS.md §3 (Barannikov et al., arXiv 1912.00043 and 2012.15834): sweep the
+Both barcodes follow docs/methods.md §3 (Barannikov et al., arXiv 1912.00043 and 2012.15834): sweep the
 function's value upward; every local minimum starts a bar when the sweep reaches it; when two sublevel
 components meet, the one whose minimum is higher dies at the current value (the elder rule); the global
 minimum's bar never dies.
@@ -162,7 +162,7 @@ def function_barcode(
     Args:
         points: (n, d) sample coordinates.
         values: (n,) function values at the samples (any units; bars carry the same units).
-        k: neighbours per sample, excluding the sample itself (METHODS.md's camel check uses 6).
+        k: neighbours per sample, excluding the sample itself (docs/methods.md's camel check uses 6).
         min_persistence: finite bars with death − birth ≤ this are dropped; the default 0 drops only
             the zero-length bars that tied values produce.
 

@@ -1,4 +1,4 @@
-"""Cubical Betti numbers of activation volumes (METHODS.md §1).
+"""Cubical Betti numbers of activation volumes (docs/methods.md §1).
 
 The complex is the **V-construction** on a 2-D or 3-D grid of values: every array element
 (pixel / voxel) is a vertex, edges join 4-neighbours (2-D) / 6-neighbours (3-D), squares and cubes
@@ -298,7 +298,7 @@ def betti_counts(acts: np.ndarray, eta: float = 0.0, layout: str = "whc") -> np.
     Args:
         acts: one of
             - (N, C, H, W) convolutional feature maps, reduced according to ``layout``:
-                - ``"whc"`` (faithful, METHODS.md §1): each image's (W, H, C) volume, the channel
+                - ``"whc"`` (faithful, docs/methods.md §1): each image's (W, H, C) volume, the channel
                   axis as a third spatial axis. Transposing (C, H, W) to (W, H, C) only renames
                   axes, which does not change any Betti number, so the transpose is never
                   materialised (internally the longest axis is put last, for speed).

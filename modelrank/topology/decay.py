@@ -6,7 +6,7 @@ layers in depth order. Three scores:
 =================  ===========================================  ========================
 score              definition                                   direction
 =================  ===========================================  ========================
-:func:`theta`      METHODS.md §1 step 7 (faithful, Suresh et     lower is better (rank
+:func:`theta`      docs/methods.md §1 step 7 (faithful, Suresh et     lower is better (rank
                    al.): cubic ridge fit to Ω/‖Ω‖₂ over x = 1..L, by −θ)
                    θ = c1 + ½c2 + ½c3
 :func:`auc_decay`  area under Ω/max Ω over depth rescaled to     lower is better
@@ -68,7 +68,7 @@ def _as_curve(omega_curve: np.ndarray, min_len: int, what: str) -> np.ndarray:
 
 
 def theta(omega_curve: np.ndarray) -> float:
-    """Rate of decay θ of Suresh et al. (METHODS.md §1 step 7), exactly.
+    """Rate of decay θ of Suresh et al. (docs/methods.md §1 step 7), exactly.
 
     y(ℓ) = Ω(ℓ) / ‖Ω‖₂ and x = 1, 2, …, L (raw layer index); y is regressed on the features
     [x, x², x³] by ``sklearn.linear_model.Ridge(alpha=1e-3)`` with a fitted (unpenalised)

@@ -1,6 +1,6 @@
 """Synthetic point clouds with known topology, for tests and topology studies.
 
-Simple shapes return ``X`` (n, d) float64; the Naitzat data sets (METHODS.md §2; Naitzat,
+Simple shapes return ``X`` (n, d) float64; the Naitzat data sets (docs/methods.md §2; Naitzat,
 Zhitnikov & Lim, JMLR 2020) return ``(X, y)`` with ``y`` int64 class labels, 0 = class a and
 1 = class b. Every generator takes a ``seed`` and is deterministic given its arguments. ``noise``
 is the standard deviation of isotropic Gaussian jitter added to every coordinate after sampling;

@@ -1,4 +1,4 @@
-"""Vietoris–Rips Betti numbers of point clouds (METHODS.md §2).
+"""Vietoris–Rips Betti numbers of point clouds (docs/methods.md §2).
 
 Two families:
 
@@ -212,7 +212,7 @@ def naitzat_betti(
 ) -> tuple[int, ...]:
     """Betti numbers of a point cloud by the faithful Naitzat–Zhitnikov–Lim recipe.
 
-    Steps (METHODS.md §2): keep every ``divisor``-th row; drop duplicate rows (the released code's
+    Steps (docs/methods.md §2): keep every ``divisor``-th row; drop duplicate rows (the released code's
     spurious all-zero row is *not* added); symmetrised k-NN graph with k counting the point
     itself; hop-count shortest-path metric; Vietoris–Rips complex at scale 2 of that metric, i.e.
     the flag (clique) complex of the graph joining points at most 2 hops apart; its Betti numbers.
