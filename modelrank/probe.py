@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -474,9 +473,3 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
         if pending[g]:
             parts[g].append(_concat(pending[g]))
     return parts
-
-
-def clear_cache(cache_dir: str | Path | None = None) -> None:
-    """Delete the whole embedding cache."""
-    root = Path(cache_dir) if cache_dir is not None else cache_root()
-    shutil.rmtree(root, ignore_errors=True)

@@ -7,7 +7,7 @@ A :class:`ZooEntry` is plain data (what to build); :func:`build_backbone` turns 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
@@ -291,11 +291,6 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
         for e in tagged:
             chosen[e.name] = e
     return list(chosen.values())
-
-
-def with_overrides(entry: ZooEntry, **changes: Any) -> ZooEntry:
-    """A copy of ``entry`` with some fields replaced (used to derive truncated / random twins)."""
-    return replace(entry, **changes)
 
 
 def truncation_parent(entry: ZooEntry, candidates: Iterable[ZooEntry]) -> ZooEntry | None:

@@ -85,10 +85,6 @@ class Counts:
     def queued(self) -> int:
         return self.total - self.done - self.running - self.failed
 
-    def describe(self) -> str:
-        return (f"{self.done} done, {self.running} running, {self.queued} queued, "
-                f"{self.failed} failed of {self.total}")
-
 
 OnOutcome = Callable[[Outcome], Iterable[Task] | None]
 OnCounts = Callable[[Counts], None]
