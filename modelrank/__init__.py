@@ -1,6 +1,11 @@
 """modelrank: which pre-trained backbone to fine-tune for an image-classification target."""
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:  # one place for the version: pyproject.toml, read back from the installed metadata
+    __version__ = _metadata.version("modelrank")
+except _metadata.PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 from modelrank import cpu_runtime as _cpu_runtime  # noqa: E402
 
