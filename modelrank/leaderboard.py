@@ -182,16 +182,15 @@ def omega_from_arrays(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
     Ω(layer) = mean over classes of (mean over the class's images of b0 + b1 + b2). Uses
     ``cubical_betti`` (n, L, 3) with ``labels`` (n,), else ``betti_per_class_mean`` (K, L, 3).
     """
-    if "cubical_betti" in arrays and "labels" in arrays:
-        b = np.asarray(arrays["cubical_betti"], dtype=np.float64)
-        labels = np.asarray(arrays["labels"])
-        if b.ndim != 3 or len(labels) != len(b) or len(b) == 0:
-            return None
-        per_class = np.stack([b[labels == c].mean(axis=0) for c in np.unique(labels)])
-        return per_class.sum(axis=2).mean(axis=0)
-    if "betti_per_class_mean" in arrays:
-        pc = np.asarray(arrays["betti_per_class_mean"], dtype=np.float64)
-        return pc.sum(axis=2).mean(axis=0) if pc.ndim == 3 and len(pc) else None
+    from modelrank.topology.omega import omega_curve
+
+    try:
+        if "cubical_betti" in arrays and "labels" in arrays:
+            return omega_curve(arrays["cubical_betti"], np.asarray(arrays["labels"]))
+        if "betti_per_class_mean" in arrays:
+            return omega_curve(arrays["betti_per_class_mean"])
+    except ValueError:  # arrays of the wrong shape: no curve to draw
+        return None
     return None
 
 

@@ -163,3 +163,25 @@ def test_rips_metric_on_known_shapes():
     assert spec.higher_is_better is False
     inp = MetricInputs(layer_features=feats, labels=labels)
     assert spec.compute(inp) == pytest.approx(theta_by_hand(omega_curve_rips(feats, labels)[0]))
+
+
+def test_every_omega_is_the_one_of_topology_omega():
+    """One definition of Ω (topology/omega.py) behind the score, the leaderboard and the CLI:
+    class means of b0 + b1 + b2 (classes weigh equally), by hand on 3 images of 2 classes."""
+    from modelrank.leaderboard import omega_from_arrays
+    from modelrank.topology.omega import class_means, omega_curve
+
+    betti = np.array([[[1, 0, 0], [2, 1, 0]],   # class 7: Ω = 1, 3
+                      [[3, 0, 0], [0, 0, 0]],   # class 7: Ω = 3, 0
+                      [[5, 2, 1], [1, 1, 1]]])  # class 2: Ω = 8, 3
+    labels = np.array([7, 7, 2])  # any label values; sorted: class 2 first
+    want = np.array([(8 + (1 + 3) / 2) / 2, (3 + (3 + 0) / 2) / 2])
+    np.testing.assert_allclose(omega_curve(betti, labels), want, rtol=0, atol=1e-15)
+    means = class_means(betti, labels)
+    np.testing.assert_allclose(means[0], betti[2])
+    np.testing.assert_allclose(means[1], betti[:2].mean(axis=0))
+    np.testing.assert_allclose(omega_curve(means), want, atol=1e-15)  # from class means
+    np.testing.assert_allclose(omega_curve_cubical(betti, np.array([1, 1, 0])), want, atol=1e-15)
+    np.testing.assert_allclose(omega_from_arrays({"cubical_betti": betti, "labels": labels}), want)
+    np.testing.assert_allclose(omega_from_arrays({"betti_per_class_mean": means}), want)
+    assert omega_from_arrays({"cubical_betti": betti[0], "labels": labels}) is None

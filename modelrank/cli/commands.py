@@ -92,6 +92,7 @@ def betti(
     from modelrank.cli.paths import plot_file
     from modelrank.cli.render import progress_bar
     from modelrank.ranking import rank
+    from modelrank.topology.omega import class_means
 
     plot = plot_file(plot, f"betti_{model}.png")
     check_outputs(output=output, db=db)
@@ -105,8 +106,7 @@ def betti(
     topo = row.topology
     b = np.asarray(topo["arrays"]["cubical_betti"], float)
     labels = np.asarray(topo["arrays"]["labels"])
-    per_class_mean = np.stack([b[labels == c].mean(axis=0) for c in np.unique(labels)])
-    mean_b = per_class_mean.mean(axis=0)  # (L, 3) class-balanced
+    mean_b = class_means(b, labels).mean(axis=0)  # (L, 3) class-balanced
     t = Table(title=escape(f"{model} on {dataset}")
               + f": cubical Betti numbers (eta={eta}, {layout}), "
                 f"class-balanced means over {len(labels)} images")

@@ -24,6 +24,7 @@ import numpy as np
 from modelrank.errors import MetricError
 from modelrank.metrics.registry import MetricInputs, as_float64, as_labels, register_metric
 from modelrank.topology.decay import auc_decay, exp_decay_rate, theta
+from modelrank.topology.omega import omega_curve
 from modelrank.topology.rips import maxmin_subsample, naitzat_betti
 
 __all__ = [
@@ -58,13 +59,7 @@ def omega_curve_cubical(cubical_betti: np.ndarray, labels: np.ndarray) -> np.nda
     b = b.astype(np.float64)
     if not np.all(np.isfinite(b)):
         raise MetricError("cubical_betti contains NaN or infinite values")
-    y = as_labels(labels, n=b.shape[0], min_classes=1)
-    per_image = b.sum(axis=2)  # (n, L)
-    n_classes = int(y.max()) + 1
-    sums = np.zeros((n_classes, b.shape[1]))
-    np.add.at(sums, y, per_image)
-    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
-    return (sums / counts[:, None]).mean(axis=0)
+    return omega_curve(b, as_labels(labels, n=b.shape[0], min_classes=1))
 
 
 def omega_curve_rips(

@@ -24,25 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from modelrank.topology.omega import omega
+
 __all__ = ["auc_decay", "exp_decay_rate", "omega", "theta"]
 
 #: Search range of :func:`exp_decay_rate` over depth rescaled to [0, 1].
 EXP_RATE_BOUNDS = (-20.0, 50.0)
-
-
-def omega(betti: np.ndarray) -> np.ndarray:
-    """Topological complexity: the sum of Betti numbers over the last axis.
-
-    Args:
-        betti: (..., K) array of Betti numbers (K = 3 for b0, b1, b2).
-
-    Returns:
-        (...,) array, ``betti.sum(-1)`` (int for int input).
-    """
-    b = np.asarray(betti)
-    if b.ndim == 0:
-        raise ValueError("betti must have a last axis of Betti numbers, got a scalar")
-    return b.sum(axis=-1)
 
 
 def _as_curve(omega_curve: np.ndarray, min_len: int, what: str) -> np.ndarray:
