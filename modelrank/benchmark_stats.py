@@ -24,8 +24,8 @@ import math
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
+from modelrank.correlation import weighted_tau
 from modelrank.errors import MetricError
 from modelrank.metrics.registry import MetricInputs, MetricSpec
 
@@ -99,18 +99,6 @@ def pool_scores(specs: Sequence[MetricSpec], inputs: Mapping[str, MetricInputs]
     """{score: {model: value in ranking direction}} for a pool; a score that fails for a
     backbone leaves that backbone out of that score."""
     return combine_pool(specs, {m: backbone_values(specs, inp) for m, inp in inputs.items()})
-
-
-def weighted_tau(scores: Mapping[str, float], accuracies: Mapping[str, float]) -> float:
-    """scipy's weighted tau over the backbones in both mappings; NaN below 3 or when constant."""
-    common = [m for m in scores if m in accuracies]
-    if len(common) < 3:
-        return float("nan")
-    s = np.array([scores[m] for m in common])
-    a = np.array([accuracies[m] for m in common])
-    if np.ptp(s) == 0 or np.ptp(a) == 0:
-        return float("nan")
-    return float(stats.weightedtau(s, a)[0])
 
 
 def half_samples(labels: np.ndarray, *, replicates: int, seed: int) -> list[np.ndarray]:

@@ -33,6 +33,26 @@ def _as_mapping(values, what: str) -> Mapping:
     return {i: v for i, v in enumerate(arr.tolist())}
 
 
+def weighted_tau(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
+                 accuracies: Mapping[str, float] | Sequence[float] | np.ndarray) -> float:
+    """``scipy.stats.weightedtau`` (default arguments) of a score with accuracy: over the
+    backbones in both mappings, or two sequences paired by position; NaN below 3 backbones or
+    when either side is constant (no ranking to compare). Every weighted tau modelrank prints
+    comes from here."""
+    if isinstance(scores, Mapping) and isinstance(accuracies, Mapping):
+        common = [m for m in scores if m in accuracies]
+        s = np.array([scores[m] for m in common], float)
+        a = np.array([accuracies[m] for m in common], float)
+    else:
+        s, a = np.asarray(scores, float), np.asarray(accuracies, float)
+        if s.shape != a.shape or s.ndim != 1:
+            raise MetricError(f"scores and accuracies must be 1-D of the same length, got "
+                              f"shapes {s.shape} and {a.shape}")
+    if len(s) < 3 or np.ptp(s) == 0 or np.ptp(a) == 0:
+        return float("nan")
+    return float(stats.weightedtau(s, a)[0])
+
+
 def correlate(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
               accuracies: Mapping[str, float] | Sequence[float] | np.ndarray) -> dict[str, float]:
     """Correlation of a score with accuracy over the backbones present in both mappings.
@@ -74,7 +94,7 @@ def correlate(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
     nan = float("nan")
     return {
         "n": len(common),
-        "weighted_tau": nan if constant else float(stats.weightedtau(s, a)[0]),
+        "weighted_tau": weighted_tau(s, a),
         "kendall_tau": nan if constant else float(stats.kendalltau(s, a)[0]),
         "spearman": nan if constant else float(stats.spearmanr(s, a)[0]),
         "pearson": nan if constant else float(stats.pearsonr(s, a)[0]),

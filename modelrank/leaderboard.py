@@ -225,9 +225,9 @@ def _scatter_taus(board: TargetBoard, corr: list[dict]) -> dict[str, dict[str, A
             continue
         x, y = _points(board, m, protocol)
         if len(x) >= 3:
-            from scipy.stats import weightedtau
+            from modelrank.correlation import weighted_tau
 
-            v = float(weightedtau(x, y)[0])
+            v = weighted_tau(x, y)
             out[m] = {"value": v if math.isfinite(v) else None, "source": "computed",
                       "protocol": protocol}
     return out

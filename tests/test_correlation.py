@@ -73,3 +73,18 @@ def test_two_arrays_are_paired_by_position_as_scipy_takes_them():
         correlate(dict(zip("abcdefghi", s)), a)
     with pytest.raises(MetricError, match="1-D sequence"):
         correlate(np.ones((3, 3)), np.ones((3, 3)))
+
+
+def test_one_weighted_tau_for_mappings_and_sequences():
+    from modelrank.benchmark_stats import weighted_tau as from_stats
+    from modelrank.correlation import weighted_tau
+
+    s, a = [0.3, 0.1, 0.7, 0.2, 0.9], [71.0, 60.0, 80.0, 65.0, 79.0]
+    truth = stats.weightedtau(s, a)[0]
+    names = [f"m{i}" for i in range(5)]
+    assert weighted_tau(s, a) == truth == weighted_tau(np.array(s), np.array(a))
+    assert weighted_tau(dict(zip(names, s)), dict(zip(names[::-1], a[::-1]))) == truth
+    assert from_stats is weighted_tau
+    assert np.isnan(weighted_tau(s[:2], a[:2])) and np.isnan(weighted_tau([1.0] * 5, a))
+    with pytest.raises(MetricError, match="same length"):
+        weighted_tau(s, a[:4])
