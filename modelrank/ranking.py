@@ -15,6 +15,7 @@ import numpy as np
 
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
+from modelrank.jsonable import jsonable
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
 from modelrank.zoo import ZooEntry, load_zoo, select, truncation_parent
@@ -107,7 +108,7 @@ class Ranking:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, default=_json_default)
+        return json.dumps(self.to_dict(), indent=1, default=jsonable)
 
     def to_pandas(self):
         """A pandas DataFrame, one row per backbone in ranking order (index: model): ``rank``
@@ -156,14 +157,6 @@ class Ranking:
                   for k, v in r.topology.get("arrays", {}).items()}
         if arrays:
             np.savez_compressed(p.with_name(p.name + ".betti.npz"), **arrays)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.integer, np.floating)):
-        return o.item()
-    return str(o)
 
 
 def resolve_metrics(metrics: str | Sequence[str] | None) -> list[MetricSpec]:

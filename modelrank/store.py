@@ -49,6 +49,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from modelrank.errors import ConfigError
+from modelrank.jsonable import jsonable
 from modelrank.writable import can_create_under, existing_ancestor
 
 SCHEMA_VERSION = 3
@@ -270,17 +271,7 @@ def _db_path(conn: sqlite3.Connection) -> str:
 # --------------------------------------------------------------------------- value helpers
 
 def _json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, default=_json_default)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.integer, np.floating, np.bool_)):
-        return o.item()
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    return str(o)
+    return json.dumps(obj, sort_keys=True, default=jsonable)
 
 
 def _real(value: Any, what: str) -> float | None:
