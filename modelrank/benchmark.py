@@ -20,6 +20,7 @@ import numpy as np
 
 from modelrank.correlation import correlate
 from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError, ModelrankError
+from modelrank.zoo import zoo_path
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -65,20 +66,6 @@ class Suite:
 def suite_names() -> list[str]:
     return sorted(p.name[:-5] for p in (resources.files("modelrank") / "suites").iterdir()
                   if p.name.endswith(".yaml"))
-
-
-def zoo_path(name: str | None) -> str | None:
-    """A packaged zoo by short name ("offline", "sfda-group2"), a zoo trained here
-    ("trained:fmnist", built when missing: :mod:`modelrank.trained_zoo`), a path, or None
-    (default zoo)."""
-    if name in (None, "packaged"):
-        return None
-    if name.startswith("trained:"):
-        from modelrank.trained_zoo import built_zoo_path
-
-        return str(built_zoo_path(name))
-    packaged = resources.files("modelrank") / "zoos" / f"{name}.yaml"
-    return str(packaged) if packaged.is_file() else name
 
 
 def load_suite(name_or_path: str) -> Suite:

@@ -205,9 +205,37 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
     )
 
 
+def packaged_zoo_names() -> list[str]:
+    """Short names of the zoo files shipped with modelrank (``modelrank/zoos/<name>.yaml``)."""
+    return sorted(f.name[:-5] for f in (resources.files("modelrank") / "zoos").iterdir()
+                  if f.name.endswith(".yaml"))
+
+
+def zoo_path(name: str | Path | None) -> str | None:
+    """Where zoo ``name`` is: None (or "packaged") for the default zoo, a zoo trained here
+    ("trained:fmnist", built when missing: :mod:`modelrank.trained_zoo`), a packaged zoo by
+    short name ("offline", "fmnist-imagenet"), else ``name`` itself as a path. A file of that
+    name in the working directory wins over a packaged zoo only when it has the .yaml suffix."""
+    if name is None or str(name) == "packaged":
+        return None
+    name = str(name)
+    if name.startswith("trained:"):
+        from modelrank.trained_zoo import built_zoo_path
+
+        return str(built_zoo_path(name))
+    packaged = resources.files("modelrank") / "zoos" / f"{name}.yaml"
+    return str(packaged) if packaged.is_file() and not Path(name).is_file() else name
+
+
 def load_zoo(path: str | Path | None = None) -> dict[str, ZooEntry]:
-    """Read a zoo file (default: the packaged one) into ``{name: entry}`` in file order."""
-    p = Path(path) if path is not None else default_zoo_path()
+    """Read a zoo (default: the packaged one) into ``{name: entry}`` in file order: a zoo file,
+    or a packaged or trained zoo by name (:func:`zoo_path`)."""
+    where = zoo_path(path)
+    p = Path(where) if where is not None else default_zoo_path()
+    if not p.is_file() and path is not None and "/" not in str(path) \
+            and not str(path).endswith((".yaml", ".yml")):
+        raise ConfigError(f"unknown zoo {str(path)!r}: neither a file nor a packaged zoo "
+                          f"({', '.join(packaged_zoo_names())}, or trained:NAME)")
     doc = read_yaml(p, "zoo file")
     if not isinstance(doc, dict) or not isinstance(doc.get("models"), dict):
         raise ConfigError(f"zoo file {str(p)!r} must have a top-level 'models' mapping")

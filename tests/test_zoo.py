@@ -77,3 +77,21 @@ def test_the_default_zoo_is_the_top_level_file_and_the_package_ships_it():
     for field in ("source", "id", "weights", "preprocess", "layers", "imagenet_top1", "tags",
                   "truncate", "seed"):
         assert f"#   {field}:" in header  # every field a user may write is explained there
+
+
+def test_a_packaged_zoo_is_accepted_by_name_wherever_a_zoo_file_is(tmp_path, monkeypatch):
+    from modelrank.cli import main
+    from modelrank.zoo import packaged_zoo_names, zoo_path
+
+    assert {"fmnist-imagenet", "offline"} <= set(packaged_zoo_names())
+    by_name = load_zoo("fmnist-imagenet")
+    assert by_name == load_zoo(zoo_path("fmnist-imagenet")) and "lite0-stage4" in by_name
+    with pytest.raises(ConfigError, match="unknown zoo 'nosuch': neither a file nor a packaged"):
+        load_zoo("nosuch")
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_zoo(str(tmp_path / "missing.yaml"))
+    # a file of that name in the working directory is a file, not the packaged zoo
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "offline").write_text("models:\n  mine: {source: torchvision, id: resnet18, weights: random}\n")
+    assert list(load_zoo("offline")) == ["mine"]
+    assert main(["zoo", "list", "--zoo", "fmnist-imagenet"]) in (0, None)
