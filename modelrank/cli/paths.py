@@ -8,7 +8,8 @@ from pathlib import Path
 from modelrank.errors import ConfigError
 
 #: --zoo's help, the same in every command.
-ZOO_HELP = ("Zoo file (default: zoo.yaml, shipped with the package). Each entry: source "
+ZOO_HELP = ("Zoo file (default: zoo.yaml, shipped with the package), a packaged zoo by name "
+            "(fmnist-imagenet, offline, ...) or trained:NAME. Each entry: source "
             "(timm | torchvision | hf | file), id, weights, preprocess, layers, imagenet_top1, "
             "tags, truncate, seed; zoo.yaml's header explains them.")
 from modelrank.writable import can_create_under, existing_ancestor
