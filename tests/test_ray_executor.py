@@ -59,7 +59,9 @@ def test_score_on_ray_gives_the_local_numbers(two_workers, tmp_path):
     assert _comparable(remote) == _comparable(local)
     assert remote["recipe"]["execution"]["executor"] == "ray"
     assert remote["recipe"]["execution"]["cluster_cpus"] == 2.0
-    assert all(r["info"]["forward_pass"] for r in remote["ranking"])  # computed there, not cached
+    # computed there, not cached; lite0-stage3 read its layers from lite0's pass made there
+    assert all(r["info"]["forward_pass"] == (r["model"] != "lite0-stage3") for r in remote["ranking"])
+    assert {r["model"]: r["info"]["layers_from"] for r in remote["ranking"]}["lite0-stage3"] == "lite0"
     betti = {r["model"]: r["topology"]["omega_cubical"] for r in local["ranking"]}
     assert {r["model"]: r["topology"]["omega_cubical"] for r in remote["ranking"]} == betti
 

@@ -191,3 +191,19 @@ def test_a_truncated_network_reuses_its_full_depth_pass_exactly(tmp_path):
     assert set(reused["full"]) == set(alone["full"])
     assert all(same(reused["full"][v], alone["full"][v]) for v in alone["full"])
     assert all(same(r[v], a[v]) for r, a in zip(reused["replicates"], alone["replicates"]) for v in a)
+
+
+def test_the_held_out_verdicts_by_hand():
+    v, faithful = tv.variant_names()[5], ts.FAITHFUL
+
+    def study(name, tau, intervals):
+        return ts.SuiteVariants(name, ["t"], ["a", "b", "c"], tau, intervals, {}, {}, {}, {}, {})
+
+    chosen = study("A", {v: {"t": 0.9}, faithful: {"t": 0.1}}, {})
+    assert ts.best_variant(chosen) == v
+    cases = [({faithful: {"t": 0.1}}, {}, "undefined on this suite"),  # v not defined there
+             ({v: {"t": 0.5}, faithful: {"t": 0.1}}, {}, "no interval"),
+             ({v: {"t": 0.5}, faithful: {"t": 0.1}}, {v: (0.3, 0.6)}, "beats the faithful θ"),
+             ({v: {"t": 0.5}, faithful: {"t": 0.4}}, {v: (0.3, 0.6)}, "does not beat the faithful θ")]
+    for tau, intervals, verdict in cases:
+        assert ts.held_out(chosen, study("B", tau, intervals))["verdict"] == verdict

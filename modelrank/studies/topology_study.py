@@ -267,10 +267,12 @@ def held_out(chosen_on: SuiteVariants, reported_on: SuiteVariants) -> dict[str, 
     v = best_variant(chosen_on)
     lo, hi = reported_on.intervals.get(v, (float("nan"), float("nan")))
     faithful = reported_on.mean(FAITHFUL)
-    verdict = ("no interval" if not math.isfinite(lo) else
+    held = reported_on.mean(v)
+    verdict = ("undefined on this suite" if not math.isfinite(held) else
+               "no interval" if not math.isfinite(lo) else
                "beats the faithful θ" if lo > faithful else "does not beat the faithful θ")
     return {"variant": v, "chosen_on": chosen_on.suite, "reported_on": reported_on.suite,
-            "mean_chosen": chosen_on.mean(v), "mean_held_out": reported_on.mean(v),
+            "mean_chosen": chosen_on.mean(v), "mean_held_out": held,
             "interval_held_out": (lo, hi), "faithful_held_out": faithful,
             "faithful_interval": reported_on.intervals.get(FAITHFUL), "verdict": verdict}
 
