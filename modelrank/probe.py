@@ -320,7 +320,7 @@ def probe(
     groups: dict[str, list[Reducer]] = {"base": [PooledReducer()]}
     if cubical is not None:
         groups["cubical"] = [cubical]
-    stores = _stores(root, bb, data, groups, amp)
+    stores = _stores(root, bb.entry.recipe(), bb.layer_names, data, groups, amp)
     results: dict[str, dict[str, np.ndarray]] = {}
     todo: dict[str, tuple[int, list]] = {}
     for g, st in stores.items():
@@ -366,43 +366,59 @@ def probe(
                                                "from_parent": from_parent})
 
 
-def _stores(root: Path, bb: Backbone, data: TargetData, groups: dict[str, list[Reducer]],
-            amp: bool) -> dict[str, ChunkStore]:
-    """The cache store of each reducer group of ``bb`` on ``data``, keyed by all that
-    determines its arrays."""
-    common = {"v": CACHE_VERSION, "backbone": bb.entry.recipe(), "layers": bb.layer_names,
+def _stores(root: Path, recipe: dict[str, Any], layer_names: list[str], data: TargetData,
+            groups: dict[str, list[Reducer]], amp: bool) -> dict[str, ChunkStore]:
+    """The cache store of each reducer group of the backbone of ``recipe`` (its entry's
+    :meth:`~modelrank.zoo.ZooEntry.recipe`) probed at ``layer_names`` on ``data``, keyed by all
+    that determines its arrays."""
+    common = {"v": CACHE_VERSION, "backbone": recipe, "layers": layer_names,
               "data": data.fingerprint(), "amp": amp}
     return {g: ChunkStore(root, digest({**common, "group": g, "reducers": [r.key for r in rs]}),
                           {**common, "group": g, "dataset": data.recipe()})
             for g, rs in groups.items()}
 
 
+#: {digest of a parent's recipe and preprocessing: (its resolved recipe, its probe layers)}:
+#: what keys its cache, found once per process (building it loads weights and traces a pass).
+_PARENT_LAYOUTS: dict[str, tuple[dict[str, Any], list[str]]] = {}
+
+
+def _parent_layout(parent: "ZooEntry", preprocess) -> tuple[dict[str, Any], list[str]] | None:
+    """(recipe, probe layers) of ``parent`` built with ``preprocess``, as its own units key
+    their cache; None when it cannot be built here."""
+    from modelrank.errors import ModelrankError
+    from modelrank.loaders import build_backbone
+
+    key = digest({"parent": parent.recipe(), "preprocess": preprocess.as_dict()})
+    if key not in _PARENT_LAYOUTS:
+        try:
+            pbb = build_backbone(parent, device="cpu")
+        except ModelrankError:
+            return None  # not remembered: the weights may become available later
+        entry = pbb.entry
+        if pbb.preprocess != preprocess:
+            # the caller changed the truncation's preprocessing (a linear probe at another
+            # resolution); the parent's own units were changed the same way (entry and all)
+            entry = replace(entry, preprocess=preprocess)
+        _PARENT_LAYOUTS[key] = (entry.recipe(), pbb.layer_names)
+    return _PARENT_LAYOUTS[key]
+
+
 def _from_parent(parent: "ZooEntry", bb: Backbone, data: TargetData,
                  groups: dict[str, list[Reducer]], amp: bool,
                  root: Path) -> dict[str, dict[str, np.ndarray]] | None:
     """``bb``'s arrays of ``groups`` cut from ``parent``'s finished cache entries on ``data``, or
-    None when ``parent`` cannot stand in for it: its pass is not (wholly) in the cache, its
-    preprocessing differs, or ``bb``'s probed layers are not its first layers. ``bb`` must be
+    None when ``parent`` cannot stand in for it: it cannot be built here, its pass is not
+    (wholly) in the cache, or ``bb``'s probed layers are not its first layers. ``bb`` must be
     headless (a truncation), so its arrays are exactly its layers' entries."""
-    from modelrank.errors import ModelrankError
-    from modelrank.loaders import build_backbone
-
     if bb.head is not None or bb.entry.source == "hf":
         return None
-    try:
-        pbb = build_backbone(parent, device="cpu")
-    except ModelrankError:
-        return None
-    if pbb.preprocess != bb.preprocess:
-        # the caller changed bb's preprocessing (a linear probe at another resolution); the
-        # parent's own units were changed the same way, so its cache is keyed under that
-        pbb.preprocess = bb.preprocess
-        pbb.entry = replace(pbb.entry, preprocess=bb.preprocess)
+    layout = _parent_layout(parent, bb.preprocess)
     names = bb.layer_names
-    if pbb.layer_names[: len(names)] != names:
+    if layout is None or layout[1][: len(names)] != names:
         return None
     out = {}
-    for g, st in _stores(root, pbb, data, groups, amp).items():
+    for g, st in _stores(root, *layout, data, groups, amp).items():
         arrays = st.complete()
         if arrays is None:
             return None

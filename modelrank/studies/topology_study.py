@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 
 from modelrank.studies import topology_variants as tv
-from modelrank.zoo import truncation_parent  # noqa: F401  (part of this module's interface)
+from modelrank.zoo import truncation_parent
 
 #: The established scores and baselines the variants stand beside (issue 15, item 2).
 COMPARED = ("knn", "linear", "logme", "ncti", "sfda", "betti-cubical", "param-count",
