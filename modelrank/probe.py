@@ -75,20 +75,54 @@ class PooledReducer(Reducer):
         return act.float().mean(dim=dims).cpu().numpy().astype(np.float32)
 
 
+#: Betti engines: "numpy" (numpy/scipy on the host, :mod:`modelrank.topology.cubical`), "torch"
+#: (tensor ops on the activations' device, :mod:`modelrank.topology.cubical_torch`), "auto"
+#: (torch for activations on a GPU, numpy otherwise). The engines give the same numbers exactly.
+BETTI_ENGINES = ("auto", "numpy", "torch")
+
+
 class CubicalBettiReducer(Reducer):
     """Betti numbers (b0, b1, b2) of each image's activation at threshold ``eta``: (B, 3) int.
 
     ``layout``: "whc" (the faithful (W, H, C) volume), "channel-mean" or "per-channel"; see
-    :func:`modelrank.topology.cubical.betti_counts`.
+    :func:`modelrank.topology.cubical.betti_counts`. ``engine``: one of :data:`BETTI_ENGINES`.
+    The engine is not part of the cache key: both give the same counts (tested on random
+    volumes with ties, on the CPU and, where one is present, on CUDA).
     """
 
     group = "cubical"
 
-    def __init__(self, eta: float = 0.0, layout: str = "whc"):
+    def __init__(self, eta: float = 0.0, layout: str = "whc", engine: str = "auto"):
+        from modelrank.errors import ConfigError
+        from modelrank.topology.cubical import LAYOUTS
+
+        if layout not in LAYOUTS:
+            raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if engine not in BETTI_ENGINES:
+            raise ConfigError(f"betti_engine must be one of {', '.join(BETTI_ENGINES)}, "
+                              f"got {engine!r}")
         self.params = {"eta": float(eta), "layout": layout}
+        self.engine = engine
+
+    def engine_on(self, device: torch.device) -> str:
+        """The engine that counts activations that live on ``device``."""
+        if self.engine != "auto":
+            return self.engine
+        return "torch" if device.type == "cuda" else "numpy"
 
     def reduce(self, layer: LayerInfo, act: torch.Tensor) -> np.ndarray:
+        if self.engine_on(act.device) == "torch":
+            return self.count_on_device(act)
         return self.count(act.float().cpu().numpy())
+
+    def count_on_device(self, act: torch.Tensor) -> np.ndarray:
+        """(B, 3) int32 Betti numbers counted where ``act`` lives; only the counts are copied."""
+        from modelrank.topology.cubical_torch import betti_counts as betti_counts_torch
+
+        # float32 first, as the numpy engine sees it: a float16 activation compared with eta
+        # in float16 would round eta, and could differ from the float32 comparison
+        counts = betti_counts_torch(act.float(), eta=self.params["eta"], layout=self.params["layout"])
+        return counts.to(torch.int32).cpu().numpy()
 
     def snapshot(self, act: torch.Tensor) -> np.ndarray:
         """A private float32 copy of ``act`` that later in-place ops of the network cannot touch."""
@@ -228,9 +262,11 @@ def resolve_device(device: str | None) -> torch.device:
 class _Collector:
     """Forward hooks feeding the reducers; holds the current batch's reduced arrays.
 
-    Betti counting (numpy/scipy, which release the GIL for most of the work) runs in ``pool``
-    while the network goes on to its next layers: on a CPU it fills the cores that the forward
-    pass leaves idle. Each layer's batch is split into one task per pool thread.
+    Betti counting on the host (numpy/scipy, which release the GIL for most of the work) runs in
+    ``pool`` while the network goes on: to its next layers, and (see :func:`_run`) to the next
+    batch, so on a CPU it fills the cores that the forward pass leaves idle. Each layer's batch
+    is split into one task per pool thread. Counting on the device (the torch engine) runs in
+    the hook, in the device's stream order.
     """
 
     def __init__(self, bb: Backbone, reducers: Sequence[Reducer], want_head: bool,
@@ -251,7 +287,8 @@ class _Collector:
             act = canonical(out[0] if isinstance(out, tuple) else out, li)
             for r in self.reducers:
                 key = f"{r.group}:{li.name}"
-                if self.pool is not None and isinstance(r, CubicalBettiReducer):
+                if (self.pool is not None and isinstance(r, CubicalBettiReducer)
+                        and r.engine_on(act.device) == "numpy"):
                     a = r.snapshot(act)
                     step = -(-a.shape[0] // self.workers)
                     reduced = [self.pool.submit(r.count, a[i:i + step])
@@ -268,11 +305,17 @@ class _Collector:
     def _feat_hook(self, mod, inp, out):
         self.batch["base:features"] = [out.float().cpu().numpy().astype(np.float32)]
 
-    def take(self) -> dict[str, np.ndarray]:
-        out = {k: (np.concatenate([f.result() for f in v[0]]) if isinstance(v[0], list) else v[0])
-               for k, v in self.batch.items()}
-        self.batch = {}
+    def detach(self) -> dict[str, list]:
+        """This batch's outputs as they stand (counts may still be running); the collector
+        starts a new batch."""
+        out, self.batch = self.batch, {}
         return out
+
+    @staticmethod
+    def resolve(batch: dict[str, list]) -> dict[str, np.ndarray]:
+        """The arrays of a detached batch, waiting for its counts."""
+        return {k: (np.concatenate([f.result() for f in v[0]]) if isinstance(v[0], list) else v[0])
+                for k, v in batch.items()}
 
     def close(self) -> None:
         for h in self.handles:
@@ -298,7 +341,9 @@ def probe(
     Args:
         bb: built backbone (eval mode).
         data: target images and labels.
-        cubical: when given, also compute per-image cubical Betti counts at every layer.
+        cubical: when given, also compute per-image cubical Betti counts at every layer (its
+            engine decides where they are counted; ``meta["betti_engine"]`` names the one that
+            ran, None when the counts came from the cache).
         batch_size: images per forward pass.
         device: "cpu", "cuda", "auto"/None.
         amp: autocast to bfloat16 (CPU) / float16 (CUDA); part of the cache key.
@@ -338,6 +383,9 @@ def probe(
                 results[g] = arrays
             todo, from_parent = {}, parent.name
     computed = bool(todo)
+    betti_engine = cubical.engine_on(dev) if cubical is not None and "cubical" in todo else None
+    if betti_engine is not None:  # for people browsing the cache (not part of its key)
+        stores["cubical"].meta.update(betti_engine=betti_engine, device=str(dev))
     if todo:
         start = min(pos for pos, _ in todo.values())
         active = [r for g in todo for r in groups[g]]
@@ -363,7 +411,8 @@ def probe(
                       labels=np.asarray(data.labels), layer_names=bb.layer_names, cubical=cub,
                       computed=computed, meta={"device": str(dev), "amp": amp,
                                                "batch_size": batch_size,
-                                               "from_parent": from_parent})
+                                               "from_parent": from_parent,
+                                               "betti_engine": betti_engine})
 
 
 def _stores(root: Path, recipe: dict[str, Any], layer_names: list[str], data: TargetData,
@@ -438,7 +487,8 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, first, chunk_images,
          progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
     transform = make_transform(bb.preprocess)
-    threaded = any(isinstance(r, CubicalBettiReducer) for r in reducers)
+    threaded = any(isinstance(r, CubicalBettiReducer) and r.engine_on(dev) == "numpy"
+                   for r in reducers)
     workers = max(1, torch.get_num_threads())
     pool = ThreadPoolExecutor(workers, thread_name_prefix="betti") if threaded else None
     col = _Collector(bb, reducers, want_head, pool, workers)
@@ -452,10 +502,29 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
     def load(b0: int) -> torch.Tensor:
         return torch.stack([transform(data.images[i]) for i in range(b0, min(n, b0 + batch_size))])
 
+    def finish_batch(b0: int, b1: int, out: dict[str, np.ndarray]) -> None:
+        for g in stores:
+            if b1 <= first[g]:
+                continue  # this group already has these images from an earlier run
+            lo = max(0, first[g] - b0)
+            piece = {k: v[lo:] for k, v in out.items() if k.startswith(g + ":")}
+            pending[g].append(piece)
+            done = b1 - pend_start[g]
+            if use_cache and (done >= chunk_images or b1 == n):
+                merged = _concat(pending[g])
+                stores[g].save_chunk(pend_start[g], b1, merged)
+                parts[g].append(merged)
+                pending[g], pend_start[g] = [], b1
+        if progress is not None:
+            progress(b1, n)
+
     # Decoding and resizing the next batch (PIL releases the GIL) overlaps this batch's
     # forward pass: for folders of photos it costs a fair share of a CPU forward pass.
     loader = ThreadPoolExecutor(1, thread_name_prefix="decode") if prefetch else None
     starts = list(range(start, n, batch_size))
+    # A batch's host-side Betti counts are collected only after the next batch's forward pass,
+    # so they run beside it instead of holding it up.
+    in_flight: tuple[int, int, dict[str, list]] | None = None
     try:
         with torch.inference_mode(), autocast:
             ahead = loader.submit(load, starts[0]) if loader is not None and starts else None
@@ -465,21 +534,12 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
                 if loader is not None and j + 1 < len(starts):
                     ahead = loader.submit(load, starts[j + 1])
                 bb.run(x)
-                out = col.take()
-                for g in stores:
-                    if b1 <= first[g]:
-                        continue  # this group already has these images from an earlier run
-                    lo = max(0, first[g] - b0)
-                    piece = {k: v[lo:] for k, v in out.items() if k.startswith(g + ":")}
-                    pending[g].append(piece)
-                    done = b1 - pend_start[g]
-                    if use_cache and (done >= chunk_images or b1 == n):
-                        merged = _concat(pending[g])
-                        stores[g].save_chunk(pend_start[g], b1, merged)
-                        parts[g].append(merged)
-                        pending[g], pend_start[g] = [], b1
-                if progress is not None:
-                    progress(b1, n)
+                batch = col.detach()
+                if in_flight is not None:
+                    finish_batch(in_flight[0], in_flight[1], col.resolve(in_flight[2]))
+                in_flight = (b0, b1, batch)
+            if in_flight is not None:
+                finish_batch(in_flight[0], in_flight[1], col.resolve(in_flight[2]))
     finally:
         col.close()
         for p in (pool, loader):

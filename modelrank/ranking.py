@@ -199,6 +199,9 @@ class ScoreOptions:
         cache_dir: embedding cache root (None: the default of the machine the unit runs on).
         use_cache: read and write the embedding cache (and the unit journal).
         eta, layout: cubical Betti threshold and volume layout.
+        betti_engine: where cubical Betti numbers are counted (auto, numpy, torch; see
+            :data:`modelrank.probe.BETTI_ENGINES`); not part of a unit's key, as the engines
+            give the same numbers.
     """
 
     metrics: tuple[str, ...]
@@ -208,6 +211,7 @@ class ScoreOptions:
     use_cache: bool = True
     eta: float = 0.0
     layout: str = "whc"
+    betti_engine: str = "auto"
 
 
 @dataclass
@@ -249,7 +253,7 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
     except WeightsUnavailableError as exc:
         return UnitScore(entry.name, skipped=str(exc))
     need_cubical = any("cubical_betti" in s.needs for s in specs)
-    cb = CubicalBettiReducer(opts.eta, opts.layout) if need_cubical else None
+    cb = CubicalBettiReducer(opts.eta, opts.layout, opts.betti_engine) if need_cubical else None
     emb = probe(bb, data, cubical=cb, batch_size=opts.batch_size, device=device, amp=opts.amp,
                 cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=progress,
                 parent=parent)
@@ -261,7 +265,7 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
         "imagenet_top1": bb.entry.imagenet_top1, "truncate": entry.truncate,
         "tags": list(entry.tags), "forward_pass": emb.computed,
         "device": emb.meta["device"], "host": socket.gethostname(),
-        "layers_from": emb.meta["from_parent"],
+        "layers_from": emb.meta["from_parent"], "betti_engine": emb.meta["betti_engine"],
     })
     inputs = _inputs(emb, bb.entry, bb.param_count)
     have = inputs.available()
@@ -296,7 +300,7 @@ def unit_key(entry: ZooEntry, data: TargetData, opts: ScoreOptions) -> str:
 
 
 def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
-                   cache_dir: str | Path | None) -> None:
+                   cache_dir: str | Path | None, betti_engine: str = "auto") -> None:
     """Refuse options that would fail inside every unit of work, before any work is done."""
     from modelrank.topology.cubical import LAYOUTS
     from modelrank.writable import check_writable_dir
@@ -311,6 +315,11 @@ def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
         raise ConfigError(f"eta (the cubical threshold) must be a finite number, got {eta!r}")
     if layout not in LAYOUTS:
         raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    from modelrank.probe import BETTI_ENGINES
+
+    if betti_engine not in BETTI_ENGINES:
+        raise ConfigError(f"betti_engine must be one of {', '.join(BETTI_ENGINES)}, "
+                          f"got {betti_engine!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a whole number of at least 0, got {seed!r}")
     if cache_dir is not None:
@@ -335,6 +344,7 @@ def rank(
     on_progress: Callable[[str, int, int], None] | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     executor: "Executor | None" = None,
+    betti_engine: str = "auto",
 ) -> Ranking:
     """Score every selected backbone on ``dataset`` and rank them.
 
@@ -350,18 +360,22 @@ def rank(
         on_progress: called (model, images done, total) while probing (in-process executors).
         on_skip: called (model, reason) for a backbone that cannot be built here.
         executor: where the units run (default: a :class:`LocalExecutor`, this process).
+        betti_engine: where cubical Betti numbers are counted: ``"auto"`` (on the GPU when the
+            backbone runs there, else numpy on the host), ``"numpy"`` or ``"torch"``; the
+            engines give the same numbers, so this changes speed only.
 
     Returns:
         Ranking, rows sorted best first by the primary metric. Units that failed after their
         retries are listed in ``Ranking.failed``.
     """
-    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
+    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir,
+                   betti_engine=betti_engine)
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
     return rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed, device=device,
                         batch_size=batch_size, amp=amp, cache_dir=cache_dir, use_cache=use_cache,
                         eta=eta, layout=layout, on_progress=on_progress, on_skip=on_skip,
-                        executor=executor)[0]
+                        executor=executor, betti_engine=betti_engine)[0]
 
 
 def rank_targets(
@@ -380,6 +394,7 @@ def rank_targets(
     on_progress: Callable[[str, int, int], None] | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     executor: "Executor | None" = None,
+    betti_engine: str = "auto",
 ) -> list[Ranking]:
     """:func:`rank` for several targets as one job of (backbone x target) units.
 
@@ -391,7 +406,8 @@ def rank_targets(
     from modelrank.journal import Journal
     from modelrank.probe import cache_root
 
-    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
+    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir,
+                   betti_engine=betti_engine)
     for t in targets:
         if t.num_classes < 2:
             raise ConfigError(f"{t.name} ({t.split}) has {t.num_classes} class; ranking needs at "
@@ -403,7 +419,8 @@ def rank_targets(
     ex = executor if executor is not None else LocalExecutor()
     task_device = ex.check_device(device)
     opts = ScoreOptions(tuple(s.name for s in specs), batch_size, amp,
-                        None if cache_dir is None else str(cache_dir), use_cache, eta, layout)
+                        None if cache_dir is None else str(cache_dir), use_cache, eta, layout,
+                        betti_engine)
     journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units"
                       if use_cache else None)
     results: list[dict[str, UnitScore]] = [{} for _ in targets]

@@ -41,6 +41,7 @@ def one_line_error(code, stderr, message):
     (["--eta", "nan"], "eta (the cubical threshold) must be a finite number"),
     (["--eta", "inf"], "eta (the cubical threshold) must be a finite number"),
     (["--seed", "-1"], "seed must be a whole number of at least 0, got -1"),
+    (["--betti-engine", "cupy"], "--betti-engine must be auto, numpy or torch, got 'cupy'"),
     (["--models", ""], "models is empty"),
     (["--models", "hub"], "none of the 1 selected backbone(s) could be scored here"),
     (["--per-class", "100000000000000000000"], "per-class must be a whole number from 1 to"),

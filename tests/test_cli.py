@@ -148,6 +148,27 @@ def test_listings():
     assert code == 0 and "knn" in stdout
 
 
+def test_betti_engines_give_the_same_cubical_scores(tmp_path, tiny_zoo):
+    """`--betti-engine torch` counts with tensor ops (here on the CPU), `numpy` with scipy: the
+    scores and the Betti counts saved beside the ranking are equal, and each row names its engine."""
+    docs = {}
+    for engine in ("numpy", "torch"):
+        out = tmp_path / f"{engine}.json"
+        code, _, stderr = run("score", "--zoo", str(tiny_zoo), "--models", "r18a,r18b",
+                              "--per-class", "3", "--metric", "betti-cubical,betti-cubical-auc",
+                              "--betti-engine", engine, "--output", str(out), "--stability", "0",
+                              env_extra={"MODELRANK_CACHE": str(tmp_path / engine),
+                                         "MODELRANK_DB": str(tmp_path / "db")})
+        assert code == 0, stderr
+        docs[engine] = json.loads(out.read_text())
+        assert {r["info"]["betti_engine"] for r in docs[engine]["ranking"]} == {engine}
+        docs[engine]["betti"] = np.load(str(out) + ".betti.npz")
+    raw = {e: [(r["model"], r["raw"]) for r in d["ranking"]] for e, d in docs.items()}
+    assert raw["torch"] == raw["numpy"]
+    for key in docs["numpy"]["betti"].files:
+        np.testing.assert_array_equal(docs["torch"]["betti"][key], docs["numpy"]["betti"][key])
+
+
 def test_score_with_every_metric_ranks_the_offline_zoo(tmp_path):
     """`modelrank score --dataset digits --metric all` on the packaged Lite zoo, offline."""
     out = tmp_path / "all.json"

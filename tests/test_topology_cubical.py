@@ -2,7 +2,8 @@
 
 Truth in these tests never comes from modelrank: it is read from ``cripser.computePH`` diagrams
 (birth <= eta < death) called directly here, from gudhi's V-construction cubical complex, or
-counted by hand.
+counted by hand. The torch engine (``modelrank.topology.cubical_torch``) is held to the same truth
+on the same random arrays and hand-built shapes, on the CPU.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
+from modelrank.topology import cubical_torch
 from modelrank.topology.cubical import (
     betti_at,
     betti_counts,
@@ -86,6 +88,21 @@ def make_volume(kind: str, shape: tuple[int, ...], seed: int, param: int) -> np.
 KINDS = ["ints", "binary", "uniform", "smooth", "relu", "relu_ints"]
 
 
+def torch_betti_over(vol: np.ndarray, etas: np.ndarray) -> list[tuple[int, int, int]]:
+    """The torch engine's Betti numbers of ``vol <= eta`` for every eta, as one batch."""
+    import torch
+
+    v = torch.from_numpy(np.ascontiguousarray(vol))
+    e = torch.from_numpy(np.asarray(etas, dtype=vol.dtype)).view(-1, *([1] * vol.ndim))
+    return [tuple(r) for r in cubical_torch.betti_of_masks(v[None] <= e).tolist()]
+
+
+@pytest.fixture(params=["numpy", "torch"])
+def engine(request):
+    """``betti_at`` of one engine: the hand-built shapes hold for both."""
+    return betti_at if request.param == "numpy" else cubical_torch.betti_at
+
+
 # ------------------------------------------------------------------------------------------
 # property tests: thousands of random arrays
 # ------------------------------------------------------------------------------------------
@@ -101,8 +118,11 @@ KINDS = ["ints", "binary", "uniform", "smooth", "relu", "relu_ints"]
 def test_betti_at_equals_cripser_3d(shape, kind, seed, param):
     vol = make_volume(kind, shape, seed, param)
     bars = cripser_bars(vol)
-    for eta in etas_for(vol):
-        assert betti_at(vol, eta) == truth_betti(bars, eta), (kind, shape, eta)
+    etas = etas_for(vol)
+    want = [truth_betti(bars, eta) for eta in etas]
+    for eta, w in zip(etas, want):
+        assert betti_at(vol, eta) == w, (kind, shape, eta)
+    assert torch_betti_over(vol, etas) == want, (kind, shape)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,8 +135,11 @@ def test_betti_at_equals_cripser_3d(shape, kind, seed, param):
 def test_betti_at_equals_cripser_2d(shape, kind, seed, param):
     vol = make_volume(kind, shape, seed, param)
     bars = cripser_bars(vol)
-    for eta in etas_for(vol):
-        assert betti_at(vol, eta) == truth_betti(bars, eta), (kind, shape, eta)
+    etas = etas_for(vol)
+    want = [truth_betti(bars, eta) for eta in etas]
+    for eta, w in zip(etas, want):
+        assert betti_at(vol, eta) == w, (kind, shape, eta)
+    assert torch_betti_over(vol, etas) == want, (kind, shape)
 
 
 @settings(max_examples=300, deadline=None)
@@ -130,8 +153,10 @@ def test_betti_at_equals_cripser_2d(shape, kind, seed, param):
 def test_betti_at_equals_cripser_shrinkable(vol):
     """Small integer arrays drawn element by element, so a failure shrinks to a minimal case."""
     bars = cripser_bars(vol)
-    for eta in (-0.5, 0, 1, 1.5, 2, 3):
+    etas = np.array([-0.5, 0, 1, 1.5, 2, 3])
+    for eta in etas:
         assert betti_at(vol, eta) == truth_betti(bars, eta)
+    assert torch_betti_over(vol.astype(np.float64), etas) == [truth_betti(bars, e) for e in etas]
 
 
 @settings(max_examples=150, deadline=None)
@@ -146,9 +171,13 @@ def test_betti_at_equals_gudhi_vertex_complex(shape, kind, seed):
     cc = gudhi.CubicalComplex(vertices=vol)
     cc.compute_persistence(homology_coeff_field=2)
     dg = [np.asarray(cc.persistence_intervals_in_dimension(k)).reshape(-1, 2) for k in range(3)]
-    for eta in etas_for(vol):
+    etas = etas_for(vol)
+    wants = []
+    for eta in etas:
         want = tuple(int(np.count_nonzero((d[:, 0] <= eta) & (eta < d[:, 1]))) for d in dg)
         assert betti_at(vol, eta) == want
+        wants.append(want)
+    assert torch_betti_over(vol, etas) == wants
 
 
 # ------------------------------------------------------------------------------------------
@@ -156,27 +185,27 @@ def test_betti_at_equals_gudhi_vertex_complex(shape, kind, seed):
 # ------------------------------------------------------------------------------------------
 
 
-def test_hollow_cube():
+def test_hollow_cube(engine):
     vol = np.ones((7, 7, 7))
     vol[1:6, 1:6, 1:6] = 0.0
     vol[2:5, 2:5, 2:5] = 1.0  # hollow: a 3x3x3 cavity inside a 5x5x5 shell
-    assert betti_at(vol, 0.0) == (1, 0, 1)
-    assert betti_at(vol, 1.0) == (1, 0, 0)  # everything
-    assert betti_at(vol, -1.0) == (0, 0, 0)  # nothing
+    assert engine(vol, 0.0) == (1, 0, 1)
+    assert engine(vol, 1.0) == (1, 0, 0)  # everything
+    assert engine(vol, -1.0) == (0, 0, 0)  # nothing
     assert truth_betti(cripser_bars(vol), 0.0) == (1, 0, 1)
 
 
-def test_single_voxel_cavity_and_diagonal_leak():
+def test_single_voxel_cavity_and_diagonal_leak(engine):
     vol = np.zeros((3, 3, 3))
     vol[1, 1, 1] = 1.0  # one enclosed background voxel
-    assert betti_at(vol, 0.0) == (1, 0, 1)
+    assert engine(vol, 0.0) == (1, 0, 1)
     # A cavity that touches the outside only through a vertex: the complement is 26-connected,
     # so it is not enclosed; the missing corner voxel also leaves the shell without a void.
     vol = np.zeros((4, 4, 4))
     vol[1:3, 1:3, 1:3] = 1.0
     vol[0, 0, 0] = 1.0  # corner voxel gone; (0,0,0) touches the cavity voxel (1,1,1) diagonally
     want = truth_betti(cripser_bars(vol), 0.0)
-    assert betti_at(vol, 0.0) == want
+    assert engine(vol, 0.0) == want
     assert want[2] == 0
 
 
@@ -189,11 +218,11 @@ def test_single_voxel_cavity_and_diagonal_leak():
         ([(2, 2, 2), (3, 3, 3), (4, 4, 4), (2, 2, 5)], 2),  # a diagonal chain plus a loner
     ],
 )
-def test_voids_joined_through_diagonal_contacts(holes, voids):
+def test_voids_joined_through_diagonal_contacts(holes, voids, engine):
     vol = np.zeros((7, 7, 7))
     for h in holes:
         vol[h] = 1.0
-    got = betti_at(vol, 0.0)
+    got = engine(vol, 0.0)
     assert got[2] == voids  # by hand: cavities meeting at an edge or a vertex are one void
     assert got == truth_betti(cripser_bars(vol), 0.0)
 
@@ -206,48 +235,48 @@ def _voxel_torus(r_in: float, r_out: float) -> np.ndarray:
     return np.where((d >= r_in) & (d <= r_out), 0.0, 1.0)
 
 
-def test_voxel_torus_surface():
+def test_voxel_torus_surface(engine):
     vol = _voxel_torus(1.5, 3.2)  # a thick torus shell around a hollow core
-    assert betti_at(vol, 0.0) == (1, 2, 1)
+    assert engine(vol, 0.0) == (1, 2, 1)
     assert truth_betti(cripser_bars(vol), 0.0) == (1, 2, 1)
 
 
-def test_voxel_solid_torus():
+def test_voxel_solid_torus(engine):
     vol = _voxel_torus(0.0, 2.5)
-    assert betti_at(vol, 0.0) == (1, 1, 0)
+    assert engine(vol, 0.0) == (1, 1, 0)
     assert truth_betti(cripser_bars(vol), 0.0) == (1, 1, 0)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 8])
-def test_checkerboard_2d(n):
+def test_checkerboard_2d(n, engine):
     i, j = np.indices((n, n))
     vol = ((i + j) % 2).astype(np.float64)  # 0 on the "black" squares
     # Black squares only meet diagonally; in the V-construction diagonal pixels share no edge,
     # so every black pixel is its own component and there are no loops.
     black = (n * n + 1) // 2
-    assert betti_at(vol, 0.0) == (black, 0, 0)
+    assert engine(vol, 0.0) == (black, 0, 0)
     # White pixels likewise.
-    assert betti_at(1.0 - vol, 0.0) == (n * n - black, 0, 0)
-    assert betti_at(vol, 1.0) == (1, 0, 0)
+    assert engine(1.0 - vol, 0.0) == (n * n - black, 0, 0)
+    assert engine(vol, 1.0) == (1, 0, 0)
 
 
 @pytest.mark.parametrize("n", [2, 3, 6])
-def test_checkerboard_3d(n):
+def test_checkerboard_3d(n, engine):
     i, j, k = np.indices((n, n, n))
     vol = ((i + j + k) % 2).astype(np.float64)
     black = int(np.count_nonzero(vol == 0))
     # Isolated voxels; the 26-connected complement reaches the border, so no voids either.
-    assert betti_at(vol, 0.0) == (black, 0, 0)
+    assert engine(vol, 0.0) == (black, 0, 0)
     assert truth_betti(cripser_bars(vol), 0.0) == (black, 0, 0)
 
 
-def test_annulus_2d():
+def test_annulus_2d(engine):
     i, j = np.indices((21, 21))
     r = np.hypot(i - 10, j - 10)
     vol = np.where((r >= 4) & (r <= 7), 0.0, 1.0)
-    assert betti_at(vol, 0.0) == (1, 1, 0)
+    assert engine(vol, 0.0) == (1, 1, 0)
     two = np.concatenate([vol, vol], axis=1)  # two annuli side by side
-    assert betti_at(two, 0.0) == (2, 2, 0)
+    assert engine(two, 0.0) == (2, 2, 0)
 
 
 # ------------------------------------------------------------------------------------------

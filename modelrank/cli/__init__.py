@@ -79,6 +79,9 @@ def score(
     amp: bool = typer.Option(False, "--amp", help="Mixed precision forward passes."),
     eta: float = typer.Option(0.0, "--eta", help="Cubical Betti threshold."),
     layout: str = typer.Option("whc", "--layout", help="Cubical volume: whc, channel-mean, per-channel."),
+    betti_engine: str = typer.Option(
+        "auto", "--betti-engine", help="Where cubical Betti numbers are counted: auto (on the GPU "
+        "when the backbones run there, else numpy on the host), numpy or torch. Same numbers."),
     cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help="Embedding cache (default: user cache)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the embedding cache."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the ranking to FILE.json/.csv/.md."),
@@ -106,7 +109,10 @@ def score(
     if stability < 0:
         raise ModelrankError(f"--stability must be 0 or more half-samples, got {stability}")
     check_outputs(output=output, db=db)
-    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir)
+    if betti_engine not in ("auto", "numpy", "torch"):
+        raise ModelrankError(f"--betti-engine must be auto, numpy or torch, got {betti_engine!r}")
+    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir,
+                   betti_engine=betti_engine)
     data = load_target(dataset, split=split, per_class=per_class, seed=seed,
                        image_column=image_column, label_column=label_column)
     with job_progress(err) as (on_progress, on_counts), open_executor(
@@ -115,7 +121,7 @@ def score(
         ranking = rank(
             data, zoo=zoo, models=models, metrics=metric, split=split, per_class=per_class,
             seed=seed, device=device, batch_size=batch_size, amp=amp, eta=eta, layout=layout,
-            cache_dir=cache_dir, use_cache=not no_cache, on_progress=on_progress,
+            betti_engine=betti_engine, cache_dir=cache_dir, use_cache=not no_cache, on_progress=on_progress,
             on_skip=lambda m, why: print_skipped(err, m, why), executor=ex,
         )
     if not ranking.rows and not ranking.failed:
