@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage
 
-from modelrank.topology import cubical_torch
+from modelrank.topology import cubical, cubical_torch
 from modelrank.topology.cubical import (
     betti_at,
     betti_counts,
@@ -97,10 +97,31 @@ def torch_betti_over(vol: np.ndarray, etas: np.ndarray) -> list[tuple[int, int, 
     return [tuple(r) for r in cubical_torch.betti_of_masks(v[None] <= e).tolist()]
 
 
-@pytest.fixture(params=["numpy", "torch"])
-def engine(request):
-    """``betti_at`` of one engine: the hand-built shapes hold for both."""
-    return betti_at if request.param == "numpy" else cubical_torch.betti_at
+LABELLERS = ["scipy"] + (["cc3d"] if cubical.cc3d is not None else [])
+
+
+def numpy_betti_over(vol: np.ndarray, etas: np.ndarray) -> dict[str, list]:
+    """The numpy engine's Betti numbers of ``vol <= eta`` for every eta, with each labeller."""
+    out, saved = {}, cubical.LABELLER
+    try:
+        for lab in LABELLERS:
+            cubical.LABELLER = lab
+            out[lab] = [betti_at(vol, eta) for eta in etas]
+    finally:
+        cubical.LABELLER = saved
+    return out
+
+
+@pytest.fixture(params=["numpy-scipy", "numpy-cc3d", "torch"])
+def engine(request, monkeypatch):
+    """``betti_at`` of one engine (and labeller): the hand-built shapes hold for all."""
+    if request.param == "torch":
+        return cubical_torch.betti_at
+    lab = request.param.split("-")[1]
+    if lab not in LABELLERS:
+        pytest.skip("cc3d (modelrank[fast]) is not installed")
+    monkeypatch.setattr(cubical, "LABELLER", lab)
+    return betti_at
 
 
 # ------------------------------------------------------------------------------------------
@@ -120,8 +141,8 @@ def test_betti_at_equals_cripser_3d(shape, kind, seed, param):
     bars = cripser_bars(vol)
     etas = etas_for(vol)
     want = [truth_betti(bars, eta) for eta in etas]
-    for eta, w in zip(etas, want):
-        assert betti_at(vol, eta) == w, (kind, shape, eta)
+    for lab, got in numpy_betti_over(vol, etas).items():
+        assert got == want, (lab, kind, shape)
     assert torch_betti_over(vol, etas) == want, (kind, shape)
 
 
@@ -137,8 +158,8 @@ def test_betti_at_equals_cripser_2d(shape, kind, seed, param):
     bars = cripser_bars(vol)
     etas = etas_for(vol)
     want = [truth_betti(bars, eta) for eta in etas]
-    for eta, w in zip(etas, want):
-        assert betti_at(vol, eta) == w, (kind, shape, eta)
+    for lab, got in numpy_betti_over(vol, etas).items():
+        assert got == want, (lab, kind, shape)
     assert torch_betti_over(vol, etas) == want, (kind, shape)
 
 
@@ -154,8 +175,8 @@ def test_betti_at_equals_cripser_shrinkable(vol):
     """Small integer arrays drawn element by element, so a failure shrinks to a minimal case."""
     bars = cripser_bars(vol)
     etas = np.array([-0.5, 0, 1, 1.5, 2, 3])
-    for eta in etas:
-        assert betti_at(vol, eta) == truth_betti(bars, eta)
+    for lab, got in numpy_betti_over(vol, etas).items():
+        assert got == [truth_betti(bars, e) for e in etas], lab
     assert torch_betti_over(vol.astype(np.float64), etas) == [truth_betti(bars, e) for e in etas]
 
 

@@ -17,19 +17,37 @@ Fast path (:func:`betti_at`, exact, linear in the number of voxels):
 - ``chi = #vertices - #edges + #squares - #cubes``, each count an AND of shifted copies of ``X``;
 - ``b1 = b0 + b2 - chi``.
 
+Connected components come from ``cc3d`` (connected-components-3d, LGPL-3.0, the optional extra
+``modelrank[fast]``) when it is installed, about 3x faster than ``scipy.ndimage.label`` on
+activation volumes, and from scipy otherwise; :data:`LABELLER` says which, and setting it to
+``"scipy"`` forces scipy (the per-channel layout, a stack of unlinked planes, always uses scipy).
+Both give the same numbers (the tests run both). cc3d labels the
+complement's 26-components directly; scipy goes through 6-components and their diagonal contacts.
+
 Full persistence (:func:`cubical_diagrams`) is only for curves over many thresholds and for checks;
 it goes through CubicalRipser (GPL-3.0, optional extra ``modelrank[gpl]``) or gudhi (MIT).
 
-Pure numpy / scipy: this module never imports torch.
+Pure numpy / scipy (and cc3d): this module never imports torch.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
+
+try:
+    import cc3d
+except ImportError:  # the optional extra modelrank[fast]
+    cc3d = None
+
+#: Which library labels connected components: "cc3d" when installed, else "scipy". Set it to
+#: "scipy" (or MODELRANK_BETTI_LABELLER=scipy) to force scipy; the numbers do not change.
+LABELLER = "cc3d" if cc3d is not None and os.environ.get("MODELRANK_BETTI_LABELLER") != "scipy" \
+    else "scipy"
 
 __all__ = [
     "LAYOUTS",
@@ -105,9 +123,11 @@ def _sublevel(a: np.ndarray, eta: float) -> np.ndarray:
 
     Betti numbers do not depend on the order of the axes, and ``ndimage.label`` works line by
     line along the last axis, so long lines make it faster (up to 2x on (2048, 7, 7) maps).
+    cc3d is faster without the move (by a quarter on ResNet-50's activations), so it is skipped
+    there.
     """
     ax = int(np.argmax(a.shape))
-    if a.shape[ax] > a.shape[-1]:
+    if a.shape[ax] > a.shape[-1] and not _use_cc3d():
         a = np.moveaxis(a, ax, -1)
     return np.less_equal(a, eta, order="C")
 
@@ -235,7 +255,29 @@ def _n_voids(x: np.ndarray, labels: np.ndarray) -> int:
     return int(n_groups) - 1
 
 
+def _n_voids_cc3d(x: np.ndarray) -> int:
+    """b2 of the V-complex on a 3-D bool array: 26-components of the complement off the border."""
+    if 1 in x.shape:
+        # every voxel lies on the border, so nothing is enclosed (and cc3d 4.1 raises on
+        # 26-connectivity with a length-1 axis)
+        return 0
+    labels, n = cc3d.connected_components(~x, connectivity=26, return_N=True)
+    if n == 0:
+        return 0
+    return n + 1 - int(np.count_nonzero(_touching_border(labels, n)))
+
+
+def _use_cc3d() -> bool:
+    return LABELLER == "cc3d" and cc3d is not None
+
+
 def _betti_mask_3d(x: np.ndarray, labels: np.ndarray | None = None) -> tuple[int, int, int]:
+    if _use_cc3d():
+        b0 = int(cc3d.connected_components(x, connectivity=6, return_N=True)[1])
+        if b0 == 0:
+            return 0, 0, 0
+        b2 = _n_voids_cc3d(x)
+        return b0, b0 + b2 - _euler_3d(x), b2
     labels = _scratch(x, labels)
     b0 = ndimage.label(x, structure=_FG3, output=labels)
     if b0 == 0:
@@ -246,8 +288,10 @@ def _betti_mask_3d(x: np.ndarray, labels: np.ndarray | None = None) -> tuple[int
 
 
 def _betti_mask_2d(x: np.ndarray, labels: np.ndarray | None = None) -> tuple[int, int, int]:
-    labels = _scratch(x, labels)
-    b0 = ndimage.label(x, structure=_FG2, output=labels)
+    if _use_cc3d():
+        b0 = int(cc3d.connected_components(x, connectivity=4, return_N=True)[1])
+    else:
+        b0 = ndimage.label(x, structure=_FG2, output=_scratch(x, labels))
     if b0 == 0:
         return 0, 0, 0
     return b0, b0 - _euler_2d(x), 0
