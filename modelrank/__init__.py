@@ -14,34 +14,29 @@ _cpu_runtime.configure()  # before torch is imported or allocates; see modelrank
 from modelrank.errors import ModelrankError  # noqa: E402
 
 
-def rank(*args, **kwargs):
-    """See :func:`modelrank.ranking.rank` (imported lazily: torch loads on first use; the module is
-    ``modelrank.ranking`` so that ``modelrank.rank`` stays this function)."""
-    from modelrank.ranking import rank as _rank
-
-    return _rank(*args, **kwargs)
-
-
-def pick_backbone(*args, **kwargs):
-    """See :func:`modelrank.ranking.pick_backbone`."""
-    from modelrank.ranking import pick_backbone as _pick
-
-    return _pick(*args, **kwargs)
+#: The public functions, by the module that defines them. They are loaded on first use (PEP 562),
+#: so ``import modelrank`` stays light (no torch) while ``modelrank.rank`` is the real function:
+#: ``help(modelrank.rank)`` shows its own signature and docstring.
+_PUBLIC = {
+    "rank": "modelrank.ranking",
+    "pick_backbone": "modelrank.ranking",
+    "evaluate": "modelrank.finetuning",
+    "correlate": "modelrank.correlation",
+}
 
 
-def evaluate(*args, **kwargs):
-    """See :func:`modelrank.finetuning.evaluate`: fine-tune or linear-probe backbones on a target
-    (the module is not called ``evaluate`` so that importing it cannot replace this function)."""
-    from modelrank.finetuning import evaluate as _evaluate
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        import importlib
 
-    return _evaluate(*args, **kwargs)
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value  # later lookups skip this hook
+        return value
+    raise AttributeError(f"module 'modelrank' has no attribute {name!r}")
 
 
-def correlate(scores, accuracies):
-    """See :func:`modelrank.correlation.correlate`: weighted tau, Kendall, Spearman, Pearson, rel@k."""
-    from modelrank.correlation import correlate as _correlate
-
-    return _correlate(scores, accuracies)
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
 
 
 __all__ = ["ModelrankError", "__version__", "correlate", "evaluate", "pick_backbone", "rank"]

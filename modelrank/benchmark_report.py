@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelrank.markdown import table
+
 if TYPE_CHECKING:
     from modelrank.benchmark import BenchmarkResult
 
@@ -70,7 +72,7 @@ def _table(res: "BenchmarkResult", label: str, field: str, title: str,
         name, best = best_baseline(res, label)
         head.append(f"beats the best static baseline ({name}, {_fmt(best)})?" if name
                     else "beats the best static baseline?")
-    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     ivs = res.intervals.get(label, {}) if with_intervals else {}
     for s in res.scores:
         cells = [recs.get((s, t)) for t in res.targets]
@@ -83,15 +85,14 @@ def _table(res: "BenchmarkResult", label: str, field: str, title: str,
         row.append(_cell(mean, ivs.get(s, {}).get("mean"), None, pool))
         if with_intervals:
             row.append(verdict(res, label, s))
-        lines.append("| " + " | ".join(row) + " |")
-    return lines + [""]
+        rows.append(row)
+    return [f"### {title}", ""] + table(head, rows) + [""]
 
 
 def _accuracy_table(res: "BenchmarkResult", label: str) -> list[str]:
     gt = res.ground_truths[label]
     models = res.pool + res.controls
-    head = ["model"] + res.targets
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for m in models:
         row = [m + (" (control)" if m in res.controls else "")]
         for t in res.targets:
@@ -102,8 +103,8 @@ def _accuracy_table(res: "BenchmarkResult", label: str) -> list[str]:
                 row.append(f"{seeds[0]:.1f}")
             else:
                 row.append(f"{np.mean(seeds):.1f} ± {np.ptp(seeds) / 2:.1f}")
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
+        rows.append(row)
+    lines = table(["model"] + res.targets, rows) + [""]
     sp = res.spread.get(label)
     if sp:
         lines.append(f"Seed spread ({label}; ± is half the range over seeds; a pair of backbones "
@@ -156,35 +157,25 @@ def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float
                       f"when the pool also holds "
                       f"{', '.join(res.controls)} (telling random from pretrained weights is easy; "
                       "this is not the headline number).", ""]
-            head = ["score"] + res.targets + ["mean"]
-            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-            for s in res.scores:
-                col = res.control_tau.get(s)
-                if col:
-                    lines.append("| " + " | ".join(
-                        [s] + [_fmt(col.get(t)) for t in res.targets]
-                        + [_fmt(_mean(list(col.values())))]) + " |")
-            lines.append("")
+            lines += table(["score"] + res.targets + ["mean"],
+                           [[s] + [_fmt(col.get(t)) for t in res.targets]
+                            + [_fmt(_mean(list(col.values())))]
+                            for s in res.scores if (col := res.control_tau.get(s))]) + [""]
     else:
         lines += _plain(res)
     if published:
-        lines += ["Published weighted tau (SFDA paper) for comparison:", "",
-                  "| score | " + " | ".join(published) + " |", "|---|" + "---|" * len(published)]
         scores = sorted({s for col in published.values() for s in col})
-        for s in scores:
-            lines.append(f"| {s} | " + " | ".join(_fmt(published[c].get(s)) for c in published)
-                         + " |")
+        lines += ["Published weighted tau (SFDA paper) for comparison:", ""]
+        lines += table(["score"] + list(published),
+                       [[s] + [_fmt(published[c].get(s)) for c in published] for s in scores])
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _plain(res: "BenchmarkResult") -> list[str]:
-    head = ["score"] + res.targets + ["mean"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for s in res.scores:
-        cells = [s] + [_fmt(res.tau.get(s, {}).get(t)) for t in res.targets] + [_fmt(res.mean(s))]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines + [""]
+    return table(["score"] + res.targets + ["mean"],
+                 [[s] + [_fmt(res.tau.get(s, {}).get(t)) for t in res.targets] + [_fmt(res.mean(s))]
+                  for s in res.scores]) + [""]
 
 
 def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:

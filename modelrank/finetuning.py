@@ -694,7 +694,7 @@ def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int
         return str(exc)
 
 
-def evaluate(dataset: str, zoo: str | Path | dict[str, ZooEntry] | None = None,
+def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = None,
              models: str | Iterable[str] | None = None, protocol: str = "full",
              budget: str | FinetuneConfig = "cpu", per_class: int | None = None,
              device: str | None = None, on_skip: Callable[[str, str], None] | None = None,
@@ -724,7 +724,7 @@ def evaluate(dataset: str, zoo: str | Path | dict[str, ZooEntry] | None = None,
     )[dataset]
 
 
-def evaluate_targets(targets: Sequence[tuple[str, int | None]],
+def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
                      zoo: str | Path | dict[str, ZooEntry] | None = None,
                      models: str | Iterable[str] | None = None, protocol: str = "full",
                      budget: str | FinetuneConfig = "cpu", device: str | None = None,

@@ -341,11 +341,9 @@ def _runs_note(t: TargetBoard) -> str:
 
 
 def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
-    def esc(c: str) -> str:
-        return c.replace("|", "\\|")
+    from modelrank.markdown import table
 
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(esc(c) or "—" for c in row) + " |" for row in body]
+    return table(header, body, empty="—")
 
 
 def to_markdown(board: Leaderboard) -> str:

@@ -325,6 +325,7 @@ class _Collector:
 def probe(
     bb: Backbone,
     data: TargetData,
+    *,
     cubical: CubicalBettiReducer | None = None,
     batch_size: int = 32,
     device: str | None = None,

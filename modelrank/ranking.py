@@ -132,9 +132,9 @@ class Ranking:
         return buf.getvalue()
 
     def to_markdown(self) -> str:
-        header, body = self.table()
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
+        from modelrank.markdown import table
+
+        lines = table(*self.table())
         rec = self.recipe.get("data", {})
         lines.insert(0, f"Ranking on {rec.get('dataset')} ({rec.get('split')}, "
                         f"{rec.get('n_images')} images), sorted by {self.primary}\n")
@@ -328,6 +328,7 @@ def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
 
 def rank(
     dataset: str | TargetData = "digits",
+    *,
     zoo: str | Path | dict[str, ZooEntry] | None = None,
     models: str | Iterable[str] | None = None,
     metrics: str | Sequence[str] | None = None,
@@ -380,6 +381,7 @@ def rank(
 
 def rank_targets(
     targets: Sequence[TargetData],
+    *,
     zoo: str | Path | dict[str, ZooEntry] | None = None,
     models: str | Iterable[str] | None = None,
     metrics: str | Sequence[str] | None = None,
@@ -548,8 +550,9 @@ class Pick(str):
         return f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r})"
 
 
-def pick_backbone(dataset: str | TargetData = "digits", candidates: str | Iterable[str] | None = None,
-                  metric: str = "knn", *, stability: int | None = None, **kwargs: Any) -> Pick:
+def pick_backbone(dataset: str | TargetData = "digits", *,
+                  candidates: str | Iterable[str] | None = None,
+                  metric: str = "knn", stability: int | None = None, **kwargs: Any) -> Pick:
     """The backbone ``metric`` ranks first among ``candidates`` on ``dataset``, as a
     :class:`Pick`: the name, how far ahead and how stable the choice is, and the ranking.
 

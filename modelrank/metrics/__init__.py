@@ -1,4 +1,5 @@
-"""Transferability scores and priors, one pure function each, registered by name.
+"""Transferability scores and priors, one pure function each, registered by name with the
+:func:`~modelrank.metrics.registry.score` decorator on its definition.
 
 Importing this package registers every score; see :mod:`modelrank.metrics.registry`.
 """
@@ -9,6 +10,7 @@ from modelrank.metrics.registry import (
     get_metric,
     list_metrics,
     register_metric,
+    score,
 )
 from modelrank.metrics import knn  # noqa: F401  (registers)
 
@@ -31,4 +33,4 @@ from modelrank.metrics import (  # noqa: F401,E402  (register)
 )
 from modelrank.metrics import topological  # noqa: F401,E402  (registers the Betti scores)
 
-__all__ = ["MetricInputs", "MetricSpec", "get_metric", "list_metrics", "register_metric"]
+__all__ = ["MetricInputs", "MetricSpec", "get_metric", "list_metrics", "register_metric", "score"]

@@ -33,7 +33,7 @@ from modelrank.metrics._common import (
     minmax_sum,
     one_hot,
 )
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 from modelrank.metrics.sfda import regularised_lda_log_posterior
 
 
@@ -65,6 +65,23 @@ def svd_score(x: np.ndarray, y: np.ndarray, k: int) -> float:
     return finite(-np.mean(resid**2), "ETran SVD score")
 
 
+@score(
+    "etran-full",
+    combine=minmax_sum(("energy", "lda", "svd")),
+    description=(
+        "ETran with all three terms: energy + LDA + SVD least-squares fit of one-hot labels, "
+        "min-max normalised across the pool and summed (pool-dependent)"
+    ),
+)
+@score(
+    "etran",
+    terms=("energy", "lda"),
+    combine=minmax_sum(("energy", "lda")),
+    description=(
+        "ETran (Gholami et al. 2023), classification form: energy + regularised-LDA log-prob "
+        "sub-scores, min-max normalised across the pool and summed (pool-dependent)"
+    ),
+)
 def etran_subscores(
     features: np.ndarray,
     labels: np.ndarray,
@@ -87,6 +104,14 @@ def etran_subscores(
     return {term: parts[term]() for term in terms}
 
 
+@score(
+    "etran-ref",
+    combine=minmax_sum(("energy", "lda"), weights=(0.15, 0.85)),
+    description=(
+        "ETran as the released code computes it: energy of the lowest 0.5% samples, nearest-"
+        "mean posterior (their eigh bug), no log, 0.15/0.85 weights (pool-dependent)"
+    ),
+)
 def etran_reference_subscores(
     features: np.ndarray, labels: np.ndarray, *, fraction: float = 0.005
 ) -> dict[str, float]:
@@ -109,37 +134,3 @@ def etran_reference_subscores(
         "energy": finite(np.mean(lse[:m]), "ETran energy (reference)"),
         "lda": finite(np.mean(prob), "ETran LDA score (reference)"),
     }
-
-
-register_metric(
-    "etran",
-    lambda inp: etran_subscores(inp.features, inp.labels, ("energy", "lda")),
-    needs=("features", "labels"),
-    combine=minmax_sum(("energy", "lda")),
-    description=(
-        "ETran (Gholami et al. 2023), classification form: energy + regularised-LDA log-prob "
-        "sub-scores, min-max normalised across the pool and summed (pool-dependent)"
-    ),
-)
-
-register_metric(
-    "etran-full",
-    lambda inp: etran_subscores(inp.features, inp.labels),
-    needs=("features", "labels"),
-    combine=minmax_sum(("energy", "lda", "svd")),
-    description=(
-        "ETran with all three terms: energy + LDA + SVD least-squares fit of one-hot labels, "
-        "min-max normalised across the pool and summed (pool-dependent)"
-    ),
-)
-
-register_metric(
-    "etran-ref",
-    lambda inp: etran_reference_subscores(inp.features, inp.labels),
-    needs=("features", "labels"),
-    combine=minmax_sum(("energy", "lda"), weights=(0.15, 0.85)),
-    description=(
-        "ETran as the released code computes it: energy of the lowest 0.5% samples, nearest-"
-        "mean posterior (their eigh bug), no log, 0.15/0.85 weights (pool-dependent)"
-    ),
-)

@@ -9,12 +9,27 @@ from __future__ import annotations
 import numpy as np
 
 from modelrank.metrics._common import check_features_labels, class_means, finite, pca
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
 GAUSSIANS = ("diagonal", "spherical")
 
 
+@score(
+    "gbc-spherical",
+    gaussian="spherical",
+    description=(
+        "GBC with one variance per class (gaussian_type='spherical', the default of the "
+        "authors' released configurations; log term counted once as their code does)"
+    ),
+)
+@score(
+    "gbc",
+    description=(
+        "GBC (Pándy et al. 2022): -Σ_{i≠j} Bhattacharyya coefficient of per-class diagonal "
+        "Gaussians after PCA to 64 dims (variance floor 1e-4 as google-research)"
+    ),
+)
 def gbc(
     features: np.ndarray,
     labels: np.ndarray,
@@ -75,24 +90,3 @@ def gbc(
         bc[np.arange(hi - lo), np.arange(lo, hi)] = 0.0  # i = j is not a pair
         total += bc.sum()
     return finite(-total, "GBC")
-
-
-register_metric(
-    "gbc",
-    lambda inp: gbc(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "GBC (Pándy et al. 2022): -Σ_{i≠j} Bhattacharyya coefficient of per-class diagonal "
-        "Gaussians after PCA to 64 dims (variance floor 1e-4 as google-research)"
-    ),
-)
-
-register_metric(
-    "gbc-spherical",
-    lambda inp: gbc(inp.features, inp.labels, gaussian="spherical"),
-    needs=("features", "labels"),
-    description=(
-        "GBC with one variance per class (gaussian_type='spherical', the default of the "
-        "authors' released configurations; log term counted once as their code does)"
-    ),
-)

@@ -14,7 +14,7 @@ import numpy as np
 
 from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, class_means, finite, gram_eigh
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
 def _centered_stats(x: np.ndarray, y: np.ndarray, k: int):
@@ -49,6 +49,13 @@ def hscore(features: np.ndarray, labels: np.ndarray) -> float:
     return _hscore(*check_features_labels(features, labels), flag_saturated=False)
 
 
+@score(
+    "hscore",
+    description=(
+        "H-score (Bao et al. 2019): tr(pinv(cov f) cov E[f|y]); unavailable (saturated at K-1 "
+        "for every model) when the centred features have rank n-1, e.g. n<=d"
+    ),
+)
 def hscore_flagged(features: np.ndarray, labels: np.ndarray) -> float:
     """:func:`hscore`, refusing the saturated case: when the centred features have rank n - 1
     (generic features with n ≤ d + 1) the value is K - 1 for any backbone, so it is a
@@ -68,6 +75,13 @@ def _hscore(x: np.ndarray, y: np.ndarray, k: int, *, flag_saturated: bool) -> fl
     return finite(np.sum((ut_e**2).sum(axis=0) / counts), "H-score")
 
 
+@score(
+    "hscore-google",
+    description=(
+        "H-score as google-research stable_transfer computes it: element-wise product inside "
+        "the trace, pinv rcond=1e-5 (not the paper's formula)"
+    ),
+)
 def hscore_google(features: np.ndarray, labels: np.ndarray, *, rcond: float = 1e-5) -> float:
     """H-score as google-research ``stable_transfer`` computes it: tr(pinv(Σ_f) ∘ Σ_g).
 
@@ -109,6 +123,13 @@ def ledoit_wolf_shrinkage(xc: np.ndarray, s2: np.ndarray | None = None) -> float
     return float(min(b2, delta2) / delta2)
 
 
+@score(
+    "hscore-shrinkage",
+    description=(
+        "Regularised H-score (Ibrahim et al. 2022): Ledoit-Wolf shrunk feature covariance, "
+        "tr(Σ_α⁻¹(1-α)Σ_g)"
+    ),
+)
 def hscore_shrinkage(features: np.ndarray, labels: np.ndarray) -> float:
     """Shrinkage-regularised H-score (Ibrahim et al. 2022).
 
@@ -132,34 +153,3 @@ def hscore_shrinkage(features: np.ndarray, labels: np.ndarray) -> float:
     if alpha > 0.0:  # class means lie in the row space of Xc, so this is rounding error only
         outside = max(np.sum(m**2) - np.sum(mv2), 0.0) / (alpha * sigma_bar)
     return finite((1.0 - alpha) * (inside + outside), "shrinkage H-score")
-
-
-register_metric(
-    "hscore",
-    lambda inp: hscore_flagged(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "H-score (Bao et al. 2019): tr(pinv(cov f) cov E[f|y]); unavailable (saturated at K-1 "
-        "for every model) when the centred features have rank n-1, e.g. n<=d"
-    ),
-)
-
-register_metric(
-    "hscore-shrinkage",
-    lambda inp: hscore_shrinkage(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "Regularised H-score (Ibrahim et al. 2022): Ledoit-Wolf shrunk feature covariance, "
-        "tr(Σ_α⁻¹(1-α)Σ_g)"
-    ),
-)
-
-register_metric(
-    "hscore-google",
-    lambda inp: hscore_google(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "H-score as google-research stable_transfer computes it: element-wise product inside "
-        "the trace, pinv rcond=1e-5 (not the paper's formula)"
-    ),
-)

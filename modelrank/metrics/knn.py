@@ -6,9 +6,14 @@ import numpy as np
 
 from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, finite
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
+@score(
+    "knn",
+    description="k-NN accuracy (k=5, cosine, 5-fold stratified CV) on final features",
+    kind="prior",
+)
 def knn_accuracy(
     features: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 5, seed: int = 0
 ) -> float:
@@ -41,12 +46,3 @@ def knn_accuracy(
     clf = KNeighborsClassifier(n_neighbors=int(min(k, n_train_min)), metric="cosine")
     cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     return finite(np.mean(cross_val_score(clf, x, y, cv=cv)), "k-NN accuracy")
-
-
-register_metric(
-    "knn",
-    lambda inp: knn_accuracy(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description="k-NN accuracy (k=5, cosine, 5-fold stratified CV) on final features",
-    kind="prior",
-)

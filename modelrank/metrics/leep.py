@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from modelrank.metrics._common import check_logits, finite, log_softmax, one_hot
-from modelrank.metrics.registry import as_labels, register_metric
+from modelrank.metrics.registry import as_labels, score
 
 
 def expected_empirical_prediction(source_probs: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
@@ -31,6 +31,21 @@ def expected_empirical_prediction(source_probs: np.ndarray, y: np.ndarray, k: in
     return (source_probs[:, used] @ cond.T)[np.arange(n), y]
 
 
+@score(
+    "leep-nolog",
+    log=False,
+    description=(
+        "LEEP without the log: mean expected empirical prediction, the form in the SFDA/ETran/"
+        "NCTI reference code"
+    ),
+)
+@score(
+    "leep",
+    description=(
+        "LEEP (Nguyen et al. 2020) from softmax(source logits), paper definition "
+        "(the LogME paper's LEEP numbers came from code with source/target swapped)"
+    ),
+)
 def leep(logits: np.ndarray, labels: np.ndarray, *, log: bool = True) -> float:
     """LEEP score from source-model logits (paper definition).
 
@@ -58,24 +73,3 @@ def leep(logits: np.ndarray, labels: np.ndarray, *, log: bool = True) -> float:
     if log:
         return finite(np.mean(np.log(eep)), "LEEP")
     return finite(np.mean(eep), "LEEP (no log)")
-
-
-register_metric(
-    "leep",
-    lambda inp: leep(inp.logits, inp.labels),
-    needs=("logits", "labels"),
-    description=(
-        "LEEP (Nguyen et al. 2020) from softmax(source logits), paper definition "
-        "(the LogME paper's LEEP numbers came from code with source/target swapped)"
-    ),
-)
-
-register_metric(
-    "leep-nolog",
-    lambda inp: leep(inp.logits, inp.labels, log=False),
-    needs=("logits", "labels"),
-    description=(
-        "LEEP without the log: mean expected empirical prediction, the form in the SFDA/ETran/"
-        "NCTI reference code"
-    ),
-)

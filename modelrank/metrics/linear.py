@@ -8,9 +8,17 @@ import numpy as np
 
 from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, finite
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
+@score(
+    "linear",
+    description=(
+        "Linear-probe accuracy: multinomial logistic regression (C=1, standardised features, "
+        "lbfgs ≤200 iterations), 5-fold stratified CV"
+    ),
+    kind="prior",
+)
 def linear_probe_accuracy(
     features: np.ndarray,
     labels: np.ndarray,
@@ -54,15 +62,3 @@ def linear_probe_accuracy(
         warnings.simplefilter("ignore", ConvergenceWarning)
         acc = cross_val_score(clf, x, y, cv=cv)
     return finite(np.mean(acc), "linear-probe accuracy")
-
-
-register_metric(
-    "linear",
-    lambda inp: linear_probe_accuracy(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "Linear-probe accuracy: multinomial logistic regression (C=1, standardised features, "
-        "lbfgs ≤200 iterations), 5-fold stratified CV"
-    ),
-    kind="prior",
-)

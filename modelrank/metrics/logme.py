@@ -13,7 +13,7 @@ from scipy import optimize
 
 from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, finite, gram_eigh, one_hot
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 #: A target's squared norm off the column space of F below this fraction of |y|² is rounding:
 #: the target lies in the span (always so when rank(F) = n).
@@ -23,6 +23,14 @@ SPAN_RTOL = 1e-9
 _LOG_T_BELOW, _LOG_T_ABOVE, _LOG_T_STEP = 50.0, 20.0, 0.25
 
 
+@score(
+    "logme",
+    description=(
+        "LogME (You et al. 2021): max log evidence of Bayesian linear regression per "
+        "one-vs-rest class, averaged; the true maximum also when n <= d (thuml's fixed point "
+        "does not converge there)"
+    ),
+)
 def logme(features: np.ndarray, labels: np.ndarray) -> float:
     """LogME score (mean over classes of the maximised log evidence per sample).
 
@@ -114,15 +122,3 @@ def _max_profile_evidence(sigma, p, o, norm2, n) -> float:
         best = min(best, n * np.log((p / sigma).sum() / n) + n + np.log(sigma).sum()
                    + n * np.log(2.0 * np.pi))
     return -0.5 * float(best)
-
-
-register_metric(
-    "logme",
-    lambda inp: logme(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "LogME (You et al. 2021): max log evidence of Bayesian linear regression per "
-        "one-vs-rest class, averaged; the true maximum also when n <= d (thuml's fixed point "
-        "does not converge there)"
-    ),
-)

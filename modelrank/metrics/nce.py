@@ -9,9 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from modelrank.metrics._common import check_logits, finite
-from modelrank.metrics.registry import as_labels, register_metric
+from modelrank.metrics.registry import as_labels, score
 
 
+@score(
+    "nce",
+    description=(
+        "NCE (Tran et al. 2019): -H(target | argmax source label), paper definition "
+        "(the LogME paper's NCE numbers came from code with source/target swapped)"
+    ),
+)
 def nce(logits: np.ndarray, labels: np.ndarray) -> float:
     """NCE(Y | Z) = -H(Y | Z) = Σ_{y,z} P̂(y, z) log P̂(y | z), z = argmax of the source logits.
 
@@ -36,14 +43,3 @@ def nce(logits: np.ndarray, labels: np.ndarray) -> float:
     pz = joint.sum(axis=0, keepdims=True)
     nz = joint > 0
     return finite(np.sum(joint[nz] * np.log((joint / pz)[nz])), "NCE")
-
-
-register_metric(
-    "nce",
-    lambda inp: nce(inp.logits, inp.labels),
-    needs=("logits", "labels"),
-    description=(
-        "NCE (Tran et al. 2019): -H(target | argmax source label), paper definition "
-        "(the LogME paper's NCE numbers came from code with source/target swapped)"
-    ),
-)

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from modelrank.metrics._common import check_features_labels, finite, minmax_sum, pca
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
 def ncti_subscores(
@@ -65,28 +65,26 @@ def ncti_subscores(
     }
 
 
-def _pick(d: dict[str, float], keys: tuple[str, ...]) -> dict[str, float]:
-    return {key: d[key] for key in keys}
-
-
-register_metric(
-    "ncti",
-    lambda inp: _pick(ncti_subscores(inp.features, inp.labels), ("seli", "ncc", "vc")),
-    needs=("features", "labels"),
-    combine=minmax_sum(("seli", "ncc", "vc")),
-    description=(
-        "NCTI (Wang et al. 2023): ETF nuclear norm + nearest-centre log-prob + within-class "
-        "collapse, min-max normalised across the pool and summed (pool-dependent)"
-    ),
-)
-
-register_metric(
+@score(
     "ncti-nolog",
-    lambda inp: _pick(ncti_subscores(inp.features, inp.labels), ("seli", "ncc_nolog", "vc")),
-    needs=("features", "labels"),
+    terms=("seli", "ncc_nolog", "vc"),
     combine=minmax_sum(("seli", "ncc_nolog", "vc")),
     description=(
         "NCTI as the released code computes it: nearest-centre term as mean probability "
         "(no log); pool-dependent min-max sum"
     ),
 )
+@score(
+    "ncti",
+    terms=("seli", "ncc", "vc"),
+    combine=minmax_sum(("seli", "ncc", "vc")),
+    description=(
+        "NCTI (Wang et al. 2023): ETF nuclear norm + nearest-centre log-prob + within-class "
+        "collapse, min-max normalised across the pool and summed (pool-dependent)"
+    ),
+)
+def ncti_terms(features: np.ndarray, labels: np.ndarray, *,
+               terms: tuple[str, ...]) -> dict[str, float]:
+    """The NCTI sub-scores named in ``terms`` (of :func:`ncti_subscores`), for the pool's sum."""
+    d = ncti_subscores(features, labels)
+    return {key: d[key] for key in terms}

@@ -12,7 +12,7 @@ import numpy as np
 from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, finite, pca
 from modelrank.metrics.leep import expected_empirical_prediction
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
 def gmm_posteriors(
@@ -42,6 +42,21 @@ def gmm_posteriors(
     return gmm.predict_proba(scores)
 
 
+@score(
+    "nleep-nolog",
+    log=False,
+    description=(
+        "NLEEP without the log (mean probability), the SFDA/ETran/NCTI reference form; "
+        "diagonal-covariance GMM"
+    ),
+)
+@score(
+    "nleep",
+    description=(
+        "NLEEP (Li et al. 2021): PCA 80% var → GMM with 5·K components → LEEP (mean log-prob) on "
+        "posteriors; diagonal covariances for speed (reference code: full)"
+    ),
+)
 def nleep(
     features: np.ndarray,
     labels: np.ndarray,
@@ -96,24 +111,3 @@ def nleep(
         with np.errstate(divide="ignore"):
             return finite(np.mean(np.log(eep)), "NLEEP")
     return finite(np.mean(eep), "NLEEP (no log)")
-
-
-register_metric(
-    "nleep",
-    lambda inp: nleep(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "NLEEP (Li et al. 2021): PCA 80% var → GMM with 5·K components → LEEP (mean log-prob) on "
-        "posteriors; diagonal covariances for speed (reference code: full)"
-    ),
-)
-
-register_metric(
-    "nleep-nolog",
-    lambda inp: nleep(inp.features, inp.labels, log=False),
-    needs=("features", "labels"),
-    description=(
-        "NLEEP without the log (mean probability), the SFDA/ETran/NCTI reference form; "
-        "diagonal-covariance GMM"
-    ),
-)

@@ -11,7 +11,7 @@ from scipy.stats import rankdata
 
 from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, finite, pca
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -29,6 +29,13 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(ra, rb) / denom)
 
 
+@score(
+    "parc",
+    description=(
+        "PARC (Bolya et al. 2021): 100·Spearman between 1-Pearson RDMs of PCA-32 standardised "
+        "features and one-hot labels (upper triangle)"
+    ),
+)
 def parc(
     features: np.ndarray,
     labels: np.ndarray,
@@ -83,14 +90,3 @@ def parc(
     iu = np.triu_indices(n, 1)
     rdm_y = np.where(y[iu[0]] == y[iu[1]], 0.0, k / (k - 1.0))
     return finite(100.0 * _spearman(rdm_f[iu], rdm_y), "PARC")
-
-
-register_metric(
-    "parc",
-    lambda inp: parc(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "PARC (Bolya et al. 2021): 100·Spearman between 1-Pearson RDMs of PCA-32 standardised "
-        "features and one-hot labels (upper triangle)"
-    ),
-)

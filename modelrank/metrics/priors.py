@@ -12,9 +12,14 @@ from typing import Any, Mapping
 import numpy as np
 
 from modelrank.errors import MetricError
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
+@score(
+    "imagenet-top1",
+    description="ImageNet top-1 accuracy of the backbone (%), from the zoo entry or timm metadata",
+    kind="prior",
+)
 def imagenet_top1(model_info: Mapping[str, Any]) -> float:
     """The backbone's ImageNet top-1 accuracy in percent, from the zoo entry or timm's metadata.
 
@@ -34,6 +39,11 @@ def imagenet_top1(model_info: Mapping[str, Any]) -> float:
     return v
 
 
+@score(
+    "param-count",
+    description="Number of parameters of the backbone (bigger tends to fine-tune better)",
+    kind="prior",
+)
 def param_count(model_info: Mapping[str, Any]) -> float:
     """The backbone's number of parameters.
 
@@ -49,14 +59,11 @@ def param_count(model_info: Mapping[str, Any]) -> float:
     return v
 
 
-register_metric(
-    "imagenet-top1",
-    lambda inp: imagenet_top1(inp.model_info),
-    needs=("model_info",),
-    description="ImageNet top-1 accuracy of the backbone (%), from the zoo entry or timm metadata",
+@score(
+    "source-top1",
+    description="Test accuracy (%) on the source task, for zoos trained here (modelrank zoo build)",
     kind="prior",
 )
-
 def source_top1(model_info: Mapping[str, Any]) -> float:
     """The backbone's test accuracy (%) on the source task it was pre-trained on here.
 
@@ -69,20 +76,3 @@ def source_top1(model_info: Mapping[str, Any]) -> float:
         raise MetricError("the source-task accuracy is known only for backbones trained here "
                           "(modelrank zoo build)")
     return float(value)
-
-
-register_metric(
-    "source-top1",
-    lambda inp: source_top1(inp.model_info),
-    needs=("model_info",),
-    description="Test accuracy (%) on the source task, for zoos trained here (modelrank zoo build)",
-    kind="prior",
-)
-
-register_metric(
-    "param-count",
-    lambda inp: param_count(inp.model_info),
-    needs=("model_info",),
-    description="Number of parameters of the backbone (bigger tends to fine-tune better)",
-    kind="prior",
-)

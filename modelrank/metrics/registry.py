@@ -1,13 +1,17 @@
 """Registry of transferability scores, by name.
 
-Every score is a pure function over numpy arrays. The registry wraps each one with an adapter
-that reads what it needs from a :class:`MetricInputs`, so that ``rank`` can call any score the
-same way. Scores are registered in their *natural* direction (``higher_is_better``); ``rank``
+Every score is a pure function over numpy arrays, registered by the :func:`score` decorator on
+its definition. The decorator reads which inputs the function takes from its parameter names
+(``features``, ``labels``, ``logits``, ...: the fields of :class:`MetricInputs`), so that ``rank``
+can call any score the same way. Scores are registered in their *natural* direction (``higher_is_better``); ``rank``
 negates the lower-is-better ones and keeps the raw value beside them.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -136,6 +140,61 @@ def register_metric(
     )
     _REGISTRY[name] = spec
     return spec
+
+
+def score(
+    name: str,
+    *,
+    description: str,
+    higher_is_better: bool = True,
+    combine: Callable[[Sequence[Mapping[str, float]]], list[float]] | None = None,
+    kind: str = "score",
+    **fixed: Any,
+) -> Callable[[Callable[..., ScoreValue]], Callable[..., ScoreValue]]:
+    """Register the decorated function as the score ``name``; the function is returned unchanged.
+
+    Each parameter named after a field of :class:`MetricInputs` (``features``, ``labels``,
+    ``logits``, ``layer_features``, ``cubical_betti``, ``layer_names``, ``model_info``, ``memo``)
+    receives that field; the required ones among :data:`NEEDS` become the score's ``needs``.
+    ``fixed`` gives further parameters fixed values, so one function can be registered under
+    several names (stack the decorators: ``@score("leep-nolog", log=False)`` over
+    ``@score("leep")``). A parameter called ``metric`` receives ``name`` (for error messages).
+    Every other parameter must have a default.
+
+    Raises:
+        TypeError: a ``fixed`` name that is not a parameter, or a required parameter that is
+            neither an input nor fixed.
+    """
+
+    def register(fn: Callable[..., ScoreValue]) -> Callable[..., ScoreValue]:
+        params = inspect.signature(fn).parameters
+        unknown = sorted(set(fixed) - set(params))
+        if unknown:
+            raise TypeError(f"score {name!r}: {fn.__name__} has no parameter {unknown[0]!r}")
+        inputs, needs = [], []
+        for p in params.values():
+            if p.name in fixed or p.name == "metric":
+                continue
+            if p.name in _INPUT_FIELDS:
+                inputs.append(p.name)
+                if p.name in NEEDS and p.default is p.empty:
+                    needs.append(p.name)
+            elif p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise TypeError(f"score {name!r}: parameter {p.name!r} of {fn.__name__} is "
+                                "neither an input nor fixed, and has no default")
+        given = dict(fixed, **({"metric": name} if "metric" in params else {}))
+
+        @functools.wraps(fn)  # module, name and docstring of the score's own function
+        def compute(inp: MetricInputs) -> ScoreValue:
+            return fn(**{k: getattr(inp, k) for k in inputs}, **given)
+        register_metric(name, compute, needs=needs, higher_is_better=higher_is_better,
+                        combine=combine, description=description, kind=kind)
+        return fn
+
+    return register
+
+
+_INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(MetricInputs))
 
 
 def get_metric(name: str) -> MetricSpec:

@@ -18,7 +18,7 @@ from modelrank.metrics._common import (
     gram_eigh,
     log_softmax,
 )
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 #: Floor on the regularisation strength λ (the released code's max(exp(-a·σ), 1e-10)).
 LAMBDA_FLOOR = 1e-10
@@ -126,6 +126,13 @@ def _confmix(x: np.ndarray, y: np.ndarray, k: int, p_true: np.ndarray) -> np.nda
     return p * x + (1.0 - p) * others[y]
 
 
+@score(
+    "sfda",
+    description=(
+        "SFDA (Shao et al. 2022), paper form: regularised Fisher space (λ=exp(-5σmax(Sw)), "
+        "(1-λ)Sw+λI) + ConfMix self-challenge, mean log p(y|x)"
+    ),
+)
 def sfda(features: np.ndarray, labels: np.ndarray, *, a: float = 5.0) -> float:
     """SFDA score, paper form.
 
@@ -157,6 +164,13 @@ def sfda(features: np.ndarray, labels: np.ndarray, *, a: float = 5.0) -> float:
     return value
 
 
+@score(
+    "sfda-nolog",
+    description=(
+        "SFDA as the released code computes it: mean probability (no log), tr(Sw)/d shrinkage "
+        "target, 3-step power iteration for σmax, softened ConfMix weights"
+    ),
+)
 def sfda_reference(features: np.ndarray, labels: np.ndarray, *, a: float = 5.0) -> float:
     """SFDA as the released code computes it (mean probability, no log).
 
@@ -184,24 +198,3 @@ def sfda_reference(features: np.ndarray, labels: np.ndarray, *, a: float = 5.0) 
     if value == 1.0:
         raise _saturated("SFDA (reference)")
     return value
-
-
-register_metric(
-    "sfda",
-    lambda inp: sfda(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "SFDA (Shao et al. 2022), paper form: regularised Fisher space (λ=exp(-5σmax(Sw)), "
-        "(1-λ)Sw+λI) + ConfMix self-challenge, mean log p(y|x)"
-    ),
-)
-
-register_metric(
-    "sfda-nolog",
-    lambda inp: sfda_reference(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "SFDA as the released code computes it: mean probability (no log), tr(Sw)/d shrinkage "
-        "target, 3-step power iteration for σmax, softened ConfMix weights"
-    ),
-)

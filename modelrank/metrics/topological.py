@@ -17,12 +17,12 @@ save the per-layer arrays beside the score.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from modelrank.errors import MetricError
-from modelrank.metrics.registry import MetricInputs, as_float64, as_labels, register_metric
+from modelrank.metrics.registry import as_float64, as_labels, score
 from modelrank.topology.decay import auc_decay, exp_decay_rate, theta
 from modelrank.topology.omega import omega_curve
 from modelrank.topology.rips import maxmin_subsample, naitzat_betti
@@ -121,57 +121,53 @@ def _score(fn, curve: np.ndarray, name: str) -> float:
         raise MetricError(f"{name}: {exc}") from None
 
 
-def _cubical(inp: MetricInputs) -> np.ndarray:
-    return omega_curve_cubical(inp.cubical_betti, inp.labels)
-
-
-register_metric(
-    "betti-cubical",
-    lambda inp: _score(theta, _cubical(inp), "betti-cubical"),
-    needs=("cubical_betti", "labels"),
-    higher_is_better=False,
-    description=(
-        "Suresh et al. 2023 rate of decay theta of cubical Betti numbers (W,H,C volumes, "
-        "V-construction, eta=0) over depth; faithful cubic ridge fit"
-    ),
-)
-
-register_metric(
-    "betti-cubical-auc",
-    lambda inp: _score(auc_decay, _cubical(inp), "betti-cubical-auc"),
-    needs=("cubical_betti", "labels"),
-    higher_is_better=False,
-    description=(
-        "area under the max-normalised cubical Omega curve over depth rescaled to [0, 1] "
-        "(ours; lower = faster simplification)"
-    ),
-)
-
-register_metric(
+@score(
     "betti-cubical-exp",
-    lambda inp: _score(exp_decay_rate, _cubical(inp), "betti-cubical-exp"),
-    needs=("cubical_betti", "labels"),
+    statistic=exp_decay_rate,
     higher_is_better=True,
     description=(
         "least-squares exponential decay rate of the max-normalised cubical Omega curve over "
         "depth in [0, 1] (ours)"
     ),
 )
+@score(
+    "betti-cubical-auc",
+    statistic=auc_decay,
+    higher_is_better=False,
+    description=(
+        "area under the max-normalised cubical Omega curve over depth rescaled to [0, 1] "
+        "(ours; lower = faster simplification)"
+    ),
+)
+@score(
+    "betti-cubical",
+    statistic=theta,
+    higher_is_better=False,
+    description=(
+        "Suresh et al. 2023 rate of decay theta of cubical Betti numbers (W,H,C volumes, "
+        "V-construction, eta=0) over depth; faithful cubic ridge fit"
+    ),
+)
+def cubical_decay(cubical_betti: np.ndarray, labels: np.ndarray, *,
+                  statistic: Callable[[np.ndarray], float], metric: str) -> float:
+    """``statistic`` (θ, AUC or decay rate) of the cubical Ω curve (:func:`omega_curve_cubical`)."""
+    return _score(statistic, omega_curve_cubical(cubical_betti, labels), metric)
 
-def _rips(inp: MetricInputs) -> np.ndarray:
-    """Rips Ω curve, computed once per backbone; (Ω, per-layer Betti) kept in ``inp.memo``."""
-    if "rips" not in inp.memo:
-        inp.memo["rips"] = omega_curve_rips(inp.layer_features, inp.labels)
-    return inp.memo["rips"][0]
 
-
-register_metric(
+@score(
     "betti-rips",
-    lambda inp: _score(theta, _rips(inp), "betti-rips"),
-    needs=("layer_features", "labels"),
+    statistic=theta,
     higher_is_better=False,
     description=(
         "theta of Naitzat et al. 2020 Rips Betti numbers (k=14 k-NN hop metric, scale 2, H0+H1) "
         "of each class's pooled layer features, max-min subsampled to 500 points per class"
     ),
 )
+def rips_decay(layer_features: Mapping[str, np.ndarray], labels: np.ndarray,
+               memo: dict[str, Any], *, statistic: Callable[[np.ndarray], float],
+               metric: str) -> float:
+    """``statistic`` of the Rips Ω curve, computed once per backbone: (Ω, per-layer Betti) are
+    kept in ``memo["rips"]`` for the result's topology summary."""
+    if "rips" not in memo:
+        memo["rips"] = omega_curve_rips(layer_features, labels)
+    return _score(statistic, memo["rips"][0], metric)

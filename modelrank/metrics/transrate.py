@@ -9,7 +9,7 @@ import numpy as np
 from scipy import linalg
 
 from modelrank.metrics._common import check_features_labels, finite
-from modelrank.metrics.registry import register_metric
+from modelrank.metrics.registry import score
 
 
 def coding_rate(z: np.ndarray, eps2: float) -> float:
@@ -24,6 +24,13 @@ def coding_rate(z: np.ndarray, eps2: float) -> float:
     return 0.5 * float(np.sum(np.log1p(ev / (m * eps2))))
 
 
+@score(
+    "transrate",
+    description=(
+        "TransRate (Huang et al. 2022): R(Z)-R(Z|Y), ε²=1e-4, features centred then "
+        "L2-normalised, classes weighted n_c/n (paper form)"
+    ),
+)
 def transrate(features: np.ndarray, labels: np.ndarray, *, eps2: float = 1e-4) -> float:
     """TransRate (paper form): R(Z, ε) - Σ_c (n_c/n) R(Z_c, ε).
 
@@ -51,6 +58,13 @@ def _l2_rows(x: np.ndarray) -> np.ndarray:
     return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
 
 
+@score(
+    "transrate-released",
+    description=(
+        "TransRate as the authors' released pipeline: L2-normalised, centred, L2-normalised "
+        "again, divided by rank(Z)"
+    ),
+)
 def transrate_released(features: np.ndarray, labels: np.ndarray, *, eps2: float = 1e-4) -> float:
     """TransRate as the authors' released pipeline (Long-Kai/TransRate) computes it by default.
 
@@ -81,6 +95,12 @@ def transrate_released(features: np.ndarray, labels: np.ndarray, *, eps2: float 
     return finite((rz - rzy) / rank, "TransRate (released)")
 
 
+@score(
+    "transrate-tllib",
+    description=(
+        "TransRate as tllib computes it: centred, no L2 normalisation, classes averaged 1/K"
+    ),
+)
 def transrate_tllib(features: np.ndarray, labels: np.ndarray, *, eps: float = 1e-4) -> float:
     """TransRate as tllib (``tllib.ranking.transrate``) computes it.
 
@@ -93,33 +113,3 @@ def transrate_tllib(features: np.ndarray, labels: np.ndarray, *, eps: float = 1e
     rz = coding_rate(z, eps)
     rzy = sum(coding_rate(z[y == c], eps) for c in range(k)) / k
     return finite(rz - rzy, "TransRate (tllib)")
-
-
-register_metric(
-    "transrate",
-    lambda inp: transrate(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "TransRate (Huang et al. 2022): R(Z)-R(Z|Y), ε²=1e-4, features centred then "
-        "L2-normalised, classes weighted n_c/n (paper form)"
-    ),
-)
-
-register_metric(
-    "transrate-tllib",
-    lambda inp: transrate_tllib(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "TransRate as tllib computes it: centred, no L2 normalisation, classes averaged 1/K"
-    ),
-)
-
-register_metric(
-    "transrate-released",
-    lambda inp: transrate_released(inp.features, inp.labels),
-    needs=("features", "labels"),
-    description=(
-        "TransRate as the authors' released pipeline: L2-normalised, centred, L2-normalised "
-        "again, divided by rank(Z)"
-    ),
-)

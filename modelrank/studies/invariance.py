@@ -39,6 +39,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from modelrank.errors import ConfigError, WeightsUnavailableError
+from modelrank.markdown import table
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
 
 __all__ = [
@@ -146,14 +147,13 @@ class InvarianceResult:
             s = self.spread(f)
             lines.append(f"### {f}")
             lines.append("")
-            lines.append("| level | model | layers | images | θ | auc | Ω per layer (input side → output side) |")
-            lines.append("|---|---|---|---|---|---|---|")
-            for lv in self.factor(f):
-                th = "n/a" if lv.theta is None else f"{lv.theta:.4f}"
-                auc = "n/a" if lv.auc is None else f"{lv.auc:.3f}"
-                curve = ", ".join(f"{v:.1f}" for v in lv.omega)
-                lines.append(f"| {lv.label} | {lv.model} | {len(lv.layers)} | {lv.n_images} | "
-                             f"{th} | {auc} | {curve} |")
+            lines += table(
+                ["level", "model", "layers", "images", "θ", "auc",
+                 "Ω per layer (input side → output side)"],
+                [[lv.label, lv.model, len(lv.layers), lv.n_images,
+                  "n/a" if lv.theta is None else f"{lv.theta:.4f}",
+                  "n/a" if lv.auc is None else f"{lv.auc:.3f}",
+                  ", ".join(f"{v:.1f}" for v in lv.omega)] for lv in self.factor(f)])
             if s["range"] is not None:
                 cv = "n/a" if s["cv"] is None else f"{s['cv']:.3f}"
                 lines.append("")

@@ -566,11 +566,10 @@ class LayersResult:
 
     def to_markdown(self) -> str:
         """A markdown table (mean over the converged networks) with a one-line heading."""
-        header, rows = self.table_rows()
+        from modelrank.markdown import table
+
         lines = [f"**{self.title()}** (discarded: {self.n_discarded})", ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines += table(*self.table_rows())
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | Path) -> None:

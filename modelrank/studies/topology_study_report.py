@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from modelrank.markdown import table
 from modelrank.studies import topology_variants as tv
 from modelrank.studies.topology_study import (FAITHFUL, FUSED_WITH, SuiteVariants, best_variant,
                                               fusion, held_out, partial_spearman)
@@ -68,48 +69,39 @@ def render_markdown(studies: Sequence[SuiteVariants]) -> str:
                       f"saw {st.columns_per_class} images per class of the score split, fewer than "
                       "the suite's scored images, because every column of every image costs too "
                       "much at this resolution (see Cost); the variant list is unchanged.", ""]
-    lines += ["## Held out: chosen on one suite, reported on the other", "",
-              "| chosen on | reported on | variant | mean τ where chosen | mean τ held out "
-              "[95 %] | faithful θ held out [95 %] | verdict |", "|---|---|---|---|---|---|---|"]
     pairs = [(a, b) for a in studies for b in studies if a is not b]
+    rows = []
     for a, b in pairs:
         h = held_out(a, b)
-        lines.append(f"| {a.suite} | {b.suite} | `{h['variant']}` | {_f(h['mean_chosen'])} | "
-                     f"{_f(h['mean_held_out'])}{_iv(h['interval_held_out'])} | "
-                     f"{_f(h['faithful_held_out'])}{_iv(h['faithful_interval'])} | "
-                     f"{h['verdict']} |")
+        rows.append([a.suite, b.suite, f"`{h['variant']}`", _f(h["mean_chosen"]),
+                     _f(h["mean_held_out"]) + _iv(h["interval_held_out"]),
+                     _f(h["faithful_held_out"]) + _iv(h["faithful_interval"]), h["verdict"]])
+    lines += ["## Held out: chosen on one suite, reported on the other", ""]
+    lines += table(["chosen on", "reported on", "variant", "mean τ where chosen",
+                    "mean τ held out [95 %]", "faithful θ held out [95 %]", "verdict"], rows)
     lines += ["", "## The established scores beside them (headline ground truth, mean τ [95 %])",
-              "", "| score | " + " | ".join(s.suite for s in studies) + " |",
-              "|---|" + "---|" * len(studies)]
+              ""]
     scores = sorted({k for s in studies for k in s.compared})
-    for k in scores:
-        lines.append(f"| {k} | " + " | ".join(
-            (_f(s.compared[k]["mean"]) + _iv(s.compared[k]["interval"])) if k in s.compared
-            else "—" for s in studies) + " |")
+    lines += table(["score"] + [s.suite for s in studies],
+                   [[k] + [(_f(s.compared[k]["mean"]) + _iv(s.compared[k]["interval"]))
+                           if k in s.compared else "—" for s in studies] for k in scores])
     lines += ["", "## Which factor matters: mean over all variants with each level", ""]
     for f in FACTORS:
         means = [factor_means(s)[f] for s in studies]
         levels = list(dict.fromkeys(lv for m in means for lv in m))
-        lines += [f"| {f} | " + " | ".join(s.suite for s in studies) + " |",
-                  "|---|" + "---|" * len(studies)]
-        lines += [f"| `{lv}` | " + " | ".join(_f(m.get(lv)) for m in means) + " |"
-                  for lv in levels] + [""]
+        lines += table([f] + [s.suite for s in studies],
+                       [[f"`{lv}`"] + [_f(m.get(lv)) for m in means] for lv in levels]) + [""]
     for s in studies:
         order = sorted((v for v in names if math.isfinite(s.mean(v))), key=lambda v: -s.mean(v))
         rank = order.index(FAITHFUL) + 1 if FAITHFUL in order else None
         lines += [f"## {s.suite}: the ten best of {len(order)} defined variants (faithful θ: "
-                  f"rank {rank if rank else 'undefined'})", "",
-                  "| variant | " + " | ".join(s.targets) + " | mean [95 %] |",
-                  "|---|" + "---|" * (len(s.targets) + 1)]
-        for v in order[:10] + ([FAITHFUL] if FAITHFUL not in order[:10] else []):
-            lines.append(f"| `{v}` | " + " | ".join(_f(s.tau[v].get(t)) for t in s.targets)
-                         + f" | {_f(s.mean(v))}{_iv(s.intervals.get(v))} |")
+                  f"rank {rank if rank else 'undefined'})", ""]
+        shown = order[:10] + ([FAITHFUL] if FAITHFUL not in order[:10] else [])
+        lines += table(["variant"] + list(s.targets) + ["mean [95 %]"],
+                       [[f"`{v}`"] + [_f(s.tau[v].get(t)) for t in s.targets]
+                        + [_f(s.mean(v)) + _iv(s.intervals.get(v))] for v in shown])
         lines.append("")
-    lines += ["## Does topology add anything? (held-out variant, on the suite it was not chosen on)",
-              "", "| suite | variant | " + " | ".join(
-                  f"{k} alone | rank avg with {k} | z-sum with {k}" for k in FUSED_WITH)
-              + " | partial Spearman with accuracy given knn |",
-              "|---|---|" + "---|" * (3 * len(FUSED_WITH) + 1)]
+    rows = []
     for a, b in pairs:
         v = best_variant(a)
         cells = []
@@ -117,14 +109,18 @@ def render_markdown(studies: Sequence[SuiteVariants]) -> str:
             alone = b.compared.get(k, {}).get("mean", float("nan"))
             cells += [_f(alone)] + [_f(_mean(fusion(b, v, b.established[k], how=h)))
                                     for h in ("rank", "z")]
-        lines.append(f"| {b.suite} | `{v}` | " + " | ".join(cells) + f" | {_f(_partial(b, v))} |")
+        rows.append([b.suite, f"`{v}`"] + cells + [_f(_partial(b, v))])
+    lines += ["## Does topology add anything? (held-out variant, on the suite it was not chosen on)",
+              ""]
+    lines += table(["suite", "variant"]
+                   + [c for k in FUSED_WITH
+                      for c in (f"{k} alone", f"rank avg with {k}", f"z-sum with {k}")]
+                   + ["partial Spearman with accuracy given knn"], rows)
     lines += ["", "## Cost (wall seconds per image and backbone, this machine; a truncated "
-              "network reuses its full-depth network's pass and costs nothing of its own)", "",
-              "| suite | cubical columns (all 22 sources, one pass) | Rips sources |",
-              "|---|---|---|"]
-    for s in studies:
-        lines.append(f"| {s.suite} | {_f(s.seconds_per_image.get('cubical columns'), 4)} | "
-                     f"{_f(s.seconds_per_image.get('rips'), 4)} |")
+              "network reuses its full-depth network's pass and costs nothing of its own)", ""]
+    lines += table(["suite", "cubical columns (all 22 sources, one pass)", "Rips sources"],
+                   [[s.suite, _f(s.seconds_per_image.get("cubical columns"), 4),
+                     _f(s.seconds_per_image.get("rips"), 4)] for s in studies])
     return "\n".join(lines) + "\n"
 
 
