@@ -43,7 +43,7 @@ def accuracy_kind(dataset: str, published: bool = False) -> str:
     """What an accuracy on ``dataset`` measures: "mean_per_class" for the targets in
     :data:`MEAN_PER_CLASS`, "map_11pt" for VOC2007's published numbers (our own VOC evaluation
     is single-label top-1), "top1" otherwise. A class subset (``NAME[...]``) counts as NAME."""
-    from modelrank.class_subsets import base_name
+    from modelrank.data.class_subsets import base_name
 
     if not Path(dataset).is_dir():
         dataset = base_name(dataset)
@@ -322,7 +322,7 @@ def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float,
             test_per_class: int | None = None):
     """(train, val, test) TargetData; val carved from train when the target has none; the test
     split sampled ``test_per_class`` with seed 0 when given."""
-    from modelrank.class_subsets import base_name
+    from modelrank.data.class_subsets import base_name
     from modelrank.data import folder_splits, registry
 
     reg = registry()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from modelrank.class_subsets import split_target
+from modelrank.data.class_subsets import split_target
 from modelrank.data import load_target
 from modelrank.errors import UnknownDatasetError
 
@@ -37,7 +37,7 @@ def test_named_groups_and_folder_subsets(tmp_path):
             Image.new("RGB", (4, 4), (i * 40, 0, 0)).save(tmp_path / c / f"{i}.png")
     d = load_target(f"{tmp_path}[eel,cat]", split="all")
     assert d.class_names == ["cat", "eel"] and len(d) == 6
-    from modelrank.class_subsets import CLASS_GROUPS
+    from modelrank.data.class_subsets import CLASS_GROUPS
 
     assert CLASS_GROUPS["fashion-mnist"]["upper-body"] == ("T-shirt/top", "Pullover", "Coat", "Shirt")
 

@@ -10,7 +10,7 @@ import pytest
 
 from modelrank.data import load_target, registry
 from modelrank.errors import DatasetUnavailableError
-from modelrank.idx_datasets import IDX_FILES, locate, read_idx
+from modelrank.data.idx import IDX_FILES, locate, read_idx
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 needs_fmnist = pytest.mark.skipif(

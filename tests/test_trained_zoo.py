@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from modelrank.errors import ConfigError
-from modelrank.idx_datasets import locate
+from modelrank.data.idx import locate
 from modelrank.small_convnets import FAMILIES, SmallConvNet, parse_arch
 from modelrank.trained_zoo import RECIPES, build_zoo
 from modelrank.zoo import load_zoo, parse_entry

@@ -174,7 +174,7 @@ def print_datasets(console: Console) -> None:
         t.add_row(info.name, ",".join(info.splits), dataset_status(info), info.description)
     console.print(t)
     console.print("Any ImageFolder directory (one sub-directory per class) also works as --dataset PATH.")
-    from modelrank.class_subsets import CLASS_GROUPS
+    from modelrank.data.class_subsets import CLASS_GROUPS
 
     groups = "; ".join(f"{d}: {', '.join(g)}" for d, g in CLASS_GROUPS.items())
     console.print(escape(f"Some classes of any of them: NAME[class,...] (names, indices, ranges "

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modelrank.data.target import LazyImages, finish_target, to_rgb
 from modelrank.errors import DatasetUnavailableError
 
 PREFIX = "hf:"
@@ -92,8 +93,6 @@ def load_hf_dataset(name: str, split: str | None = None, per_class: int | None =
                     label_column: str | None = None):
     """The images and labels of a Hugging Face data set (see the module) as a
     :class:`~modelrank.data.TargetData` named ``name``."""
-    from modelrank.data import LazyImages, _finish, to_rgb
-
     datasets = _datasets()
     obj = _open(name)
     if isinstance(obj, datasets.DatasetDict):
@@ -124,7 +123,7 @@ def load_hf_dataset(name: str, split: str | None = None, per_class: int | None =
         k = int(np.searchsorted(offsets, i, side="right") - 1)
         return to_rgb(parts[k][i - int(offsets[k])][img_col])
 
-    data = _finish(name, split, LazyImages(int(offsets[-1]), image), labels, classes, per_class,
+    data = finish_target(name, split, LazyImages(int(offsets[-1]), image), labels, classes, per_class,
                    seed, f"hf-datasets:{name}")
     # the data's own fingerprint: a changed saved directory never reuses old embeddings
     return replace(data, content="|".join(p._fingerprint for p in parts))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from modelrank.data.target import LazyImages
+
 SHAPES = ("disk", "square", "triangle", "ring")
 TEXTURES = ("stripes", "dots")
 CLASS_NAMES = [f"{s}-{t}" for s in SHAPES for t in TEXTURES]
@@ -65,8 +67,6 @@ def make_image(label: int, rng: np.random.Generator) -> Image.Image:
 
 def shapes_split(split: str):
     """(images, labels, class names) of the train or test split; images generated on access."""
-    from modelrank.data import LazyImages
-
     n = PER_CLASS[split]
     labels = np.repeat(np.arange(len(CLASS_NAMES)), n)
     base = {"train": 0, "test": 1}[split]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modelrank.data.target import IMAGE_SUFFIXES, file_images, finish_target, readable_files
 from modelrank.errors import ConfigError, DatasetUnavailableError
 
 SUFFIXES = (".csv", ".parquet")
@@ -60,8 +61,6 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
     Raises DatasetUnavailableError for a manifest without the needed columns, a split it does
     not have, a listed file that does not exist, or an empty class.
     """
-    from modelrank.data import IMAGE_SUFFIXES, _finish, file_images, readable_files
-
     p = Path(path)
     rows = _rows(p)
     if not rows:
@@ -99,6 +98,6 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
     files, labels, skipped = readable_files(
         [(y, f) for y, f in listed if f.suffix.lower() in IMAGE_SUFFIXES],
         f"listed in {str(p)!r}", skipped=odd)
-    return _finish(str(path), split, file_images(files),
+    return finish_target(str(path), split, file_images(files),
                    np.asarray(labels, np.int64), classes, per_class, seed,
                    f"manifest:{p.resolve()}", skipped, files=files)

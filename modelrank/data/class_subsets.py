@@ -18,6 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
+from modelrank.data.target import LazyImages, finish_target
 from modelrank.errors import UnknownDatasetError
 
 #: Named groups of classes, by data set: {data set: {group: class names}}.
@@ -96,14 +97,12 @@ def resolve_classes(spec: str, dataset: str, class_names: Sequence[str],
 def restrict(data, *, spec: str, keep: Sequence[int], per_class: int | None, seed: int):
     """The images of ``data`` (a TargetData of a whole split) whose class is in ``keep``,
     relabelled 0..k-1, then sampled ``per_class`` with ``seed``; named ``spec``."""
-    from modelrank.data import LazyImages, _finish
-
     keep = list(keep)
     pos = np.flatnonzero(np.isin(data.labels, keep))
     relabel = np.full(len(data.class_names), -1, np.int64)
     relabel[keep] = np.arange(len(keep))
     full = data.images
-    sub = _finish(spec, data.split, LazyImages(pos.size, lambda i: full[int(pos[i])]),
+    sub = finish_target(spec, data.split, LazyImages(pos.size, lambda i: full[int(pos[i])]),
                   relabel[data.labels[pos]], [data.class_names[c] for c in keep], per_class,
                   seed, data.source, data.skipped)
     base_idx = data.indices if data.indices is not None else np.arange(len(data))

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from modelrank.data.target import LazyImages
 from modelrank.errors import DatasetUnavailableError
 
 
@@ -190,8 +191,6 @@ def _construct(spec: TVSpec, root: Path, split: str, download: bool, name: str):
 
 def load_torchvision(name: str, split: str, root: Path, download: bool):
     """(name, split, images, labels, class_names) of a torchvision set; images load lazily."""
-    from modelrank.data import LazyImages
-
     spec = TORCHVISION_SETS[name]
     root.mkdir(parents=True, exist_ok=True)
     base_split = split if name not in FIXED_SPLITS else "all"
