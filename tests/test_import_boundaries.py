@@ -28,3 +28,24 @@ def test_every_metrics_and_topology_module_imports_without_torch():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert int(p.stdout.strip()) == len(names)
+
+
+def test_the_data_loaders_import_one_way():
+    """Every loader of modelrank.data imports only data.target of its package (no circle through
+    the package or data.loading); loading imports the loaders."""
+    import ast
+    from pathlib import Path
+
+    import modelrank.data
+
+    root = Path(modelrank.data.__file__).parent
+    for f in sorted(root.glob("*.py")):
+        if f.stem in ("__init__", "loading"):
+            continue
+        found = set()
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("modelrank.data"):
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("modelrank.data")}
+        assert found <= {"modelrank.data.target"} or f.stem == "target" and not found, (f.name, found)
