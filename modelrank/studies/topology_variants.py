@@ -180,6 +180,7 @@ class VariantColumnsReducer(CubicalBettiReducer):
 
     def __init__(self):
         self.params = {"study": "topology-variants-v1", "columns": list(cubical_columns())}
+        self.engine = "numpy"  # the columns are numpy code: counted on the host, on any device
 
     def count(self, acts: np.ndarray) -> np.ndarray:
         return layer_omegas(acts)
