@@ -103,12 +103,28 @@ def _check_values(a: np.ndarray, what: str = "volume") -> None:
         raise ValueError(f"{what} must be a numeric array, got dtype {a.dtype}")
 
 
+def _check_volume_shape(shape: tuple[int, ...], what: str = "volume") -> None:
+    """One 2-D or 3-D volume, not empty (the rule of both engines)."""
+    if len(shape) not in (2, 3):
+        raise ValueError(f"{what} must be a 2-D or 3-D array, got shape {shape}")
+    if 0 in shape:
+        raise ValueError(f"{what} is empty (shape {shape})")
+
+
+def _check_batch_shape(shape: tuple[int, ...], layout: str) -> None:
+    """A batch of activations (N, C, H, W), (N, T, D) or (N, D) with a known layout and no empty
+    axis except N (the rule of both engines)."""
+    if len(shape) not in (2, 3, 4):
+        raise ValueError(f"acts must be (N, C, H, W), (N, T, D) or (N, D); got shape {shape}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    if shape[0] and 0 in shape[1:]:
+        raise ValueError(f"acts has an empty axis (shape {shape})")
+
+
 def _as_volume(volume: np.ndarray, what: str = "volume") -> np.ndarray:
     a = np.asarray(volume)
-    if a.ndim not in (2, 3):
-        raise ValueError(f"{what} must be a 2-D or 3-D array, got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{what} is empty (shape {a.shape})")
+    _check_volume_shape(a.shape, what)
     _check_values(a, what)
     return a
 
@@ -366,16 +382,9 @@ def betti_counts(acts: np.ndarray, eta: float = 0.0, layout: str = "whc") -> np.
     """
     a = np.asarray(acts)
     e = _check_eta(eta)
-    if a.ndim not in (2, 3, 4):
-        raise ValueError(
-            "acts must be (N, C, H, W), (N, T, D) or (N, D); got shape " f"{a.shape}"
-        )
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    _check_batch_shape(a.shape, layout)
     if a.shape[0] == 0:
         return np.zeros((0, 3), dtype=np.int64)
-    if any(s == 0 for s in a.shape[1:]):
-        raise ValueError(f"acts has an empty axis (shape {a.shape})")
     _check_values(a, "acts")
 
     if a.ndim == 2:
