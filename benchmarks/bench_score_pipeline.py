@@ -167,23 +167,22 @@ def voxels(devices: list[str], repeats: int, seed: int, lines: list[str]) -> boo
         base = None
         for label, device, labeller in engines:
             if labeller is not None:
-                with _Labeller(labeller):
-                    fn = lambda: cubical.betti_at(vol, 0.0)  # noqa: E731
-                    got = fn()
-                    times = []
-                    for _ in range(repeats):
-                        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
+                def fn(labeller=labeller):
+                    with _Labeller(labeller):
+                        return cubical.betti_at(vol, 0.0)
             else:
                 tv = torch.from_numpy(vol).to(device)
 
-                def fn():
+                def fn(tv=tv, device=device):
                     out = cubical_torch.betti_at(tv, 0.0)
                     _sync(device)
                     return out
-                got = fn()
-                times = []
-                for _ in range(repeats):
-                    t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
+            got = fn()
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
             if tuple(got) != tuple(want):
                 print(f"MISMATCH on {name}: {label} on {device} gives {got}, want {want}",
                       file=sys.stderr)

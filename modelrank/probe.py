@@ -81,6 +81,14 @@ class PooledReducer(Reducer):
 BETTI_ENGINES = ("auto", "numpy", "torch")
 
 
+def check_betti_engine(engine: str) -> None:
+    """ConfigError unless ``engine`` is one of :data:`BETTI_ENGINES`."""
+    from modelrank.errors import ConfigError
+
+    if engine not in BETTI_ENGINES:
+        raise ConfigError(f"betti_engine must be one of {', '.join(BETTI_ENGINES)}, got {engine!r}")
+
+
 class CubicalBettiReducer(Reducer):
     """Betti numbers (b0, b1, b2) of each image's activation at threshold ``eta``: (B, 3) int.
 
@@ -98,9 +106,7 @@ class CubicalBettiReducer(Reducer):
 
         if layout not in LAYOUTS:
             raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-        if engine not in BETTI_ENGINES:
-            raise ConfigError(f"betti_engine must be one of {', '.join(BETTI_ENGINES)}, "
-                              f"got {engine!r}")
+        check_betti_engine(engine)
         self.params = {"eta": float(eta), "layout": layout}
         self.engine = engine
 

@@ -315,11 +315,9 @@ def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
         raise ConfigError(f"eta (the cubical threshold) must be a finite number, got {eta!r}")
     if layout not in LAYOUTS:
         raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    from modelrank.probe import BETTI_ENGINES
+    from modelrank.probe import check_betti_engine
 
-    if betti_engine not in BETTI_ENGINES:
-        raise ConfigError(f"betti_engine must be one of {', '.join(BETTI_ENGINES)}, "
-                          f"got {betti_engine!r}")
+    check_betti_engine(betti_engine)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be a whole number of at least 0, got {seed!r}")
     if cache_dir is not None:

@@ -109,7 +109,9 @@ def score(
     if stability < 0:
         raise ModelrankError(f"--stability must be 0 or more half-samples, got {stability}")
     check_outputs(output=output, db=db)
-    if betti_engine not in ("auto", "numpy", "torch"):
+    from modelrank.probe import BETTI_ENGINES
+
+    if betti_engine not in BETTI_ENGINES:
         raise ModelrankError(f"--betti-engine must be auto, numpy or torch, got {betti_engine!r}")
     _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir,
                    betti_engine=betti_engine)

@@ -65,6 +65,10 @@ def svd_score(x: np.ndarray, y: np.ndarray, k: int) -> float:
     return finite(-np.mean(resid**2), "ETran SVD score")
 
 
+#: The classification form's sub-scores (the paper's ETran without the SVD regression term).
+ETRAN_TERMS = ("energy", "lda")
+
+
 @score(
     "etran-full",
     combine=minmax_sum(("energy", "lda", "svd")),
@@ -75,8 +79,8 @@ def svd_score(x: np.ndarray, y: np.ndarray, k: int) -> float:
 )
 @score(
     "etran",
-    terms=("energy", "lda"),
-    combine=minmax_sum(("energy", "lda")),
+    terms=ETRAN_TERMS,
+    combine=minmax_sum(ETRAN_TERMS),
     description=(
         "ETran (Gholami et al. 2023), classification form: energy + regularised-LDA log-prob "
         "sub-scores, min-max normalised across the pool and summed (pool-dependent)"

@@ -65,10 +65,15 @@ def ncti_subscores(
     }
 
 
+#: The sub-scores each form sums over the pool: the paper's, and the released code's (no log).
+NCTI_TERMS = ("seli", "ncc", "vc")
+NCTI_NOLOG_TERMS = ("seli", "ncc_nolog", "vc")
+
+
 @score(
     "ncti-nolog",
-    terms=("seli", "ncc_nolog", "vc"),
-    combine=minmax_sum(("seli", "ncc_nolog", "vc")),
+    terms=NCTI_NOLOG_TERMS,
+    combine=minmax_sum(NCTI_NOLOG_TERMS),
     description=(
         "NCTI as the released code computes it: nearest-centre term as mean probability "
         "(no log); pool-dependent min-max sum"
@@ -76,8 +81,8 @@ def ncti_subscores(
 )
 @score(
     "ncti",
-    terms=("seli", "ncc", "vc"),
-    combine=minmax_sum(("seli", "ncc", "vc")),
+    terms=NCTI_TERMS,
+    combine=minmax_sum(NCTI_TERMS),
     description=(
         "NCTI (Wang et al. 2023): ETF nuclear norm + nearest-centre log-prob + within-class "
         "collapse, min-max normalised across the pool and summed (pool-dependent)"
