@@ -147,11 +147,11 @@ def child_finetune(args) -> dict:
     stamps: list[float] = []
     usage: list[tuple[float, float, int]] = []
 
-    def on_step(i, n):
+    def on_step(what, i, n):
         stamps.append(time.perf_counter())
         usage.append(_usage())
 
-    finetune_run(entry, pre, splits, cfg, "grid", 0.01, 0.0, on_step=on_step, device="cpu")
+    finetune_run(entry, pre, splits, cfg, "grid", 0.01, 0.0, on_progress=on_step, device="cpu")
     warm = 3  # the first steps allocate; time the rest
     steps = len(stamps) - warm
     (u0, s0, f0), (u1, s1, f1) = usage[warm - 1], usage[-1]

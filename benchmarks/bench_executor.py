@@ -32,9 +32,11 @@ from threadpoolctl import threadpool_limits
 def score_job(executor, per_class: int, cache: str):
     import modelrank
     from modelrank.benchmark import zoo_path
+    from modelrank.ranking import ScoreOptions
 
     r = modelrank.rank("digits", zoo=zoo_path("offline"), models="all", per_class=per_class,
-                       metrics="logme,knn,leep", use_cache=False, cache_dir=cache, executor=executor)
+                       metrics="logme,knn,leep", executor=executor,
+                       options=ScoreOptions(use_cache=False, cache_dir=cache))
     assert len(r.rows) == 8 and not r.failed, r.failed
     return {row.model: row.raw["logme"] for row in r.rows}
 
@@ -45,7 +47,8 @@ def finetune_job(executor, per_class: int, steps: int, cache: str):
 
     os.environ["MODELRANK_CACHE"] = cache  # a fresh run log: every run computed
     res = evaluate("digits", zoo=zoo_path("offline"), models="lite0,lite1,lite0-random,lite1-random",
-                   budget=replace(CPU_BUDGET, steps=steps), per_class=per_class, executor=executor)
+                   budget=replace(CPU_BUDGET, steps=steps), per_class=per_class,
+                   executor=executor).results
     assert len(res) == 4 and all(r.runs_computed == 3 for r in res)
     return {r.model: r.accuracy for r in res}
 

@@ -8,7 +8,7 @@ paper's two claims) and ``study_layers.png``.
     python benchmarks/bench_study_layers.py                 # the committed result
     python benchmarks/bench_study_layers.py --invariance    # study_invariance.md + .png instead
 
-Settings of the committed run (all overridable): architecture 10x15 (9 hidden layers of 15 units,
+Settings of the committed run (all overridable): architecture 9x15 (9 hidden layers of 15 units,
 the paper's), 5 networks per data set and activation, accuracy checked every 1,000 steps (the
 released code's summary frequency, so networks train on to the next check after first reaching
 100 %), initial learning rate 0.01 for D-I/D-II and 0.005 for D-III (D-III rarely reaches 100 %
@@ -39,7 +39,7 @@ NETS = {"d1": 5, "d2": 5, "d3": 8}
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arch", default="10x15")
+    p.add_argument("--arch", default="9x15")
     p.add_argument("--nets", type=int, default=None,
                    help="networks per data set and activation (default: 5 for D-I/D-II, 8 for D-III)")
     p.add_argument("--data", default=",".join(DATASETS))

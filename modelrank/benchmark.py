@@ -20,10 +20,12 @@ import numpy as np
 
 from modelrank.correlation import correlate
 from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError, ModelrankError
+from modelrank.progress import OnProgress
 from modelrank.zoo import zoo_path
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
+    from modelrank.ranking import ScoreOptions
 
 
 @dataclass
@@ -227,6 +229,7 @@ class GroundTruth:
     description: str
     accuracies: dict[str, dict[str, float]]
     per_seed: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # (model, target, reason)
 
 
 def _budget(suite: Suite, gt: dict[str, Any], seed: int):
@@ -244,10 +247,9 @@ def _budget(suite: Suite, gt: dict[str, Any], seed: int):
 
 def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str = "headline",
                  device: str | None = None,
-                 on_run: Callable[[str, int, int], None] | None = None,
-                 executor: "Executor | None" = None,
-                 on_fail: Callable[[str, str, str], None] | None = None,
                  cache_dir: str | Path | None = None,
+                 executor: "Executor | None" = None,
+                 on_progress: OnProgress | None = None,
                  ) -> GroundTruth:
     """Accuracies from the published tables or by fine-tuning (or linear-probing) here.
 
@@ -257,7 +259,7 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     on any seed has none. ``gt["lr_search"]`` (:data:`LR_SEARCHES`, default ``every-seed``)
     says whether every seed searches the learning-rate grid or only the first; ``gt["models"]``
     = ``pool`` measures the headline pool only (not the controls), ``all`` (default) every
-    model of the suite.
+    model of the suite. Backbones whose fine-tuning failed are in ``GroundTruth.failed``.
     """
     gt = suite.ground_truth if gt is None else gt
     if gt["kind"] == "published":
@@ -271,13 +273,7 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     seeds = gt.get("seeds") or [int((gt.get("budget") or {}).get("seed", 0))]
     per_class = gt.get("per_class") or {}
     protocol = gt.get("protocol", "full")
-    failed: set[tuple[str, str]] = set()
-
-    def fail(model: str, target: str, why: str) -> None:
-        failed.add((model, target))
-        if on_fail:
-            on_fail(model, target, why)
-
+    failures: list[tuple[str, str, str]] = []
     models = suite.models
     if gt.get("models") == "pool" and suite.controls:
         from modelrank.zoo import load_zoo, select
@@ -292,14 +288,16 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
         cfg = _budget(suite, gt, seed)
         res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets],
                                zoo=zoo_path(suite.zoo), models=models, protocol=protocol,
-                               budget=cfg, device=device, on_run=on_run, executor=executor,
-                               on_fail=fail, cache_dir=cache_dir, points=chosen)
-        for target, rs in res.items():
-            for r in rs:
-                per_seed[target].setdefault(r.model, []).append(r.accuracy)
+                               budget=cfg, device=device, cache_dir=cache_dir, points=chosen,
+                               executor=executor, on_progress=on_progress)
+        for ev in res:
+            failures += [(m, ev.dataset, why) for m, why in ev.failed]
+            for r in ev.results:
+                per_seed[ev.dataset].setdefault(r.model, []).append(r.accuracy)
         if first_only and chosen is None:
-            chosen = {(r.model, target): [(r.best["lr"], r.best["w"])]
-                      for target, rs in res.items() for r in rs}
+            chosen = {(r.model, ev.dataset): [(r.best["lr"], r.best["w"])]
+                      for ev in res for r in ev.results}
+    failed = {(m, t) for m, t, _ in failures}
     per_seed = {t: {m: v for m, v in col.items() if (m, t) not in failed and len(v) == len(seeds)}
                 for t, col in per_seed.items()}
     accs = {t: {m: float(np.mean(v)) for m, v in col.items()} for t, col in per_seed.items()}
@@ -314,7 +312,7 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
             f"{size}")
     over = (f"mean over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
             else f"seed {seeds[0]}")
-    return GroundTruth(label, f"{what}; {over}", accs, per_seed)
+    return GroundTruth(label, f"{what}; {over}", accs, per_seed, failures)
 
 
 def _static(spec) -> bool:
@@ -465,12 +463,11 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
     return intervals, boot_info
 
 
-def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
-                  on_progress: Callable[[str, int, int], None] | None = None,
-                  on_run: Callable[[str, int, int], None] | None = None,
-                  on_skip: Callable[[str, str], None] | None = None,
+def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = None,
+                  options: "ScoreOptions | None" = None,
                   executor: "Executor | None" = None,
-                  cache_dir: str | Path | None = None) -> BenchmarkResult:
+                  on_progress: OnProgress | None = None,
+                  on_skip: Callable[[str, str], None] | None = None) -> BenchmarkResult:
     """Score the suite's pool on each target, correlate with every ground truth, tabulate.
 
     Ground truth and scores each run as one job on ``executor`` (default: this process). A
@@ -479,12 +476,17 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
     Controls (``suite.controls``) are kept out of the headline pool and correlated in a table
     of their own; with ``suite.bootstrap``, every score's weighted tau gets a 95 % interval
     from resampling the scored images (scores recomputed from cached embeddings).
-    ``cache_dir``: embeddings, the journal and the run logs (default ``$MODELRANK_CACHE``).
+    ``options``: how the scores are computed (:class:`~modelrank.ranking.ScoreOptions`); its
+    ``cache_dir`` also holds the run logs of the fine-tuning. ``on_progress``: as for
+    :func:`~modelrank.ranking.rank` and :func:`~modelrank.finetuning.evaluate`.
     """
     from modelrank.benchmark_stats import seed_spread
     from modelrank.data import load_target
-    from modelrank.ranking import rank_targets, resolve_metrics
+    from modelrank.ranking import ScoreOptions, rank_targets, resolve_metrics
     from modelrank.zoo import load_zoo, select
+
+    opts = options if options is not None else ScoreOptions()
+    cache_dir = opts.cache_dir
 
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
     zoo = load_zoo(zoo_path(suite.zoo))
@@ -500,11 +502,14 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
         if on_skip:
             on_skip(f"{model} on {target}", f"failed: {why}")
 
-    truths = {"headline": ground_truth(suite, device=device, on_run=on_run, executor=executor,
-                                       on_fail=failed, cache_dir=cache_dir)}
+    truths = {"headline": ground_truth(suite, device=device, cache_dir=cache_dir,
+                                       executor=executor, on_progress=on_progress)}
     for label, gt in suite.also_against.items():
-        truths[label] = ground_truth(suite, gt, label=label, device=device, on_run=on_run,
-                                     executor=executor, on_fail=failed, cache_dir=cache_dir)
+        truths[label] = ground_truth(suite, gt, label=label, device=device, cache_dir=cache_dir,
+                                     executor=executor, on_progress=on_progress)
+    for gt in truths.values():
+        for model, target, why in gt.failed:
+            failed(model, target, why)
     data = []
     for target in suite.targets:
         try:
@@ -516,11 +521,11 @@ def run_benchmark(suite: Suite, metrics: Any = None, device: str | None = None,
                 on_skip(target, str(exc))
     names = [s.name for s in specs]
     ranked = rank_targets(data, zoo=zoo_path(suite.zoo), models=pool, metrics=names, device=device,
-                          on_progress=on_progress, on_skip=on_skip, executor=executor,
-                          cache_dir=cache_dir)
+                          options=opts, executor=executor, on_progress=on_progress,
+                          on_skip=on_skip)
     with_controls = (rank_targets(data, zoo=zoo_path(suite.zoo), models=pool + controls,
-                                  metrics=names, device=device, on_skip=on_skip,
-                                  executor=executor, cache_dir=cache_dir) if controls else [])
+                                  metrics=names, device=device, options=opts, executor=executor,
+                                  on_skip=on_skip) if controls else [])
     rankings = {d.name: r for d, r in zip(data, ranked)}
     for d, r in zip(data, ranked):
         for model, why in r.failed:

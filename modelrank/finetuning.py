@@ -27,9 +27,11 @@ import torch
 from torch import nn
 
 from modelrank.backbone import Backbone, make_transform
+from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.digest import digest
-from modelrank.errors import ConfigError, ModelrankError, WeightsUnavailableError
+from modelrank.errors import ConfigError, ModelrankError, ParameterError, WeightsUnavailableError
+from modelrank.progress import OnProgress, tell
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select, truncation_parent
 
 if TYPE_CHECKING:
@@ -101,11 +103,6 @@ class FinetuneConfig:
         return out
 
     def __post_init__(self) -> None:
-        def positive_int(name, value, low=1):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"FinetuneConfig.{name} must be a whole number ≥ {low}, "
-                                  f"got {value!r}")
-
         def numbers(name, values, *, positive):
             if not values:
                 raise ConfigError(f"FinetuneConfig.{name} must not be empty")
@@ -118,13 +115,13 @@ class FinetuneConfig:
 
         numbers("lrs", self.lrs, positive=True)
         numbers("ws", self.ws, positive=False)
-        positive_int("steps", self.steps)
-        positive_int("batch_size", self.batch_size)
-        positive_int("seed", self.seed, low=0)
+        check_whole_number("steps", self.steps, least=1)
+        check_whole_number("batch_size", self.batch_size, least=1)
+        check_whole_number("seed", self.seed, least=0)
         if self.image_size is not None:
-            positive_int("image_size", self.image_size, low=8)
+            check_whole_number("image_size", self.image_size, least=8)
         if self.test_per_class is not None:
-            positive_int("test_per_class", self.test_per_class)
+            check_whole_number("test_per_class", self.test_per_class, least=1)
         if not (isinstance(self.val_fraction, (int, float)) and 0 < self.val_fraction < 1):
             raise ConfigError(f"FinetuneConfig.val_fraction must lie strictly between 0 and 1, "
                               f"got {self.val_fraction!r}")
@@ -136,6 +133,27 @@ class FinetuneConfig:
 PUBLISHED = FinetuneConfig()
 CPU_BUDGET = FinetuneConfig(lrs=(0.01, 0.001), ws=(0.0,), steps=60, batch_size=32, image_size=64)
 BUDGETS = {"published": PUBLISHED, "cpu": CPU_BUDGET}
+
+
+def budget_config(budget: str | FinetuneConfig = "cpu", *, steps: int | None = None,
+                  image_size: int | None = None, amp: bool = False,
+                  channels_last: bool = False) -> FinetuneConfig:
+    """A named budget (:data:`BUDGETS`) or a config, with these changes: ``steps`` (≥ 1) and
+    ``image_size`` (pixels, ≥ 8) replace the budget's when given; ``amp`` and ``channels_last``
+    turn those on."""
+    cfg = BUDGETS.get(budget) if isinstance(budget, str) else budget
+    if not isinstance(cfg, FinetuneConfig):
+        raise ParameterError("budget", f"must be one of {', '.join(BUDGETS)}, got {budget!r}")
+    changes: dict[str, Any] = {}  # checked by FinetuneConfig itself
+    if steps is not None:
+        changes["steps"] = steps
+    if image_size is not None:
+        changes["image_size"] = image_size
+    if amp:
+        changes["amp"] = True
+    if channels_last:
+        changes["channels_last"] = True
+    return replace(cfg, **changes) if changes else cfg
 
 
 @dataclass
@@ -160,6 +178,38 @@ class EvalResult:
     grid: list[dict[str, Any]] = field(default_factory=list)
     runs_computed: int = 0
     recipe: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """The ground truth of one target: what :func:`evaluate` returns, shaped like
+    :class:`~modelrank.ranking.Ranking`.
+
+    Attributes:
+        dataset, protocol: the target and "full" or "linear".
+        results: one :class:`EvalResult` per backbone evaluated, in zoo order.
+        failed: (model, reason) for backbones with a unit that failed after its retries.
+        skipped: (model, reason) for backbones that could not be built here.
+    """
+
+    dataset: str
+    protocol: str
+    results: list[EvalResult] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def accuracies(self) -> dict[str, float]:
+        """{model: test accuracy in percent}."""
+        return {r.model: r.accuracy for r in self.results}
+
+
+#: The label of a fine-tuning run's steps in progress callbacks (one bar, reused run after run).
+STEPS = "steps of this run"
+
+
+def runs_label(model: str) -> str:
+    """The label of a backbone's fine-tuning runs in progress callbacks."""
+    return f"{model} fine-tune runs"
 
 
 def accuracy(pred: np.ndarray, labels: np.ndarray, kind: str, num_classes: int) -> float:
@@ -402,15 +452,18 @@ def _split_tensors(splits: tuple, pre: Preprocess) -> tuple:
 
 def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneConfig,
                  phase: str, lr: float, w: float,
-                 on_step: Callable[[int, int], None] | None = None,
+                 on_progress: OnProgress | None = None,
                  device: str | None = None) -> dict[str, Any]:
     """One fine-tuning unit: a grid run (train on train, accuracy on val, and on test when
     there is no retrain) or the final run (train on train + val, accuracy on test).
 
     Returns the run-log record: {"phase", "lr", "w", "val_accuracy", "test_accuracy"} (percent)
     and the "device" it ran on; {"skipped": reason} when the weights are unavailable there.
+    ``on_progress`` is told (:data:`STEPS`, step, steps) as the run trains.
     """
     from modelrank.probe import resolve_device
+
+    on_step = None if on_progress is None else (lambda d, t: on_progress(STEPS, d, t))
 
     dev = resolve_device(device)
     x_tr, y_tr, x_va, y_va, x_te, y_te = _split_tensors(splits, pre)
@@ -431,17 +484,17 @@ def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneC
     return {"phase": "final", "lr": lr, "w": w, "test_accuracy": acc["test"], "device": str(dev)}
 
 
-def finetune(entry: ZooEntry, dataset: str, cfg: FinetuneConfig = CPU_BUDGET,
+def finetune(entry: ZooEntry, dataset: str, *, cfg: FinetuneConfig = CPU_BUDGET,
              per_class: int | None = None, device: str | None = None, log: RunLog | None = None,
-             on_run: Callable[[str, int, int], None] | None = None,
-             on_step: Callable[[int, int], None] | None = None,
-             executor: "Executor | None" = None) -> EvalResult:
+             executor: "Executor | None" = None,
+             on_progress: OnProgress | None = None) -> EvalResult:
     """Full fine-tuning protocol for one backbone on one target (see module docstring).
+    ``on_progress``: as for :func:`evaluate`.
 
     Raises WeightsUnavailableError when the backbone cannot be built here and
     :class:`~modelrank.errors.ModelrankError` when one of its runs failed after its retries.
     """
-    job = _FinetuneJob(cfg, device, executor, on_run, on_step)
+    job = _FinetuneJob(cfg, device, executor, on_progress)
     job.add(entry, dataset, per_class, log=log)
     results, failures, skipped = job.run()
     if skipped:
@@ -481,12 +534,11 @@ class _FinetuneJob:
     """
 
     def __init__(self, cfg: FinetuneConfig, device: str | None, executor: "Executor | None",
-                 on_run: Callable[[str, int, int], None] | None = None,
-                 on_step: Callable[[int, int], None] | None = None,
+                 on_progress: OnProgress | None = None,
                  cache_dir: str | Path | None = None):
         from modelrank.execution import LocalExecutor
 
-        self.cfg, self.on_run, self.on_step = cfg, on_run, on_step
+        self.cfg, self.on_progress = cfg, on_progress
         self.ex = executor if executor is not None else LocalExecutor()
         self.device = self.ex.check_device(device)
         self.plans: list[_Plan] = []
@@ -542,16 +594,16 @@ class _FinetuneJob:
         from modelrank.execution import Task
 
         args: tuple = (plan.entry, plan.pre, plan.splits, self.cfg, phase, lr, w)
-        if self.ex.in_process and self.on_step is not None:
-            args += (self.on_step,)
+        if self.ex.in_process and self.on_progress is not None:
+            args += (self.on_progress,)
         label = f"fine-tune {plan.entry.name} x {plan.dataset} {phase} lr={lr:g} w={w:g}"
         return Task(plan.key(phase, lr, w), label, finetune_run, args,
                     num_cpus=self.ex.cpus_per_task, device=self.device, context=(plan, phase, lr, w))
 
-    def _progress(self, plan: _Plan) -> None:
-        if self.on_run:
+    def _progress(self, plan: _Plan, done: int | None = None) -> None:
+        if done is None:
             done = len(plan.grid) + (plan.final is not None)
-            self.on_run(plan.entry.name, done, self._total(plan))
+        tell(self.on_progress, runs_label(plan.entry.name), done, self._total(plan))
 
     def _after_grid(self, plan: _Plan) -> list:
         """The retrain task once the grid is complete (or nothing when it is logged / off)."""
@@ -617,8 +669,7 @@ class _FinetuneJob:
             grid = [{"lr": lr, "w": w, "val_accuracy": plan.grid[(lr, w)]["val_accuracy"],
                      "test_accuracy": plan.grid[(lr, w)].get("test_accuracy")}
                     for lr, w in plan.points]
-            if self.on_run:
-                self.on_run(plan.entry.name, self._total(plan), self._total(plan))
+            self._progress(plan, self._total(plan))
             results.append(EvalResult(plan.entry.name, plan.dataset, "full", rec["test_accuracy"],
                                       accuracy_kind(plan.dataset),
                                       {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
@@ -697,45 +748,45 @@ def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int
 def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = None,
              models: str | Iterable[str] | None = None, protocol: str = "full",
              budget: str | FinetuneConfig = "cpu", per_class: int | None = None,
-             device: str | None = None, on_skip: Callable[[str, str], None] | None = None,
-             on_run: Callable[[str, int, int], None] | None = None,
-             on_step: Callable[[int, int], None] | None = None,
+             device: str | None = None, cache_dir: str | Path | None = None,
              executor: "Executor | None" = None,
-             on_fail: Callable[[str, str], None] | None = None,
-             cache_dir: str | Path | None = None) -> list[EvalResult]:
+             on_progress: OnProgress | None = None,
+             on_skip: Callable[[str, str], None] | None = None) -> Evaluation:
     """Ground-truth accuracy of every selected backbone on ``dataset`` (see module docstring).
 
     Args:
+        zoo, models: the zoo and which of its backbones (default: the ``offline`` tag).
         protocol: "full" (fine-tune everything) or "linear" (logistic head on cached features).
         budget: "cpu" (default, small), "published" (the full docs/methods.md §5 grid, 5000 steps)
             or a FinetuneConfig.
+        per_class: training images per class (default: all).
+        device: "cpu", "cuda", or None/"auto".
+        cache_dir: run logs and linear-probe embeddings (see :func:`evaluate_targets`).
         executor: where the units run (default: this process). Units are the single runs of
             the grid and the retrain (full) or one backbone each (linear).
+        on_progress: told (:func:`runs_label` of a model, runs done, runs) and (:data:`STEPS`,
+            step, steps) (:mod:`modelrank.progress`).
         on_skip: called (model, reason) for a backbone whose weights are unavailable.
-        on_fail: called (model, reason) for a backbone with a unit that failed after its
-            retries; it has no result.
-        cache_dir: run logs and linear-probe embeddings (see :func:`evaluate_targets`).
+
+    Returns:
+        :class:`Evaluation`: the results, and the backbones that failed or were skipped.
     """
     return evaluate_targets(
         [(dataset, per_class)], zoo=zoo, models=models, protocol=protocol, budget=budget,
-        device=device, on_run=on_run, on_step=on_step, executor=executor,
-        on_skip=on_skip, on_fail=(lambda m, d, why: on_fail(m, why)) if on_fail else None,
-        cache_dir=cache_dir,
-    )[dataset]
+        device=device, cache_dir=cache_dir, executor=executor, on_progress=on_progress,
+        on_skip=on_skip)[0]
 
 
 def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
                      zoo: str | Path | dict[str, ZooEntry] | None = None,
                      models: str | Iterable[str] | None = None, protocol: str = "full",
                      budget: str | FinetuneConfig = "cpu", device: str | None = None,
-                     on_skip: Callable[[str, str], None] | None = None,
-                     on_run: Callable[[str, int, int], None] | None = None,
-                     on_step: Callable[[int, int], None] | None = None,
-                     executor: "Executor | None" = None,
-                     on_fail: Callable[[str, str, str], None] | None = None,
                      cache_dir: str | Path | None = None,
                      points: Mapping[tuple[str, str], Sequence[tuple[float, float]]] | None = None,
-                     ) -> dict[str, list[EvalResult]]:
+                     executor: "Executor | None" = None,
+                     on_progress: OnProgress | None = None,
+                     on_skip: Callable[[str, str], None] | None = None,
+                     ) -> list[Evaluation]:
     """:func:`evaluate` on several (dataset, per_class) targets as one job.
 
     ``points`` (full protocol only): {(model, dataset): [(lr, w), ...]}, the grid points a pair
@@ -746,21 +797,19 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
     process only) and the linear probe's embeddings (written where the units run: give a
     directory every node mounts at the same path to share them).
 
-    Returns {dataset: results in zoo order}; failures go to ``on_fail(model, dataset, reason)``.
+    Returns one :class:`Evaluation` per target, in order.
     """
     from modelrank.execution import LocalExecutor, Task
 
     if protocol not in ("full", "linear"):
-        raise ConfigError(f"--protocol must be full or linear, got {protocol!r}")
-    cfg = BUDGETS.get(budget) if isinstance(budget, str) else budget
-    if cfg is None:
-        raise ConfigError(f"--budget must be one of {', '.join(BUDGETS)}, got {budget!r}")
+        raise ParameterError("protocol", f"must be full or linear, got {protocol!r}")
+    cfg = budget_config(budget)
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
     entries = select(parsed, models if models is not None else "offline")
     ex = executor if executor is not None else LocalExecutor()
     out: dict[str, list[EvalResult]] = {d: [] for d, _ in targets}
     if protocol == "full":
-        job = _FinetuneJob(cfg, device, ex, on_run, on_step, cache_dir)
+        job = _FinetuneJob(cfg, device, ex, on_progress, cache_dir)
         for dataset, per_class in targets:
             for entry in entries:
                 job.add(entry, dataset, per_class,
@@ -801,10 +850,12 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
                 got[(model, dataset)] = oc.value
         for dataset, _ in targets:
             out[dataset] = [got[(e.name, dataset)] for e in entries if (e.name, dataset) in got]
+    evaluations = [Evaluation(d, protocol, out[d]) for d, _ in targets]
+    by_dataset = {e.dataset: e for e in evaluations}
     for model, dataset, why in skipped:
+        by_dataset[dataset].skipped.append((model, why))
         if on_skip:
             on_skip(model, why)
     for model, dataset, why in failures:
-        if on_fail:
-            on_fail(model, dataset, why)
-    return out
+        by_dataset[dataset].failed.append((model, why))
+    return evaluations

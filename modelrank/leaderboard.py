@@ -19,12 +19,14 @@ import html
 import io
 import json
 import math
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from modelrank.errors import ConfigError
+from modelrank import plot_style as style
+from modelrank.errors import ConfigError, ParameterError
 
 FORMATS = ("md", "csv", "json", "html")
 #: Protocols whose accuracy the scatter plots use first, in this order; otherwise the first by name.
@@ -284,11 +286,26 @@ def _tau_tables(corr: list[dict], only: list[str] | None,
 
 # --------------------------------------------------------------------------- text formats
 
+def format_for(fmt: str | None, output: str | None) -> str:
+    """The format to write: ``fmt`` when given, else the one ``output``'s suffix names
+    (.md/.markdown, .csv, .json, .html/.htm), else ``md`` when there is no output file."""
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".") if output else ""
+        fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix) or "md"
+        if fmt not in FORMATS:
+            raise ParameterError("fmt", f"is needed: the format cannot be told from {output!r} "
+                                 f"(give one of {', '.join(FORMATS)})")
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ParameterError("fmt", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
 def render(board: Leaderboard, fmt: str) -> str:
     """The leaderboard as ``md``, ``csv``, ``json`` or ``html`` text."""
     fn = {"md": to_markdown, "csv": to_csv, "json": to_json, "html": to_html}.get(fmt)
     if fn is None:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ParameterError("fmt", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
     return fn(board)
 
 
@@ -581,21 +598,9 @@ def _figure(png: bytes, caption: str) -> str:
             f"<figcaption class=\"note\">{e(caption)}</figcaption></figure>")
 
 
-def _new_figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
-
 def _plot_omega(t: TargetBoard) -> bytes:
     """Ω(layer) against depth normalised to [0, 1] (first probe layer 0, last 1), one line per model."""
-    fig = _new_figure(7.0, 3.8)
+    fig = style.figure(7.0, 3.8)
     ax = fig.add_subplot()
     for model, omega in sorted(t.omega.items()):
         x = np.linspace(0.0, 1.0, len(omega)) if len(omega) > 1 else np.zeros(1)
@@ -606,7 +611,7 @@ def _plot_omega(t: TargetBoard) -> bytes:
     ax.set_title(f"{t.dataset}: topological complexity over depth")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    return _png(fig)
+    return style.png_bytes(fig)
 
 
 def _plot_scatter(t: TargetBoard) -> bytes:
@@ -615,7 +620,7 @@ def _plot_scatter(t: TargetBoard) -> bytes:
     metrics = [m for m in t.metrics if _points(t, m, protocol)[0]]
     ncol = min(3, len(metrics))
     nrow = math.ceil(len(metrics) / ncol)
-    fig = _new_figure(3.6 * ncol, 3.0 * nrow)
+    fig = style.figure(3.6 * ncol, 3.0 * nrow)
     for i, m in enumerate(metrics):
         ax = fig.add_subplot(nrow, ncol, i + 1)
         x, y = _points(t, m, protocol)
@@ -631,7 +636,7 @@ def _plot_scatter(t: TargetBoard) -> bytes:
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{t.dataset}: score vs {protocol} accuracy")
-    return _png(fig)
+    return style.png_bytes(fig)
 
 
 def _score_label(t: TargetBoard, metric: str) -> str:
@@ -644,15 +649,15 @@ def _score_label(t: TargetBoard, metric: str) -> str:
 def _plot_tau_bars(tt: TauTable) -> bytes:
     """Horizontal bars of the mean weighted τ per score (scores without a mean are left out)."""
     rows = [r for r in tt.rows if r["mean"] is not None]
-    fig = _new_figure(7.0, 0.8 + 0.32 * max(len(rows), 1))
+    fig = style.figure(7.0, 0.8 + 0.32 * max(len(rows), 1))
     ax = fig.add_subplot()
     names = [r["score"] for r in rows][::-1]
     means = [r["mean"] for r in rows][::-1]
-    bars = ax.barh(names, means, color=["#3b7dd8" if v >= 0 else "#d8633b" for v in means])
+    bars = ax.barh(names, means, color=[style.POSITIVE if v >= 0 else style.NEGATIVE for v in means])
     ax.bar_label(bars, labels=[f"{v:.3f}" for v in means], padding=3, fontsize=8)
-    ax.axvline(0.0, color="#444", linewidth=0.8)
+    ax.axvline(0.0, color=style.REFERENCE, linewidth=0.8)
     ax.set_xlim(-1.1, 1.1)
     ax.set_xlabel(f"mean weighted τ over the datasets with a value (of {len(tt.datasets)})")
     ax.set_title(f"suite {tt.title}")
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return style.png_bytes(fig)

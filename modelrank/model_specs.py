@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-from modelrank.errors import ConfigError, UnknownModelError
+from modelrank.errors import ConfigError, ParameterError, UnknownModelError
 from modelrank.zoo import ZooEntry
 
 PREFIXES = ("timm:", "tv:", "hf:", "file:")
@@ -132,4 +132,4 @@ def catalogue(source: str, pattern: str = "*") -> list[ZooEntry]:
             repos = []
         return [entry_from_spec(f"hf:{r}") for r in fnmatch.filter(repos, pattern)
                 if r.count("/") == 1 and not r.startswith("timm/")]
-    raise ConfigError(f"--source must be one of {', '.join(CATALOGUES)}, got {source!r}")
+    raise ParameterError("source", f"must be one of {', '.join(CATALOGUES)}, got {source!r}")

@@ -1,31 +1,29 @@
-"""Matplotlib figures (Agg backend, PNG files)."""
+"""The figures of ``modelrank betti --plot`` and ``modelrank benchmark --plot``, in the
+style of :mod:`modelrank.plot_style`."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from modelrank import plot_style as style
 
 
 def plot_betti_layers(layers: Sequence[str], mean_betti: np.ndarray, omega: np.ndarray,
                       omega_rips: np.ndarray | None, title: str, path: str) -> None:
     """Two panels: mean b0, b1, b2 per layer (log scale), and Omega normalised by its maximum
     (cubical, and Rips when given) over depth rescaled to [0, 1]."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x = np.arange(1, len(layers) + 1)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig = style.figure(12, 4.2)
+    a, b = fig.subplots(1, 2)
     for k in range(mean_betti.shape[1]):
         a.plot(x, np.maximum(mean_betti[:, k], 1e-1), marker="o", label=f"b{k}")
     a.set_yscale("log")
     a.set_xlabel("probed layer")
     a.set_ylabel("mean Betti number (cubical)")
     a.set_xticks(x)
-    a.set_xticklabels(layers, rotation=90, fontsize=6)
+    a.set_xticklabels(layers, rotation=90, fontsize=style.SMALL - 1)
     a.legend()
     depth = (x - 1) / max(1, len(x) - 1)
     b.plot(depth, omega / max(omega.max(), 1e-12), marker="o", label="cubical Ω")
@@ -35,10 +33,7 @@ def plot_betti_layers(layers: Sequence[str], mean_betti: np.ndarray, omega: np.n
     b.set_ylabel("Ω / max Ω")
     b.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    style.save(fig, path)
 
 
 def plot_benchmark_scatter(res, scores: Sequence[str], path: str, label: str = "headline"
@@ -46,32 +41,23 @@ def plot_benchmark_scatter(res, scores: Sequence[str], path: str, label: str = "
     """A grid of score-vs-accuracy panels: one row per score in ``scores``, one column per target
     of a BenchmarkResult ``res``; each point a backbone of the headline pool, accuracies from
     ground truth ``label``, weighted tau in the panel title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     gt = res.ground_truths[label].accuracies
     rows = [s for s in scores if s in res.tables[label]["tau"] or s in res.scores]
-    fig, axes = plt.subplots(len(rows), len(res.targets), squeeze=False,
-                             figsize=(3.1 * len(res.targets), 2.5 * len(rows)))
+    fig = style.figure(3.1 * len(res.targets), 2.5 * len(rows))
+    axes = fig.subplots(len(rows), len(res.targets), squeeze=False)
     for i, score in enumerate(rows):
         for j, target in enumerate(res.targets):
             ax = axes[i][j]
             col = res.score_column(score, target, label)
             pts = [(m, v, gt[target][m]) for m, v in col.items() if m in gt.get(target, {})]
             if pts:
-                ax.scatter([p[1] for p in pts], [p[2] for p in pts], s=16, color="#3b7dd8")
+                ax.scatter([p[1] for p in pts], [p[2] for p in pts], s=16, color=style.POSITIVE)
                 for m, x, y in pts:
                     ax.annotate(m, (x, y), fontsize=5, xytext=(2, 2), textcoords="offset points")
             tau = res.tables[label]["tau"].get(score, {}).get(target)
             shown = "–" if tau is None or not np.isfinite(tau) else f"{tau:.2f}"
-            ax.set_title(f"{target}\n{score}: τw = {shown}",
-                         fontsize=7)
-            ax.tick_params(labelsize=6)
+            ax.set_title(f"{target}\n{score}: τw = {shown}", fontsize=style.SMALL)
+            ax.tick_params(labelsize=style.SMALL - 1)
             if j == 0:
-                ax.set_ylabel(f"{label} accuracy %", fontsize=7)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+                ax.set_ylabel(f"{label} accuracy %", fontsize=style.SMALL)
+    style.save(fig, path)

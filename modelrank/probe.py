@@ -14,7 +14,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ import torch
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
 from modelrank.digest import digest
+from modelrank.progress import OnProgress, tell
 
 if TYPE_CHECKING:
     from modelrank.zoo import ZooEntry
@@ -81,12 +82,21 @@ class PooledReducer(Reducer):
 BETTI_ENGINES = ("auto", "numpy", "torch")
 
 
+def check_layout(layout: str) -> None:
+    """ParameterError unless ``layout`` is one of the cubical engines' layouts."""
+    from modelrank.errors import ParameterError
+    from modelrank.topology.cubical import LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise ParameterError("layout", f"must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+
+
 def check_betti_engine(engine: str) -> None:
-    """ConfigError unless ``engine`` is one of :data:`BETTI_ENGINES`."""
-    from modelrank.errors import ConfigError
+    """ParameterError unless ``engine`` is one of :data:`BETTI_ENGINES`."""
+    from modelrank.errors import ParameterError
 
     if engine not in BETTI_ENGINES:
-        raise ConfigError(f"betti_engine must be one of {', '.join(BETTI_ENGINES)}, got {engine!r}")
+        raise ParameterError("betti_engine", f"must be one of {', '.join(BETTI_ENGINES)}, got {engine!r}")
 
 
 class CubicalBettiReducer(Reducer):
@@ -101,11 +111,7 @@ class CubicalBettiReducer(Reducer):
     group = "cubical"
 
     def __init__(self, eta: float = 0.0, layout: str = "whc", engine: str = "auto"):
-        from modelrank.errors import ConfigError
-        from modelrank.topology.cubical import LAYOUTS
-
-        if layout not in LAYOUTS:
-            raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        check_layout(layout)
         check_betti_engine(engine)
         self.params = {"eta": float(eta), "layout": layout}
         self.engine = engine
@@ -232,7 +238,8 @@ class ChunkStore:
             from modelrank.errors import ConfigError
 
             raise ConfigError(f"cannot write the embedding cache in {str(self.dir.parent.parent)!r}: "
-                              f"{exc.strerror or exc} (use --cache-dir elsewhere, or --no-cache)"
+                              f"{exc.strerror or exc} (choose another cache directory, or turn the "
+                              "cache off)"
                               ) from None
 
     def save_chunk(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
@@ -339,7 +346,7 @@ def probe(
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     chunk_images: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    on_progress: OnProgress | None = None,
     prefetch: bool = True,
     parent: "ZooEntry | None" = None,
 ) -> Embeddings:
@@ -357,7 +364,8 @@ def probe(
         cache_dir: root of the embedding cache (default :func:`cache_root`).
         use_cache: read and write the cache.
         chunk_images: images between checkpoints of an unfinished run.
-        progress: called with (images done, total) after every batch.
+        on_progress: ``on_progress(backbone name, images done, total)`` after every batch
+            (:mod:`modelrank.progress`).
         prefetch: prepare the next batch's images in a thread while this batch runs
             (the same tensors either way).
         parent: the full-depth network that ``bb`` is a truncation of
@@ -398,14 +406,14 @@ def probe(
         active = [r for g in todo for r in groups[g]]
         parts = _run(bb, data, active, "base" in todo, start, batch_size, dev, amp,
                      {g: stores[g] for g in todo}, {g: pos for g, (pos, _) in todo.items()},
-                     chunk_images, progress, use_cache, prefetch)
+                     chunk_images, on_progress, use_cache, prefetch)
         for g, (pos, chunks) in todo.items():
             arrays = _concat(chunks + parts[g])
             if use_cache:
                 stores[g].finish(arrays)
             results[g] = arrays
-    elif progress is not None:
-        progress(len(data), len(data))
+    else:
+        tell(on_progress, bb.entry.name, len(data), len(data))
     base = results["base"]
     layers = {n: base[f"base:{n}"] for n in bb.layer_names}
     feats = base.get("base:features")
@@ -492,7 +500,7 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, first, chunk_images,
-         progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
+         on_progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
     transform = make_transform(bb.preprocess)
     threaded = any(isinstance(r, CubicalBettiReducer) and r.engine_on(dev) == "numpy"
                    for r in reducers)
@@ -522,8 +530,7 @@ def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, fir
                 stores[g].save_chunk(pend_start[g], b1, merged)
                 parts[g].append(merged)
                 pending[g], pend_start[g] = [], b1
-        if progress is not None:
-            progress(b1, n)
+        tell(on_progress, bb.entry.name, b1, n)
 
     # Decoding and resizing the next batch (PIL releases the GIL) overlaps this batch's
     # forward pass: for folders of photos it costs a fair share of a CPU forward pass.

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
-from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
+from modelrank.errors import ConfigError, MetricError, ParameterError, WeightsUnavailableError
 from modelrank.jsonable import jsonable
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
+from modelrank.progress import OnProgress
 from modelrank.zoo import ZooEntry, load_zoo, select, truncation_parent
 
 if TYPE_CHECKING:
@@ -150,7 +152,7 @@ class Ranking:
         fmt = p.suffix.lower()
         text = {".json": self.to_json, ".csv": self.to_csv, ".md": self.to_markdown}.get(fmt)
         if text is None:
-            raise ConfigError(f"--output must end in .json, .csv or .md, got {p.name!r}")
+            raise ParameterError("path", f"must end in .json, .csv or .md, got {p.name!r}")
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text())
         arrays = {f"{r.model}/{k}": np.asarray(v) for r in self.rows
@@ -191,27 +193,57 @@ def _missing_reason(need: str) -> str:
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    """How a backbone is scored (everything a scoring unit needs besides backbone and data).
+    """How backbones are probed and scored: the options shared by :func:`rank`,
+    :func:`rank_targets`, :func:`pick_backbone`, the scoring units and
+    :func:`~modelrank.benchmark.run_benchmark`. Checked when built, so a bad value is refused
+    before any work starts (:class:`~modelrank.errors.ParameterError` naming the field).
 
     Attributes:
-        metrics: registered metric names, primary first.
-        batch_size, amp: how the probe runs.
-        cache_dir: embedding cache root (None: the default of the machine the unit runs on).
-        use_cache: read and write the embedding cache (and the unit journal).
-        eta, layout: cubical Betti threshold and volume layout.
-        betti_engine: where cubical Betti numbers are counted (auto, numpy, torch; see
-            :data:`modelrank.probe.BETTI_ENGINES`); not part of a unit's key, as the engines
-            give the same numbers.
+        batch_size: images per forward pass (≥ 1).
+        amp: mixed-precision forward passes (bfloat16 on the CPU, float16 on CUDA); part of the
+            embedding cache key.
+        eta: cubical Betti threshold, in the activations' units (finite).
+        layout: cubical volume of a layer: ``whc``, ``channel-mean`` or ``per-channel``
+            (:data:`modelrank.topology.cubical.LAYOUTS`).
+        betti_engine: where cubical Betti numbers are counted: ``auto`` (on the GPU when the
+            backbone runs there, else numpy on the host), ``numpy`` or ``torch``. The engines give
+            the same numbers, so this changes speed only and is not part of any cache key.
+        cache_dir: root of the embedding cache, the journal of finished units and the run logs
+            (None: ``$MODELRANK_CACHE``, else the user cache, of the machine a unit runs on).
+        use_cache: read and write the embedding cache and the journal.
     """
 
-    metrics: tuple[str, ...]
     batch_size: int = 32
     amp: bool = False
-    cache_dir: str | None = None
-    use_cache: bool = True
     eta: float = 0.0
     layout: str = "whc"
     betti_engine: str = "auto"
+    cache_dir: str | None = None
+    use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        from modelrank.probe import check_betti_engine, check_layout
+        from modelrank.writable import check_writable_dir
+
+        check_whole_number("batch_size", self.batch_size, least=1)
+        try:
+            finite_eta = not isinstance(self.eta, bool) and math.isfinite(float(self.eta))
+        except (TypeError, ValueError):
+            finite_eta = False
+        if not finite_eta:
+            raise ParameterError("eta", "(the cubical threshold) must be a finite number, got "
+                                        f"{self.eta!r}")
+        check_layout(self.layout)
+        check_betti_engine(self.betti_engine)
+        if self.cache_dir is not None:
+            object.__setattr__(self, "cache_dir", str(self.cache_dir))
+            check_writable_dir(Path(self.cache_dir), "cache directory")
+
+    def cache_root(self) -> Path:
+        """The cache directory this process uses."""
+        from modelrank.probe import cache_root
+
+        return Path(self.cache_dir) if self.cache_dir is not None else cache_root()
 
 
 @dataclass
@@ -230,13 +262,15 @@ class UnitScore:
     skipped: str | None = None
 
 
-def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
-                   parent: ZooEntry | None = None,
-                   progress: Callable[[int, int], None] | None = None,
+def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
+                   opts: ScoreOptions, parent: ZooEntry | None = None,
+                   on_progress: OnProgress | None = None,
                    device: str | None = None) -> UnitScore:
-    """One scoring unit: build ``entry``, probe ``data`` on ``device``, compute every metric of
-    ``opts``. ``parent``: the full-depth network ``entry`` is a truncation of, whose cached pass
-    the probe may read ``entry``'s layers from (:func:`modelrank.probe.probe`).
+    """One scoring unit: build ``entry``, probe ``data`` on ``device``, compute every metric in
+    ``metrics`` (registered names). ``parent``: the full-depth network ``entry`` is a truncation
+    of, whose cached pass the probe may read ``entry``'s layers from
+    (:func:`modelrank.probe.probe`). Its arguments are positional because executors pass them
+    as one tuple.
 
     Runs wherever the executor puts it; touches only the embedding cache. Pool-dependent
     metrics return their sub-scores in ``sub``; the driver combines them over the pool.
@@ -246,7 +280,7 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
     from modelrank.loaders import build_backbone
     from modelrank.probe import CubicalBettiReducer, probe, resolve_device
 
-    specs = [get_metric(m) for m in opts.metrics]
+    specs = [get_metric(m) for m in metrics]
     device = str(resolve_device(device))
     try:
         bb = build_backbone(entry, device=device)
@@ -255,7 +289,7 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
     need_cubical = any("cubical_betti" in s.needs for s in specs)
     cb = CubicalBettiReducer(opts.eta, opts.layout, opts.betti_engine) if need_cubical else None
     emb = probe(bb, data, cubical=cb, batch_size=opts.batch_size, device=device, amp=opts.amp,
-                cache_dir=opts.cache_dir, use_cache=opts.use_cache, progress=progress,
+                cache_dir=opts.cache_dir, use_cache=opts.use_cache, on_progress=on_progress,
                 parent=parent)
     row = RankRow(entry.name, info={
         "source": entry.source, "id": entry.id, "weights": bb.info.get("weights_tag"),
@@ -288,40 +322,15 @@ def score_backbone(entry: ZooEntry, data: TargetData, opts: ScoreOptions,
     return out
 
 
-def unit_key(entry: ZooEntry, data: TargetData, opts: ScoreOptions) -> str:
+def unit_key(entry: ZooEntry, data: TargetData, metrics: Sequence[str], opts: ScoreOptions) -> str:
     """Digest of everything that determines a scoring unit's result (its journal key)."""
     from modelrank import __version__
     from modelrank.digest import digest
 
     what = {"unit": "score-v1", "version": __version__, "entry": entry.recipe(),
-            "data": data.fingerprint(), "metrics": list(opts.metrics), "amp": opts.amp,
+            "data": data.fingerprint(), "metrics": list(metrics), "amp": opts.amp,
             "eta": opts.eta, "layout": opts.layout}
     return digest(what, 32)
-
-
-def _check_options(*, batch_size: int, eta: float, layout: str, seed: int,
-                   cache_dir: str | Path | None, betti_engine: str = "auto") -> None:
-    """Refuse options that would fail inside every unit of work, before any work is done."""
-    from modelrank.topology.cubical import LAYOUTS
-    from modelrank.writable import check_writable_dir
-
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch size must be a whole number of at least 1, got {batch_size!r}")
-    try:
-        finite_eta = math.isfinite(float(eta))
-    except (TypeError, ValueError):
-        finite_eta = False
-    if not finite_eta:
-        raise ConfigError(f"eta (the cubical threshold) must be a finite number, got {eta!r}")
-    if layout not in LAYOUTS:
-        raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-    from modelrank.probe import check_betti_engine
-
-    check_betti_engine(betti_engine)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a whole number of at least 0, got {seed!r}")
-    if cache_dir is not None:
-        check_writable_dir(Path(cache_dir), "cache directory")
 
 
 def rank(
@@ -334,47 +343,39 @@ def rank(
     per_class: int | None = None,
     seed: int = 0,
     device: str | None = None,
-    batch_size: int = 32,
-    amp: bool = False,
-    cache_dir: str | Path | None = None,
-    use_cache: bool = True,
-    eta: float = 0.0,
-    layout: str = "whc",
-    on_progress: Callable[[str, int, int], None] | None = None,
-    on_skip: Callable[[str, str], None] | None = None,
+    options: ScoreOptions | None = None,
     executor: "Executor | None" = None,
-    betti_engine: str = "auto",
+    on_progress: OnProgress | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> Ranking:
     """Score every selected backbone on ``dataset`` and rank them.
 
     Args:
         dataset: name, ImageFolder path, or a loaded TargetData.
-        zoo: zoo file path or parsed zoo (default: the packaged zoo.yaml).
+        zoo: zoo file path, packaged zoo name, or parsed zoo (default: the packaged zoo.yaml).
         models: comma list of names and tags (default: the ``offline`` tag).
         metrics: comma list of registered metric names, or "all"; the first is the primary.
-        split, per_class, seed: which images the scores see (recorded).
-        device, batch_size, amp: how the probe runs.
-        cache_dir, use_cache: the embedding cache (and the journal of finished units in it).
-        eta, layout: cubical Betti threshold and volume layout (when a metric needs them).
-        on_progress: called (model, images done, total) while probing (in-process executors).
-        on_skip: called (model, reason) for a backbone that cannot be built here.
+        split, per_class, seed: which images the scores see (recorded); ignored for a loaded
+            TargetData except ``seed``, which is recorded.
+        device: where the backbones run: "cpu", "cuda", or None/"auto" (CUDA when present).
+        options: how the probe runs and the scores are computed (:class:`ScoreOptions`:
+            batch size, mixed precision, cubical threshold, layout and engine, the cache).
         executor: where the units run (default: a :class:`LocalExecutor`, this process).
-        betti_engine: where cubical Betti numbers are counted: ``"auto"`` (on the GPU when the
-            backbone runs there, else numpy on the host), ``"numpy"`` or ``"torch"``; the
-            engines give the same numbers, so this changes speed only.
+        on_progress: ``on_progress(model, images done, total)`` while probing
+            (:mod:`modelrank.progress`; in-process executors only).
+        on_skip: called (model, reason) for a backbone that cannot be built here.
 
     Returns:
         Ranking, rows sorted best first by the primary metric. Units that failed after their
-        retries are listed in ``Ranking.failed``.
+        retries are listed in ``Ranking.failed``, backbones that could not be built in
+        ``Ranking.skipped``.
     """
-    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir,
-                   betti_engine=betti_engine)
+    check_whole_number("seed", seed, least=0)
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
     return rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed, device=device,
-                        batch_size=batch_size, amp=amp, cache_dir=cache_dir, use_cache=use_cache,
-                        eta=eta, layout=layout, on_progress=on_progress, on_skip=on_skip,
-                        executor=executor, betti_engine=betti_engine)[0]
+                        options=options, executor=executor, on_progress=on_progress,
+                        on_skip=on_skip)[0]
 
 
 def rank_targets(
@@ -385,18 +386,12 @@ def rank_targets(
     metrics: str | Sequence[str] | None = None,
     seed: int = 0,
     device: str | None = None,
-    batch_size: int = 32,
-    amp: bool = False,
-    cache_dir: str | Path | None = None,
-    use_cache: bool = True,
-    eta: float = 0.0,
-    layout: str = "whc",
-    on_progress: Callable[[str, int, int], None] | None = None,
-    on_skip: Callable[[str, str], None] | None = None,
+    options: ScoreOptions | None = None,
     executor: "Executor | None" = None,
-    betti_engine: str = "auto",
+    on_progress: OnProgress | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> list[Ranking]:
-    """:func:`rank` for several targets as one job of (backbone x target) units.
+    """:func:`rank` for several loaded targets as one job of (backbone x target) units.
 
     Units already in the journal are not run again. Every unit is submitted to ``executor``
     at once, so a cluster can work on all of them; pool-dependent metrics are combined here
@@ -404,25 +399,23 @@ def rank_targets(
     """
     from modelrank.execution import LocalExecutor, Shared, Task
     from modelrank.journal import Journal
-    from modelrank.probe import cache_root
 
-    _check_options(batch_size=batch_size, eta=eta, layout=layout, seed=seed, cache_dir=cache_dir,
-                   betti_engine=betti_engine)
+    opts = options if options is not None else ScoreOptions()
+    if not isinstance(opts, ScoreOptions):
+        raise ParameterError("options", f"must be a ScoreOptions, got {type(opts).__name__}")
+    check_whole_number("seed", seed, least=0)
     for t in targets:
         if t.num_classes < 2:
             raise ConfigError(f"{t.name} ({t.split}) has {t.num_classes} class; ranking needs at "
                               "least 2")
     specs = resolve_metrics(metrics)
+    names = tuple(s.name for s in specs)
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
     entries = select(parsed, models if models is not None else "offline")
     need_cubical = any("cubical_betti" in s.needs for s in specs)
     ex = executor if executor is not None else LocalExecutor()
     task_device = ex.check_device(device)
-    opts = ScoreOptions(tuple(s.name for s in specs), batch_size, amp,
-                        None if cache_dir is None else str(cache_dir), use_cache, eta, layout,
-                        betti_engine)
-    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units"
-                      if use_cache else None)
+    journal = Journal(opts.cache_root() / "units" if opts.use_cache else None)
     results: list[dict[str, UnitScore]] = [{} for _ in targets]
     failed: list[list[tuple[str, str]]] = [[] for _ in targets]
     tasks = []
@@ -431,15 +424,15 @@ def rank_targets(
     for ti, data in enumerate(targets):
         shared = Shared(data)
         for entry in submit_order:
-            key = unit_key(entry, data, opts)
+            key = unit_key(entry, data, names, opts)
             hit = journal.get(key, expect=UnitScore)
             if hit is not None:
                 hit.row.info.update(forward_pass=False, from_journal=True)
                 results[ti][entry.name] = hit
                 continue
-            args: tuple = (entry, shared, opts, truncation_parent(entry, entries))
+            args: tuple = (entry, shared, names, opts, truncation_parent(entry, entries))
             if ex.in_process and on_progress is not None:
-                args += (lambda d, t, n=entry.name: on_progress(n, d, t),)
+                args += (on_progress,)
             tasks.append(Task(key, f"score {entry.name} x {data.name}", score_backbone, args,
                               num_cpus=ex.cpus_per_task, device=task_device,
                               context=(ti, entry.name)))
@@ -457,9 +450,9 @@ def rank_targets(
         results[ti][model] = unit
 
     ex.run(tasks, collect)
-    recipe_base = {"seed": seed, "eta": eta if need_cubical else None,
-                   "layout": layout if need_cubical else None, "amp": amp,
-                   "batch_size": batch_size, "versions": library_versions(),
+    recipe_base = {"seed": seed, "eta": opts.eta if need_cubical else None,
+                   "layout": opts.layout if need_cubical else None, "amp": opts.amp,
+                   "batch_size": opts.batch_size, "versions": library_versions(),
                    "zoo": str(zoo) if zoo is not None and not isinstance(zoo, dict) else "packaged",
                    "execution": ex.describe()}
     order = [e.name for e in entries]
@@ -505,7 +498,7 @@ def _set_score(row: RankRow, spec: MetricSpec, value: float) -> None:
 
 def _topology_summary(emb, memo: dict[str, Any]) -> dict[str, Any]:
     """Per-layer Betti arrays and Omega curves computed for this backbone, to save beside it."""
-    from modelrank.metrics.topological import omega_curve_cubical
+    from modelrank.metrics.betti import omega_curve_cubical
 
     out: dict[str, Any] = {"layers": list(emb.layer_names), "arrays": {}}
     if emb.cubical is not None:
@@ -550,28 +543,43 @@ class Pick(str):
 
 def pick_backbone(dataset: str | TargetData = "digits", *,
                   candidates: str | Iterable[str] | None = None,
-                  metric: str = "knn", stability: int | None = None, **kwargs: Any) -> Pick:
+                  metric: str = "knn",
+                  stability: int | None = None,
+                  zoo: str | Path | dict[str, ZooEntry] | None = None,
+                  split: str = "train",
+                  per_class: int | None = None,
+                  seed: int = 0,
+                  device: str | None = None,
+                  options: ScoreOptions | None = None,
+                  executor: "Executor | None" = None,
+                  on_progress: OnProgress | None = None) -> Pick:
     """The backbone ``metric`` ranks first among ``candidates`` on ``dataset``, as a
     :class:`Pick`: the name, how far ahead and how stable the choice is, and the ranking.
 
-    ``stability``: half-samples of the scored images behind the choice's stability (recomputed
-    from the cached embeddings; default
-    :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; 0: none). Further keyword arguments
-    go to :func:`rank` (``zoo``, ``per_class``, ``split``, ``seed``, ``cache_dir``, ...).
+    Args:
+        candidates: comma list of zoo names and tags (default: the ``offline`` tag).
+        metric: the registered score that chooses.
+        stability: half-samples of the scored images behind the choice's stability (recomputed
+            from the cached embeddings; default
+            :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; 0: none; none either when
+            ``options.use_cache`` is off).
+        zoo, split, per_class, seed, device, options, executor, on_progress: as for
+            :func:`rank`.
+
     Raises MetricError saying why when no backbone has the score.
     """
     from modelrank.recommendation import DEFAULT_REPLICATES, recommend
 
     replicates = DEFAULT_REPLICATES if stability is None else stability
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 0:
-        raise ConfigError(f"stability must be a whole number of half-samples ≥ 0, got {stability!r}")
+    check_whole_number("stability", replicates, least=0)
+    opts = options if options is not None else ScoreOptions()
     data = dataset if isinstance(dataset, TargetData) else load_target(
-        dataset, split=kwargs.get("split", "train"), per_class=kwargs.get("per_class"),
-        seed=kwargs.get("seed", 0))
-    ranking = rank(data, models=candidates, metrics=[metric], **kwargs)
+        dataset, split=split, per_class=per_class, seed=seed)
+    ranking = rank(data, zoo=zoo, models=candidates, metrics=[metric], seed=seed, device=device,
+                   options=opts, executor=executor, on_progress=on_progress)
     ranking.best()  # the reasons, when no backbone has the score
-    entries = select(kwargs["zoo"] if isinstance(kwargs.get("zoo"), dict) else load_zoo(kwargs.get("zoo")),
+    entries = select(zoo if isinstance(zoo, dict) else load_zoo(zoo),
                      candidates if candidates is not None else "offline")
-    rec = recommend(ranking, data, entries, replicates=replicates if kwargs.get("use_cache", True) else 0,
-                    seed=kwargs.get("seed", 0), cache_dir=kwargs.get("cache_dir"))
+    rec = recommend(ranking, data, entries, replicates=replicates if opts.use_cache else 0,
+                    seed=seed, cache_dir=opts.cache_dir)
     return Pick(rec, ranking)

@@ -294,7 +294,7 @@ def test_cli_barcode_prints_to_score_and_writes_outputs(tmp_path):
     from modelrank.cli.study import study_app
 
     png, out = tmp_path / "bars.png", tmp_path / "result.json"
-    args = ["barcode", "--data", "circles", "--arch", "1x4", "--minima", "3", "--steps", "100",
+    args = ["barcode", "--dataset", "circles", "--arch", "1x4", "--minima", "3", "--steps", "100",
             "--path-points", "3", "--path-steps", "10", "--plot", str(png), "--output", str(out)]
     result = CliRunner().invoke(study_app, args)
     assert result.exit_code == 0, result.output
@@ -306,7 +306,7 @@ def test_cli_barcode_prints_to_score_and_writes_outputs(tmp_path):
 
 @pytest.mark.parametrize(
     "args",
-    [["barcode", "--data", "imagenet"], ["barcode", "--arch", "wide"], ["barcode", "--minima", "1"]],
+    [["barcode", "--arch", "wide"], ["barcode", "--arch", "0x4"], ["barcode", "--minima", "1"]],
 )
 def test_cli_bad_option_fails_with_one_line_message(args):
     from modelrank.cli.study import study_app
@@ -322,7 +322,7 @@ def test_main_cli_reports_bad_study_option_on_one_line(capsys):
     cli = pytest.importorskip("modelrank.cli")
     if not hasattr(cli, "main"):
         pytest.skip("main CLI not written yet")
-    code = cli.main(["study", "barcode", "--data", "imagenet"])
+    code = cli.main(["study", "barcode", "--arch", "wide"])
     err = capsys.readouterr().err.strip()
     assert code == 1
-    assert "imagenet" in err and len(err.splitlines()) == 1
+    assert "--arch 'wide' is not HIDDENxWIDTH" in err and len(err.splitlines()) == 1

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from modelrank.ranking import ScoreOptions
+
 TINY_ZOO = """
 models:
   r18a: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}, tags: [tiny]}
@@ -83,15 +85,16 @@ def test_main_job_on_the_packaged_lite_zoo_offline(tmp_path):
     import modelrank
 
     r = modelrank.rank("digits", models="offline", metrics="knn", per_class=3,
-                       cache_dir=tmp_path)
+                       options=ScoreOptions(cache_dir=tmp_path))
     assert sorted(row.model for row in r.rows) == [f"efficientnet_lite{i}" for i in range(3)]
     assert all(0.1 < row.raw["knn"] <= 1.0 for row in r.rows)  # better than chance (0.1)
     assert r.rows[0].raw["knn"] >= r.rows[-1].raw["knn"]
     pick = modelrank.pick_backbone("digits", candidates="offline", metric="knn", per_class=3,
-                                   cache_dir=tmp_path)
+                                   options=ScoreOptions(cache_dir=tmp_path))
     assert pick == r.best()
     assert all(not row.info["forward_pass"] for row in
-               modelrank.rank("digits", models="offline", per_class=3, cache_dir=tmp_path).rows)
+               modelrank.rank("digits", models="offline", per_class=3,
+                              options=ScoreOptions(cache_dir=tmp_path)).rows)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -197,6 +200,13 @@ def test_score_with_every_metric_ranks_the_offline_zoo(tmp_path):
     (["score", "extra"], "Got unexpected extra argument"),
     (["score", "--layout"], "Option '--layout' requires an argument"),
     (["evaluate", "--protocol"], "requires an argument"),
+    # closed choices are typer Enums: anything else is a usage error that lists the choices
+    (["score", "--betti-engine", "cupy"], "Invalid value for '--betti-engine'"),
+    (["score", "--layout", "cube"], "'cube' is not one of 'whc', 'channel-mean', 'per-channel'"),
+    (["evaluate", "--budget", "huge"], "Invalid value for '--budget'"),
+    (["leaderboard", "--format", "pdf"], "Invalid value for '--format'"),
+    (["score", "--executor", "dask"], "Invalid value for '--executor'"),
+    (["study", "layers", "--dataset", "d4"], "Invalid value for '--dataset'"),
 ])
 def test_usage_errors_are_clicks_usage_message_and_exit_2(args, message):
     code, stdout, stderr = run(*args)

@@ -22,7 +22,7 @@ def test_accuracy_kinds_by_hand():
 
 def test_protocol_runs_the_grid_selects_on_val_and_retrains(tmp_path):
     log = RunLog(tmp_path / "log.jsonl")
-    r = finetune(TINY, "digits", CFG, per_class=5, log=log)
+    r = finetune(TINY, "digits", cfg=CFG, per_class=5, log=log)
     assert len(r.grid) == 4 and r.runs_computed == 5  # 4 grid runs + the retrain
     best = max(r.grid, key=lambda g: g["val_accuracy"])
     assert r.best == {"lr": best["lr"], "w": best["w"]}
@@ -31,23 +31,23 @@ def test_protocol_runs_the_grid_selects_on_val_and_retrains(tmp_path):
 
 
 def test_killed_evaluation_resumes_with_the_same_numbers(tmp_path):
-    whole = finetune(TINY, "digits", CFG, per_class=5, log=RunLog(tmp_path / "a.jsonl"))
+    whole = finetune(TINY, "digits", cfg=CFG, per_class=5, log=RunLog(tmp_path / "a.jsonl"))
 
     class Kill(Exception):
         pass
 
-    def kill_after_two(model, done, total):
-        if done == 2:
+    def kill_after_two(what, done, total):
+        if what.endswith("fine-tune runs") and done == 2:
             raise Kill
 
     with pytest.raises(Kill):
-        finetune(TINY, "digits", CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"),
-                 on_run=kill_after_two)
+        finetune(TINY, "digits", cfg=CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"),
+                 on_progress=kill_after_two)
     assert len((tmp_path / "b.jsonl").read_text().splitlines()) == 2
-    resumed = finetune(TINY, "digits", CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"))
+    resumed = finetune(TINY, "digits", cfg=CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"))
     assert resumed.runs_computed == 3  # two grid runs were already in the log
     assert resumed.accuracy == whole.accuracy and resumed.grid == whole.grid
-    again = finetune(TINY, "digits", CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"))
+    again = finetune(TINY, "digits", cfg=CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"))
     assert again.runs_computed == 0 and again.accuracy == whole.accuracy
 
 
@@ -58,9 +58,9 @@ def test_linear_probe_beats_chance_on_random_conv_features():
 
 
 def test_bad_protocol_and_budget():
-    with pytest.raises(ConfigError, match="--protocol"):
+    with pytest.raises(ConfigError, match="^protocol must be full or linear"):
         evaluate("digits", protocol="half")
-    with pytest.raises(ConfigError, match="--budget"):
+    with pytest.raises(ConfigError, match="^budget must be one of published, cpu"):
         evaluate("digits", budget="infinite")
 
 
@@ -94,10 +94,12 @@ def test_the_package_functions_survive_importing_every_submodule():
 def test_cache_dir_holds_the_run_logs_and_a_rerun_trains_nothing(tmp_path):
     small = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=2, batch_size=8, retrain=True)
     zoo = {"r18": TINY}
-    (first,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path)
+    (first,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5,
+                        cache_dir=tmp_path).results
     assert first.runs_computed == 2
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r18__digits.jsonl"]
-    (again,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path)
+    (again,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5,
+                        cache_dir=tmp_path).results
     assert again.runs_computed == 0 and again.accuracy == first.accuracy
 
 
@@ -109,13 +111,14 @@ def test_unavailable_weights_are_skipped_not_failed(preprocess, tmp_path):
     if preprocess:
         spec["preprocess"] = preprocess
     zoo = {"hubonly": parse_entry("hubonly", spec), "r18": TINY}
-    skipped, failed = [], []
+    told = []
     small = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=1, batch_size=8, retrain=True)
-    res = evaluate("digits", zoo=zoo, models="hubonly,r18", budget=small, per_class=5,
-                   cache_dir=tmp_path, on_skip=lambda m, why: skipped.append((m, why)),
-                   on_fail=lambda m, why: failed.append(m))
-    assert [r.model for r in res] == ["r18"] and not failed
-    assert [m for m, _ in skipped] == ["hubonly"] and "offline" in skipped[0][1].lower()
+    ev = evaluate("digits", zoo=zoo, models="hubonly,r18", budget=small, per_class=5,
+                  cache_dir=tmp_path, on_skip=lambda m, why: told.append((m, why)))
+    assert [r.model for r in ev.results] == ["r18"] and not ev.failed
+    assert [m for m, _ in ev.skipped] == ["hubonly"] and "offline" in ev.skipped[0][1].lower()
+    assert told == ev.skipped and ev.dataset == "digits" and ev.protocol == "full"
+    assert ev.accuracies() == {"r18": ev.results[0].accuracy}
 
 
 def test_channels_last_fine_tuning_is_keyed_apart_and_default_keys_stay_the_same():
@@ -143,7 +146,7 @@ def test_channels_last_fine_tuning_trains(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path))
     cfg = replace(CPU_BUDGET, lrs=(0.01,), steps=25, channels_last=True, retrain=False)
     res = evaluate("digits", zoo=zoo_path("offline"), models="lite2-stage5", budget=cfg,
-                   per_class=20)
+                   per_class=20).results
     assert len(res) == 1 and res[0].accuracy > 30.0  # chance: 10 %
     assert res[0].recipe["config"]["channels_last"] is True
 
@@ -154,7 +157,7 @@ def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(t
 
     cfg = FinetuneConfig(test_per_class=4)
     first = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
-                     budget=cfg, per_class=8, cache_dir=tmp_path)
+                     budget=cfg, per_class=8, cache_dir=tmp_path).results
     assert first[0].recipe["test"]["n_images"] == 12 and first[0].recipe["test"]["seed"] == 0
 
     def no_work(*args, **kwargs):
@@ -162,13 +165,12 @@ def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(t
 
     monkeypatch.setattr(ft, "_linear_unit", no_work)
     again = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
-                     budget=cfg, per_class=8, cache_dir=tmp_path)
+                     budget=cfg, per_class=8, cache_dir=tmp_path).results
     assert again[0].accuracy == first[0].accuracy
-    failed = []  # another test sample is new work: the unit runs (and here fails)
-    assert evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
-                    budget=FinetuneConfig(test_per_class=5), per_class=8, cache_dir=tmp_path,
-                    on_fail=lambda m, why: failed.append(why)) == []
-    assert "ran again" in failed[0]
+    # another test sample is new work: the unit runs (and here fails)
+    ev = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
+                  budget=FinetuneConfig(test_per_class=5), per_class=8, cache_dir=tmp_path)
+    assert ev.results == [] and ev.failed[0][0] == "r18" and "ran again" in ev.failed[0][1]
 
 
 def test_test_per_class_is_in_the_run_key_only_when_set():

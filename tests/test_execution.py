@@ -9,6 +9,7 @@ import modelrank
 from modelrank.errors import ConfigError, DatasetUnavailableError
 from modelrank.execution import Counts, LocalExecutor, Shared, Task, make_executor
 from modelrank.journal import Journal
+from modelrank.ranking import ScoreOptions
 
 
 class Flaky:
@@ -76,14 +77,14 @@ def test_the_executor_passes_the_resolved_device():
 
 
 def test_bad_executor_options_are_one_line_errors():
-    with pytest.raises(ConfigError, match="--executor must be one of local, ray"):
+    with pytest.raises(ConfigError, match="^executor must be one of local, ray"):
         make_executor("dask")
-    with pytest.raises(ConfigError, match="need --executor ray"):
+    with pytest.raises(ConfigError, match="needs the ray executor"):
         make_executor("local", ray_address="auto")
-    with pytest.raises(ConfigError, match="--retries must be at least 0"):
+    with pytest.raises(ConfigError, match="^max_retries must be at least 0"):
         make_executor("local", max_retries=-1)
     for bad in (0.0, -1.0, 1.5):
-        with pytest.raises(ConfigError, match="--gpus-per-task must be a fraction"):
+        with pytest.raises(ConfigError, match="^gpus_per_task must be a fraction"):
             make_executor("local", gpus_per_task=bad)
     for good in (0.25, 1.0, 2.0):
         assert make_executor("local", gpus_per_task=good).gpus_per_task == good
@@ -115,7 +116,8 @@ def test_a_failing_unit_is_reported_and_the_rest_ranked(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ranking, "score_backbone", broken_for_lite1)
     r = modelrank.rank("digits", models="efficientnet_lite0,efficientnet_lite1", metrics="knn",
-                       per_class=2, cache_dir=tmp_path, executor=LocalExecutor(max_retries=1))
+                       per_class=2, executor=LocalExecutor(max_retries=1),
+options=ScoreOptions(cache_dir=tmp_path))
     assert [row.model for row in r.rows] == ["efficientnet_lite0"]
     assert r.failed == [("efficientnet_lite1",
                          "failed 2 times; last: MemoryError: out of memory in a test")]
@@ -132,7 +134,7 @@ def test_a_failing_unit_is_reported_and_the_rest_ranked(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ranking, "score_backbone", counting)
     again = modelrank.rank("digits", models="efficientnet_lite0,efficientnet_lite1", metrics="knn",
-                           per_class=2, cache_dir=tmp_path)
+                           per_class=2, options=ScoreOptions(cache_dir=tmp_path))
     assert calls == ["efficientnet_lite1"] and not again.failed
     lite0 = {row.model: row for row in again.rows}["efficientnet_lite0"]
     assert lite0.info["from_journal"] and not lite0.info["forward_pass"]
@@ -156,8 +158,7 @@ def test_cli_exits_3_when_units_failed_after_printing_the_rest(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--executor", "dask"], "--executor must be one of local, ray"),
-    (["--workers", "2"], "--ray-address and --workers need --executor ray"),
+    (["--workers", "2"], "--workers needs the ray executor"),
     (["--retries", "-1"], "--retries must be at least 0"),
     (["--gpus-per-task", "0"], "--gpus-per-task must be a fraction"),
     (["--executor", "ray", "--workers", "0"], "--workers must be at least 1"),
@@ -234,8 +235,8 @@ ground_truth:
   per_class: {{digits: 5}}
 """)
     _fail_for("rc", monkeypatch)
-    res = run_benchmark(load_suite(str(tmp_path / "suite.yaml")), cache_dir=tmp_path / "cache",
-                        executor=LocalExecutor(max_retries=0))
+    res = run_benchmark(load_suite(str(tmp_path / "suite.yaml")), executor=LocalExecutor(max_retries=0),
+                        options=ScoreOptions(cache_dir=tmp_path / "cache"))
     assert set(res.accuracies["digits"]) == {"ra", "rb", "rd"} and not res.skipped
     assert res.failed == ["rc on digits: grid run lr=0.01 w=0: failed 1 time; last: "
                           "RuntimeError: diverged hardware"]

@@ -7,6 +7,7 @@ from PIL import Image
 
 from modelrank.data import load_target
 from modelrank.errors import DatasetUnavailableError
+from modelrank.ranking import ScoreOptions
 
 datasets = pytest.importorskip("datasets")
 CLASSES = ("cat", "dog", "owl")
@@ -43,7 +44,8 @@ def test_a_saved_dataset_ranks_the_same_images_as_its_folder(folder, tmp_path):
         assert np.array_equal(np.asarray(a.images[i]), np.asarray(b.images[i]))
     zoo = {"r": parse_entry("r", {"source": "torchvision", "id": "resnet18", "weights": "random",
                                   "seed": 1, "preprocess": {"size": 32, "resize": 32}})}
-    kw = dict(zoo=zoo, models="all", metrics=["knn", "logme"], cache_dir=tmp_path / "c")
+    kw = dict(zoo=zoo, models="all", metrics=["knn", "logme"],
+              options=ScoreOptions(cache_dir=tmp_path / "c"))
     assert modelrank.rank(a, **kw).rows[0].raw == modelrank.rank(b, **kw).rows[0].raw
     # a class subset of it, as of any target
     sub = load_target(f"{tmp_path / 'saved'}[cat,owl]", split="all")
@@ -96,4 +98,4 @@ def test_the_cli_reads_a_saved_dataset_with_a_named_label_column(folder, tmp_pat
     assert code == 0, err
     assert "(all, 15 images, 3 classes)" in " ".join(out.split())  # the title may wrap
     code, _, err = run(*base, env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
-    assert code == 1 and "name it with --label-column" in err and "Traceback" not in err
+    assert code == 1 and "name it with the label column option" in err and "Traceback" not in err

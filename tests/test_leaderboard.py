@@ -16,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from modelrank.cli.leaderboard import register
+from modelrank.cli.leaderboard import leaderboard
 from modelrank.errors import ConfigError
 from modelrank.leaderboard import build, omega_from_arrays, render
 from modelrank.store import Store
@@ -203,7 +203,7 @@ def cli_app():
     def main() -> None:
         """A stand-in for the modelrank app."""
 
-    register(app)
+    app.command("leaderboard")(leaderboard)
     return app
 
 
@@ -234,9 +234,8 @@ def test_cli_metric_and_dataset_options(db, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--dataset", "imagenet"], "no results for dataset 'imagenet'"),
-    (["--format", "pdf"], "--format must be one of md, csv, json, html, got 'pdf'"),
     (["--metric", "bogus"], "no 'bogus' scores"),
-    (["--output", "lb.docx"], "cannot tell the format"),
+    (["--output", "lb.docx"], "the format cannot be told from"),
 ])
 def test_cli_errors_are_one_line_config_errors(db, args, message):
     res = CliRunner().invoke(cli_app(), ["leaderboard", "--db", str(db), *args])

@@ -9,6 +9,7 @@ from PIL import Image
 
 from modelrank.data import load_target
 from modelrank.errors import DatasetUnavailableError
+from modelrank.ranking import ScoreOptions
 
 
 @pytest.fixture()
@@ -49,8 +50,10 @@ def test_a_manifest_samples_and_ranks_the_same_images_as_its_folder(folder, tmp_
     zoo = {"r": parse_entry("r", {"source": "torchvision", "id": "resnet18",
                                     "weights": "random", "seed": 1,
                                     "preprocess": {"size": 32, "resize": 32}})}
-    ra = modelrank.rank(a, zoo=zoo, models="all", metrics=["knn", "logme"], cache_dir=tmp_path / "c")
-    rb = modelrank.rank(b, zoo=zoo, models="all", metrics=["knn", "logme"], cache_dir=tmp_path / "c")
+    ra = modelrank.rank(a, zoo=zoo, models="all", metrics=["knn", "logme"],
+                        options=ScoreOptions(cache_dir=tmp_path / "c"))
+    rb = modelrank.rank(b, zoo=zoo, models="all", metrics=["knn", "logme"],
+                        options=ScoreOptions(cache_dir=tmp_path / "c"))
     assert ra.rows[0].raw == rb.rows[0].raw
 
 

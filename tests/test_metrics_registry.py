@@ -44,3 +44,14 @@ def test_every_registered_score_reads_its_needs_from_its_function():
         params = inspect.signature(fn).parameters
         required = {p for p, v in params.items() if v.default is v.empty and p in registry.NEEDS}
         assert spec.needs == required, spec.name
+
+
+def test_a_score_lives_in_the_file_named_after_it():
+    """``betti-cubical`` is in metrics/betti.py, ``sfda-nolog`` in metrics/sfda.py, ...; the priors
+    that need nothing of the target (ImageNet top-1, parameter count) in metrics/priors.py."""
+    for spec in list_metrics():
+        module = spec.compute.__wrapped__.__module__
+        family = spec.name.split("-")[0]
+        expected = ("modelrank.metrics.priors" if spec.kind == "prior" and spec.needs <= {"model_info"}
+                    else f"modelrank.metrics.{family}")
+        assert module == expected, (spec.name, module)

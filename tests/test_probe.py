@@ -9,6 +9,7 @@ from modelrank.backbone import make_transform
 from modelrank.data import load_target
 from modelrank.loaders import build_backbone
 from modelrank.probe import CubicalBettiReducer, probe
+from modelrank.ranking import ScoreOptions
 from modelrank.zoo import load_zoo, parse_entry
 
 
@@ -86,12 +87,13 @@ def test_interrupted_run_resumes_where_it_stopped(resnet, tmp_path):
     data = load_target("digits", per_class=3)  # 30 images
     reference = probe(resnet, data, batch_size=4, use_cache=False)
 
-    def kill_after_16(done, total):
+    def kill_after_16(what, done, total):
         if done >= 16:
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        probe(resnet, data, batch_size=4, cache_dir=tmp_path, chunk_images=8, progress=kill_after_16)
+        probe(resnet, data, batch_size=4, cache_dir=tmp_path, chunk_images=8,
+              on_progress=kill_after_16)
 
     seen = []
     h = resnet.model.conv1.register_forward_hook(lambda m, i, o: seen.append(o.shape[0]))
@@ -138,9 +140,10 @@ def test_a_truncation_reads_its_layers_from_its_full_depth_networks_cached_pass(
     data = load_target("digits", per_class=5)
     metrics = ["betti-cubical", "knn", "logme", "hscore"]
     # listed truncation first: the full-depth network is still scored first, so its pass is cached
-    both = modelrank.rank(data, zoo=zoo, models="pa-cut,pa", metrics=metrics, cache_dir=tmp_path / "a")
+    both = modelrank.rank(data, zoo=zoo, models="pa-cut,pa", metrics=metrics,
+                          options=ScoreOptions(cache_dir=tmp_path / "a"))
     alone = modelrank.rank(data, zoo={"pa-cut": zoo["pa-cut"]}, models="pa-cut", metrics=metrics,
-                           cache_dir=tmp_path / "b")
+                           options=ScoreOptions(cache_dir=tmp_path / "b"))
     cut = {row.model: row for row in both.rows}["pa-cut"]
     assert cut.info["layers_from"] == "pa" and not cut.info["forward_pass"]
     assert alone.rows[0].info["layers_from"] is None and alone.rows[0].info["forward_pass"]
@@ -158,7 +161,7 @@ def test_a_truncation_reads_its_layers_from_its_full_depth_networks_cached_pass(
     # the linear probe's ground truth: the same accuracy as measuring the truncation alone
     cfg = FinetuneConfig(test_per_class=4)
     lin = {r.model: r for r in evaluate("digits", zoo=zoo, models="pa-cut,pa", protocol="linear",
-                                        budget=cfg, per_class=8, cache_dir=tmp_path / "c")}
+                                        budget=cfg, per_class=8, cache_dir=tmp_path / "c").results}
     solo = evaluate("digits", zoo={"pa-cut": zoo["pa-cut"]}, models="pa-cut", protocol="linear",
-                    budget=cfg, per_class=8, cache_dir=tmp_path / "d")
+                    budget=cfg, per_class=8, cache_dir=tmp_path / "d").results
     assert lin["pa-cut"].accuracy == solo[0].accuracy and lin["pa-cut"].grid == solo[0].grid

@@ -19,6 +19,7 @@ from modelrank.errors import ConfigError
 from modelrank.finetuning import CPU_BUDGET
 from modelrank.execution import Task
 from modelrank.execution.ray_executor import RayExecutor
+from modelrank.ranking import ScoreOptions
 
 pytestmark = pytest.mark.xdist_group("ray")  # one Ray instance at a time on 2 cores
 
@@ -86,7 +87,7 @@ def test_tiny_evaluate_on_ray_gives_the_local_numbers(two_workers, tmp_path, mon
     cfg = replace(CPU_BUDGET, steps=2, image_size=32)  # what the command line ran
     with RayExecutor() as ex:
         (res,) = modelrank.evaluate("digits", zoo=OFFLINE_ZOO, models="lite0", budget=cfg,
-                                    per_class=5, executor=ex)
+                                    per_class=5, executor=ex).results
         starts = ex.starts()
     assert res.runs_computed == 3 and len(starts) == 3
     local_acc = dict((m, a) for m, a, _ in accs["local"])["lite0"]
@@ -95,7 +96,7 @@ def test_tiny_evaluate_on_ray_gives_the_local_numbers(two_workers, tmp_path, mon
 
 def test_a_worker_killed_mid_task_is_retried_and_the_result_is_complete(two_workers, tmp_path):
     kw = dict(zoo=OFFLINE_ZOO, models="lite0,lite1", metrics="logme,knn,ncti", per_class=20)
-    local = modelrank.rank("digits", cache_dir=tmp_path / "local", **kw)
+    local = modelrank.rank("digits", **kw, options=ScoreOptions(cache_dir=tmp_path / "local"))
     killed: list[tuple[str, int]] = []
     ex = RayExecutor(max_retries=2)
 
@@ -112,7 +113,8 @@ def test_a_worker_killed_mid_task_is_retried_and_the_result_is_complete(two_work
     killer = threading.Thread(target=kill_first_started)
     killer.start()
     with ex:
-        remote = modelrank.rank("digits", cache_dir=tmp_path / "ray", executor=ex, **kw)
+        remote = modelrank.rank("digits", executor=ex, **kw,
+                                options=ScoreOptions(cache_dir=tmp_path / "ray"))
         starts = ex.starts()
     killer.join()
     assert killed, "no task started"
@@ -160,7 +162,7 @@ def test_an_unreachable_or_malformed_address_is_one_line_and_quick():
     with pytest.raises(ConfigError, match=f"cannot reach Ray at 127.0.0.1:{port}: "):
         RayExecutor(address=f"127.0.0.1:{port}").run([Task("s", "s", _square, (3,))])
     assert time.perf_counter() - t0 < 10
-    with pytest.raises(ConfigError, match="--ray-address must be"):
+    with pytest.raises(ConfigError, match="^ray_address must be"):
         RayExecutor(address="nowhere").run([Task("s", "s", _square, (3,))])
 
 
@@ -191,9 +193,10 @@ ground_truth:
 bootstrap: {{replicates: 10, seed: 0}}
 """)
     suite = load_suite(str(tmp_path / "suite.yaml"))
-    local = run_benchmark(suite, cache_dir=tmp_path / "local")
+    local = run_benchmark(suite, options=ScoreOptions(cache_dir=tmp_path / "local"))
     with RayExecutor() as ex:
-        remote = run_benchmark(suite, cache_dir=tmp_path / "ray", executor=ex)
+        remote = run_benchmark(suite, executor=ex,
+                               options=ScoreOptions(cache_dir=tmp_path / "ray"))
         starts = ex.starts()
     # 3 backbones x 2 targets: 6 scoring units, 3 x 2 x (2 grid runs + retrain) = 18 fine-tuning
     # runs and 6 half-sample units

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from modelrank.data import load_target
-from modelrank.ranking import rank
+from modelrank.ranking import ScoreOptions, rank
 from modelrank.recommendation import _first_share, recommend
 from modelrank.zoo import parse_entry
 
@@ -23,7 +23,8 @@ def test_ties_at_the_top_are_shared():
 def test_twins_share_the_first_place_and_a_dominant_backbone_keeps_it(tmp_path):
     data = load_target("digits", per_class=12)
     twins = {"twin-a": _entry("twin-a", 1), "twin-b": _entry("twin-b", 1)}
-    r = rank(data, zoo=twins, models="all", metrics=["logme", "knn"], cache_dir=tmp_path)
+    r = rank(data, zoo=twins, models="all", metrics=["logme", "knn"],
+             options=ScoreOptions(cache_dir=tmp_path))
     rec = recommend(r, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
     assert rec.margin == 0.0 and rec.stability == pytest.approx(0.5)
     assert rec.agreement == pytest.approx(0.5)  # knn ties too: half of its first place
@@ -63,16 +64,16 @@ def test_pick_backbone_is_the_name_with_its_confidence_and_ranking(tmp_path):
 
     data = load_target("digits", per_class=12)
     twins = {"twin-a": _entry("twin-a", 1), "twin-b": _entry("twin-b", 1)}
-    pick = pick_backbone(data, candidates="all", metric="logme", zoo=twins, cache_dir=tmp_path,
-                         stability=20, seed=3)
+    pick = pick_backbone(data, candidates="all", metric="logme", zoo=twins, stability=20, seed=3,
+                         options=ScoreOptions(cache_dir=tmp_path))
     assert isinstance(pick, Pick) and isinstance(pick, str) and pick in twins
     assert pick == pick.ranking.best() and pick.ranking.primary == "logme"
     # the same answer as recommend() on that ranking: two identical backbones share first place
     rec = recommend(pick.ranking, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
     assert pick.recommendation == rec and pick.stability == pytest.approx(0.5) and pick.margin == 0.0
     assert "stability=0.5" in repr(pick)
-    assert pick_backbone(data, candidates="all", metric="logme", zoo=twins, cache_dir=tmp_path,
-                         stability=0).stability is None
+    assert pick_backbone(data, candidates="all", metric="logme", zoo=twins, stability=0,
+                         options=ScoreOptions(cache_dir=tmp_path)).stability is None
     with pytest.raises(ConfigError, match="stability must be a whole number"):
         pick_backbone(data, candidates="all", zoo=twins, stability=-2)
 
@@ -82,7 +83,7 @@ def test_a_ranking_as_a_dataframe_holds_its_raw_values_in_order(tmp_path):
     data = load_target("digits", per_class=12)
     zoo = {"a": _entry("a", 1), "b": _entry("b", 2)}
     r = rank(data, zoo=zoo, models="all", metrics=["knn", "betti-cubical", "imagenet-top1"],
-             cache_dir=tmp_path)
+             options=ScoreOptions(cache_dir=tmp_path))
     df = r.to_pandas()
     assert isinstance(df, pd.DataFrame) and list(df.index) == [row.model for row in r.rows]
     assert list(df.columns) == ["rank", "knn", "betti-cubical", "imagenet-top1"]

@@ -52,14 +52,15 @@ def test_class_betti_divisor_keeps_every_dth_point_of_the_class():
         assert tuple(got[0, c]) == naitzat_betti(x[y == c][::2], k=14, maxdim=1)
 
 
-def test_parse_depth_width_and_bad_inputs():
-    from modelrank.studies.layers import layer_study, load_points, parse_depth_width
+def test_parse_arch_and_bad_inputs():
+    from modelrank.studies.architecture import parse_arch
+    from modelrank.studies.layers import layer_study, load_points
 
-    assert parse_depth_width("10x15") == (10, 15)
-    assert parse_depth_width(" 3 X 8 ") == (3, 8)
-    for bad in ("10by15", "1x15", "10x0", "x15", ""):
-        with pytest.raises(ConfigError):
-            parse_depth_width(bad)
+    assert parse_arch("9x15") == (9, 15)  # hidden layers, as in every study
+    assert parse_arch(" 3 X 8 ") == (3, 8) and parse_arch("1x15") == (1, 15)
+    for bad in ("10by15", "0x15", "10x0", "x15", ""):
+        with pytest.raises(ConfigError, match="arch"):
+            parse_arch(bad)
     with pytest.raises(ConfigError, match="d4"):
         load_points("d4")
     with pytest.raises(ConfigError, match="sigmoid"):
@@ -116,7 +117,7 @@ def test_train_networks_stop_at_perfect_accuracy_and_are_seeded():
 def test_tiny_layer_study_shapes_discards_and_layer_zero():
     from modelrank.studies.layers import class_betti, layer_study
 
-    r = layer_study("d1", "5x20", "relu", nets=4, max_steps=600, lr=0.02)
+    r = layer_study("d1", "4x20", "relu", nets=4, max_steps=600, lr=0.02)
     n = r.n_converged
     assert 0 < n < 4 and r.n_discarded == 4 - n
     assert r.betti.shape == (n, 5, 2, 2)  # converged nets x (input + 4 hidden) x classes x (b0, b1)
@@ -149,7 +150,7 @@ def test_tiny_layer_study_shapes_discards_and_layer_zero():
 def test_layer_study_with_no_converged_network_has_empty_arrays():
     from modelrank.studies.layers import layer_study
 
-    r = layer_study("d1", "3x4", "tanh", nets=2, max_steps=0)
+    r = layer_study("d1", "2x4", "tanh", nets=2, max_steps=0)
     assert r.n_converged == 0 and r.n_discarded == 2
     assert r.betti.shape == (0, 3, 2, 2)
     assert np.all(np.isnan(r.mean_omega))
@@ -231,10 +232,9 @@ def test_invariance_plot_and_bad_levels(tiny_invariance, tmp_path):
 @pytest.mark.parametrize(
     "args, word",
     [
-        (["study", "layers", "--data", "d4"], "d4"),
+        (["study", "layers", "--arch", "0x15"], "0x15"),
         (["study", "layers", "--arch", "10by15"], "10by15"),
-        (["study", "layers", "--arch", "1x15"], "1x15"),
-        (["study", "layers", "--activation", "sigmoid"], "sigmoid"),
+        (["study", "layers", "--arch", "1x0"], "1x0"),
         (["study", "layers", "--nets", "0"], "--nets"),
         (["study", "layers", "--plot", "out.jpg"], "--plot"),
         (["study", "layers", "--arch", "3x4", "--nets", "1", "--max-steps", "0"], "100 %"),
@@ -257,14 +257,15 @@ def test_cli_layers_prints_table_and_writes_outputs(tmp_path, capsys):
     from modelrank import cli
 
     png, out, md = tmp_path / "l.png", tmp_path / "l.json", tmp_path / "l.md"
-    args = ["study", "layers", "--data", "d1", "--arch", "5x20", "--nets", "2", "--lr", "0.02",
+    args = ["study", "layers", "--dataset", "d1", "--arch", "4x20", "--nets", "2", "--lr", "0.02",
             "--max-steps", "600", "--plot", str(png), "--output", str(out)]
     assert cli.main(args) == 0
     text = capsys.readouterr().out
     assert "ω (a)" in text and "hidden 4" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads(out.read_text())
-    assert saved["config"]["arch"] == "5x20" and saved["n_networks"] == 2
+    assert saved["config"]["arch"] == "4x20" and saved["config"]["depth"] == 5
+    assert saved["n_networks"] == 2
     assert len(saved["mean_omega"]) == 5
     assert cli.main(args[:-2] + ["--output", str(md)]) == 0
     assert md.read_text().count("| ") > 5

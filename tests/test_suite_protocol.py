@@ -10,6 +10,7 @@ from scipy import stats
 from modelrank.benchmark import LOTO, load_suite, run_benchmark
 from modelrank.benchmark_stats import loto_prior
 from modelrank.errors import ConfigError
+from modelrank.ranking import ScoreOptions
 
 ZOO = """
 models:
@@ -50,7 +51,8 @@ def mine(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def result(mine):
-    return run_benchmark(load_suite(str(mine / "suite.yaml")), cache_dir=mine / "cache")
+    return run_benchmark(load_suite(str(mine / "suite.yaml")),
+                         options=ScoreOptions(cache_dir=mine / "cache"))
 
 
 @pytest.mark.xdist_group("suite_protocol")
@@ -168,7 +170,9 @@ def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tm
     (tmp_path / "s.yaml").write_text(text)
     suite = load_suite(str(tmp_path / "s.yaml"))
     runs = []
-    gt = ground_truth(suite, cache_dir=tmp_path / "c", on_run=lambda m, d, t: runs.append((m, t)))
+    gt = ground_truth(suite, cache_dir=tmp_path / "c",
+                      on_progress=lambda what, d, t: runs.append((what, t)))
+    runs = [(what, t) for what, t in runs if what.endswith(" fine-tune runs")]
     assert "chosen on validation with seed 0, the other seeds repeating its choice" in gt.description
     assert {t for _, t in runs} == {2, 1}  # seed 0: the grid of two; seed 1: one run
     zoo = load_zoo(str(mine / "zoo.yaml"))
@@ -178,10 +182,10 @@ def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tm
         assert len(logged) == 3  # not 4: seed 1 ran the chosen lr only
         budget = dict(lrs=(0.05, 0.01), ws=(0.0,), steps=3, batch_size=8, retrain=False,
                       test_per_class=8)
-        first = finetune(zoo[m], "digits[0-4]", FinetuneConfig(**budget, seed=0), per_class=6,
+        first = finetune(zoo[m], "digits[0-4]", cfg=FinetuneConfig(**budget, seed=0), per_class=6,
                          log=RunLog(tmp_path / f"{m}0.jsonl"))
         again = finetune(zoo[m], "digits[0-4]",
-                         FinetuneConfig(**{**budget, "lrs": (first.best["lr"],)}, seed=1),
+                         cfg=FinetuneConfig(**{**budget, "lrs": (first.best["lr"],)}, seed=1),
                          per_class=6, log=RunLog(tmp_path / f"{m}1.jsonl"))
         assert gt.per_seed["digits[0-4]"][m] == [first.accuracy, again.accuracy]
     (tmp_path / "bad.yaml").write_text(text.replace("first-seed", "sometimes"))
@@ -198,7 +202,8 @@ def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, t
                      'targets: ["digits[0-4]", "digits[5-9]"]')
             .replace("bootstrap: {{replicates: 12, seed: 0}}", ""))
     (tmp_path / "s.yaml").write_text(text)
-    res = run_benchmark(load_suite(str(tmp_path / "s.yaml")), cache_dir=tmp_path / "c")
+    res = run_benchmark(load_suite(str(tmp_path / "s.yaml")),
+                        options=ScoreOptions(cache_dir=tmp_path / "c"))
     head, lin = res.ground_truths["headline"], res.ground_truths["linear"]
     for t in res.targets:
         assert set(head.accuracies[t]) == {"ra", "rb", "rc"}  # the control was not fine-tuned
@@ -209,7 +214,7 @@ def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, t
 
     for t in res.targets:  # the controls' table: all four backbones against the linear probe
         r = modelrank.rank(load_target(t, per_class=6), zoo=str(mine / "zoo.yaml"), models="all",
-                           metrics=["knn"], cache_dir=tmp_path / "c")
+                           metrics=["knn"], options=ScoreOptions(cache_dir=tmp_path / "c"))
         knn = {row.model: row.scores["knn"] for row in r.rows}
         assert set(knn) == {"ra", "rb", "rc", "rz"}
         want = stats.weightedtau([knn[m] for m in sorted(knn)],

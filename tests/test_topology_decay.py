@@ -11,7 +11,7 @@ import pytest
 
 from modelrank.errors import MetricError
 from modelrank.metrics.registry import MetricInputs, get_metric
-from modelrank.metrics.topological import omega_curve_cubical, omega_curve_rips
+from modelrank.metrics.betti import omega_curve_cubical, omega_curve_rips
 from modelrank.topology import pointclouds as pc
 from modelrank.topology.decay import auc_decay, exp_decay_rate, omega, theta
 

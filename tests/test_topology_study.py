@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from modelrank.ranking import ScoreOptions
 from modelrank.studies import topology_study as ts
 from modelrank.studies import topology_variants as tv
 from modelrank.studies.topology_study_report import factor_means, render_markdown, to_csv
@@ -141,7 +142,7 @@ def test_fewer_images_for_the_columns_is_a_recorded_deviation(studies):
         # the faithful variant is the benchmark's own betti-cubical on those 4 per class (both
         # oriented higher-is-better: -θ)
         r = modelrank.rank(load_target(t, per_class=4), zoo=str(d / "zoo.yaml"), models="all",
-                           metrics=["betti-cubical"], cache_dir=d / "cache")
+                           metrics=["betti-cubical"], options=ScoreOptions(cache_dir=d / "cache"))
         theta = {row.model: row.scores["betti-cubical"] for row in r.rows}
         got = few.scores[t][ts.FAITHFUL]
         assert len(got) == 4 and got == pytest.approx({m: theta[m] for m in got}, abs=1e-12)

@@ -7,6 +7,7 @@ import torch
 
 from modelrank.errors import ConfigError
 from modelrank.data.idx import locate
+from modelrank.ranking import ScoreOptions
 from modelrank.small_convnets import FAMILIES, SmallConvNet, parse_arch
 from modelrank.trained_zoo import RECIPES, build_zoo
 from modelrank.zoo import load_zoo, parse_entry
@@ -62,7 +63,7 @@ def test_a_trial_build_is_deterministic_resumable_and_a_usable_zoo(tmp_path):
     from modelrank.ranking import rank
 
     r = rank("digits", zoo=str(a), models="all", metrics=["source-top1", "knn"], per_class=3,
-             cache_dir=tmp_path / "cache")
+             options=ScoreOptions(cache_dir=tmp_path / "cache"))
     assert {row.model for row in r.rows} == set(zoo)
     assert all(row.raw["source-top1"] == zoo[row.model].source_top1 for row in r.rows)
 

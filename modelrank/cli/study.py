@@ -7,19 +7,31 @@ The main app mounts it with ``app.add_typer(study_app, name="study")`` and turns
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from modelrank.cli.choices import Activation, BarcodeData, LayersData, plain
+from modelrank.cli.options import (BatchSize, CacheDir, Dataset, Device, Eta, Model, NoCache,
+                                   Output, PerClass, Plot, Seed, Split, Zoo, comma_list,
+                                   per_class_value)
 from modelrank.cli.paths import output_file, plot_file
-from modelrank.cli.paths import ZOO_HELP
-from modelrank.errors import ConfigError
+from modelrank.errors import ConfigError, ParameterError
 from modelrank.topology.barcode import Bar
+
+#: --arch of every study: hidden layers x width (:func:`modelrank.studies.architecture.parse_arch`).
+Arch = Annotated[str, typer.Option("--arch", help="HIDDENxWIDTH: hidden layers of WIDTH units "
+                                   "(the output layer not counted), e.g. 2x16; 9x15 is Naitzat "
+                                   "et al.'s depth-10 width-15 network.")]
+
+
+def _status(status):
+    """A progress callback (:mod:`modelrank.progress`) that shows itself on a rich status line."""
+    return lambda what, done, total: status.update(f"{what}: {done}/{total}")
+
 
 study_app = typer.Typer(
     help="Small experiments behind the topology papers: loss barcodes, Betti numbers per layer, invariance.",
@@ -45,61 +57,39 @@ def barcode_table(bars: list[Bar], title: str = "Loss barcode") -> Table:
     return table
 
 
-def plot_bars(bars: list[Bar], path: Path, title: str = "Loss barcode") -> None:
-    """Draw the bars as horizontal segments (loss on x, one row per minimum, by birth) into a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    finite_ends = [b.death for b in bars if b.is_finite] + [b.birth for b in bars]
-    lo, hi = min(finite_ends), max(finite_ends)
-    right = hi + 0.15 * (hi - lo if hi > lo else max(abs(hi), 1e-3))
-    fig, ax = plt.subplots(figsize=(6, 0.45 * len(bars) + 1.4))
-    for row, b in enumerate(sorted(bars, key=lambda b: b.birth)):
-        end = b.death if b.is_finite else right
-        ax.plot([b.birth, end], [row, row], lw=4, color="C0" if b.is_finite else "C3", solid_capstyle="butt")
-        if not b.is_finite:
-            ax.annotate("∞", (right, row), xytext=(4, -4), textcoords="offset points", color="C3")
-    ax.set_yticks(range(len(bars)), [f"min {b.index}" for b in sorted(bars, key=lambda b: b.birth)])
-    ax.set_xlabel("loss (nats)")
-    ax.set_title(title)
-    ax.invert_yaxis()
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 @study_app.command("barcode")
 def barcode(
-    data: str = typer.Option("moons", "--data", help="digits | moons | circles | d1"),
-    arch: str = typer.Option("1x16", "--arch", help="hidden layers x width, e.g. 2x16 (ReLU)"),
+    dataset: BarcodeData = typer.Option(BarcodeData.moons, "--dataset", "-d", case_sensitive=False,
+                                        help="The data the networks are trained on."),
+    arch: Arch = "1x16",
     minima: int = typer.Option(5, "--minima", help="number of minima trained from different seeds"),
-    seed: int = typer.Option(0, "--seed", help="seeds the initialisations"),
+    seed: Seed = 0,
     steps: int = typer.Option(2000, "--steps", help="full-batch Adam steps per minimum"),
     path_points: int = typer.Option(8, "--path-points", help="interior points of each path"),
     path_steps: int = typer.Option(200, "--path-steps", help="elastic-band iterations per path"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write the bars to this PNG"),
-    output: Optional[Path] = typer.Option(None, "--output", help="write the full result to this JSON file"),
+    plot: Plot = None,
+    output: Output = None,
 ) -> None:
-    """Loss barcode and TO-score of a small fully connected network (docs/methods.md §3)."""
-    from modelrank.studies.loss_barcode import DATASETS, loss_barcode, parse_arch
+    """Loss barcode and TO-score of a small fully connected network (docs/methods.md §3).
 
-    if data.strip().lower() not in DATASETS:
-        raise ConfigError(f"unknown data set {data!r}; choose one of {', '.join(DATASETS)}")
+    --output writes the whole result as .json."""
+    from modelrank.cli.paths import write_text
+    from modelrank.studies.architecture import parse_arch
+    from modelrank.studies.loss_barcode import loss_barcode, plot_barcode
+
     parse_arch(arch)
     if minima < 2:
-        raise ConfigError(f"--minima must be at least 2, got {minima}")
+        raise ParameterError("minima", f"must be at least 2, got {minima}")
     if steps < 0 or path_steps < 0 or path_points < 1:
         raise ConfigError("--steps and --path-steps must be ≥ 0 and --path-points ≥ 1")
     plot = plot_file(plot, "barcode.png")
+    output = output_file(output, (".json",))
 
     console = Console()
-    with console.status("training minima and optimising paths…"):
+    with console.status("training minima and optimising paths…") as status:
         result = loss_barcode(
-            data=data, arch=arch, minima=minima, seed=seed, steps=steps,
-            path_points=path_points, path_steps=path_steps,
+            data=plain(dataset), arch=arch, minima=minima, seed=seed, steps=steps,
+            path_points=path_points, path_steps=path_steps, on_progress=_status(status),
         )
     cfg = result.config
     title = f"Loss barcode: {cfg['data']}, {cfg['arch']} ({cfg['n_params']} parameters), {minima} minima"
@@ -110,11 +100,12 @@ def barcode(
     )
     console.print(f"minima training accuracy: {np.round(result.train_accuracy, 4).tolist()}")
     if plot is not None:
-        plot_bars(result.bars, plot, title)
+        plot_barcode(result.bars, plot, title)
         console.print(f"bars plotted to {plot}")
     if output is not None:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(json.dumps(result.to_dict(), indent=2))
+        import json
+
+        write_text(output, json.dumps(result.to_dict(), indent=2))
         console.print(f"result written to {output}")
 
 
@@ -136,43 +127,41 @@ def layers_table(result) -> Table:
 
 @study_app.command("layers")
 def layers(
-    data: str = typer.Option("d1", "--data", help="d1 | d2 | d3 (Naitzat et al.'s D-I, D-II, D-III)"),
-    arch: str = typer.Option("10x15", "--arch", help="DEPTHxWIDTH: DEPTH-1 hidden layers of WIDTH, plus the output layer"),
-    activation: str = typer.Option("relu", "--activation", help="relu | leaky_relu | tanh"),
+    dataset: LayersData = typer.Option(LayersData.d1, "--dataset", "-d", case_sensitive=False,
+                                       help="Naitzat et al.'s D-I, D-II or D-III."),
+    arch: Arch = "9x15",
+    activation: Activation = typer.Option(Activation.relu, "--activation", case_sensitive=False),
     nets: int = typer.Option(5, "--nets", help="networks trained (seeds SEED*10007+i); those short of 100 % are discarded"),
-    seed: int = typer.Option(0, "--seed", help="seeds the initialisations"),
+    seed: Seed = 0,
     max_steps: int = typer.Option(10000, "--max-steps", help="cap on full-batch Adam steps per network"),
     lr: Optional[float] = typer.Option(None, "--lr", help="initial learning rate, halved every 2,500 steps (default 0.01 for d1/d2, 0.005 for d3)"),
     check_every: int = typer.Option(1, "--check-every", help="steps between 100 %-accuracy checks (1: stop at once; the released code used 1000)"),
     include_output: bool = typer.Option(False, "--include-output", help="also probe the output logits (as the released code did)"),
     size: Optional[int] = typer.Option(None, "--size", help="generator size: d1 grid points, d2 points per ring, d3 points per shell"),
     max_points: int = typer.Option(2500, "--max-points", help="per-class cap; larger classes keep every d-th point"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write mean β_k and ω per layer to this PNG"),
-    output: Optional[Path] = typer.Option(None, "--output", help="write the result to FILE.json (everything) or FILE.md (table)"),
+    plot: Plot = None,
+    output: Output = None,
 ) -> None:
-    """Betti numbers of each class at every layer of trained fully connected networks (Naitzat et al.)."""
-    from modelrank.studies.layers import (
-        check_activation, check_data, layer_study, parse_depth_width, plot_layers,
-    )
+    """Betti numbers of each class at every layer of trained fully connected networks (Naitzat et al.).
 
-    check_data(data)
-    check_activation(activation)
-    parse_depth_width(arch)
-    if nets < 1:
-        raise ConfigError(f"--nets must be at least 1, got {nets}")
-    if max_steps < 0:
-        raise ConfigError(f"--max-steps must be ≥ 0, got {max_steps}")
-    if check_every < 1:
-        raise ConfigError(f"--check-every must be at least 1, got {check_every}")
+    --output writes everything as .json, or the table as .md."""
+    from modelrank.checks import check_whole_number
+    from modelrank.studies.architecture import parse_arch
+    from modelrank.studies.layers import layer_study, plot_layers
+
+    parse_arch(arch)
+    check_whole_number("nets", nets, least=1)
+    check_whole_number("max_steps", max_steps, least=0)
+    check_whole_number("check_every", check_every, least=1)
     plot = plot_file(plot, "layers.png")
-    output = output_file(output, (".json", ".md"), "--output")
+    output = output_file(output, (".json", ".md"))
 
     console = Console()
     with console.status("training networks and computing Betti numbers…") as status:
-        result = layer_study(data=data, arch=arch, activation=activation, nets=nets, seed=seed,
-                             max_steps=max_steps, lr=lr, check_every=check_every, size=size,
-                             max_points=max_points, include_output=include_output,
-                             progress=lambda msg: status.update(msg))
+        result = layer_study(data=plain(dataset), arch=arch, activation=plain(activation),
+                             nets=nets, seed=seed, max_steps=max_steps, lr=lr,
+                             check_every=check_every, size=size, max_points=max_points,
+                             include_output=include_output, on_progress=_status(status))
     if result.n_converged == 0:
         raise ConfigError(
             f"none of the {nets} networks reached 100 % training accuracy within {max_steps} steps "
@@ -196,7 +185,7 @@ def layers(
 
 
 def _int_list(text: str, option: str) -> list[int]:
-    words = [w.strip() for w in str(text).split(",") if w.strip()]
+    words = comma_list(text)
     try:
         return [int(w) for w in words]
     except ValueError:
@@ -223,33 +212,37 @@ def invariance_tables(result) -> list[Table]:
 
 @study_app.command("invariance")
 def invariance(
-    model: str = typer.Option("efficientnet_lite0", "--model", help="one zoo entry"),
-    dataset: str = typer.Option("digits", "--dataset", help="registered name or ImageFolder path"),
-    per_class: int = typer.Option(10, "--per-class", help="base images per class"),
-    seed: int = typer.Option(0, "--seed", help="base sampling seed"),
+    model: Model = "efficientnet_lite0",
+    dataset: Dataset = "digits",
+    per_class: PerClass = "10",
+    seed: Seed = 0,
     size: int = typer.Option(64, "--size", help="base input side in pixels"),
-    split: str = typer.Option("train", "--split"),
+    split: Split = "train",
     sizes: str = typer.Option("64,96,128", "--sizes", help="resolution levels (pixels); '' skips the factor"),
     seeds: str = typer.Option("0,1,2", "--seeds", help="sampling-seed levels; '' skips"),
     per_class_levels: str = typer.Option("5,10,20", "--per-class-levels", help="images-per-class levels; '' skips"),
     depths: str = typer.Option("auto", "--depths", help="'auto' (truncate after stages at 40 %, 70 %, and full), or a comma list of @MODULE / full / zoo names; '' skips"),
-    zoo: Optional[str] = typer.Option(None, "--zoo", help=ZOO_HELP),
-    eta: float = typer.Option(0.0, "--eta", help="cubical Betti threshold"),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda or auto"),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help="embedding cache (default: user cache)"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="neither read nor write the embedding cache"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write one panel per factor to this PNG"),
-    output: Optional[Path] = typer.Option(None, "--output", help="write the result to FILE.json or FILE.md"),
+    zoo: Zoo = None,
+    eta: Eta = 0.0,
+    device: Device = "auto",
+    batch_size: BatchSize = 32,
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
+    plot: Plot = None,
+    output: Output = None,
 ) -> None:
-    """Cubical Ω over depth and θ under input resolution, image sampling and network depth."""
+    """Cubical Ω over depth and θ under input resolution, image sampling and network depth.
+
+    --output writes the result as .json or .md."""
     from modelrank.studies.invariance import invariance_study, plot_invariance
 
-    if per_class < 1:
-        raise ConfigError(f"--per-class must be at least 1, got {per_class}")
+    per_class = per_class_value(per_class)
+    if per_class is None:
+        raise ParameterError("per_class", "must be a whole number here: the study samples "
+                             "each level from the base images")
     plot = plot_file(plot, "invariance.png")
-    output = output_file(output, (".json", ".md"), "--output")
-    depth_specs = None if depths.strip() == "auto" else [w.strip() for w in depths.split(",") if w.strip()]
+    output = output_file(output, (".json", ".md"))
+    depth_specs = None if depths.strip() == "auto" else comma_list(depths)
     console = Console()
     with console.status("probing…") as status:
         result = invariance_study(
@@ -257,7 +250,7 @@ def invariance(
             sizes=_int_list(sizes, "--sizes"), sampling_seeds=_int_list(seeds, "--seeds"),
             per_class_levels=_int_list(per_class_levels, "--per-class-levels"),
             depths=depth_specs, zoo=zoo, eta=eta, device=device, batch_size=batch_size,
-            cache_dir=cache_dir, use_cache=not no_cache, progress=lambda msg: status.update(msg),
+            cache_dir=cache_dir, use_cache=not no_cache, on_progress=_status(status),
         )
     for t in invariance_tables(result):
         console.print(t)

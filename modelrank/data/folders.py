@@ -67,7 +67,7 @@ def load_image_folder(path: str | Path, split: str | None = None, per_class: int
         if split not in (None, "all", "train"):
             raise DatasetUnavailableError(
                 f"{str(path)!r} has no split directories (DIR/<split>/<class>/...), so it has no "
-                f"{split!r} split; use --split all")
+                f"{split!r} split; the split 'all' takes every image")
         roots, split = [root], "all"
     classes = sorted({c for r in roots for c in _scan_classes(r)})
     if not classes:

@@ -81,11 +81,11 @@ def _columns(ds, name: str, image_column: str | None, label_column: str | None) 
         found = [c for c, f in feats.items() if isinstance(f, kind)]
         if not found:
             raise DatasetUnavailableError(f"{name}: no {what} column in its features (columns: "
-                                          f"{', '.join(feats)}); name it with {option}")
+                                          f"{', '.join(feats)}); name it with the {option} option")
         return found[0]
 
-    return (pick(image_column, datasets.Image, "image", "--image-column"),
-            pick(label_column, datasets.ClassLabel, "label", "--label-column"))
+    return (pick(image_column, datasets.Image, "image", "image column"),
+            pick(label_column, datasets.ClassLabel, "label", "label column"))
 
 
 def load_hf_dataset(name: str, split: str | None = None, per_class: int | None = None,
@@ -106,7 +106,7 @@ def load_hf_dataset(name: str, split: str | None = None, per_class: int | None =
     else:
         if split not in (None, "all", "train"):
             raise DatasetUnavailableError(f"{name} is one split (a saved Dataset), so it has no "
-                                          f"{split!r} split; use --split all")
+                                          f"{split!r} split; the split 'all' takes every image")
         parts, split = [obj], "all"
     img_col, lab_col = _columns(parts[0], name, image_column, label_column)
     feat = parts[0].features[lab_col]

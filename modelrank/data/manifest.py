@@ -80,7 +80,7 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
                                           f"not {split!r}")
     elif split not in (None, "all", "train"):
         raise DatasetUnavailableError(f"manifest {str(p)!r} has no split column, so it has no "
-                                      f"{split!r} split; use --split all")
+                                      f"{split!r} split; the split 'all' takes every image")
     else:
         split = "all"
     classes = sorted({r[lcol] for r in rows})

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from modelrank.errors import DatasetUnavailableError
+from modelrank.errors import DatasetUnavailableError, ParameterError
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
@@ -132,9 +132,11 @@ def sample_per_class(labels: np.ndarray, per_class: int | None, seed: int) -> np
         return np.arange(labels.shape[0])
     if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) \
             or not 1 <= per_class <= MAX_PER_CLASS:
-        raise DatasetUnavailableError(
-            f"per-class must be a whole number from 1 to {MAX_PER_CLASS:,} (or none: every "
+        raise ParameterError(
+            "per_class", f"must be a whole number from 1 to {MAX_PER_CLASS:,} (or none: every "
             f"image), got {per_class!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError("seed", f"must be a whole number of at least 0, got {seed!r}")
     rng = np.random.default_rng(seed)
     keep = []
     for c in np.unique(labels):

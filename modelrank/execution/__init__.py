@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from modelrank.errors import ConfigError, ModelrankError
+from modelrank.errors import ConfigError, ModelrankError, ParameterError
 
 EXECUTORS = ("local", "ray")
 DEFAULT_RETRIES = 2
@@ -111,13 +111,13 @@ class Executor:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ConfigError(f"--retries must be at least 0, got {self.max_retries}")
+            raise ParameterError("max_retries", f"must be at least 0, got {self.max_retries}")
         if self.cpus_per_task <= 0:
-            raise ConfigError(f"--cpus-per-task must be positive, got {self.cpus_per_task}")
+            raise ParameterError("cpus_per_task", f"must be positive, got {self.cpus_per_task}")
         g = self.gpus_per_task
         if not (0 < g <= 1 or (g > 1 and g == int(g))):
-            raise ConfigError("--gpus-per-task must be a fraction in (0, 1] or a whole number, "
-                              f"got {self.gpus_per_task}")
+            raise ParameterError("gpus_per_task", "must be a fraction in (0, 1] or a whole number, "
+                                 f"got {self.gpus_per_task}")
 
     def run(self, tasks: Iterable[Task], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         """Run ``tasks`` (and any follow-ups ``on_outcome`` returns) to completion.
@@ -274,8 +274,10 @@ def make_executor(name: str = "local", ray_address: str | None = None, workers: 
         gpus_per_task: GPUs each remote task on cuda declares (fractions pack tasks on a GPU).
     """
     if name == "local":
-        if ray_address is not None or workers is not None:
-            raise ConfigError("--ray-address and --workers need --executor ray")
+        if ray_address is not None:
+            raise ParameterError("ray_address", "needs the ray executor")
+        if workers is not None:
+            raise ParameterError("workers", "needs the ray executor (it sizes a local Ray instance)")
         return LocalExecutor(max_retries=max_retries, on_counts=on_counts,
                              cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
     if name == "ray":
@@ -284,4 +286,4 @@ def make_executor(name: str = "local", ray_address: str | None = None, workers: 
         return RayExecutor(max_retries=max_retries, on_counts=on_counts,
                            cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
                            address=ray_address, workers=workers)
-    raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}, got {name!r}")

@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from modelrank.errors import ConfigError, ModelrankError
+from modelrank.errors import ConfigError, ModelrankError, ParameterError
 from modelrank.execution import Executor, Outcome, Shared, Task, one_line, times
 
 #: Driver environment variables forwarded to the workers of a remote cluster.
@@ -27,8 +27,8 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
     hostport = address.split("://", 1)[-1]
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(f"--ray-address must be 'auto', 'host:port' or 'ray://host:port', "
-                          f"got {address!r}")
+        raise ParameterError("ray_address", "must be 'auto', 'host:port' or 'ray://host:port', "
+                             f"got {address!r}")
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
@@ -98,13 +98,13 @@ class RayExecutor(Executor):
         try:
             import ray
         except ImportError:
-            raise ConfigError("--executor ray needs Ray: pip install 'modelrank[ray]'") from None
+            raise ConfigError("the ray executor needs Ray: pip install 'modelrank[ray]'") from None
         self._ray = ray
         if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+            raise ParameterError("workers", f"must be at least 1, got {self.workers}")
         if self.workers is not None and self.address is not None:
-            raise ConfigError("--workers sizes a local Ray instance; a cluster at --ray-address "
-                              "has the workers it has")
+            raise ParameterError("workers", "sizes a local Ray instance; a cluster at a Ray "
+                                 "address has the workers it has")
         self._owns = False
         self._board = None
         self._inflight: dict[Any, Task] = {}

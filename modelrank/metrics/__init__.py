@@ -31,6 +31,6 @@ from modelrank.metrics import (  # noqa: F401,E402  (register)
     sfda,
     transrate,
 )
-from modelrank.metrics import topological  # noqa: F401,E402  (registers the Betti scores)
+from modelrank.metrics import betti  # noqa: F401,E402  (registers the Betti scores)
 
 __all__ = ["MetricInputs", "MetricSpec", "get_metric", "list_metrics", "register_metric", "score"]

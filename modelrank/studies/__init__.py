@@ -3,11 +3,11 @@
 
 def save_report(path, to_dict, to_markdown) -> None:
     """Write a study result to ``path``: JSON (``to_dict()``) or Markdown (``to_markdown()``) by
-    suffix; ConfigError for any other suffix."""
+    suffix; ParameterError for any other suffix."""
     import json
     from pathlib import Path
 
-    from modelrank.errors import ConfigError
+    from modelrank.errors import ParameterError
 
     p = Path(path)
     if p.suffix.lower() == ".json":
@@ -15,6 +15,6 @@ def save_report(path, to_dict, to_markdown) -> None:
     elif p.suffix.lower() == ".md":
         text = to_markdown()
     else:
-        raise ConfigError(f"--output must end in .json or .md, got {p.name!r}")
+        raise ParameterError("output", f"must end in .json or .md, got {p.name!r}")
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(text)

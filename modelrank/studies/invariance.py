@@ -34,11 +34,12 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from modelrank.errors import ConfigError, WeightsUnavailableError
+from modelrank.errors import ConfigError, ParameterError, WeightsUnavailableError
+from modelrank.progress import OnProgress, tell
 from modelrank.markdown import table
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
 
@@ -249,11 +250,11 @@ def invariance_study(
     depths: Sequence[str] | None = None,
     zoo: str | Path | dict[str, ZooEntry] | None = None,
     eta: float = 0.0,
-    device: str | None = "cpu",
+    device: str | None = None,
     batch_size: int = 32,
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
-    progress: Callable[[str], None] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> InvarianceResult:
     """Ω curves and θ of ``model`` on ``dataset`` under the four factors (module docstring).
 
@@ -270,31 +271,32 @@ def invariance_study(
             (this model) or another zoo entry's name (at its own preprocessing with side ``size``).
             An empty sequence skips the factor; so does an empty list for any factor.
         zoo: zoo file or parsed zoo (default: the packaged one).
-        eta: cubical threshold; device, batch_size: the probe; cache_dir, use_cache: the
-            embedding cache.
-        progress: called with a short message after each level.
+        eta: cubical threshold; device (default: CUDA when present), batch_size: the probe;
+            cache_dir, use_cache: the embedding cache (:class:`~modelrank.ranking.ScoreOptions`).
+        on_progress: told ("levels", levels done, levels) after each level
+            (:mod:`modelrank.progress`).
 
     Raises:
         ConfigError: bad level values or depth specs; UnknownModelError, UnknownDatasetError,
         WeightsUnavailableError from the zoo, the data and the loader.
     """
     from modelrank.data import load_target
-    from modelrank.ranking import rank
+    from modelrank.ranking import ScoreOptions, rank
 
     t0 = time.perf_counter()
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
     if not isinstance(model, str) or model not in parsed:
         select(parsed, model)  # raises UnknownModelError for an unknown word
-        raise ConfigError(f"--model must name one zoo entry, not a tag: {model!r}")
+        raise ParameterError("model", f"must name one zoo entry, not a tag: {model!r}")
     base_entry = parsed[model]
     if int(per_class) != per_class or per_class < 1:
-        raise ConfigError(f"--per-class must be a positive integer, got {per_class!r}")
+        raise ParameterError("per_class", f"must be a positive integer, got {per_class!r}")
     sizes = _check_levels(sizes, "sizes", 16)
     size = _check_levels([size], "size", 16)[0]
     sampling_seeds = _check_levels(sampling_seeds, "sampling seeds", 0)
     per_class_levels = _check_levels(per_class_levels, "images per class", 1)
-    opts = dict(device=device, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
-                eta=eta)
+    opts = dict(device=device, options=ScoreOptions(batch_size=batch_size, cache_dir=cache_dir,
+                                                    use_cache=use_cache, eta=eta))
 
     data_memo: dict[tuple[int, int], Any] = {}
 
@@ -375,9 +377,7 @@ def invariance_study(
             layers=layers, omega=omega, theta=None if theta is None else float(theta),
             auc=_auc(omega), n_images=n_img, note=note,
         ))
-        if progress:
-            th = "n/a" if theta is None else f"{theta:.4f}"
-            progress(f"[{i + 1}/{len(plan)}] {factor}: {label}: {len(layers)} layers, θ = {th}")
+        tell(on_progress, "levels", i + 1, len(plan))
     config = dict(model=model, dataset=dataset, split=split, per_class=int(per_class),
                   seed=int(seed), size=size, sizes=sizes, sampling_seeds=sampling_seeds,
                   per_class_levels=per_class_levels,
@@ -395,19 +395,17 @@ def invariance_study(
 def plot_invariance(result: InvarianceResult, path: str | Path) -> None:
     """PNG with one column per factor: raw Ω (top) and Ω / ‖Ω‖₂ (bottom, the curve θ is fitted
     to) over depth rescaled to [0, 1]; one line per level, θ in the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from modelrank import plot_style as style
 
     factors = result.factors
     if not factors:
         raise ValueError("nothing to plot")
-    fig, axes = plt.subplots(2, len(factors), figsize=(4.2 * len(factors), 7), squeeze=False)
+    fig = style.figure(4.2 * len(factors), 7)
+    axes = fig.subplots(2, len(factors), squeeze=False)
     for col, f in enumerate(factors):
         for j, lv in enumerate(result.factor(f)):
             th = "n/a" if lv.theta is None else f"{lv.theta:.3f}"
-            kw = dict(color=f"C{j % 10}", marker="o", ms=3, lw=1.5, label=f"{lv.label} (θ={th})")
+            kw = dict(color=style.colour(j), marker="o", ms=3, lw=1.5, label=f"{lv.label} (θ={th})")
             axes[0, col].plot(lv.depth01, lv.omega, **kw)
             norm = float(np.linalg.norm(lv.omega))
             if norm > 0:
@@ -418,10 +416,7 @@ def plot_invariance(result: InvarianceResult, path: str | Path) -> None:
         for r in range(2):
             axes[r, col].set_xlabel("depth (rescaled to [0, 1])")
             axes[r, col].grid(alpha=0.3)
-            axes[r, col].legend(fontsize=7)
+            axes[r, col].legend(fontsize=style.LEGEND)
     c = result.config
     fig.suptitle(f"Cubical Ω of {c['model']} on {c['dataset']} under four factors")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    style.save(fig, path)

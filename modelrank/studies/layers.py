@@ -5,12 +5,12 @@ networks on D-I, D-II or D-III to 100 % training accuracy, then follow the topol
 through the layers with the faithful Rips recipe. The choices, all recorded in
 :attr:`LayersResult.config`:
 
-Architecture ``"LxW"`` (e.g. the paper's ``"10x15"``)
-    ``L`` = depth = number of weight (``Linear``) layers: ``L - 1`` hidden layers of width ``W``,
-    each followed by the activation, then one output layer of width 2 (logits, no activation).
-    This is the released code's ``10_by_15``: nine hidden layers of 15 units plus the output
-    layer. (Note: ``modelrank study barcode`` reads ``DxW`` as D *hidden* layers; this study
-    follows the paper.)
+Architecture ``"HxW"`` (e.g. ``"9x15"``, the paper's depth-10 width-15 networks)
+    ``H`` hidden layers of width ``W``, each followed by the activation, then one output layer
+    of width 2 (logits, no activation): depth ``L = H + 1`` weight (``Linear``) layers. ``"9x15"``
+    is the released code's ``10_by_15``. ``--arch`` means hidden layers in every study
+    (:func:`~modelrank.studies.architecture.parse_arch`); the result records both ``arch`` and
+    ``depth``.
 Activations
     ``relu``, ``leaky_relu`` (negative slope 0.2, TensorFlow's default, which the released code
     used) and ``tanh``.
@@ -69,16 +69,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from modelrank.errors import ConfigError
+from modelrank.errors import ConfigError, ParameterError
+from modelrank.progress import OnProgress, tell
+from modelrank.studies.architecture import parse_arch
 from modelrank.topology import pointclouds
 from modelrank.topology.rips import naitzat_betti
 
@@ -95,7 +96,6 @@ __all__ = [
     "class_betti",
     "layer_study",
     "load_points",
-    "parse_depth_width",
     "plot_layers",
     "train_networks",
 ]
@@ -112,32 +112,12 @@ _GENERATOR_KWARGS = {"d1": {}, "d2": {}, "d3": {"spacing": 4.0}}
 LEAKY_SLOPE = 0.2
 #: Steps over which the learning rate halves.
 HALVING_STEPS = 2500
-_ARCH = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 _DTYPE = torch.float32
 
 
 # --------------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------------
-
-
-def parse_depth_width(spec: str) -> tuple[int, int]:
-    """Parse ``"LxW"`` into (depth L, width W): L − 1 hidden layers of width W + an output layer.
-
-    Raises:
-        ConfigError: not of that form, L < 2 (no hidden layer) or W < 1.
-    """
-    match = _ARCH.match(str(spec))
-    if not match:
-        raise ConfigError(
-            f"architecture {spec!r} is not DEPTHxWIDTH, e.g. '10x15' (9 hidden layers of width 15)"
-        )
-    depth, width = int(match.group(1)), int(match.group(2))
-    if depth < 2 or width < 1:
-        raise ConfigError(
-            f"architecture {spec!r} needs depth >= 2 (at least one hidden layer) and width >= 1"
-        )
-    return depth, width
 
 
 def check_data(data: str) -> str:
@@ -591,7 +571,7 @@ def _nan_list(a: np.ndarray) -> list:
 
 def layer_study(
     data: str = "d1",
-    arch: str = "10x15",
+    arch: str = "9x15",
     activation: str = "relu",
     nets: int = 5,
     seed: int = 0,
@@ -606,14 +586,15 @@ def layer_study(
     max_points: int | None = 2500,
     include_output: bool = False,
     threads: int | None = 1,
-    progress: Callable[[str], None] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> LayersResult:
     """Train ``nets`` networks and compute per-layer, per-class Betti numbers of the converged ones.
 
     Args:
         data: "d1" | "d2" | "d3"; size, data_seed, noise: :func:`load_points` (the data stay
             fixed across networks).
-        arch: "LxW" (:func:`parse_depth_width`); activation: relu | leaky_relu | tanh.
+        arch: "HxW", H hidden layers of width W (:func:`~modelrank.studies.architecture.parse_arch`);
+            activation: relu | leaky_relu | tanh.
         nets: networks trained (N >= 1), seeds ``seed * 10007 + i``.
         max_steps, lr, check_every: :func:`train_networks` (lr None = :data:`DEFAULT_LR`).
         k, maxdim: recipe parameters (maxdim None = 2 for 3-D data, 1 for D-I).
@@ -621,18 +602,21 @@ def layer_study(
         include_output: also probe the output logits (as the released code did).
         threads: torch intra-op threads during the run, restored afterwards (small nets: 1 is
             fastest); None leaves torch's setting alone.
-        progress: called with a short message after each network.
+        on_progress: told ("networks trained", 1, 1) once training ends, then
+            ("networks counted", i, converged) after each network's Betti numbers
+            (:mod:`modelrank.progress`).
 
     Raises:
         ConfigError: unknown data set or activation, malformed architecture, bad counts.
     """
     key = check_data(data)
     act = check_activation(activation)
-    depth, width = parse_depth_width(arch)
+    hidden, width = parse_arch(arch)
+    depth = hidden + 1  # Linear layers, the output layer included
     if int(nets) != nets or nets < 1:
-        raise ConfigError(f"--nets must be a positive integer, got {nets!r}")
+        raise ParameterError("nets", f"must be a positive integer, got {nets!r}")
     if int(max_steps) != max_steps or max_steps < 0:
-        raise ConfigError(f"--max-steps must be a non-negative integer, got {max_steps!r}")
+        raise ParameterError("max_steps", f"must be a non-negative integer, got {max_steps!r}")
     if lr is None:
         lr = DEFAULT_LR[key]
     if not lr > 0:
@@ -651,23 +635,21 @@ def layer_study(
         seeds = [int(seed) * 10007 + i for i in range(int(nets))]
         trained = train_networks(x, y, depth, width, act, seeds, lr=lr, max_steps=int(max_steps),
                                  check_every=check_every)
-        if progress:
-            progress(f"trained {nets} networks: {int(trained.converged.sum())} at 100 % training "
-                     f"accuracy (steps {trained.steps.tolist()})")
+        tell(on_progress, "networks trained", 1, 1)
+        converged = np.flatnonzero(trained.converged)
         bettis: list[np.ndarray] = []
         memo: dict = {}
         xt = torch.as_tensor(x, dtype=_DTYPE)
         with torch.no_grad():
             outs = trained.nets.layer_outputs(xt, include_output)
             preds = trained.nets(xt).argmax(-1).numpy()  # (N, n)
-        for i in np.flatnonzero(trained.converged):
+        for done, i in enumerate(converged, 1):
             # layer 0 is the exact float64 input (the same for every network)
             layers = [x] + [o[i].numpy().astype(np.float64) for o in outs[1:]]
             bettis.append(
                 class_betti(layers, preds[i], 2, k=k, maxdim=md, max_points=max_points, memo=memo)
             )
-            if progress:
-                progress(f"network {i + 1}/{nets} (seed {seeds[i]}): Betti numbers done")
+            tell(on_progress, "networks counted", done, len(converged))
     finally:
         torch.set_num_threads(previous)
     n_layers = depth + (1 if include_output else 0)
@@ -680,7 +662,7 @@ def layer_study(
     config = dict(
         data=key, size=DEFAULT_SIZES[key] if size is None else int(size), data_seed=data_seed,
         noise=noise, generator_kwargs=_GENERATOR_KWARGS[key], n_points=int(x.shape[0]),
-        arch=f"{depth}x{width}", depth=depth, width=width, hidden_layers=depth - 1,
+        arch=f"{hidden}x{width}", depth=depth, width=width, hidden_layers=depth - 1,
         activation=act, leaky_slope=LEAKY_SLOPE if act == "leaky_relu" else None,
         nets=int(nets), seed=int(seed), max_steps=int(max_steps), lr=lr, check_every=check_every,
         lr_halving_steps=HALVING_STEPS, optimizer="full-batch Adam", init="glorot-uniform, zero bias",
@@ -719,23 +701,21 @@ def plot_layers(
     (β2) lines, one colour per activation and architecture (e.g. ReLU vs tanh). Layers on x
     (0 = input).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from modelrank import plot_style as style
 
     res = [results] if isinstance(results, LayersResult) else list(results)
     if not res:
         raise ValueError("nothing to plot")
     datasets = list(dict.fromkeys(r.config["data"] for r in res))
-    fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.2 * len(datasets)), squeeze=False)
+    fig = style.figure(10, 3.2 * len(datasets))
+    axes = fig.subplots(len(datasets), 2, squeeze=False)
     styles = [":", "--", "-."]
     kinds = list(dict.fromkeys(f"{r.config['activation']} {r.config['arch']}" for r in res))
     first_in_row: set[int] = set()
     for r in res:
         row = datasets.index(r.config["data"])
         kind = f"{r.config['activation']} {r.config['arch']}"
-        colour = f"C{kinds.index(kind) % 10}"  # one colour per activation/architecture
+        colour = style.colour(kinds.index(kind))  # one colour per activation/architecture
         label = f"{kind} (n={r.n_converged})"
         show_beta = row not in first_in_row
         first_in_row.add(row)
@@ -753,10 +733,7 @@ def plot_layers(
             ax.set_xticks(xs)
             ax.grid(alpha=0.3)
     for ax in axes.ravel():
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=style.LEGEND)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    style.save(fig, path)

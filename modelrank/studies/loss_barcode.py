@@ -24,7 +24,6 @@ Procedure (Barannikov et al., arXiv 2012.15834), with the choices made here:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -32,6 +31,8 @@ import numpy as np
 import torch
 
 from modelrank.errors import ConfigError
+from modelrank.progress import OnProgress, tell
+from modelrank.studies.architecture import parse_arch
 from modelrank.topology.barcode import Bar, loss_range_of, minimax_barcode, to_score
 
 __all__ = [
@@ -47,23 +48,7 @@ __all__ = [
 ]
 
 DATASETS = ("digits", "moons", "circles", "d1")
-_ARCH = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 _DTYPE = torch.float64
-
-
-def parse_arch(spec: str) -> tuple[int, int]:
-    """Parse "DxW" (hidden layers x width, e.g. "2x16") into (depth, width), both ≥ 1.
-
-    Raises:
-        ConfigError: anything else.
-    """
-    match = _ARCH.match(str(spec))
-    if not match:
-        raise ConfigError(f"architecture {spec!r} is not DEPTHxWIDTH, e.g. '2x16'")
-    depth, width = int(match.group(1)), int(match.group(2))
-    if depth < 1 or width < 1:
-        raise ConfigError(f"architecture {spec!r} needs at least 1 hidden layer of width at least 1")
-    return depth, width
 
 
 def load_dataset(name: str, n_samples: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -351,20 +336,21 @@ def loss_barcode(
     weight_decay: float = 0.0,
     n_samples: int | None = None,
     data_seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    on_progress: OnProgress | None = None,
     threads: int | None = 1,
 ) -> LossBarcode:
     """Train ``minima`` networks, join every pair by an optimised path, return the barcode and TO-score.
 
     Args:
-        data: data set name (`load_dataset`); arch: "DxW" (`parse_arch`).
+        data: data set name (`load_dataset`); arch: "HxW", H hidden layers of width W (:func:`~modelrank.studies.architecture.parse_arch`).
         minima: number of minima N ≥ 2 (N(N−1)/2 paths are optimised).
         seed: seeds the initialisations (minimum i: ``seed * 10007 + i``).
         steps, lr: full-batch Adam training of each minimum.
         path_points, path_steps, path_lr, resample: `optimise_path` settings.
         weight_decay: L2 coefficient added to the loss (0: plain cross-entropy).
         n_samples, data_seed: `load_dataset` settings (the data stay fixed across ``seed``).
-        progress: called with a short message after each minimum and each path.
+        on_progress: told ("minima", i, minima) after each minimum and ("paths", i, pairs)
+            after each path (:mod:`modelrank.progress`).
         threads: torch intra-op threads during the run (restored afterwards); the matrices are tiny,
             so 1 is fastest and avoids thrashing shared cores. None leaves torch's setting alone.
 
@@ -388,7 +374,7 @@ def loss_barcode(
                 data=data, arch=arch, minima=int(minima), seed=seed, steps=steps, lr=lr,
                 path_points=path_points, path_steps=path_steps, path_lr=path_lr, resample=resample,
                 weight_decay=weight_decay, data_seed=data_seed,
-            ), progress,
+            ), on_progress,
         )
     finally:
         torch.set_num_threads(previous_threads)
@@ -396,7 +382,7 @@ def loss_barcode(
 
 def _run(
     x_np: np.ndarray, y_np: np.ndarray, depth: int, width: int, cfg: dict,
-    progress: Callable[[str], None] | None,
+    on_progress: OnProgress | None,
 ) -> LossBarcode:
     """Body of `loss_barcode` once the inputs are validated; ``cfg`` holds its settings."""
     minima, seed, steps, lr = cfg["minima"], cfg["seed"], cfg["steps"], cfg["lr"]
@@ -410,13 +396,13 @@ def _run(
     thetas = []
     for i in range(int(minima)):
         thetas.append(train_minimum(loss_fn, net.init(seed * 10007 + i), steps, lr))
-        if progress:
-            progress(f"minimum {i + 1}/{minima} trained")
+        tell(on_progress, "minima", i + 1, int(minima))
     stack = torch.stack(thetas)
     with torch.no_grad():
         losses = loss_fn(stack).numpy()
         acc = (net.logits(stack, x).argmax(-1) == y.view(1, -1)).double().mean(1).numpy()
     m = len(thetas)
+    pairs, paths_done = m * (m - 1) // 2, 0
     saddles, straight = np.diag(losses).astype(np.float64), np.diag(losses).astype(np.float64)
     for i in range(m):
         for j in range(i + 1, m):
@@ -426,8 +412,8 @@ def _run(
             )
             saddles[i, j] = saddles[j, i] = res.max_loss
             straight[i, j] = straight[j, i] = res.straight_max
-            if progress:
-                progress(f"path {i}-{j}: straight max {res.straight_max:.4g}, best max {res.max_loss:.4g}")
+            paths_done += 1
+            tell(on_progress, "paths", paths_done, pairs)
     bars = minimax_barcode(losses, saddles)
     config = dict(cfg, arch=f"{depth}x{width}", n_samples=int(x.shape[0]), n_params=net.n_params)
     rng = loss_range_of(bars)
@@ -442,3 +428,27 @@ def _run(
         loss_range=rng,
         train_accuracy=acc,
     )
+
+
+def plot_barcode(bars: list[Bar], path, title: str = "Loss barcode") -> None:
+    """The bars as horizontal segments (loss on x, one row per minimum, by birth); an infinite
+    bar runs to the right edge and is marked ∞."""
+    from modelrank import plot_style as style
+
+    finite_ends = [b.death for b in bars if b.is_finite] + [b.birth for b in bars]
+    lo, hi = min(finite_ends), max(finite_ends)
+    right = hi + 0.15 * (hi - lo if hi > lo else max(abs(hi), 1e-3))
+    fig = style.figure(6, 0.45 * len(bars) + 1.4)
+    ax = fig.subplots()
+    by_birth = sorted(bars, key=lambda b: b.birth)
+    for row, b in enumerate(by_birth):
+        end = b.death if b.is_finite else right
+        shade = style.colour(0) if b.is_finite else style.colour(3)
+        ax.plot([b.birth, end], [row, row], lw=4, color=shade, solid_capstyle="butt")
+        if not b.is_finite:
+            ax.annotate("∞", (right, row), xytext=(4, -4), textcoords="offset points", color=shade)
+    ax.set_yticks(range(len(bars)), [f"min {b.index}" for b in by_birth])
+    ax.set_xlabel("loss (nats)")
+    ax.set_title(title)
+    ax.invert_yaxis()
+    style.save(fig, path)

@@ -180,10 +180,11 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     from modelrank.data import load_target
     from modelrank.journal import Journal
     from modelrank.probe import cache_root
+    from modelrank.ranking import ScoreOptions
     from modelrank.zoo import load_zoo
 
     suite = load_suite(suite_name)
-    res = run_benchmark(suite, cache_dir=cache_dir)
+    res = run_benchmark(suite, options=ScoreOptions(cache_dir=cache_dir))
     zoo = load_zoo(zoo_path(suite.zoo))
     journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
     names = tv.variant_names()

@@ -148,26 +148,22 @@ def to_csv(studies: Sequence[SuiteVariants]) -> str:
 def plot_transfer(studies: Sequence[SuiteVariants], path: str) -> None:
     """Mean tau of every variant on the first suite against the second: does a good variant on
     one suite stay good on the other? The faithful θ and each suite's choice are marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from modelrank import plot_style as style
 
     a, b = studies[0], studies[1]
     names = tv.variant_names()
     x = np.array([a.mean(v) for v in names])
     y = np.array([b.mean(v) for v in names])
     ok = np.isfinite(x) & np.isfinite(y)
-    fig, ax = plt.subplots(figsize=(6, 6))
-    ax.scatter(x[ok], y[ok], s=8, alpha=0.4, color="0.4", label="pre-registered variants")
+    fig = style.figure(6, 6)
+    ax = fig.subplots()
+    ax.scatter(x[ok], y[ok], s=8, alpha=0.4, color=style.BACKGROUND, label="pre-registered variants")
     for v, mark, lab in [(FAITHFUL, "*", "faithful θ"), (best_variant(a), "s", f"best on {a.suite}"),
                          (best_variant(b), "D", f"best on {b.suite}")]:
         ax.scatter([a.mean(v)], [b.mean(v)], s=90, marker=mark, label=lab)
-    ax.axhline(0, color="0.8", lw=0.8)
-    ax.axvline(0, color="0.8", lw=0.8)
+    ax.axhline(0, color=style.REFERENCE, lw=0.8)
+    ax.axvline(0, color=style.REFERENCE, lw=0.8)
     ax.set_xlabel(f"mean weighted τ on {a.suite}")
     ax.set_ylabel(f"mean weighted τ on {b.suite}")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    ax.legend(fontsize=style.LEGEND)
+    style.save(fig, path)

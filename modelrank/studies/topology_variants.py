@@ -351,7 +351,7 @@ def rips_curves(layers: Mapping[str, np.ndarray], labels: np.ndarray) -> dict[st
     """{"SOURCE|POOLING": Ω curve over the layers (depth order)} of the two Rips sources from
     pooled per-layer features. Each layer's Ω depends on that layer alone, so the curves of a
     network's first k layers are the first k values of these."""
-    from modelrank.metrics.topological import RIPS_MAX_POINTS, omega_curve_rips
+    from modelrank.metrics.betti import RIPS_MAX_POINTS, omega_curve_rips
     from modelrank.topology.rips import rips_betti_at
 
     names = list(layers)
