@@ -19,6 +19,7 @@ from modelrank.errors import ModelrankError  # noqa: E402
 #: ``help(modelrank.rank)`` shows its own signature and docstring.
 _PUBLIC = {
     "rank": "modelrank.ranking",
+    "ScoreOptions": "modelrank.ranking",
     "pick_backbone": "modelrank.ranking",
     "evaluate": "modelrank.finetuning",
     "correlate": "modelrank.correlation",
@@ -39,4 +40,5 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_PUBLIC))
 
 
-__all__ = ["ModelrankError", "__version__", "correlate", "evaluate", "pick_backbone", "rank"]
+__all__ = ["ModelrankError", "ScoreOptions", "__version__", "correlate", "evaluate",
+           "pick_backbone", "rank"]

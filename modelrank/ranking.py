@@ -568,18 +568,32 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
 
     Raises MetricError saying why when no backbone has the score.
     """
-    from modelrank.recommendation import DEFAULT_REPLICATES, recommend
-
-    replicates = DEFAULT_REPLICATES if stability is None else stability
-    check_whole_number("stability", replicates, least=0)
-    opts = options if options is not None else ScoreOptions()
+    if stability is not None:  # refused before the work, not after it
+        check_whole_number("stability", stability, least=0)
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
     ranking = rank(data, zoo=zoo, models=candidates, metrics=[metric], seed=seed, device=device,
-                   options=opts, executor=executor, on_progress=on_progress)
+                   options=options, executor=executor, on_progress=on_progress)
     ranking.best()  # the reasons, when no backbone has the score
+    return Pick(recommend_from(ranking, data, zoo=zoo, models=candidates, stability=stability,
+                               seed=seed, options=options), ranking)
+
+
+def recommend_from(ranking: Ranking, data: TargetData, *,
+                   zoo: str | Path | dict[str, ZooEntry] | None = None,
+                   models: str | Iterable[str] | None = None, stability: int | None = None,
+                   seed: int = 0, options: ScoreOptions | None = None):
+    """The :class:`~modelrank.recommendation.Recommendation` behind ``ranking`` of ``data``,
+    scored with ``zoo``, ``models`` and ``options`` as :func:`rank` was: the margin, and the
+    share of ``stability`` half-samples of the images (default
+    :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; recomputed from the cache, so none when
+    the cache is off) in which the leader stays first."""
+    from modelrank.recommendation import DEFAULT_REPLICATES, recommend
+
+    stability = DEFAULT_REPLICATES if stability is None else stability
+    check_whole_number("stability", stability, least=0)
+    opts = options if options is not None else ScoreOptions()
     entries = select(zoo if isinstance(zoo, dict) else load_zoo(zoo),
-                     candidates if candidates is not None else "offline")
-    rec = recommend(ranking, data, entries, replicates=replicates if opts.use_cache else 0,
-                    seed=seed, cache_dir=opts.cache_dir)
-    return Pick(rec, ranking)
+                     models if models is not None else "offline")
+    return recommend(ranking, data, entries, replicates=stability if opts.use_cache else 0,
+                     seed=seed, cache_dir=opts.cache_dir)

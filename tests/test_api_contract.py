@@ -37,8 +37,9 @@ PROGRESSING = [ranking.rank, ranking.rank_targets, ranking.pick_backbone, finetu
 
 
 def test_the_package_exports_the_real_functions():
-    assert set(modelrank.__all__) == {"ModelrankError", "__version__", "correlate", "evaluate",
-                                      "pick_backbone", "rank"}
+    assert set(modelrank.__all__) == {"ModelrankError", "ScoreOptions", "__version__",
+                                      "correlate", "evaluate", "pick_backbone", "rank"}
+    assert modelrank.ScoreOptions is ranking.ScoreOptions
     assert modelrank.rank is ranking.rank
     assert modelrank.pick_backbone is ranking.pick_backbone
     assert modelrank.evaluate is finetuning.evaluate

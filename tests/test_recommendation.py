@@ -54,7 +54,7 @@ def test_a_negative_stability_is_refused_before_any_work(tmp_path):
     from tests.test_cli import run
 
     rc, out, err = run("score", "--stability", "-1", "--db", str(tmp_path / "r.db"))
-    assert rc == 1 and "--stability must be 0 or more half-samples, got -1" in err
+    assert rc == 1 and "--stability must be a whole number of at least 0, got -1" in err
     assert "Traceback" not in err
 
 

@@ -13,7 +13,7 @@ from modelrank.cli.execution import Execution, with_execution
 from modelrank.cli.options import (Amp, BatchSize, BettiEngineOpt, CacheDir, Dataset, Db, Device,
                                    Eta, LayoutOpt, Metrics, Models, NoCache, Output, PerClass,
                                    Seed, Split, Zoo, per_class_value)
-from modelrank.errors import ParameterError
+from modelrank.checks import check_whole_number
 
 #: Images per class ``score`` samples when --per-class is not given: enough for every score to
 #: be defined and a first try on 2 CPU cores to finish in a minute or two.
@@ -55,13 +55,12 @@ def score(
     from modelrank.cli.paths import check_outputs, command_line, write_ranking
     from modelrank.cli.render import job_progress, print_ranking, print_skipped
     from modelrank.data import load_target
-    from modelrank.ranking import ScoreOptions, rank
+    from modelrank.ranking import ScoreOptions, rank, recommend_from
     from modelrank.recording import record_ranking
 
     capped = per_class is None
     per_class = DEFAULT_PER_CLASS if capped else per_class_value(per_class)
-    if stability < 0:
-        raise ParameterError("stability", f"must be 0 or more half-samples, got {stability}")
+    check_whole_number("stability", stability, least=0)
     check_outputs(output=output, db=db)
     options = ScoreOptions(batch_size=batch_size, amp=amp, eta=eta, layout=plain(layout),
                            betti_engine=plain(betti_engine), cache_dir=cache_dir,
@@ -82,11 +81,8 @@ def score(
         out.print(f"  scored {DEFAULT_PER_CLASS} images per class, the default cap "
                   "(--per-class N or --per-class all to score more)", highlight=False)
     if sum(ranking.primary in r.scores for r in ranking.rows) > 1:
-        from modelrank.recommendation import recommend
-        from modelrank.zoo import load_zoo, select
-
-        rec = recommend(ranking, data, select(load_zoo(zoo), models),
-                        replicates=0 if no_cache else stability, seed=seed, cache_dir=cache_dir)
+        rec = recommend_from(ranking, data, zoo=zoo, models=models, stability=stability,
+                             seed=seed, options=options)
         out.print(escape(rec.line()), highlight=False, soft_wrap=True)
     for m, why in ranking.failed:
         err.print(f"[red]failed {escape(str(m))}[/]: {escape(str(why))}", highlight=False,

@@ -244,13 +244,7 @@ class FCNetStack(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(n, d_in) -> (N, n, n_classes) logits."""
-        h = x.unsqueeze(0).expand(self.n_nets, -1, -1)
-        last = len(self.weights) - 1
-        for li, (w, b) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(b, h, w)
-            if li < last:
-                h = self._act(h)
-        return h
+        return self.layer_outputs(x, True)[-1]
 
     def select(self, keep: torch.Tensor) -> "FCNetStack":
         """A new stack holding copies of the networks ``keep`` (bool (N,) or int indices)."""

@@ -67,6 +67,7 @@ import numpy as np
 from modelrank.probe import CubicalBettiReducer
 from modelrank.topology.cubical import betti_counts, cubical_diagrams
 from modelrank.topology.decay import auc_decay, exp_decay_rate, theta
+from modelrank.topology.omega import class_means
 
 __all__ = [
     "DEPTHS", "LAYOUTS", "PERSISTENCE", "POOLINGS", "RIPS", "STATISTICS", "THRESHOLDS",
@@ -202,7 +203,7 @@ def omega_curve(values: np.ndarray, labels: np.ndarray, *, pooling: str) -> np.n
         return v.mean(axis=0)
     if pooling != "per-class":
         raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
-    return np.mean([v[y == c].mean(axis=0) for c in np.unique(y)], axis=0)
+    return class_means(v, y).mean(axis=0)
 
 
 def _theta_depth01(curve: np.ndarray) -> float:
