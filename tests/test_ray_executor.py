@@ -241,3 +241,20 @@ def test_ray_workers_get_modelrank_cpu_settings(two_workers):
     assert status.value == {"malloc": "mmap off, trim off",
                             "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}"}
     assert faults.value < 0.05 * 12 * (64 << 20) // 4096
+
+
+def test_the_board_counts_an_attempt_running_from_its_start_to_its_end():
+    from modelrank.execution.ray_executor import _Board
+
+    board = _Board()  # the plain class, as the actor runs it
+    board.started("a", 11, "h")
+    board.started("b", 12, "h")
+    assert board.running_keys() == {"a", "b"}
+    board.ended("a")  # raised: waits for its retry, holding no CPU
+    assert board.running_keys() == {"b"}
+    board.started("a", 13, "h")  # the retry
+    assert board.running_keys() == {"a", "b"} and board.attempts("a") == 2
+    board.ended("a")
+    board.ended("b")
+    assert board.running_keys() == set()
+    assert board.snapshot() == {"a": [(11, "h"), (13, "h")], "b": [(12, "h")]}

@@ -57,6 +57,8 @@ def _run_task(fn, key: str, threads: int, board, device: str | None, *args) -> A
             return fn(*args) if device is None else fn(*args, device=device)
         except ModelrankError as exc:
             return _Refused(str(exc))
+        finally:
+            board.ended.remote(key)
 
 
 class _Board:
@@ -64,15 +66,21 @@ class _Board:
 
     def __init__(self) -> None:
         self.starts: dict[str, list[tuple[int, str]]] = {}
+        self.ends: dict[str, int] = {}
 
     def started(self, key: str, pid: int, host: str) -> None:
         self.starts.setdefault(key, []).append((pid, host))
 
+    def ended(self, key: str) -> None:
+        self.ends[key] = self.ends.get(key, 0) + 1
+
+    def running_keys(self) -> set[str]:
+        """Tasks whose latest attempt has started and not ended (a killed worker never
+        reports its end: its task counts until the retry starts and ends)."""
+        return {k for k, v in self.starts.items() if len(v) > self.ends.get(k, 0)}
+
     def snapshot(self) -> dict[str, list[tuple[int, str]]]:
         return self.starts
-
-    def started_keys(self) -> set[str]:
-        return set(self.starts)
 
     def attempts(self, key: str) -> int:
         return len(self.starts.get(key, ()))
@@ -195,12 +203,22 @@ class RayExecutor(Executor):
     def _busy(self) -> bool:
         return bool(self._inflight)
 
-    def _refresh_running(self) -> None:
-        started = self._ray.get(self._board.started_keys.remote())
-        running = sum(1 for t in self._inflight.values() if t.key in started)
+    def _refresh_running(self, *, emit: bool = True) -> None:
+        # "Running" is an attempt that has started and not ended, as the tasks report it. A
+        # task that raised and waits for its retry, or that returned but is not collected yet
+        # (ray.wait hands back one at a time), does not count: otherwise the count can exceed
+        # the CPUs the tasks hold. The board is read before ray.wait so that a task ending in
+        # between is seen as finished.
+        active = self._ray.get(self._board.running_keys.remote())
+        refs = list(self._inflight)
+        finished, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0) if refs else ([], [])
+        finished = set(finished)
+        running = sum(1 for ref, t in self._inflight.items()
+                      if t.key in active and ref not in finished)
         if running != self.counts.running:
             self.counts.running = running
-            self._emit()
+            if emit:
+                self._emit()
 
     def _next(self) -> Outcome:
         ray = self._ray
@@ -212,7 +230,7 @@ class RayExecutor(Executor):
         ref = ready[0]
         task = self._inflight.pop(ref)
         attempts = self._ray.get(self._board.attempts.remote(task.key)) or 1
-        self.counts.running = max(0, self.counts.running - 1)
+        self._refresh_running(emit=False)  # run() emits once with this outcome counted
         try:
             value = ray.get(ref)
         except ray.exceptions.RayTaskError as exc:
