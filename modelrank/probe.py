@@ -404,9 +404,10 @@ def probe(
     if todo:
         start = min(pos for pos, _ in todo.values())
         active = [r for g in todo for r in groups[g]]
-        parts = _run(bb, data, active, "base" in todo, start, batch_size, dev, amp,
-                     {g: stores[g] for g in todo}, {g: pos for g, (pos, _) in todo.items()},
-                     chunk_images, on_progress, use_cache, prefetch)
+        parts = _run(bb, data, reducers=active, want_head="base" in todo, start=start,
+                     batch_size=batch_size, dev=dev, amp=amp, stores={g: stores[g] for g in todo},
+                     first={g: pos for g, (pos, _) in todo.items()}, chunk_images=chunk_images,
+                     on_progress=on_progress, use_cache=use_cache, prefetch=prefetch)
         for g, (pos, chunks) in todo.items():
             arrays = _concat(chunks + parts[g])
             if use_cache:
@@ -499,8 +500,14 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([c[k] for c in chunks], axis=0) for k in chunks[0]}
 
 
-def _run(bb, data, reducers, want_head, start, batch_size, dev, amp, stores, first, chunk_images,
-         on_progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
+def _run(bb, data, *, reducers, want_head, start, batch_size, dev, amp, stores, first,
+         chunk_images, on_progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
+    """One forward pass over ``data`` from image ``start`` on, feeding every reducer.
+
+    ``stores`` and ``first`` are per reducer group: where its chunks are saved and the first
+    image it still lacks (an earlier, interrupted run kept the ones before). Returns, per group,
+    the chunks computed now ({array name: (n_images, ...)} each), in image order.
+    """
     transform = make_transform(bb.preprocess)
     threaded = any(isinstance(r, CubicalBettiReducer) and r.engine_on(dev) == "numpy"
                    for r in reducers)
