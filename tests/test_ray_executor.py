@@ -257,4 +257,9 @@ def test_the_board_counts_an_attempt_running_from_its_start_to_its_end():
     board.ended("a")
     board.ended("b")
     assert board.running_keys() == set()
-    assert board.snapshot() == {"a": [(11, "h"), (13, "h")], "b": [(12, "h")]}
+    board.started("c", 14, "h")  # its worker is killed: no end is ever reported
+    board.started("c", 15, "h")  # the retry
+    board.ended("c")
+    assert board.running_keys() == set()
+    assert board.snapshot() == {"a": [(11, "h"), (13, "h")], "b": [(12, "h")],
+                                "c": [(14, "h"), (15, "h")]}

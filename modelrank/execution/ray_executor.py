@@ -66,18 +66,19 @@ class _Board:
 
     def __init__(self) -> None:
         self.starts: dict[str, list[tuple[int, str]]] = {}
-        self.ends: dict[str, int] = {}
+        self.running: set[str] = set()
 
     def started(self, key: str, pid: int, host: str) -> None:
         self.starts.setdefault(key, []).append((pid, host))
+        self.running.add(key)
 
     def ended(self, key: str) -> None:
-        self.ends[key] = self.ends.get(key, 0) + 1
+        self.running.discard(key)
 
     def running_keys(self) -> set[str]:
-        """Tasks whose latest attempt has started and not ended (a killed worker never
-        reports its end: its task counts until the retry starts and ends)."""
-        return {k for k, v in self.starts.items() if len(v) > self.ends.get(k, 0)}
+        """Tasks whose latest attempt has started and not ended. A killed worker never reports
+        its end; its task counts until the retry ends (the driver also drops finished tasks)."""
+        return set(self.running)
 
     def snapshot(self) -> dict[str, list[tuple[int, str]]]:
         return self.starts
@@ -211,8 +212,7 @@ class RayExecutor(Executor):
         # between is seen as finished.
         active = self._ray.get(self._board.running_keys.remote())
         refs = list(self._inflight)
-        finished, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0) if refs else ([], [])
-        finished = set(finished)
+        finished = set(self._ray.wait(refs, num_returns=len(refs), timeout=0)[0]) if refs else set()
         running = sum(1 for ref, t in self._inflight.items()
                       if t.key in active and ref not in finished)
         if running != self.counts.running:
