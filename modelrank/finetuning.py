@@ -28,6 +28,7 @@ from torch import nn
 
 from modelrank.backbone import Backbone, make_transform
 from modelrank.checks import check_whole_number
+from modelrank.correctness import pack_correct
 from modelrank.data import TargetData, load_target
 from modelrank.digest import digest
 from modelrank.errors import ConfigError, ModelrankError, ParameterError, WeightsUnavailableError
@@ -77,6 +78,10 @@ class FinetuneConfig:
         test_per_class: test on this many images of each class of the test split (chosen with
             seed 0 whatever ``seed`` is, so every seed is tested on the same images); None: the
             whole test split. Part of the run key and recipe when set.
+        threads: torch (and BLAS) threads a run trains and tests with, whatever the process or
+            the executor has (:func:`modelrank.float_order.fixed_float_order`): the thread count
+            sets the order of the sums, so runs with different counts differ by points, not
+            digits. Part of the run key and recipe.
     """
 
     lrs: tuple[float, ...] = (0.1, 0.01, 0.001, 0.0001)
@@ -90,6 +95,7 @@ class FinetuneConfig:
     amp: bool = False
     channels_last: bool = False
     test_per_class: int | None = None
+    threads: int = 1
 
     def key_fields(self) -> dict[str, Any]:
         """The fields as a dict for run keys and recipes; ``channels_last`` only when on and
@@ -118,6 +124,7 @@ class FinetuneConfig:
         check_whole_number("steps", self.steps, least=1)
         check_whole_number("batch_size", self.batch_size, least=1)
         check_whole_number("seed", self.seed, least=0)
+        check_whole_number("threads", self.threads, least=1)
         if self.image_size is not None:
             check_whole_number("image_size", self.image_size, least=8)
         if self.test_per_class is not None:
@@ -129,6 +136,14 @@ class FinetuneConfig:
     def grid(self) -> list[tuple[float, float]]:
         return [(lr, w) for lr in self.lrs for w in self.ws]
 
+
+#: Version of what a fine-tuning run computes (network, optimiser, data order, float order,
+#: what it records). Part of every run key and recipe, so runs of different code are never
+#: mixed in one table; bump it with any change of the training path
+#: (``tests/test_float_order.py`` fails until the digest of that path pinned there is renewed).
+#: 1: before versions were recorded; 2: a run fixes its thread count and deterministic kernels,
+#: and records its per-image test outcomes and its final loss.
+PROTOCOL_VERSION = 2
 
 PUBLISHED = FinetuneConfig()
 CPU_BUDGET = FinetuneConfig(lrs=(0.01, 0.001), ws=(0.0,), steps=60, batch_size=32, image_size=64)
@@ -316,11 +331,14 @@ def _tensors(data: TargetData, pre: Preprocess, idx: np.ndarray) -> torch.Tensor
     return torch.stack([t(data.images[int(i)]) for i in idx])
 
 
-def _train_eval(entry: ZooEntry, pre: Preprocess, x_tr, y_tr, evals: dict[str, tuple], num_classes,
-                lr, w, cfg: FinetuneConfig, device, kind: str,
-                step_cb: Callable[[int, int], None] | None) -> dict[str, float]:
-    """Fine-tune a fresh copy of ``entry`` on (x_tr, y_tr); accuracy (%) on each of ``evals``
-    ({name: (x, y)}). A run whose loss diverges scores 0 on every set."""
+def _train_eval(entry: ZooEntry, pre: Preprocess, x_tr, y_tr, evals: dict[str, tuple],
+                num_classes: int, lr, w, cfg: FinetuneConfig, device,
+                step_cb: Callable[[int, int], None] | None
+                ) -> tuple[dict[str, np.ndarray | None], float]:
+    """Fine-tune a fresh copy of ``entry`` on (x_tr, y_tr) of ``num_classes`` labels.
+
+    Returns ({name: (n,) predicted labels} for each of ``evals`` ({name: (x, y)}), the last
+    step's training loss); a run whose loss diverges predicts None on every set."""
     from modelrank.loaders import build_backbone
 
     torch.manual_seed(cfg.seed)
@@ -353,19 +371,20 @@ def _train_eval(entry: ZooEntry, pre: Preprocess, x_tr, y_tr, evals: dict[str, t
         scaler.step(opt)
         scaler.update()
         sched.step()
-        if not math.isfinite(float(loss.detach())):
-            return {name: 0.0 for name in evals}  # diverged at this learning rate
+        last_loss = float(loss.detach())
+        if not math.isfinite(last_loss):
+            return {name: None for name in evals}, last_loss  # diverged at this learning rate
         if step_cb:
             step_cb(step + 1, cfg.steps)
     net.eval()
-    out = {}
+    out: dict[str, np.ndarray | None] = {}
     with torch.inference_mode():
-        for name, (x_ev, y_ev) in evals.items():
+        for name, (x_ev, _) in evals.items():
             preds = [net(x_ev[b0: b0 + 128].to(device).contiguous(memory_format=layout))
                      .argmax(1).cpu().numpy()
                      for b0 in range(0, x_ev.shape[0], 128)]
-            out[name] = accuracy(np.concatenate(preds), y_ev, kind, num_classes)
-    return out
+            out[name] = np.concatenate(preds)
+    return out, last_loss
 
 
 def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float,
@@ -457,10 +476,15 @@ def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneC
     """One fine-tuning unit: a grid run (train on train, accuracy on val, and on test when
     there is no retrain) or the final run (train on train + val, accuracy on test).
 
-    Returns the run-log record: {"phase", "lr", "w", "val_accuracy", "test_accuracy"} (percent)
-    and the "device" it ran on; {"skipped": reason} when the weights are unavailable there.
+    Returns the run-log record: {"phase", "lr", "w", "val_accuracy" (grid runs),
+    "test_accuracy"} (percent; None for a grid run that is retrained), "test_correct" (the
+    per-image test outcomes, :func:`modelrank.correctness.pack_correct`; absent when there
+    was no test or the run diverged), "final_loss" (the last step's training loss, exactly),
+    the "device" it ran on, the "float_order" it fixed and the "protocol_version";
+    {"skipped": reason} when the weights are unavailable there.
     ``on_progress`` is told (:data:`STEPS`, step, steps) as the run trains.
     """
+    from modelrank.float_order import fixed_float_order
     from modelrank.probe import resolve_device
 
     on_step = None if on_progress is None else (lambda d, t: on_progress(STEPS, d, t))
@@ -469,19 +493,46 @@ def finetune_run(entry: ZooEntry, pre: Preprocess, splits: tuple, cfg: FinetuneC
     x_tr, y_tr, x_va, y_va, x_te, y_te = _split_tensors(splits, pre)
     train, dataset = splits[0], splits[0].name
     kind, k = accuracy_kind(dataset), train.num_classes
-    try:
-        if phase == "grid":
-            evals = ({"val": (x_va, y_va)} if cfg.retrain
-                     else {"val": (x_va, y_va), "test": (x_te, y_te)})
-            acc = _train_eval(entry, pre, x_tr, y_tr, evals, k, lr, w, cfg, dev, kind, on_step)
-            return {"phase": "grid", "lr": lr, "w": w, "val_accuracy": acc["val"],
-                    "test_accuracy": acc.get("test"), "device": str(dev)}
-        x_fit, y_fit = torch.cat([x_tr, x_va]), np.concatenate([y_tr, y_va])
-        acc = _train_eval(entry, pre, x_fit, y_fit, {"test": (x_te, y_te)}, k, lr, w, cfg, dev,
-                          kind, on_step)
-    except WeightsUnavailableError as exc:
-        return {"skipped": str(exc)}
-    return {"phase": "final", "lr": lr, "w": w, "test_accuracy": acc["test"], "device": str(dev)}
+
+    def score(preds, labels) -> float:
+        return 0.0 if preds is None else accuracy(preds, labels, kind, k)
+
+    with fixed_float_order(cfg.threads) as float_order:
+        try:
+            if phase == "grid":
+                evals = ({"val": (x_va, y_va)} if cfg.retrain
+                         else {"val": (x_va, y_va), "test": (x_te, y_te)})
+                preds, loss = _train_eval(entry, pre, x_tr, y_tr, evals, k, lr, w, cfg, dev,
+                                          on_step)
+            else:
+                x_fit, y_fit = torch.cat([x_tr, x_va]), np.concatenate([y_tr, y_va])
+                preds, loss = _train_eval(entry, pre, x_fit, y_fit, {"test": (x_te, y_te)}, k,
+                                          lr, w, cfg, dev, on_step)
+        except WeightsUnavailableError as exc:
+            return {"skipped": str(exc)}
+    rec: dict[str, Any] = {"phase": phase, "lr": lr, "w": w}
+    if phase == "grid":
+        rec["val_accuracy"] = score(preds["val"], y_va)
+    rec["test_accuracy"] = score(preds["test"], y_te) if "test" in preds else None
+    if preds.get("test") is not None:
+        rec["test_correct"] = pack_correct(preds["test"], y_te)
+    rec.update({"final_loss": loss, "device": str(dev), "float_order": float_order,
+                "protocol_version": PROTOCOL_VERSION})
+    return rec
+
+
+def training_path_digest() -> str:
+    """A digest of the source of everything a fine-tuning run executes in modelrank (the
+    network wrapper, the training loop, the tensors, the float-order pin): recorded in each
+    result's recipe beside :data:`PROTOCOL_VERSION`, and pinned by a test so that a change of
+    the path cannot land without a decision on the version."""
+    import inspect
+
+    from modelrank import float_order
+
+    parts = [FinetuneNet, _tensors, _train_eval, _split_tensors, finetune_run, accuracy,
+             pack_correct, float_order.fixed_float_order]
+    return digest([inspect.getsource(p) for p in parts], 16)
 
 
 def finetune(entry: ZooEntry, dataset: str, *, cfg: FinetuneConfig = CPU_BUDGET,
@@ -579,12 +630,15 @@ class _FinetuneJob:
             self._splits[sk] = (Shared(sp), sp)
         shared, (train, _, test, _) = self._splits[sk]
         common = {"entry": entry.recipe(), "train": train.fingerprint(), "test": test.fingerprint(),
-                  "cfg": self.cfg.key_fields(), "pre": pre.as_dict(), "protocol": "full"}
+                  "cfg": self.cfg.key_fields(), "pre": pre.as_dict(), "protocol": "full",
+                  "protocol_version": PROTOCOL_VERSION}
         self.plans.append(_Plan(
             entry, dataset, pre, shared,
             log or RunLog(self.runs_dir / f"{entry.name}__{dataset}.jsonl"), common,
             recipe={"train": train.recipe(), "test": test.recipe(), "config": self.cfg.key_fields(),
-                    "preprocess": pre.as_dict(), "device": self.device},
+                    "preprocess": pre.as_dict(), "device": self.device,
+                    "protocol_version": PROTOCOL_VERSION,
+                    "training_path": training_path_digest()},
             points=list(points) if points is not None else self.cfg.grid()))
 
     def _total(self, plan: _Plan) -> int:
@@ -674,6 +728,7 @@ class _FinetuneJob:
                                       accuracy_kind(plan.dataset),
                                       {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
                                       {**plan.recipe, "device": rec.get("device", self.device),
+                                       "float_order": rec.get("float_order"),
                                        "execution": execution}))
         return results, failures, self.skipped
 

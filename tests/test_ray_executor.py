@@ -94,6 +94,44 @@ def test_tiny_evaluate_on_ray_gives_the_local_numbers(two_workers, tmp_path, mon
     assert res.accuracy == local_acc
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_finetuning_runs_on_ray_are_bit_identical_to_local_runs(two_workers, tmp_path, threads):
+    """Issue 29, item 4: the same per-seed accuracies, test outcomes and final losses (exactly)
+    in this process (2 torch threads) and on one-CPU Ray workers, for either pinned count."""
+    import torch
+
+    from modelrank.finetuning import FinetuneConfig, RunLog, finetune
+    from modelrank.zoo import parse_entry
+
+    tiny = parse_entry("r18", dict(source="torchvision", id="resnet18", weights="random", seed=0,
+                                   preprocess={"size": 32, "resize": 32}))
+    records = {}
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        for where in ("local", "ray"):
+            for seed in (0, 1):
+                cfg = FinetuneConfig(lrs=(0.05, 0.01), ws=(0.0,), steps=3, batch_size=8,
+                                     retrain=False, seed=seed, threads=threads)
+                log = tmp_path / f"{where}-{seed}.jsonl"
+                ex = RayExecutor() if where == "ray" else None
+                res = finetune(tiny, "digits", cfg=cfg, per_class=5, log=RunLog(log),
+                               executor=ex)
+                if ex is not None:
+                    assert len(ex.starts()) == 2  # both grid runs ran on the workers
+                    ex.close()
+                runs = sorted((json.loads(x) for x in log.read_text().splitlines()),
+                              key=lambda r: r["lr"])
+                records[(where, seed)] = (res.accuracy, [
+                    (r["lr"], r["final_loss"], r["test_accuracy"], r["test_correct"],
+                     r["float_order"]["threads"]) for r in runs])
+    finally:
+        torch.set_num_threads(before)
+    for seed in (0, 1):
+        assert records[("ray", seed)] == records[("local", seed)]
+    assert records[("local", 0)] != records[("local", 1)]  # the seeds do differ
+
+
 def test_a_worker_killed_mid_task_is_retried_and_the_result_is_complete(two_workers, tmp_path):
     kw = dict(zoo=OFFLINE_ZOO, models="lite0,lite1", metrics="logme,knn,ncti", per_class=20)
     local = modelrank.rank("digits", **kw, options=ScoreOptions(cache_dir=tmp_path / "local"))
