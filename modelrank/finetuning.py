@@ -182,6 +182,8 @@ class EvalResult:
         best: the chosen hyper-parameters.
         grid: every grid run with its validation accuracy (percent).
         runs_computed: runs trained in this call (0 when everything came from the run log).
+        test_correct: the per-image test outcomes behind ``accuracy``, in the test split's
+            order (:func:`modelrank.correctness.pack_correct`); None where not recorded.
     """
 
     model: str
@@ -193,6 +195,7 @@ class EvalResult:
     grid: list[dict[str, Any]] = field(default_factory=list)
     runs_computed: int = 0
     recipe: dict[str, Any] = field(default_factory=dict)
+    test_correct: str | None = None
 
 
 @dataclass
@@ -729,7 +732,8 @@ class _FinetuneJob:
                                       {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
                                       {**plan.recipe, "device": rec.get("device", self.device),
                                        "float_order": rec.get("float_order"),
-                                       "execution": execution}))
+                                       "execution": execution},
+                                      rec.get("test_correct")))
         return results, failures, self.skipped
 
 
@@ -773,17 +777,19 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
             for c in cs]
     best = max(grid, key=lambda g: g["val_accuracy"])
     model = fit(best["C"], np.concatenate([ftr, fva]), np.concatenate([ytr, yva]))
-    acc = accuracy(model.predict(fte), test.labels, kind, k)
-    return EvalResult(entry.name, dataset, "linear", acc, kind, {"C": best["C"]}, grid, 0,
+    pred = model.predict(fte)
+    acc = accuracy(pred, test.labels, kind, k)
+    return EvalResult(entry.name, dataset, "linear", acc, kind, {"C": float(best["C"])}, grid, 0,
                       {"train": train.recipe(), "test": test.recipe(),
-                       "preprocess": bb.preprocess.as_dict()})
+                       "preprocess": bb.preprocess.as_dict()},
+                      pack_correct(pred, test.labels))
 
 
 def _linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: FinetuneConfig) -> str:
     """Journal key of one linear-probe unit: everything that determines its accuracy."""
     from modelrank import __version__
 
-    return digest({"unit": "linear-v1", "version": __version__, "entry": entry.recipe(),
+    return digest({"unit": "linear-v2", "version": __version__, "entry": entry.recipe(),
                    "train": train.fingerprint(), "test": test.fingerprint(), "seed": cfg.seed,
                    "image_size": cfg.image_size, "test_per_class": cfg.test_per_class}, 32)
 
