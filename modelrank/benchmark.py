@@ -25,6 +25,7 @@ from modelrank.zoo import zoo_path
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
+    from modelrank.noise_ceiling import NoiseCeiling
     from modelrank.ranking import ScoreOptions
 
 
@@ -168,6 +169,10 @@ class BenchmarkResult:
         pool, controls: the headline backbones and the controls.
         spread: {label: {target: seed_spread(...)}}.
         bootstrap: the suite's bootstrap settings and the scores it covered.
+        ceilings: {label: {target: NoiseCeiling}}, the split-half ceiling of each ground truth
+            on each target over the headline pool (NaN with a reason below 4 seeds).
+        replicates: {label: {score: {target: (B,) weighted tau}}} over the joint resamples of
+            the scored images and the seeds (paired across scores); {} without a bootstrap.
     """
 
     suite: str
@@ -190,10 +195,26 @@ class BenchmarkResult:
     controls: list[str] = field(default_factory=list)
     spread: dict[str, dict[str, Any]] = field(default_factory=dict)
     bootstrap: dict[str, Any] = field(default_factory=dict)
+    ceilings: dict[str, dict[str, "NoiseCeiling"]] = field(default_factory=dict)
+    replicates: dict[str, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict,
+                                                                    repr=False)
+
+    def too_noisy(self, label: str = "headline") -> list[str]:
+        """Targets whose ground truth ``label`` cannot rank its backbones: a measured split-half
+        ceiling below :data:`~modelrank.noise_ceiling.RANKABLE`."""
+        return [t for t in self.targets if _too_noisy(self.ceilings.get(label, {}).get(t))]
+
+    def included(self, label: str = "headline") -> list[str]:
+        """The targets of the means: all but :meth:`too_noisy` (a target whose ceiling was not
+        measured, fewer than 4 seeds, is included and its ceiling shown as unknown)."""
+        noisy = set(self.too_noisy(label))
+        return [t for t in self.targets if t not in noisy]
 
     def mean(self, score: str, label: str = "headline") -> float:
+        """Mean weighted tau of ``score`` over the :meth:`included` targets where it is finite."""
         tau = self.tau if label == "headline" or not self.tables else self.tables[label]["tau"]
-        vals = [v for v in tau.get(score, {}).values() if math.isfinite(v)]
+        keep = set(self.included(label))
+        vals = [v for t, v in tau.get(score, {}).items() if t in keep and math.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
     def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
@@ -230,6 +251,11 @@ class GroundTruth:
     accuracies: dict[str, dict[str, float]]
     per_seed: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (model, target, reason)
+
+
+def _too_noisy(ceiling: "NoiseCeiling | None") -> bool:
+    """A measured ceiling below the rankable threshold (an unmeasured one is not "too noisy")."""
+    return ceiling is not None and math.isfinite(ceiling.weighted_tau) and not ceiling.rankable
 
 
 def _budget(suite: Suite, gt: dict[str, Any], seed: int):
@@ -413,54 +439,102 @@ def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
 
 
 def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, cache_dir,
-               on_progress, executor=None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """95 % intervals of weighted tau per ground truth, score and target (and the mean over
-    targets) from half-samples (:func:`bootstrap_target`); records get ``tau_low``/``tau_high``.
-    Returns (intervals, what the bootstrap covered)."""
-    from modelrank.benchmark_stats import interval, replicate_tau
+               on_progress, executor, pool: list[str], included: dict[str, list[str]]
+               ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """95 % intervals of weighted tau per ground truth, score and target, and of the mean over
+    the ``included`` targets (those whose ground truth can rank), from joint resamples: the
+    r-th half-sample of the scored images (:func:`bootstrap_target`) with the r-th resample of
+    the fine-tuning seeds (:func:`~modelrank.benchmark_stats.joint_tau_replicates`); each
+    interval is placed around its point (:func:`~modelrank.benchmark_stats.pivot_interval`).
+    Records get ``tau_low``/``tau_high``. Returns (intervals, the replicates, what the bootstrap
+    covered)."""
+    from modelrank.benchmark_stats import joint_tau_replicates, pivot_interval
 
-    intervals: dict[str, dict[str, dict[str, tuple[float, float, int]]]] = {}
     boot_specs = [s for s in specs if not _static(s) and s.name not in b.get("skip", ())
                   and (not b.get("metrics") or s.name in b["metrics"])]
     reps, bseed = int(b["replicates"]), int(b.get("seed", 0))
     boot_info = {"replicates": reps, "seed": bseed, "scores": [s.name for s in boot_specs],
                  "skipped": [s.name for s in specs if not _static(s)
                              and s not in boot_specs]}
-    by_label: dict[str, dict[str, dict[str, np.ndarray]]] = {lb: {} for lb in truths}
+    image_tables, has = {}, {}
     for d, r in zip(data, ranked):
         scored = [e for e in entries if e.name in {row.model for row in r.rows}]
-        tables_r = bootstrap_target(
+        image_tables[d.name] = bootstrap_target(
             scored, d, boot_specs, replicates=reps, seed=bseed, cache_dir=cache_dir,
             eta=r.recipe.get("eta") or 0.0, layout=r.recipe.get("layout") or "whc",
             on_progress=on_progress, executor=executor)
-        has = {row.model: row.scores for row in r.rows}
-        for label, gt in truths.items():
-            acc = {m: a for m, a in gt.accuracies.get(d.name, {}).items()
-                   if m in {e.name for e in scored}}
+        has[d.name] = {row.model: row.scores for row in r.rows}
+    statics = [s.name for s in specs if _static(s)]
+    intervals: dict[str, dict[str, dict[str, tuple[float, float, int]]]] = {}
+    replicates: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for label, gt in truths.items():
+        complete, fixed = {}, {}
+        for t, scores_of in has.items():
+            acc = gt.accuracies.get(t, {})
             # each score's replicates over the backbones its point estimate has
-            complete = {s.name: [m for m in acc if s.name in has.get(m, {})] for s in boot_specs}
-            by_label[label][d.name] = replicate_tau(tables_r, acc, complete=complete)
-    for label, per_target in by_label.items():
-        out: dict[str, dict[str, tuple[float, float, int]]] = {}
+            complete[t] = {s.name: [m for m in pool if m in acc and s.name in scores_of.get(m, {})]
+                           for s in specs}
+            fixed[t] = {n: {m: scores_of[m][n] for m in complete[t][n]} for n in statics}
         point = tables[label]["tau"]
-        for s in boot_specs:
-            cols = {t: v[s.name] for t, v in per_target.items() if s.name in v}
+        per = joint_tau_replicates(
+            per_seed={t: gt.per_seed.get(t, {}) for t in has}, image_tables=image_tables,
+            fixed=fixed, complete=complete, pool=pool, replicates=reps, seed=bseed,
+            loto_name=LOTO if LOTO in point else None)
+        out: dict[str, dict[str, tuple[float, float, int]]] = {}
+        for s, cols in per.items():
             for t, v in cols.items():
-                out.setdefault(s.name, {})[t] = interval(v)
-            # the mean's replicates average the targets that have a point value, as it does
-            cols = {t: v for t, v in cols.items()
-                    if math.isfinite(point.get(s.name, {}).get(t, float("nan")))}
-            if cols:
-                with np.errstate(all="ignore"):
-                    mean = np.mean(np.vstack(list(cols.values())), axis=0)
-                out.setdefault(s.name, {})["mean"] = interval(mean)
-        intervals[label] = out
+                out.setdefault(s, {})[t] = pivot_interval(point.get(s, {}).get(t, float("nan")), v)
+            mean_point, mean_reps = _mean_over(point.get(s, {}), cols, included[label])
+            if mean_reps is not None:
+                out[s]["mean"] = pivot_interval(mean_point, mean_reps)
+        intervals[label], replicates[label] = out, per
     for label, tab in tables.items():
         for rec in tab["records"]:
             iv = intervals.get(label, {}).get(rec["score"], {}).get(rec["dataset"])
             if iv:
                 rec["tau_low"], rec["tau_high"] = iv[0], iv[1]
-    return intervals, boot_info
+    return intervals, replicates, boot_info
+
+
+def _mean_over(point: dict[str, float], reps: dict[str, np.ndarray], targets: list[str]
+               ) -> tuple[float, np.ndarray | None]:
+    """(mean point, mean replicates) over the ``targets`` where the point is finite and there
+    are replicates; (NaN, None) when there are none."""
+    use = [t for t in targets if t in reps and math.isfinite(point.get(t, float("nan")))]
+    if not use:
+        return float("nan"), None
+    with np.errstate(all="ignore"):
+        return (float(np.mean([point[t] for t in use])),
+                np.mean(np.vstack([reps[t] for t in use]), axis=0))
+
+
+def paired_differences(res: "BenchmarkResult", label: str, baseline: str
+                       ) -> dict[str, tuple[float, float, float, int]]:
+    """{score: (mean τ(score) − mean τ(baseline), low, high, replicates)}: the difference over the
+    targets included in the mean where both have a point, its 95 % interval from the same
+    joint resamples (paired), placed around the point. Scores without replicates are absent."""
+    from modelrank.benchmark_stats import pivot_interval
+
+    reps = res.replicates.get(label, {})
+    point = res.tables[label]["tau"]
+    base_reps, base_point = reps.get(baseline), point.get(baseline, {})
+    if base_reps is None:
+        return {}
+    out = {}
+    for s, cols in reps.items():
+        if s == baseline:
+            continue
+        use = [t for t in res.included(label) if t in cols and t in base_reps
+               and math.isfinite(point.get(s, {}).get(t, float("nan")))
+               and math.isfinite(base_point.get(t, float("nan")))]
+        if not use:
+            continue
+        diff = float(np.mean([point[s][t] - base_point[t] for t in use]))
+        with np.errstate(all="ignore"):
+            d = np.mean(np.vstack([cols[t] - base_reps[t] for t in use]), axis=0)
+        lo, hi, n = pivot_interval(diff, d, bounds=(-2.0, 2.0))
+        out[s] = (diff, lo, hi, n)
+    return out
 
 
 def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = None,
@@ -482,6 +556,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     """
     from modelrank.benchmark_stats import seed_spread
     from modelrank.data import load_target
+    from modelrank.noise_ceiling import noise_ceiling
     from modelrank.ranking import ScoreOptions, rank_targets, resolve_metrics
     from modelrank.zoo import load_zoo, select
 
@@ -550,9 +625,14 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
         for rec in _table(specs, r, accs.get(d.name, {}), pool + controls, d.name, accs):
             control_tau.setdefault(rec["score"], {})[d.name] = rec["weighted_tau"]
 
-    intervals, boot_info = ({}, {}) if not suite.bootstrap else _intervals(
+    ceilings = {label: {t: noise_ceiling({m: v for m, v in col.items() if m in pool})
+                        for t, col in gt.per_seed.items() if t in rankings}
+                for label, gt in truths.items()}
+    included = {label: [t for t in suite.targets if t in rankings
+                        and not _too_noisy(ceilings[label].get(t))] for label in truths}
+    intervals, replicates, boot_info = ({}, {}, {}) if not suite.bootstrap else _intervals(
         suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress,
-        executor)
+        executor, pool, included)
     spread = {label: {t: seed_spread({m: v for m, v in col.items() if m in pool})
                       for t, col in gt.per_seed.items()}
               for label, gt in truths.items() if any(len(v) > 1 for col in gt.per_seed.values()
@@ -565,4 +645,4 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
         names + ([LOTO] if LOTO in tables["headline"]["tau"] else []),
         tables["headline"]["tau"], tables["headline"]["records"], head.accuracies, rankings,
         skipped, failures, truths, tables, intervals, baselines, control_tau, control_truth, pool,
-        controls, spread, boot_info)
+        controls, spread, boot_info, ceilings, replicates)

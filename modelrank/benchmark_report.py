@@ -34,46 +34,77 @@ def _mean(values: list[float]) -> float:
 
 
 def best_baseline(res: "BenchmarkResult", label: str) -> tuple[str | None, float]:
-    """(name, mean weighted tau) of the static baseline with the highest mean tau, among those
-    known for the whole pool on every target (ImageNet top-1 of a pool of truncated networks,
-    known for 3 of them, would otherwise win with a tau over 3 backbones)."""
-    tau = res.tables[label]["tau"]
+    """(name, mean weighted tau over the included targets) of the static baseline with the
+    highest such mean, among those known for the whole pool on every target (ImageNet top-1 of
+    a pool of truncated networks, known for 3 of them, would otherwise win with a tau over 3
+    backbones)."""
     pool = len(res.pool)
     full = {b for b in res.baselines
             if all(r["n"] >= pool for r in res.tables[label]["records"] if r["score"] == b)
             and any(r["score"] == b for r in res.tables[label]["records"])}
     best: tuple[str | None, float] = (None, float("-inf"))
     for b in sorted(full, key=res.baselines.index):
-        m = _mean(list(tau.get(b, {}).values()))
+        m = res.mean(b, label)
         if math.isfinite(m) and m > best[1]:
             best = (b, m)
     return best if best[0] is not None else (None, float("nan"))
 
 
-def verdict(res: "BenchmarkResult", label: str, score: str) -> str:
-    """"baseline", "beats", "does not beat", or "no interval" for one score's mean tau."""
+def paired(res: "BenchmarkResult", label: str) -> dict[str, tuple[float, float, float, int]]:
+    """Every score's paired difference from the best static baseline
+    (:func:`modelrank.benchmark.paired_differences`); {} without a baseline or replicates."""
+    from modelrank.benchmark import paired_differences
+
+    name, _ = best_baseline(res, label)
+    return {} if name is None else paired_differences(res, label, name)
+
+
+def verdict(res: "BenchmarkResult", label: str, score: str,
+            diffs: dict[str, tuple[float, float, float, int]] | None = None) -> str:
+    """"baseline", "beats" (the paired interval of τ(score) − τ(best static baseline) lies above
+    0), "does not beat", "no interval" or "no baseline"."""
     if score in res.baselines:
         return "baseline"
-    name, best = best_baseline(res, label)
-    iv = res.intervals.get(label, {}).get(score, {}).get("mean")
+    name, _ = best_baseline(res, label)
     if name is None:
         return "no baseline"
-    if iv is None or not math.isfinite(iv[0]):
+    d = (diffs if diffs is not None else paired(res, label)).get(score)
+    if d is None or not math.isfinite(d[1]):
         return "no interval"
-    return "beats" if iv[0] > best else "does not beat"
+    return "beats" if d[1] > 0 else "does not beat"
+
+
+def _target_head(res: "BenchmarkResult", label: str) -> list[str]:
+    noisy = set(res.too_noisy(label))
+    return [t + (" (too noisy)" if t in noisy else "") for t in res.targets]
+
+
+def _ceiling_row(res: "BenchmarkResult", label: str, extra: int) -> list[str] | None:
+    ceil = res.ceilings.get(label, {})
+    if not ceil:
+        return None
+    cells = [_fmt(ceil[t].weighted_tau) if t in ceil else "–" for t in res.targets]
+    inc = [ceil[t].weighted_tau for t in res.included(label) if t in ceil]
+    return ["*noise ceiling (split-half)*"] + cells + [_fmt(_mean(inc))] + [""] * extra
 
 
 def _table(res: "BenchmarkResult", label: str, field: str, title: str,
            with_intervals: bool) -> list[str]:
     recs = {(r["score"], r["dataset"]): r for r in res.tables[label]["records"]}
     pool = len(res.pool) or max((r["n"] for r in recs.values()), default=0)
-    head = ["score"] + res.targets + ["mean"]
+    head = ["score"] + _target_head(res, label) + ["mean"]
+    diffs = paired(res, label) if with_intervals else {}
     if with_intervals:
         name, best = best_baseline(res, label)
-        head.append(f"beats the best static baseline ({name}, {_fmt(best)})?" if name
-                    else "beats the best static baseline?")
+        head += [f"− {name} (paired)" if name else "− best baseline (paired)",
+                 f"beats the best static baseline ({name}, {_fmt(best)})?" if name
+                 else "beats the best static baseline?"]
     rows = []
+    ceiling = _ceiling_row(res, label, 2 if with_intervals else 0)
+    if field == "weighted_tau" and ceiling is not None:
+        rows.append(ceiling)
     ivs = res.intervals.get(label, {}) if with_intervals else {}
+    keep = set(res.included(label))
     for s in res.scores:
         cells = [recs.get((s, t)) for t in res.targets]
         if not any(cells):
@@ -81,12 +112,59 @@ def _table(res: "BenchmarkResult", label: str, field: str, title: str,
         row = [s + (" (baseline)" if s in res.baselines else "")]
         for t, r in zip(res.targets, cells):
             row.append("–" if r is None else _cell(r[field], ivs.get(s, {}).get(t), r["n"], pool))
-        mean = _mean([r[field] for r in cells if r is not None])
+        mean = _mean([r[field] for t, r in zip(res.targets, cells) if r is not None and t in keep])
         row.append(_cell(mean, ivs.get(s, {}).get("mean"), None, pool))
         if with_intervals:
-            row.append(verdict(res, label, s))
+            d = diffs.get(s)
+            row.append("–" if d is None else _cell(d[0], d[1:], None, pool))
+            row.append(verdict(res, label, s, diffs))
         rows.append(row)
     return [f"### {title}", ""] + table(head, rows) + [""]
+
+
+def _fraction_table(res: "BenchmarkResult", label: str) -> list[str]:
+    """Each score's weighted tau as a fraction of its target's ceiling (and the mean tau over the
+    mean ceiling of the included targets)."""
+    ceil = res.ceilings.get(label, {})
+    if not any(math.isfinite(c.weighted_tau) for c in ceil.values()):
+        return []
+    tau = res.tables[label]["tau"]
+    keep = res.included(label)
+    mean_ceiling = _mean([ceil[t].weighted_tau for t in keep if t in ceil])
+    rows = []
+    for s in res.scores:
+        col = tau.get(s)
+        if not col:
+            continue
+        cells = [_fmt(ceil[t].fraction(col[t]), 2) if t in ceil and t in col else "–"
+                 for t in res.targets]
+        m = res.mean(s, label)
+        frac = m / mean_ceiling if math.isfinite(m) and mean_ceiling > 0 else float("nan")
+        rows.append([s] + cells + [_fmt(frac, 2)])
+    return ([f"### Weighted tau as a fraction of the noise ceiling ({label})", ""]
+            + table(["score"] + _target_head(res, label) + ["mean τ / mean ceiling"], rows)
+            + [""])
+
+
+def _ceiling_lines(res: "BenchmarkResult", label: str) -> list[str]:
+    ceil = res.ceilings.get(label, {})
+    if not ceil:
+        return []
+    lines = [f"Noise ceiling of {label} (split-half weighted τ over every balanced split of the "
+             "seeds; Kendall τ-b and the Spearman–Brown estimate for the mean of all seeds "
+             "beside it; docs/methods.md):", ""]
+    for t in res.targets:
+        c = ceil.get(t)
+        if c is None:
+            continue
+        if not math.isfinite(c.weighted_tau):
+            lines.append(f"- {t}: not measured ({c.reason})")
+            continue
+        state = ("can rank" if c.rankable else
+                 "**ground truth too noisy to rank**: kept out of the means, shown apart")
+        lines.append(f"- {t}: {c.weighted_tau:.2f} (Kendall {c.kendall:.2f}; Spearman–Brown "
+                     f"{c.spearman_brown:.2f}; {c.seeds} seeds, {c.splits} splits) — {state}")
+    return lines + [""]
 
 
 def _accuracy_table(res: "BenchmarkResult", label: str) -> list[str]:
@@ -133,22 +211,29 @@ def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float
         lines.append("")
         if res.bootstrap:
             b = res.bootstrap
-            lines += [f"Intervals: 95 % percentile intervals over {b['replicates']} half-samples "
-                      f"of the scored images (half of each class, without replacement, seed "
-                      f"{b['seed']}; see modelrank/benchmark_stats.py for why not with "
-                      "replacement), every score recomputed from the cached embeddings; "
-                      "accuracies held fixed. A score "
-                      "*beats* the best static baseline when the lower end of its mean tau's "
-                      "interval lies above that baseline's mean tau (a static baseline "
-                      "counts only where it is known for every backbone of the pool)."
+            lines += [f"Intervals: 95 % intervals over {b['replicates']} joint resamples: "
+                      f"each pairs a half-sample of the scored images (half of each class, "
+                      f"without replacement, seed {b['seed']}; see modelrank/benchmark_stats.py "
+                      "for why not with replacement; every score recomputed from the cached "
+                      "embeddings) with a resample of each backbone's fine-tuning seeds (with "
+                      "replacement), so an interval carries both noises. Each interval is the "
+                      "replicates' spread placed around its printed value (their median moved "
+                      "onto it), so it contains it. A score *beats* the best static baseline "
+                      "when the interval of its paired difference, mean τ(score) − mean "
+                      "τ(baseline) over the same resamples, lies above 0 (a static baseline "
+                      "counts only where it is known for every backbone of the pool). Means are "
+                      "over the targets whose ground truth can rank (ceiling ≥ 0.5, or not "
+                      "measured)."
                       + (f" No intervals for {', '.join(b['skipped'])} (too slow to recompute "
                          f"{b['replicates']} times here)." if b.get("skipped") else ""), ""]
         for lb in labels:
             lines += [f"## Ground truth: {lb}", "", "Test accuracy, %:", ""]
             lines += _accuracy_table(res, lb)
+            lines += _ceiling_lines(res, lb)
             lines += _table(res, lb, "weighted_tau",
                             f"Weighted Kendall tau (scipy.stats.weightedtau) against {lb}",
                             bool(res.intervals.get(lb)))
+            lines += _fraction_table(res, lb)
             lines += _table(res, lb, "kendall_tau", f"Kendall tau-b against {lb}", False)
             lines += _table(res, lb, "rel_at_1", f"rel@1 against {lb}", False)
         if res.control_tau:
@@ -179,16 +264,18 @@ def _plain(res: "BenchmarkResult") -> list[str]:
 
 
 def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:
-    """One row per ground truth × score: its mean weighted tau over the targets (those with a
-    value), the mean's 95 % half-sample interval, and the verdict against the best static
-    baseline (:func:`verdict`), with that baseline's name and mean tau; the rows the results
-    database keeps (``Store.record_tau_summaries``)."""
+    """One row per ground truth × score: its mean weighted tau over the included targets (those
+    with a value), the mean's 95 % joint interval, and the paired verdict against the best
+    static baseline (:func:`verdict`), with that baseline's name and mean tau; the rows the
+    results database keeps (``Store.record_tau_summaries``)."""
     rows = []
     for lb, tab in res.tables.items():
         base, base_tau = best_baseline(res, lb)
+        diffs = paired(res, lb)
+        keep = set(res.included(lb))
         for s in res.scores + [b for b in res.baselines if b not in res.scores]:
-            vals = [v for v in tab["tau"].get(s, {}).values()
-                    if v is not None and math.isfinite(v)]
+            vals = [v for t, v in tab["tau"].get(s, {}).items()
+                    if t in keep and v is not None and math.isfinite(v)]
             if not vals:
                 continue
             iv = res.intervals.get(lb, {}).get(s, {}).get("mean")
@@ -196,6 +283,6 @@ def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:
             rows.append({"ground_truth": lb, "score": s, "n_datasets": len(vals),
                          "mean_tau": float(np.mean(vals)),
                          "tau_low": iv[0] if ok else None, "tau_high": iv[1] if ok else None,
-                         "verdict": verdict(res, lb, s), "baseline": base,
+                         "verdict": verdict(res, lb, s, diffs), "baseline": base,
                          "baseline_tau": base_tau})
     return rows

@@ -195,3 +195,94 @@ def loto_prior(accuracies: Mapping[str, Mapping[str, float]], target: str) -> di
         return {}
     models = set.intersection(*(set(accuracies[t]) for t in others)) if others else set()
     return {m: float(np.mean([accuracies[t][m] for t in others])) for m in sorted(models)}
+
+
+def resample_seeds(per_seed: Mapping[str, Mapping[str, Sequence[float]]],
+                   rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """One resample of a ground truth: {target: {model: mean accuracy over its seeds drawn with
+    replacement}}, each backbone x target drawn on its own (its runs share nothing with another
+    backbone's or target's). A backbone with one seed keeps its accuracy."""
+    out: dict[str, dict[str, float]] = {}
+    for t in sorted(per_seed):
+        col = {}
+        for m in sorted(per_seed[t]):
+            v = np.asarray(per_seed[t][m], float)
+            col[m] = float(v.mean() if v.size <= 1 else v[rng.integers(0, v.size, v.size)].mean())
+        out[t] = col
+    return out
+
+
+def joint_tau_replicates(*, per_seed: Mapping[str, Mapping[str, Sequence[float]]],
+                         image_tables: Mapping[str, Sequence[Mapping[str, Mapping[str, float]]]],
+                         fixed: Mapping[str, Mapping[str, Mapping[str, float]]],
+                         complete: Mapping[str, Mapping[str, Sequence[str]]],
+                         pool: Sequence[str], replicates: int, seed: int,
+                         loto_name: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Weighted τ of every score on every target over joint resamples of both noises.
+
+    Replicate r pairs the r-th half-sample of the scored images (``image_tables[target][r]``,
+    from :func:`bootstrap_scores`) with the r-th resample of the fine-tuning seeds
+    (:func:`resample_seeds` with ``default_rng([seed, r, 1])``), so each τ replicate carries
+    the images' noise and the ground truth's at once, and two scores' replicates are paired.
+
+    Args:
+        per_seed: {target: {model: [accuracy % per seed]}} of the ground truth.
+        image_tables: {target: one {score: {model: value}} per replicate} of the scores that
+            depend on the images; a target may be absent.
+        fixed: {target: {score: {model: value}}} of scores that do not depend on the images
+            (static priors): only the ground truth is resampled for them.
+        complete: {target: {score: [models]}}: the backbones of each score's point estimate;
+            a replicate in which one of them has no value gives NaN (never a smaller pool).
+        pool: the backbones correlated (accuracies of others are ignored).
+        loto_name: when given, the leave-one-target-out prior (:func:`loto_prior`) is recomputed
+            from each replicate's resampled accuracies and reported under this name.
+
+    Returns {score: {target: (replicates,) weighted τ}}.
+    """
+    pool_set = set(pool)
+    truth = {t: {m: v for m, v in col.items() if m in pool_set} for t, col in per_seed.items()}
+    out: dict[str, dict[str, np.ndarray]] = {}
+
+    def put(score: str, target: str, r: int, value: float) -> None:
+        out.setdefault(score, {}).setdefault(target, np.full(replicates, np.nan))[r] = value
+
+    def tau_over(models: Sequence[str], scores: Mapping[str, float], acc: Mapping[str, float]):
+        if not models or not all(m in scores and m in acc for m in models):
+            return float("nan")
+        return weighted_tau({m: scores[m] for m in models}, acc)
+
+    for r in range(replicates):
+        acc_r = resample_seeds(truth, np.random.default_rng([seed, r, 1]))
+        for t, acc in acc_r.items():
+            want = complete.get(t, {})
+            tables = image_tables.get(t)
+            if tables is not None and r < len(tables):
+                for s, scores in tables[r].items():
+                    put(s, t, r, tau_over(want.get(s, ()), scores, acc))
+            for s, scores in fixed.get(t, {}).items():
+                put(s, t, r, tau_over(want.get(s, ()), scores, acc))
+            if loto_name is not None:
+                prior = loto_prior(acc_r, t)
+                if prior:
+                    put(loto_name, t, r, tau_over(want.get(loto_name, sorted(prior)), prior, acc))
+    return out
+
+
+def pivot_interval(point: float, replicates: np.ndarray, level: float = 0.95,
+                   bounds: tuple[float, float] = (-1.0, 1.0)) -> tuple[float, float, int]:
+    """(low, high, finite replicates): the replicates' percentile interval moved so that their
+    median sits on ``point``, clipped to ``bounds`` (those of a τ; (−2, 2) for a difference).
+
+    A half-sample holds half the images, and scores that depend on the number of images (ETran,
+    H-score, TransRate) are shifted there, so the plain percentile interval of their replicates
+    can miss the full-sample value altogether. The spread of the replicates measures the noise;
+    placing it around the full-sample value keeps the interval about the estimate it is printed
+    beside, which it therefore always contains. NaNs when ``point`` is not finite or fewer than
+    10 replicates are."""
+    v = np.asarray(replicates, float)
+    v = v[np.isfinite(v)]
+    if v.size < 10 or not math.isfinite(point):
+        return float("nan"), float("nan"), int(v.size)
+    lo, mid, hi = np.percentile(v, [50 * (1 - level), 50, 50 * (1 + level)])
+    return (float(max(bounds[0], point + lo - mid)), float(min(bounds[1], point + hi - mid)),
+            int(v.size))

@@ -81,3 +81,73 @@ def test_bootstrap_scores_recompute_each_score_on_the_half_sample():
     full = pool_scores(specs, inputs)
     assert full["logme"]["b"] == pytest.approx(get_metric("logme").compute(inputs["b"]))
     assert tables[0]["logme"]["b"] != full["logme"]["b"]
+
+
+# -- joint resamples of images and seeds (issue 29, item 3)
+
+def _toy_truth(rng, noise_sd, seeds=4, models=6, targets=("a", "b", "c")):
+    true = {m: 70.0 + 0.5 * i for i, m in enumerate(f"m{i}" for i in range(models))}
+    return {t: {m: list(v + rng.normal(0, noise_sd, seeds)) for m, v in true.items()}
+            for t in targets}
+
+
+def test_pivot_interval_always_contains_its_point():
+    from modelrank.benchmark_stats import pivot_interval
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        reps = rng.normal(rng.uniform(-1, 1), rng.uniform(0, 0.5), rng.integers(10, 80))
+        point = float(rng.uniform(-1, 1))
+        lo, hi, n = pivot_interval(point, reps)
+        assert -1 <= lo <= point <= hi <= 1 and n == reps.size
+    # by hand: replicates 0..100 have median 50 and 2.5/97.5 % points 2.5/97.5
+    lo, hi, _ = pivot_interval(0.0, np.arange(101) / 100.0)
+    assert (lo, hi) == pytest.approx((-0.475, 0.475))
+    assert np.isnan(pivot_interval(0.1, np.ones(5))[0])
+
+
+def test_joint_replicates_without_seed_noise_are_the_image_only_replicates():
+    from modelrank.benchmark_stats import joint_tau_replicates, replicate_tau
+
+    rng = np.random.default_rng(1)
+    models = [f"m{i}" for i in range(6)]
+    per_seed = {"a": {m: [60.0 + 2 * i] * 4 for i, m in enumerate(models)}}
+    tables = [{"s": {m: float(rng.normal()) for m in models}} for _ in range(20)]
+    joint = joint_tau_replicates(per_seed=per_seed, image_tables={"a": tables}, fixed={},
+                                 complete={"a": {"s": models}}, pool=models, replicates=20, seed=0)
+    acc = {m: v[0] for m, v in per_seed["a"].items()}
+    plain = replicate_tau(tables, acc, complete=models)
+    assert np.array_equal(joint["s"]["a"], plain["s"])
+
+
+def test_a_static_prior_gets_the_ground_truths_noise_and_loto_is_recomputed_per_replicate():
+    from modelrank.benchmark_stats import (joint_tau_replicates, loto_prior, resample_seeds)
+    from modelrank.correlation import weighted_tau
+
+    models = [f"m{i}" for i in range(6)]
+    prior = {m: float(i) for i, m in enumerate(models)}
+    widths = []
+    for noise in (0.0, 1.0, 4.0):
+        per_seed = _toy_truth(np.random.default_rng(2), noise)
+        fixed = {t: {"prior": prior} for t in per_seed}
+        complete = {t: {"prior": models} for t in per_seed}
+        reps = joint_tau_replicates(per_seed=per_seed, image_tables={}, fixed=fixed,
+                                    complete=complete, pool=models, replicates=40, seed=3,
+                                    loto_name="loto")
+        widths.append(np.ptp(reps["prior"]["a"]))
+        r = 7  # replicate 7 by hand
+        acc = resample_seeds(per_seed, np.random.default_rng([3, r, 1]))
+        assert reps["prior"]["a"][r] == pytest.approx(weighted_tau(prior, acc["a"]))
+        assert reps["loto"]["b"][r] == pytest.approx(weighted_tau(loto_prior(acc, "b"), acc["b"]))
+    assert widths[0] == 0 and 0 < widths[1] < widths[2]
+
+
+def test_resampling_seeds_keeps_a_single_measurement_and_draws_from_the_seeds():
+    from modelrank.benchmark_stats import resample_seeds
+
+    rng = np.random.default_rng(4)
+    out = resample_seeds({"t": {"one": [71.0], "many": [1.0, 2.0, 3.0, 4.0]}}, rng)
+    assert out["t"]["one"] == 71.0
+    draws = [resample_seeds({"t": {"x": [1.0, 2.0, 3.0, 4.0]}}, rng)["t"]["x"] for _ in range(400)]
+    assert np.mean(draws) == pytest.approx(2.5, abs=0.06)  # the mean of the seeds
+    assert np.std(draws) == pytest.approx(np.std([1, 2, 3, 4]) / 2, rel=0.15)  # σ/√n

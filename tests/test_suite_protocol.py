@@ -31,7 +31,7 @@ metrics: [knn, logme, param-count]
 ground_truth:
   kind: finetune
   protocol: full
-  seeds: [0, 1]
+  seeds: [0, 1, 2, 3]
   budget: {{lrs: [0.05], ws: [0.0], steps: 3, batch_size: 8, retrain: false, test_per_class: 8}}
   per_class: {{"digits[0-4]": 6, "digits[5-9]": 6, "digits[0,9]": 6}}
 also_against:
@@ -62,10 +62,10 @@ def test_the_pool_keeps_the_control_out_and_accuracies_are_seed_means(result):
     for t in result.targets:
         for m in ("ra", "rb", "rc", "rz"):
             seeds = head.per_seed[t][m]
-            assert len(seeds) == 2 and head.accuracies[t][m] == pytest.approx(np.mean(seeds))
+            assert len(seeds) == 4 and head.accuracies[t][m] == pytest.approx(np.mean(seeds))
     assert {r["n"] for r in result.records} == {3}  # the control is in no headline correlation
     assert set(result.tables) == {"headline", "linear"}
-    assert "mean over seeds 0, 1" in head.description and "linear probe" in \
+    assert "mean over seeds 0, 1, 2, 3" in head.description and "linear probe" in \
         result.ground_truths["linear"].description
     assert result.control_tau and all(math.isfinite(v) or math.isnan(v)
                                       for col in result.control_tau.values() for v in col.values())
@@ -96,15 +96,65 @@ def test_records_are_scipys_taus_and_loto_is_the_other_targets_mean(result):
 def test_intervals_cover_every_target_and_the_mean_and_the_report_says_what_it_compared(result):
     for label in ("headline", "linear"):
         ivs = result.intervals[label]
-        assert set(ivs) == {"knn", "logme"}  # static baselines do not move with the images
+        # the static baselines move with the ground truth's seeds (one linear-probe seed: not)
+        assert set(ivs) == {"knn", "logme", "param-count", LOTO}
+        point = result.tables[label]["tau"]
         for score, cols in ivs.items():
-            for lo, hi, k in cols.values():
+            for t, (lo, hi, k) in cols.items():
                 assert k <= 12 and (math.isnan(lo) or lo <= hi)
+                p = result.mean(score, label) if t == "mean" else point[score][t]
+                if math.isfinite(lo):  # every printed interval contains its printed point
+                    assert lo - 1e-12 <= p <= hi + 1e-12, (label, score, t)
+    for rec in result.records:
+        if rec.get("tau_low") is not None and math.isfinite(rec["tau_low"]):
+            assert rec["tau_low"] <= rec["weighted_tau"] <= rec["tau_high"]
+    # one linear-probe seed: nothing to resample for a prior, its interval is its point
+    for t, (lo, hi, _) in result.intervals["linear"][LOTO].items():
+        p = result.mean(LOTO, "linear") if t == "mean" else result.tables["linear"]["tau"][LOTO][t]
+        assert lo == pytest.approx(hi) and lo == pytest.approx(p) or math.isnan(p)
     md = result.to_markdown()
     for text in ("## Ground truth: headline", "## Ground truth: linear", "beats the best static",
                  "Seed spread", "rz (control)", "## With the controls in the pool",
-                 "| digits[0-4] |", "half-samples"):
+                 "| digits[0-4] |", "joint resamples", "noise ceiling (split-half)",
+                 "Noise ceiling of headline", "(paired)", "not measured (1 seed; a ceiling needs 4)"):
         assert text in md, text
+
+
+@pytest.mark.xdist_group("suite_protocol")
+def test_ceilings_are_measured_per_target_and_a_noisy_target_leaves_the_means(result):
+    from copy import copy
+
+    from modelrank.benchmark import paired_differences
+    from modelrank.benchmark_report import best_baseline, verdict
+    from modelrank.noise_ceiling import NoiseCeiling, noise_ceiling
+
+    head = result.ground_truths["headline"]
+    for t in result.targets:
+        want = noise_ceiling({m: head.per_seed[t][m] for m in result.pool})
+        got = result.ceilings["headline"][t]
+        assert got.seeds == 4 and got.weighted_tau == want.weighted_tau or (
+            math.isnan(got.weighted_tau) and math.isnan(want.weighted_tau))
+    assert all(math.isnan(c.weighted_tau) for c in result.ceilings["linear"].values())
+
+    noisy = copy(result)
+    noisy.ceilings = {**result.ceilings, "headline": {
+        t: NoiseCeiling(0.3 if t == "digits[5-9]" else 0.9, 0.2, 0.46, 4, 3, 3)
+        for t in result.targets}}
+    assert noisy.too_noisy() == ["digits[5-9]"] and "digits[5-9]" not in noisy.included()
+    knn = result.tables["headline"]["tau"]["knn"]
+    kept = [knn[t] for t in ("digits[0-4]", "digits[0,9]") if math.isfinite(knn[t])]
+    if kept:
+        assert noisy.mean("knn") == pytest.approx(np.mean(kept))
+    md = noisy.to_markdown()
+    assert "digits[5-9] (too noisy)" in md and "**ground truth too noisy to rank**" in md
+    assert "Weighted tau as a fraction of the noise ceiling (headline)" in md
+    # the paired verdict: the difference's interval, from the same joint resamples
+    base, _ = best_baseline(result, "headline")
+    diffs = paired_differences(result, "headline", base)
+    for s, (d, lo, hi, n) in diffs.items():
+        assert lo <= d <= hi
+        want = ("beats" if lo > 0 else "does not beat") if s not in result.baselines else "baseline"
+        assert verdict(result, "headline", s) == want
 
 
 @pytest.mark.xdist_group("suite_protocol")
@@ -133,7 +183,7 @@ def test_the_cli_runs_the_suite_file_again_from_the_cache_with_the_same_table(mi
 
 def test_malformed_protocol_fields_are_refused_before_any_work(tmp_path):
     base = SUITE.format(zoo=tmp_path / "zoo.yaml")
-    for old, new, why in [("seeds: [0, 1]", "seeds: [0, -1]", "seeds must be a non-empty list"),
+    for old, new, why in [("seeds: [0, 1, 2, 3]", "seeds: [0, -1]", "seeds must be a non-empty list"),
                           ("replicates: 12", "replicates: 3", "replicates ≥ 10")]:
         (tmp_path / "s.yaml").write_text(base.replace(old, new))
         with pytest.raises(ConfigError, match=why):
@@ -164,7 +214,7 @@ def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tm
 
     text = (SUITE.format(zoo=mine / "zoo.yaml")
             .replace("lrs: [0.05]", "lrs: [0.05, 0.01]")
-            .replace("seeds: [0, 1]", "seeds: [0, 1]\n  lr_search: first-seed")
+            .replace("seeds: [0, 1, 2, 3]", "seeds: [0, 1]\n  lr_search: first-seed")
             .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]', 'targets: ["digits[0-4]"]')
             .replace("models: all", "models: ra,rb"))
     (tmp_path / "s.yaml").write_text(text)
@@ -197,7 +247,7 @@ def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, t
     from modelrank.benchmark_report import render_markdown
 
     text = (SUITE.format(zoo=mine / "zoo.yaml")
-            .replace("seeds: [0, 1]", "seeds: [0]\n  models: pool")
+            .replace("seeds: [0, 1, 2, 3]", "seeds: [0]\n  models: pool")
             .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]',
                      'targets: ["digits[0-4]", "digits[5-9]"]')
             .replace("bootstrap: {{replicates: 12, seed: 0}}", ""))
