@@ -43,6 +43,9 @@ class Suite:
         bootstrap: {"replicates": B, "seed": s, "metrics": [...] (default: every score),
             "skip": [...] (scores too slow to recompute B times)} for 95 % intervals of
             weighted tau; None: no intervals.
+        score_image_size: the resolution (pixels) the backbones are scored at, replacing their
+            zoo entries' own; set it to the fine-tuning resolution so that scores and ground
+            truth see the same images. None: the entries' own.
     """
 
     name: str
@@ -58,6 +61,7 @@ class Suite:
     controls: str | None = None
     bootstrap: dict[str, Any] | None = None
     description: str = ""
+    score_image_size: int | None = None
 
     def split_for(self, target: str) -> str:
         return self.score_split.get(target, self.score_split.get("default", "train"))
@@ -96,6 +100,7 @@ def load_suite(name_or_path: str) -> Suite:
             also_against=dict(doc.get("also_against") or {}),
             controls=None if doc.get("controls") is None else str(doc["controls"]),
             bootstrap=doc.get("bootstrap"), description=str(doc.get("description") or ""),
+            score_image_size=doc.get("score_image_size"),
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ConfigError(f"suite file {str(p)!r} is missing a field or malformed: {exc}") from None
@@ -132,6 +137,10 @@ def _check_suite(suite: Suite, path: Path) -> None:
         if gt.get("lr_search", "every-seed") not in LR_SEARCHES:
             raise ConfigError(f"{where}: {label}.lr_search must be "
                               f"{' or '.join(LR_SEARCHES)}, got {gt.get('lr_search')!r}")
+    size = suite.score_image_size
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 8):
+        raise ConfigError(f"{where}: score_image_size must be a whole number of pixels ≥ 8, "
+                          f"got {size!r}")
     b = suite.bootstrap
     if b is not None:
         reps = b.get("replicates") if isinstance(b, dict) else None
@@ -217,6 +226,14 @@ class BenchmarkResult:
         vals = [v for t, v in tau.get(score, {}).items() if t in keep and math.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
+    def score_resolution(self) -> str:
+        """The resolution the pool was scored at, in words ("64 px", "224–260 px")."""
+        sizes = sorted({r.info.get("image_size") for rk in self.rankings.values() for r in rk.rows
+                        if r.model in self.pool and r.info.get("image_size")})
+        if not sizes:
+            return "unknown"
+        return f"{sizes[0]} px" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]} px"
+
     def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
         """{model: value in ranking direction} of one score on one target over the headline
         pool; the LOTO prior from ground truth ``label``'s accuracies."""
@@ -228,6 +245,40 @@ class BenchmarkResult:
                                for t, col in accs.items()}, target)
         return {r.model: r.scores[score] for r in self.rankings[target].rows
                 if score in r.scores}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything the report shows, as plain values for JSON: per ground truth its
+        description, resolution, per-seed and mean accuracies, per-target noise ceilings, the
+        targets in its means, the correlation records (with their intervals), the mean
+        intervals and the paired verdicts against the best static baseline."""
+        from dataclasses import asdict
+
+        from modelrank.benchmark_report import best_baseline, paired, verdict
+
+        truths = {}
+        for label, gt in self.ground_truths.items():
+            base, base_tau = best_baseline(self, label) if label in self.tables else (None, None)
+            diffs = paired(self, label) if label in self.tables else {}
+            truths[label] = {
+                "description": gt.description, "resolution": gt.resolution,
+                "per_seed": gt.per_seed, "accuracies": gt.accuracies,
+                "ceilings": {t: {k: v for k, v in asdict(c).items() if k != "per_split"}
+                             | {"rankable": c.rankable}
+                             for t, c in self.ceilings.get(label, {}).items()},
+                "included": self.included(label), "too_noisy": self.too_noisy(label),
+                "records": self.tables.get(label, {}).get("records", []),
+                "mean_tau": {s: self.mean(s, label) for s in self.scores},
+                "mean_intervals": {s: cols["mean"][:2] for s, cols
+                                   in self.intervals.get(label, {}).items() if "mean" in cols},
+                "best_baseline": {"name": base, "mean_tau": base_tau},
+                "paired": {s: {"difference": d[0], "low": d[1], "high": d[2], "replicates": d[3],
+                               "verdict": verdict(self, label, s, diffs)}
+                           for s, d in diffs.items()},
+                "failed": [list(f) for f in gt.failed]}
+        return {"suite": self.suite, "targets": self.targets, "pool": self.pool,
+                "controls": self.controls, "scores": self.scores, "baselines": self.baselines,
+                "score_resolution": self.score_resolution(), "ground_truths": truths,
+                "bootstrap": self.bootstrap, "skipped": self.skipped, "failed": self.failed}
 
     def to_markdown(self, published: dict[str, dict[str, float]] | None = None) -> str:
         from modelrank.benchmark_report import render_markdown
@@ -244,6 +295,7 @@ class GroundTruth:
         description: what was measured (protocol, seeds, budget), one line.
         accuracies: {target: {model: test accuracy %}}, the mean over seeds.
         per_seed: {target: {model: [accuracy % of each seed]}} (one entry for published).
+        resolution: the images' resolution the accuracies were measured at, in words.
     """
 
     label: str
@@ -251,6 +303,26 @@ class GroundTruth:
     accuracies: dict[str, dict[str, float]]
     per_seed: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (model, target, reason)
+    resolution: str = "unknown"  # "64 px", "the backbones' own", or "published"
+
+
+def _scoring_zoo(suite: Suite) -> dict[str, Any]:
+    """The suite's zoo with every entry at ``suite.score_image_size`` when it is set."""
+    from dataclasses import replace
+
+    from modelrank.zoo import load_zoo
+
+    zoo = load_zoo(zoo_path(suite.zoo))
+    size = suite.score_image_size
+    if size is None:
+        return zoo
+    out = {}
+    for name, e in zoo.items():
+        if e.preprocess is None:
+            raise ConfigError(f"suite {suite.name}: score_image_size needs every zoo entry to "
+                              f"state its preprocessing; {name} does not")
+        out[name] = replace(e, preprocess=replace(e.preprocess, size=size, resize=size))
+    return out
 
 
 def _too_noisy(ceiling: "NoiseCeiling | None") -> bool:
@@ -291,7 +363,8 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     if gt["kind"] == "published":
         accs = published_accuracies(gt["group"], gt.get("names", {}))
         return GroundTruth(label, f"published ({gt['group']})", accs,
-                           {t: {m: [a] for m, a in col.items()} for t, col in accs.items()})
+                           {t: {m: [a] for m, a in col.items()} for t, col in accs.items()},
+                           resolution="the published protocol's")
     if gt["kind"] != "finetune":
         raise ConfigError(f"suite {suite.name}: ground_truth kind must be published or finetune")
     from modelrank.finetuning import evaluate_targets
@@ -338,7 +411,7 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
             f"{size}")
     over = (f"mean over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
             else f"seed {seeds[0]}")
-    return GroundTruth(label, f"{what}; {over}", accs, per_seed, failures)
+    return GroundTruth(label, f"{what}; {over}", accs, per_seed, failures, size)
 
 
 def _static(spec) -> bool:
@@ -564,7 +637,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     cache_dir = opts.cache_dir
 
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
-    zoo = load_zoo(zoo_path(suite.zoo))
+    zoo = _scoring_zoo(suite)
     entries = select(zoo, suite.models)
     control_names = {e.name for e in select(zoo, suite.controls)} if suite.controls else set()
     pool = [e.name for e in entries if e.name not in control_names]
@@ -595,10 +668,10 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
             if on_skip:
                 on_skip(target, str(exc))
     names = [s.name for s in specs]
-    ranked = rank_targets(data, zoo=zoo_path(suite.zoo), models=pool, metrics=names, device=device,
+    ranked = rank_targets(data, zoo=zoo, models=pool, metrics=names, device=device,
                           options=opts, executor=executor, on_progress=on_progress,
                           on_skip=on_skip)
-    with_controls = (rank_targets(data, zoo=zoo_path(suite.zoo), models=pool + controls,
+    with_controls = (rank_targets(data, zoo=zoo, models=pool + controls,
                                   metrics=names, device=device, options=opts, executor=executor,
                                   on_skip=on_skip) if controls else [])
     rankings = {d.name: r for d, r in zip(data, ranked)}

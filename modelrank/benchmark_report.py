@@ -208,7 +208,8 @@ def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float
                      else "") + ".", ""]
         lines.append("Ground truths:")
         lines += [f"- {lb}: {gt.description}" for lb, gt in res.ground_truths.items()]
-        lines.append("")
+        lines += ["", f"Scores computed at {res.score_resolution()}; each τ table names the "
+                      "resolution of its scores and of its ground truth.", ""]
         if res.bootstrap:
             b = res.bootstrap
             lines += [f"Intervals: 95 % intervals over {b['replicates']} joint resamples: "
@@ -230,8 +231,10 @@ def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float
             lines += [f"## Ground truth: {lb}", "", "Test accuracy, %:", ""]
             lines += _accuracy_table(res, lb)
             lines += _ceiling_lines(res, lb)
+            at = (f" (scores at {res.score_resolution()}, ground truth at "
+                  f"{res.ground_truths[lb].resolution})")
             lines += _table(res, lb, "weighted_tau",
-                            f"Weighted Kendall tau (scipy.stats.weightedtau) against {lb}",
+                            f"Weighted Kendall tau (scipy.stats.weightedtau) against {lb}{at}",
                             bool(res.intervals.get(lb)))
             lines += _fraction_table(res, lb)
             lines += _table(res, lb, "kendall_tau", f"Kendall tau-b against {lb}", False)

@@ -116,7 +116,8 @@ def test_intervals_cover_every_target_and_the_mean_and_the_report_says_what_it_c
     for text in ("## Ground truth: headline", "## Ground truth: linear", "beats the best static",
                  "Seed spread", "rz (control)", "## With the controls in the pool",
                  "| digits[0-4] |", "joint resamples", "noise ceiling (split-half)",
-                 "Noise ceiling of headline", "(paired)", "not measured (1 seed; a ceiling needs 4)"):
+                 "Noise ceiling of headline", "(paired)", "not measured (1 seed; a ceiling needs 4)",
+                 "against headline (scores at 32 px, ground truth at the backbones' own resolution)"):
         assert text in md, text
 
 
@@ -166,6 +167,19 @@ def test_the_cli_runs_the_suite_file_again_from_the_cache_with_the_same_table(mi
                        "--output", str(mine / "b.md"))
     assert rc == 0, err
     assert (mine / "b.md").read_text().split("\n", 2)[2] == result.to_markdown()
+    rc, _, err = run("benchmark", "--suite", str(mine / "suite.yaml"), "--cache-dir",
+                     str(mine / "cache"), "--db", str(mine / "r.db"),
+                     "--output", str(mine / "b.json"))
+    assert rc == 0, err
+    import json
+
+    doc = json.loads((mine / "b.json").read_text())["ground_truths"]["headline"]
+    head = result.ground_truths["headline"]
+    assert doc["per_seed"] == head.per_seed  # every seed's accuracy, kept
+    for t, c in doc["ceilings"].items():
+        want = result.ceilings["headline"][t].weighted_tau
+        assert c["seeds"] == 4 and (c["weighted_tau"] == want or math.isnan(want))
+    assert doc["included"] == result.included("headline")
     from modelrank.benchmark_report import verdict
     from modelrank.store import Store
 
@@ -274,4 +288,23 @@ def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, t
         render_markdown(res)
     (tmp_path / "bad.yaml").write_text(text.replace("models: pool", "models: some"))
     with pytest.raises(ConfigError, match="models must be all"):
+        load_suite(str(tmp_path / "bad.yaml"))
+
+
+def test_a_suite_scores_at_the_resolution_it_names_and_says_so(mine, tmp_path):
+    text = (SUITE.format(zoo=mine / "zoo.yaml")
+            .replace("seeds: [0, 1, 2, 3]", "seeds: [0]")
+            .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]', 'targets: ["digits[0-4]"]')
+            .replace("metrics: [knn, logme, param-count]", "metrics: [knn]\nscore_image_size: 16")
+            .replace("bootstrap: {{replicates: 12, seed: 0}}", ""))
+    text = text.replace("budget: {lrs: [0.05]", "budget: {image_size: 16, lrs: [0.05]")
+    (tmp_path / "s.yaml").write_text(text)
+    res = run_benchmark(load_suite(str(tmp_path / "s.yaml")),
+                        options=ScoreOptions(cache_dir=tmp_path / "c"))
+    rows = res.rankings["digits[0-4]"].rows
+    assert {r.info["image_size"] for r in rows} == {16} and res.score_resolution() == "16 px"
+    assert res.ground_truths["headline"].resolution == "16 px"
+    assert "against headline (scores at 16 px, ground truth at 16 px)" in res.to_markdown()
+    (tmp_path / "bad.yaml").write_text(text.replace("score_image_size: 16", "score_image_size: 4"))
+    with pytest.raises(ConfigError, match="score_image_size must be a whole number of pixels"):
         load_suite(str(tmp_path / "bad.yaml"))

@@ -34,7 +34,8 @@ def benchmark(
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean.
 
-    --metric defaults to the suite's scores; --output writes the tables as .md."""
+    --metric defaults to the suite's scores; --output writes the tables as .md, or everything
+    (per-seed accuracies, noise ceilings, intervals, paired verdicts) as .json."""
     from modelrank.benchmark import load_suite, run_benchmark
     from modelrank.cli.execution import exit_if_failed
     from modelrank.cli.paths import check_outputs, command_line, plot_file, write_text
@@ -43,7 +44,7 @@ def benchmark(
     from modelrank.recording import record_benchmark
 
     s = load_suite(suite)
-    check_outputs(output=output, db=db, suffixes=(".md",))
+    check_outputs(output=output, db=db, suffixes=(".md", ".json"))
     plot_path = plot_file(plot, f"{s.name}_scatter.png")
     options = ScoreOptions(cache_dir=cache_dir)
     with job_progress(err) as (on_progress, on_counts), execution.open(on_counts) as ex:
@@ -53,7 +54,15 @@ def benchmark(
     text = res.to_markdown(s.published or None)
     out.print(text, highlight=False, markup=False, soft_wrap=True)
     run_id = record_benchmark(res, s, db=db, command=command_line())
-    if output:
+    if output and str(output).endswith(".json"):
+        import json
+
+        from modelrank.jsonable import jsonable
+
+        doc = {"command": command_line(), **res.to_dict()}
+        write_text(output, json.dumps(doc, indent=1, default=jsonable) + "\n", stored_as=run_id)
+        err.print(f"wrote {output}")
+    elif output:
         write_text(output, f"Command: `{command_line()}`\n\n" + text, stored_as=run_id)
         err.print(f"wrote {output}")
     if plot_path is not None:
