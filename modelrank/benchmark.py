@@ -46,6 +46,8 @@ class Suite:
         score_image_size: the resolution (pixels) the backbones are scored at, replacing their
             zoo entries' own; set it to the fine-tuning resolution so that scores and ground
             truth see the same images. None: the entries' own.
+        directory: the folder of the suite file; a ground truth's ``measured`` path (committed
+            run logs, used unless re-measuring) is relative to it.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Suite:
     bootstrap: dict[str, Any] | None = None
     description: str = ""
     score_image_size: int | None = None
+    directory: Path | None = None
 
     def split_for(self, target: str) -> str:
         return self.score_split.get(target, self.score_split.get("default", "train"))
@@ -100,7 +103,7 @@ def load_suite(name_or_path: str) -> Suite:
             also_against=dict(doc.get("also_against") or {}),
             controls=None if doc.get("controls") is None else str(doc["controls"]),
             bootstrap=doc.get("bootstrap"), description=str(doc.get("description") or ""),
-            score_image_size=doc.get("score_image_size"),
+            score_image_size=doc.get("score_image_size"), directory=p.resolve().parent,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ConfigError(f"suite file {str(p)!r} is missing a field or malformed: {exc}") from None
@@ -306,6 +309,20 @@ class GroundTruth:
     resolution: str = "unknown"  # "64 px", "the backbones' own", or "published"
 
 
+def _measured_dir(suite: Suite, gt: dict[str, Any]) -> Path | None:
+    """The committed run logs of ground truth ``gt`` (None when it names none)."""
+    rel = gt.get("measured")
+    if rel is None:
+        return None
+    base = suite.directory if suite.directory is not None else Path.cwd()
+    path = base / str(rel)
+    if not path.is_dir():
+        raise ConfigError(f"suite {suite.name}: the measured ground truth {str(path)!r} it names "
+                          "is missing; restore it, or fine-tune again with remeasure "
+                          "(--remeasure)")
+    return path
+
+
 def _scoring_zoo(suite: Suite) -> dict[str, Any]:
     """The suite's zoo with every entry at ``suite.score_image_size`` when it is set."""
     from dataclasses import replace
@@ -348,6 +365,7 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
                  cache_dir: str | Path | None = None,
                  executor: "Executor | None" = None,
                  on_progress: OnProgress | None = None,
+                 remeasure: bool = False,
                  ) -> GroundTruth:
     """Accuracies from the published tables or by fine-tuning (or linear-probing) here.
 
@@ -358,6 +376,8 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     says whether every seed searches the learning-rate grid or only the first; ``gt["models"]``
     = ``pool`` measures the headline pool only (not the controls), ``all`` (default) every
     model of the suite. Backbones whose fine-tuning failed are in ``GroundTruth.failed``.
+    ``gt["measured"]``: a directory of committed run logs (relative to the suite file) whose
+    runs are taken as done unless ``remeasure``.
     """
     gt = suite.ground_truth if gt is None else gt
     if gt["kind"] == "published":
@@ -388,7 +408,8 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
         res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets],
                                zoo=zoo_path(suite.zoo), models=models, protocol=protocol,
                                budget=cfg, device=device, cache_dir=cache_dir, points=chosen,
-                               executor=executor, on_progress=on_progress)
+                               executor=executor, on_progress=on_progress,
+                               measured=None if remeasure else _measured_dir(suite, gt))
         for ev in res:
             failures += [(m, ev.dataset, why) for m, why in ev.failed]
             for r in ev.results:
@@ -614,7 +635,8 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
                   options: "ScoreOptions | None" = None,
                   executor: "Executor | None" = None,
                   on_progress: OnProgress | None = None,
-                  on_skip: Callable[[str, str], None] | None = None) -> BenchmarkResult:
+                  on_skip: Callable[[str, str], None] | None = None,
+                  remeasure: bool = False) -> BenchmarkResult:
     """Score the suite's pool on each target, correlate with every ground truth, tabulate.
 
     Ground truth and scores each run as one job on ``executor`` (default: this process). A
@@ -624,7 +646,8 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     of their own; with ``suite.bootstrap``, every score's weighted tau gets a 95 % interval
     from resampling the scored images (scores recomputed from cached embeddings).
     ``options``: how the scores are computed (:class:`~modelrank.ranking.ScoreOptions`); its
-    ``cache_dir`` also holds the run logs of the fine-tuning. ``on_progress``: as for
+    ``cache_dir`` also holds the run logs of the fine-tuning. ``remeasure``: fine-tune again
+    instead of reading a ground truth's committed run logs (``measured`` in the suite). ``on_progress``: as for
     :func:`~modelrank.ranking.rank` and :func:`~modelrank.finetuning.evaluate`.
     """
     from modelrank.benchmark_stats import seed_spread
@@ -651,10 +674,12 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
             on_skip(f"{model} on {target}", f"failed: {why}")
 
     truths = {"headline": ground_truth(suite, device=device, cache_dir=cache_dir,
-                                       executor=executor, on_progress=on_progress)}
+                                       executor=executor, on_progress=on_progress,
+                                       remeasure=remeasure)}
     for label, gt in suite.also_against.items():
         truths[label] = ground_truth(suite, gt, label=label, device=device, cache_dir=cache_dir,
-                                     executor=executor, on_progress=on_progress)
+                                     executor=executor, on_progress=on_progress,
+                                     remeasure=remeasure)
     for gt in truths.values():
         for model, target, why in gt.failed:
             failed(model, target, why)

@@ -240,13 +240,18 @@ def accuracy(pred: np.ndarray, labels: np.ndarray, kind: str, num_classes: int) 
 
 
 class RunLog:
-    """Append-only JSON-lines file of finished runs, keyed by a digest of what determines them."""
+    """Append-only JSON-lines file of finished runs, keyed by a digest of what determines them.
 
-    def __init__(self, path: Path):
+    ``measured``: a read-only run log of the same form (a suite's committed measurement) whose
+    runs count as done; new runs are appended to ``path`` only."""
+
+    def __init__(self, path: Path, measured: Path | None = None):
         self.path = path
         self.done: dict[str, dict[str, Any]] = {}
-        if path.is_file():
-            for line in path.read_text().splitlines():
+        for source in (measured, path):
+            if source is None or not source.is_file():
+                continue
+            for line in source.read_text().splitlines():
                 try:
                     rec = json.loads(line)
                 except json.JSONDecodeError:  # a line cut short by a kill
@@ -589,7 +594,7 @@ class _FinetuneJob:
 
     def __init__(self, cfg: FinetuneConfig, device: str | None, executor: "Executor | None",
                  on_progress: OnProgress | None = None,
-                 cache_dir: str | Path | None = None):
+                 cache_dir: str | Path | None = None, measured: str | Path | None = None):
         from modelrank.execution import LocalExecutor
 
         self.cfg, self.on_progress = cfg, on_progress
@@ -597,6 +602,7 @@ class _FinetuneJob:
         self.device = self.ex.check_device(device)
         self.plans: list[_Plan] = []
         self.runs_dir = Path(cache_dir) / "runs" if cache_dir is not None else runs_root()
+        self.measured = None if measured is None else Path(measured)
         self.skipped: list[tuple[str, str, str]] = []
         self._pre: dict[str, Preprocess] = {}
         self._splits: dict[tuple, tuple] = {}
@@ -637,7 +643,9 @@ class _FinetuneJob:
                   "protocol_version": PROTOCOL_VERSION}
         self.plans.append(_Plan(
             entry, dataset, pre, shared,
-            log or RunLog(self.runs_dir / f"{entry.name}__{dataset}.jsonl"), common,
+            log or RunLog(self.runs_dir / f"{entry.name}__{dataset}.jsonl",
+                          None if self.measured is None
+                          else self.measured / f"{entry.name}__{dataset}.jsonl"), common,
             recipe={"train": train.recipe(), "test": test.recipe(), "config": self.cfg.key_fields(),
                     "preprocess": pre.as_dict(), "device": self.device,
                     "protocol_version": PROTOCOL_VERSION,
@@ -847,8 +855,13 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
                      executor: "Executor | None" = None,
                      on_progress: OnProgress | None = None,
                      on_skip: Callable[[str, str], None] | None = None,
+                     measured: str | Path | None = None,
                      ) -> list[Evaluation]:
     """:func:`evaluate` on several (dataset, per_class) targets as one job.
+
+    ``measured`` (full protocol only): a directory of committed run logs (a suite's measured
+    ground truth, ``<model>__<dataset>.jsonl``) whose runs are taken as done; runs missing
+    from it are trained and logged under ``cache_dir`` as usual.
 
     ``points`` (full protocol only): {(model, dataset): [(lr, w), ...]}, the grid points a pair
     runs instead of the budget's whole grid (the repeat of a chosen learning rate with another
@@ -870,7 +883,7 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
     ex = executor if executor is not None else LocalExecutor()
     out: dict[str, list[EvalResult]] = {d: [] for d, _ in targets}
     if protocol == "full":
-        job = _FinetuneJob(cfg, device, ex, on_progress, cache_dir)
+        job = _FinetuneJob(cfg, device, ex, on_progress, cache_dir, measured)
         for dataset, per_class in targets:
             for entry in entries:
                 job.add(entry, dataset, per_class,

@@ -308,3 +308,32 @@ def test_a_suite_scores_at_the_resolution_it_names_and_says_so(mine, tmp_path):
     (tmp_path / "bad.yaml").write_text(text.replace("score_image_size: 16", "score_image_size: 4"))
     with pytest.raises(ConfigError, match="score_image_size must be a whole number of pixels"):
         load_suite(str(tmp_path / "bad.yaml"))
+
+
+@pytest.mark.xdist_group("suite_protocol")
+def test_a_committed_measured_ground_truth_is_used_unless_remeasuring(mine, result, tmp_path):
+    import shutil
+
+    from modelrank.benchmark import ground_truth
+
+    shutil.copytree(mine / "cache" / "runs", tmp_path / "measured")
+    text = SUITE.format(zoo=mine / "zoo.yaml").replace(
+        "  seeds: [0, 1, 2, 3]", "  seeds: [0, 1, 2, 3]\n  measured: measured")
+    (tmp_path / "s.yaml").write_text(text)
+    suite = load_suite(str(tmp_path / "s.yaml"))
+    trained = []
+    gt = ground_truth(suite, cache_dir=tmp_path / "fresh",
+                      on_progress=lambda what, d, t: trained.append(what == "steps of this run"))
+    assert gt.per_seed == result.ground_truths["headline"].per_seed
+    assert not any(trained) and not (tmp_path / "fresh" / "runs").exists()  # nothing trained
+    one = text.replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]',
+                       'targets: ["digits[0-4]"]').replace("seeds: [0, 1, 2, 3]", "seeds: [0]")
+    (tmp_path / "one.yaml").write_text(one)
+    again = ground_truth(load_suite(str(tmp_path / "one.yaml")), cache_dir=tmp_path / "fresh",
+                         remeasure=True)
+    assert len(list((tmp_path / "fresh" / "runs").glob("*.jsonl"))) == 4  # trained again
+    assert again.per_seed["digits[0-4]"] == {
+        m: v[:1] for m, v in result.ground_truths["headline"].per_seed["digits[0-4]"].items()}
+    shutil.rmtree(tmp_path / "measured")
+    with pytest.raises(ConfigError, match="the measured ground truth .* is missing"):
+        ground_truth(suite, cache_dir=tmp_path / "fresh")

@@ -30,6 +30,8 @@ def benchmark(
                                     help="Scores of --plot, a comma list (one row each)."),
     db: Db = None,
     cache_dir: CacheDir = None,
+    remeasure: bool = typer.Option(False, "--remeasure", help="Fine-tune again instead of "
+                                   "reading the suite's committed (measured) ground truth."),
     execution: Execution = Execution(),
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean.
@@ -49,7 +51,7 @@ def benchmark(
     options = ScoreOptions(cache_dir=cache_dir)
     with job_progress(err) as (on_progress, on_counts), execution.open(on_counts) as ex:
         res = run_benchmark(s, metrics=metric, device=device, options=options, executor=ex,
-                            on_progress=on_progress,
+                            on_progress=on_progress, remeasure=remeasure,
                             on_skip=lambda m, why: print_skipped(err, m, why))
     text = res.to_markdown(s.published or None)
     out.print(text, highlight=False, markup=False, soft_wrap=True)
