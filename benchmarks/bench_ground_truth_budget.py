@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import sys
 import time
 from dataclasses import replace
@@ -191,6 +191,27 @@ def report(args, suite, out: Path) -> str:
     return "\n".join(lines)
 
 
+def _log_session(out: Path, started: float) -> None:
+    """Append what ran, where and how long to ``<out>/sessions.jsonl`` (the provenance of the
+    records: a measurement may be spread over several machines and sessions)."""
+    import platform
+
+    import torch
+
+    cpu = ""
+    try:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                    if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    rec = {"command": " ".join(["python", *sys.argv]),
+           "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
+           "wall_s": round(time.time() - started, 1), "cpu": cpu, "cores": os.cpu_count(),
+           "python": platform.python_version(), "torch": torch.__version__}
+    with (out / "sessions.jsonl").open("a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--suite", required=True)
@@ -211,7 +232,11 @@ def main() -> int:
     if not args.report:
         if not args.targets:
             raise SystemExit("--targets is needed to measure")
-        measure(args, suite, out)
+        started = time.time()
+        try:
+            measure(args, suite, out)
+        finally:
+            _log_session(out, started)
     print(report(args, suite, out))
     return 0
 

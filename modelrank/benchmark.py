@@ -542,7 +542,7 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
     interval is placed around its point (:func:`~modelrank.benchmark_stats.pivot_interval`).
     Records get ``tau_low``/``tau_high``. Returns (intervals, the replicates, what the bootstrap
     covered)."""
-    from modelrank.benchmark_stats import joint_tau_replicates, pivot_interval
+    from modelrank.benchmark_stats import joint_tau_replicates, mean_over_targets, pivot_interval
 
     boot_specs = [s for s in specs if not _static(s) and s.name not in b.get("skip", ())
                   and (not b.get("metrics") or s.name in b["metrics"])]
@@ -578,7 +578,7 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
         for s, cols in per.items():
             for t, v in cols.items():
                 out.setdefault(s, {})[t] = pivot_interval(point.get(s, {}).get(t, float("nan")), v)
-            mean_point, mean_reps = _mean_over(point.get(s, {}), cols, included[label])
+            mean_point, mean_reps = mean_over_targets(point.get(s, {}), cols, included[label])
             if mean_reps is not None:
                 out[s]["mean"] = pivot_interval(mean_point, mean_reps)
         intervals[label], replicates[label] = out, per
@@ -588,18 +588,6 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
             if iv:
                 rec["tau_low"], rec["tau_high"] = iv[0], iv[1]
     return intervals, replicates, boot_info
-
-
-def _mean_over(point: dict[str, float], reps: dict[str, np.ndarray], targets: list[str]
-               ) -> tuple[float, np.ndarray | None]:
-    """(mean point, mean replicates) over the ``targets`` where the point is finite and there
-    are replicates; (NaN, None) when there are none."""
-    use = [t for t in targets if t in reps and math.isfinite(point.get(t, float("nan")))]
-    if not use:
-        return float("nan"), None
-    with np.errstate(all="ignore"):
-        return (float(np.mean([point[t] for t in use])),
-                np.mean(np.vstack([reps[t] for t in use]), axis=0))
 
 
 def paired_differences(res: "BenchmarkResult", label: str, baseline: str

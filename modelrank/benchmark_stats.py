@@ -286,3 +286,16 @@ def pivot_interval(point: float, replicates: np.ndarray, level: float = 0.95,
     lo, mid, hi = np.percentile(v, [50 * (1 - level), 50, 50 * (1 + level)])
     return (float(max(bounds[0], point + lo - mid)), float(min(bounds[1], point + hi - mid)),
             int(v.size))
+
+
+def mean_over_targets(point: dict[str, float], reps: dict[str, np.ndarray], targets: list[str]
+               ) -> tuple[float, np.ndarray | None]:
+    """(mean of ``point``, mean of the (B,) replicates ``reps``) over the ``targets`` where the
+    point is finite and there are replicates, so that the mean's replicates average the same
+    targets as its point; (NaN, None) when there are none."""
+    use = [t for t in targets if t in reps and math.isfinite(point.get(t, float("nan")))]
+    if not use:
+        return float("nan"), None
+    with np.errstate(all="ignore"):
+        return (float(np.mean([point[t] for t in use])),
+                np.mean(np.vstack([reps[t] for t in use]), axis=0))

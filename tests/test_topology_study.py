@@ -195,16 +195,25 @@ def test_a_truncated_network_reuses_its_full_depth_pass_exactly(tmp_path):
 
 
 def test_the_held_out_verdicts_by_hand():
+    """The verdict is the paired difference's interval (variant − faithful θ over the same
+    joint resamples) against 0, not one interval against the other's point value."""
     v, faithful = tv.variant_names()[5], ts.FAITHFUL
 
-    def study(name, tau, intervals):
-        return ts.SuiteVariants(name, ["t"], ["a", "b", "c"], tau, intervals, {}, {}, {}, {}, {})
+    def study(name, tau, versus=None):
+        return ts.SuiteVariants(name, ["t"], ["a", "b", "c"], tau, {v: (0.3, 0.6)}, {}, {}, {},
+                                {}, {}, versus_faithful=versus or {})
 
-    chosen = study("A", {v: {"t": 0.9}, faithful: {"t": 0.1}}, {})
+    chosen = study("A", {v: {"t": 0.9}, faithful: {"t": 0.1}})
     assert ts.best_variant(chosen) == v
     cases = [({faithful: {"t": 0.1}}, {}, "undefined on this suite"),  # v not defined there
              ({v: {"t": 0.5}, faithful: {"t": 0.1}}, {}, "no interval"),
-             ({v: {"t": 0.5}, faithful: {"t": 0.1}}, {v: (0.3, 0.6)}, "beats the faithful θ"),
-             ({v: {"t": 0.5}, faithful: {"t": 0.4}}, {v: (0.3, 0.6)}, "does not beat the faithful θ")]
-    for tau, intervals, verdict in cases:
-        assert ts.held_out(chosen, study("B", tau, intervals))["verdict"] == verdict
+             ({v: {"t": 0.5}, faithful: {"t": 0.1}}, {v: (0.4, 0.05, 0.7)}, "beats the faithful θ"),
+             # its own interval (0.3, 0.6) lies above θ's 0.1, but the paired one reaches below 0
+             ({v: {"t": 0.5}, faithful: {"t": 0.1}}, {v: (0.4, -0.1, 0.7)},
+              "does not beat the faithful θ")]
+    for tau, versus, verdict in cases:
+        assert ts.held_out(chosen, study("B", tau, versus))["verdict"] == verdict
+    # a noisy target is kept out of the means
+    two = ts.SuiteVariants("C", ["t", "u"], ["a", "b", "c"], {v: {"t": 0.5, "u": -0.5}}, {}, {},
+                           {}, {}, {}, {}, included=["t"])
+    assert two.mean(v) == 0.5

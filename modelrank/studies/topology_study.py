@@ -42,7 +42,8 @@ class SuiteVariants:
 
     Attributes:
         tau: {variant: {target: weighted tau against the headline ground truth}}.
-        intervals: {variant: (low, high)} 95 % half-sample interval of the mean tau (NaN: none).
+        intervals: {variant: (low, high)} 95 % joint interval (images and seeds) of the mean tau
+            over the included targets, placed around it (NaN: none).
         scores: {target: {variant: {model: score}}} (higher is better).
         compared: {score: {"tau": {target: tau}, "mean": m, "interval": (low, high)}} of
             :data:`COMPARED` from the suite's benchmark.
@@ -53,6 +54,10 @@ class SuiteVariants:
             full-depth network's pass: :func:`truncation_parent`).
         columns_per_class: images per class the cubical columns saw when fewer than the
             suite's scored images (a stated deviation, for cost); None: the suite's own.
+        included: the targets of the means: those whose ground truth can rank (the benchmark's
+            :meth:`~modelrank.benchmark.BenchmarkResult.included`); None: every target.
+        versus_faithful: {variant: (mean τ − the faithful θ's mean τ, low, high)}, the paired
+            difference over the same joint resamples of images and fine-tuning seeds.
     """
 
     suite: str
@@ -66,9 +71,13 @@ class SuiteVariants:
     established: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     seconds_per_image: dict[str, float] = field(default_factory=dict)
     columns_per_class: int | None = None
+    included: list[str] | None = None
+    versus_faithful: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
     def mean(self, variant: str) -> float:
-        vals = [v for v in self.tau.get(variant, {}).values() if math.isfinite(v)]
+        """Mean weighted tau over the :attr:`included` targets where it is finite."""
+        keep = set(self.targets if self.included is None else self.included)
+        vals = [v for t, v in self.tau.get(variant, {}).items() if t in keep and math.isfinite(v)]
         return float(np.mean(vals)) if vals else float("nan")
 
     def to_json(self) -> str:
@@ -105,7 +114,9 @@ class SuiteVariants:
         return cls(d["suite"], list(d["targets"]), list(d["pool"]), back(d["tau"]),
                    back(d["intervals"]), back(d["scores"]), back(d["compared"]),
                    back(d["accuracies"]), back(d["established"]), back(d["seconds_per_image"]),
-                   d.get("columns_per_class"))
+                   d.get("columns_per_class"),
+                   None if d.get("included") is None else list(d["included"]),
+                   back(d.get("versus_faithful") or {}))
 
 
 def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
@@ -176,7 +187,8 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     (recorded in the result); None: the suite's images, as registered.
     """
     from modelrank.benchmark import load_suite, run_benchmark, zoo_path
-    from modelrank.benchmark_stats import interval, weighted_tau
+    from modelrank.benchmark_stats import (mean_over_targets, pivot_interval, resample_seeds,
+                                           weighted_tau)
     from modelrank.data import load_target
     from modelrank.journal import Journal
     from modelrank.probe import cache_root
@@ -194,6 +206,10 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     cost: dict[str, list[float]] = {}
     if columns_per_class is not None and columns_per_class < 2:
         raise ValueError(f"columns_per_class must be at least 2 (half-samples), got {columns_per_class}")
+    head = res.ground_truths["headline"]
+    truth_r = [resample_seeds({t: {m: v for m, v in col.items() if m in res.pool}
+                               for t, col in head.per_seed.items()},
+                              np.random.default_rng([seed, r, 1])) for r in range(replicates)]
     for target in res.targets:
         data = load_target(target, split=suite.split_for(target),
                            per_class=suite.per_class_for(target) if columns_per_class is None
@@ -224,20 +240,30 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
             tau[v][target] = weighted_tau(scores[target][v], accs)
             if v.startswith("rips-"):
                 continue
+            # replicate r: the r-th half-sample of the images with the r-th resample of the
+            # seeds, as the benchmark's intervals pair them (the same resamples)
             rep_tau[v][target] = np.array([
-                weighted_tau({m: units[m]["replicates"][r][v] for m in have}, accs)
+                weighted_tau({m: units[m]["replicates"][r][v] for m in have}, truth_r[r][target])
                 if have and all(math.isfinite(units[m]["replicates"][r][v]) for m in have)
                 else float("nan") for r in range(replicates)])
-    intervals = {}
+    included = res.included("headline")
+    intervals, versus_faithful = {}, {}
     for v in names:
-        cols = [rep_tau[v][t] for t in res.targets
-                if t in rep_tau[v] and math.isfinite(tau[v].get(t, float("nan")))]
-        if cols:
-            with np.errstate(all="ignore"):
-                lo, hi, _ = interval(np.mean(np.vstack(cols), axis=0))
-        else:
-            lo = hi = float("nan")
+        point, reps = mean_over_targets(tau[v], rep_tau[v], included)
+        lo, hi, _ = (pivot_interval(point, reps) if reps is not None
+                     else (float("nan"), float("nan"), 0))
         intervals[v] = (lo, hi)
+    for v in names:
+        both = [t for t in included if t in rep_tau[v] and t in rep_tau[FAITHFUL]
+                and math.isfinite(tau[v].get(t, float("nan")))
+                and math.isfinite(tau[FAITHFUL].get(t, float("nan")))]
+        if v == FAITHFUL or not both:
+            continue
+        diff = {t: tau[v][t] - tau[FAITHFUL][t] for t in both}
+        d_point, d_reps = mean_over_targets(diff, {t: rep_tau[v][t] - rep_tau[FAITHFUL][t]
+                                            for t in both}, both)
+        lo, hi, _ = pivot_interval(d_point, d_reps, bounds=(-2.0, 2.0))
+        versus_faithful[v] = (d_point, lo, hi)
     compared = {}
     for s in COMPARED:
         col = res.tables["headline"]["tau"].get(s)
@@ -249,7 +275,8 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     established = {s: {t: res.score_column(s, t) for t in res.targets} for s in FUSED_WITH}
     return SuiteVariants(suite.name, list(res.targets), list(res.pool), tau, intervals, scores,
                          compared, {t: dict(a) for t, a in res.accuracies.items()}, established,
-                         {k: float(np.mean(v)) for k, v in cost.items()}, columns_per_class)
+                         {k: float(np.mean(v)) for k, v in cost.items()}, columns_per_class,
+                         included, versus_faithful)
 
 
 def best_variant(study: SuiteVariants) -> str:
@@ -264,18 +291,22 @@ def best_variant(study: SuiteVariants) -> str:
 
 def held_out(chosen_on: SuiteVariants, reported_on: SuiteVariants) -> dict[str, Any]:
     """The variant chosen on one suite, its mean tau and interval on the other, and whether it
-    beats the faithful θ there (interval's lower end above θ's held-out mean)."""
+    beats the faithful θ there: the paired interval of their difference
+    (:attr:`SuiteVariants.versus_faithful`) lies above 0."""
     v = best_variant(chosen_on)
     lo, hi = reported_on.intervals.get(v, (float("nan"), float("nan")))
     faithful = reported_on.mean(FAITHFUL)
     held = reported_on.mean(v)
+    d = reported_on.versus_faithful.get(v)
     verdict = ("undefined on this suite" if not math.isfinite(held) else
-               "no interval" if not math.isfinite(lo) else
-               "beats the faithful θ" if lo > faithful else "does not beat the faithful θ")
+               "the faithful θ itself" if v == FAITHFUL else
+               "no interval" if d is None or not math.isfinite(d[1]) else
+               "beats the faithful θ" if d[1] > 0 else "does not beat the faithful θ")
     return {"variant": v, "chosen_on": chosen_on.suite, "reported_on": reported_on.suite,
             "mean_chosen": chosen_on.mean(v), "mean_held_out": held,
             "interval_held_out": (lo, hi), "faithful_held_out": faithful,
-            "faithful_interval": reported_on.intervals.get(FAITHFUL), "verdict": verdict}
+            "faithful_interval": reported_on.intervals.get(FAITHFUL),
+            "difference_held_out": d, "verdict": verdict}
 
 
 def _ranks(values: Mapping[str, float], models: Sequence[str]) -> np.ndarray:

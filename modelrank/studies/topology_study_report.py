@@ -73,12 +73,15 @@ def render_markdown(studies: Sequence[SuiteVariants]) -> str:
     rows = []
     for a, b in pairs:
         h = held_out(a, b)
+        d = h["difference_held_out"]
         rows.append([a.suite, b.suite, f"`{h['variant']}`", _f(h["mean_chosen"]),
                      _f(h["mean_held_out"]) + _iv(h["interval_held_out"]),
-                     _f(h["faithful_held_out"]) + _iv(h["faithful_interval"]), h["verdict"]])
+                     _f(h["faithful_held_out"]) + _iv(h["faithful_interval"]),
+                     "–" if d is None else _f(d[0]) + _iv(d[1:]), h["verdict"]])
     lines += ["## Held out: chosen on one suite, reported on the other", ""]
     lines += table(["chosen on", "reported on", "variant", "mean τ where chosen",
-                    "mean τ held out [95 %]", "faithful θ held out [95 %]", "verdict"], rows)
+                    "mean τ held out [95 %]", "faithful θ held out [95 %]",
+                    "difference (paired) [95 %]", "verdict"], rows)
     lines += ["", "## The established scores beside them (headline ground truth, mean τ [95 %])",
               ""]
     scores = sorted({k for s in studies for k in s.compared})
