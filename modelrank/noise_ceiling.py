@@ -131,3 +131,34 @@ def noise_ceiling(per_seed: Mapping[str, Sequence[float]]) -> NoiseCeiling:
     return NoiseCeiling(w, float(np.mean(kt)), spearman_brown(w), seeds, len(wt), len(models),
                         "" if math.isfinite(w) else "a half-mean is constant across backbones",
                         tuple(wt))
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from ``"0-3"`` (a range, both ends included) or ``"0,1,5"``; a ValueError saying
+    what is wrong otherwise (distinct whole numbers ≥ 0)."""
+    text = text.strip()
+    try:
+        if "-" in text and "," not in text:
+            lo, hi = (int(x) for x in text.split("-"))
+            seeds = list(range(lo, hi + 1))
+        else:
+            seeds = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"must be a range like 0-3 or a comma list like 0,1,2,3, got {text!r}") \
+            from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"must be distinct whole numbers ≥ 0, got {text!r}")
+    return seeds
+
+
+def describe(ceiling: NoiseCeiling) -> str:
+    """One line for a user: the ceiling and what it means for ranking these backbones."""
+    if not math.isfinite(ceiling.weighted_tau):
+        return f"noise ceiling not measured: {ceiling.reason}"
+    head = (f"noise ceiling {ceiling.weighted_tau:.2f} (split-half weighted τ over "
+            f"{ceiling.splits} splits of {ceiling.seeds} seeds; Kendall {ceiling.kendall:.2f})")
+    if ceiling.rankable:
+        return f"{head}: this ground truth can rank these backbones"
+    return (f"{head}: too noisy to rank: a second measurement would order these backbones "
+            "differently; their differences are within the seed noise")
+

@@ -79,3 +79,55 @@ def test_spearman_brown_and_fraction_by_hand():
     c = noise_ceiling({f"m{i}": [70.0 + i] * 4 for i in range(5)})
     assert c.fraction(0.5) == 0.5
     assert RANKABLE == 0.5
+
+
+THREE = """
+models:
+  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}
+  rb: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}}
+  rc: {source: torchvision, id: resnet18, weights: random, seed: 3, preprocess: {size: 32, resize: 32}}
+"""
+
+
+def test_evaluate_with_four_seeds_reports_each_seed_and_the_ceiling(tmp_path):
+    from tests.test_cli import run
+
+    (tmp_path / "zoo.yaml").write_text(THREE)
+    common = ["evaluate", "--zoo", str(tmp_path / "zoo.yaml"), "--models", "all",
+              "--per-class", "5", "--steps", "2", "--image-size", "32",
+              "--cache-dir", str(tmp_path / "c"), "--db", str(tmp_path / "r.db")]
+    rc, out, err = run(*common, "--seeds", "0-3")
+    assert rc == 0, err
+    assert "each seed" in out and "seeds 0, 1, 2, 3" in out
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "r.db") as con:  # every seed's row, in the order stored
+        rows = con.execute("SELECT model, accuracy FROM evaluations ORDER BY id").fetchall()
+    per_seed = {}
+    for model, acc in rows:
+        per_seed.setdefault(model, []).append(acc)
+    assert {m: len(v) for m, v in per_seed.items()} == {"ra": 4, "rb": 4, "rc": 4}
+    line = next(ln for ln in out.splitlines() if "noise ceiling" in ln)
+    c = noise_ceiling(per_seed)  # stored in seed order
+    if math.isfinite(c.weighted_tau):
+        assert f"noise ceiling {c.weighted_tau:.2f}" in line
+        assert ("can rank" in line) == c.rankable and ("too noisy to rank" in line) != c.rankable
+    else:
+        assert "not measured" in line
+    rc, _, err = run(*common, "--seeds", "3-1")
+    assert rc == 1 and "--seeds must be distinct whole numbers" in err and "Traceback" not in err
+    rc, _, err = run(*common, "--seeds", "a,b")
+    assert rc == 1 and "--seeds must be a range like 0-3" in err
+
+
+def test_parse_seeds_and_describe_by_hand():
+    from modelrank.noise_ceiling import NoiseCeiling, describe, parse_seeds
+
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("5,1, 2") == [5, 1, 2]
+    for bad in ("1,1", "-1", "x", ""):
+        with pytest.raises(ValueError):
+            parse_seeds(bad)
+    assert "too noisy to rank" in describe(NoiseCeiling(0.3, 0.2, 0.46, 4, 3, 9))
+    assert "can rank" in describe(NoiseCeiling(0.8, 0.7, 0.89, 4, 3, 9))
+    assert describe(NoiseCeiling(float("nan"), float("nan"), float("nan"), 2, 0, 9,
+                                 "2 seeds; a ceiling needs 4")).endswith("2 seeds; a ceiling needs 4")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -33,6 +34,10 @@ def evaluate(
         False, "--channels-last",
         help="Train in channels-last memory format: ~2x faster on CPU, different low-order bits "
              "(recorded)."),
+    seeds: Optional[str] = typer.Option(
+        None, "--seeds",
+        help="Run every backbone once per seed (0-3 or 0,1,2,3) and report each seed's accuracy; "
+             "with 4 or more, the noise ceiling says whether this ground truth can rank them."),
     db: Db = None,
     cache_dir: CacheDir = None,
     execution: Execution = Execution(),
@@ -45,25 +50,65 @@ def evaluate(
     from modelrank.finetuning import budget_config, evaluate as run_eval
     from modelrank.recording import record_evaluation
 
+    from dataclasses import replace
+
+    from modelrank.errors import ParameterError
+    from modelrank.noise_ceiling import describe, noise_ceiling, parse_seeds
+
     cfg = budget_config(plain(budget), steps=steps, image_size=image_size, amp=amp,
                         channels_last=channels_last)
+    try:
+        seed_list = [cfg.seed] if seeds is None else parse_seeds(seeds)
+    except ValueError as exc:
+        raise ParameterError("seeds", str(exc)) from None
     check_outputs(output=None, db=db)
+    evals = []
     with job_progress(err) as (on_progress, on_counts), execution.open(on_counts) as ex:
-        ev = run_eval(dataset, zoo=zoo, models=models, protocol=plain(protocol), budget=cfg,
-                      per_class=per_class_value(per_class), device=device, cache_dir=cache_dir,
-                      executor=ex, on_progress=on_progress,
-                      on_skip=lambda m, why: print_skipped(err, m, why))
+        for seed in seed_list:
+            evals.append(run_eval(dataset, zoo=zoo, models=models, protocol=plain(protocol),
+                                  budget=replace(cfg, seed=seed),
+                                  per_class=per_class_value(per_class), device=device,
+                                  cache_dir=cache_dir, executor=ex, on_progress=on_progress,
+                                  on_skip=(lambda m, why: print_skipped(err, m, why))
+                                  if seed == seed_list[0] else None))
         described = ex.describe()
-    if not ev.results and not ev.failed:
+    if not any(ev.results or ev.failed for ev in evals):
         raise ConfigError("none of the selected backbones could be evaluated here (the reasons "
                           "are above)")
-    t = Table(title=escape(f"{plain(protocol)} evaluation on {dataset}"))
-    for c in ("model", "accuracy %", "kind", "best", "runs trained now"):
+    per_seed: dict[str, list[float]] = {}
+    for ev in evals:
+        for r in ev.results:
+            per_seed.setdefault(r.model, []).append(r.accuracy)
+    failed = {m: why for ev in evals for m, why in ev.failed}
+    several = len(seed_list) > 1
+    t = Table(title=escape(f"{plain(protocol)} evaluation on {dataset}"
+                           + (f", seeds {', '.join(map(str, seed_list))}" if several else "")))
+    columns = (["model", "accuracy %", "± SD", "each seed", "kind", "runs trained now"]
+               if several else ["model", "accuracy %", "kind", "best", "runs trained now"])
+    for c in columns:
         t.add_column(c)
-    for r in sorted(ev.results, key=lambda r: -r.accuracy):
-        t.add_row(r.model, f"{r.accuracy:.2f}", r.accuracy_kind, str(r.best), str(r.runs_computed))
-    for m, why in ev.failed:
-        t.add_row(m, "failed", "", why, "")
+    first = {r.model: r for r in evals[0].results}
+    trained = {m: sum(r.runs_computed for ev in evals for r in ev.results if r.model == m)
+               for m in per_seed}
+    complete = {m: v for m, v in per_seed.items() if len(v) == len(seed_list) and m not in failed}
+    for m in sorted(complete, key=lambda m: -float(np.mean(complete[m]))):
+        v = complete[m]
+        r = first.get(m) or next(r for ev in evals for r in ev.results if r.model == m)
+        if several:
+            t.add_row(m, f"{np.mean(v):.2f}", f"{np.std(v, ddof=1):.2f}",
+                      " ".join(f"{a:.1f}" for a in v), r.accuracy_kind, str(trained[m]))
+        else:
+            t.add_row(m, f"{v[0]:.2f}", r.accuracy_kind, _plain_best(r.best), str(trained[m]))
+    for m, why in failed.items():
+        t.add_row(m, "failed", *([""] * (len(columns) - 3)), why)
     out.print(t)
-    record_evaluation(ev, db=db, command=command_line(), execution=described)
-    exit_if_failed(len(ev.failed))
+    if several:
+        out.print(describe(noise_ceiling(complete)), highlight=False, markup=False)
+    for ev in evals:
+        record_evaluation(ev, db=db, command=command_line(), execution=described)
+    exit_if_failed(len(failed))
+
+
+def _plain_best(best: dict) -> str:
+    """The chosen hyper-parameters as plain numbers (``lr=0.01, w=0``)."""
+    return ", ".join(f"{k}={float(v):g}" for k, v in best.items())
