@@ -92,3 +92,26 @@ def test_threads_must_be_a_whole_number():
 
     with pytest.raises(ConfigError, match="threads"):
         FinetuneConfig(threads=0)
+
+
+def test_evaluate_takes_the_runs_thread_count_and_records_it(tmp_path):
+    import sqlite3
+
+    from tests.test_cli import run
+
+    (tmp_path / "z.yaml").write_text(
+        "models:\n  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, "
+        "preprocess: {size: 32, resize: 32}}\n")
+    common = ["evaluate", "--zoo", str(tmp_path / "z.yaml"), "--models", "all", "--per-class", "5",
+              "--steps", "2", "--image-size", "32", "--cache-dir", str(tmp_path / "c"),
+              "--db", str(tmp_path / "r.db")]
+    rc, _, err = run(*common, "--train-threads", "2")
+    assert rc == 0, err
+    with sqlite3.connect(tmp_path / "r.db") as con:
+        (recipe,) = con.execute("SELECT recipe_json FROM runs WHERE recipe_json LIKE "
+                                "'%float_order%'").fetchone()
+    rec = json.loads(recipe)
+    assert rec["float_order"]["threads"] == 2 and rec["config"]["threads"] == 2
+    assert rec["protocol_version"] == finetuning.PROTOCOL_VERSION
+    rc, _, err = run(*common, "--train-threads", "0")
+    assert rc == 1 and "--train-threads must be a whole number of at least 1" in err

@@ -34,6 +34,11 @@ def evaluate(
         False, "--channels-last",
         help="Train in channels-last memory format: ~2x faster on CPU, different low-order bits "
              "(recorded)."),
+    train_threads: int = typer.Option(
+        1, "--train-threads",
+        help="Torch threads of each fine-tuning run, whatever --threads or the executor has: the "
+             "count changes the sums, so it is part of the run's key (runs with another count "
+             "are not reused). Use --executor ray --workers N to use N cores with 1 each."),
     seeds: Optional[str] = typer.Option(
         None, "--seeds",
         help="Run every backbone once per seed (0-3 or 0,1,2,3) and report each seed's accuracy; "
@@ -52,11 +57,13 @@ def evaluate(
 
     from dataclasses import replace
 
+    from modelrank.checks import check_whole_number
     from modelrank.errors import ParameterError
     from modelrank.noise_ceiling import describe, noise_ceiling, parse_seeds
 
-    cfg = budget_config(plain(budget), steps=steps, image_size=image_size, amp=amp,
-                        channels_last=channels_last)
+    check_whole_number("train_threads", train_threads, least=1)
+    cfg = replace(budget_config(plain(budget), steps=steps, image_size=image_size, amp=amp,
+                                channels_last=channels_last), threads=train_threads)
     try:
         seed_list = [cfg.seed] if seeds is None else parse_seeds(seeds)
     except ValueError as exc:
