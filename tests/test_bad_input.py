@@ -194,7 +194,7 @@ def test_outputs_are_checked_before_the_work(tmp_path, zoo_file):
     env = {"MODELRANK_CACHE": str(tmp_path / "c")}
     code, _, stderr = cli(*base, "--output", str(tmp_path / "r.txt"),
                           "--db", str(tmp_path / "r.sqlite"), env_extra=env)
-    one_line_error(code, stderr, "--output must end in .json, .csv, .md")
+    one_line_error(code, stderr, "--output must end in .json, .csv or .md")
     ro = tmp_path / "ro"
     ro.mkdir()
     (ro / "r.sqlite").write_bytes(b"")
@@ -287,7 +287,7 @@ def test_plot_into_a_directory_writes_there_and_bad_plot_names_fail_first(tmp_pa
             "--db", str(tmp_path / "r.sqlite")]
     env = {"MODELRANK_CACHE": str(tmp_path / "c")}
     code, _, stderr = cli(*base, "--plot", str(tmp_path / "plot.txt"), env_extra=env)
-    one_line_error(code, stderr, "--plot must end in .png, .pdf, .svg")
+    one_line_error(code, stderr, "--plot must end in .png, .pdf or .svg")
     assert not (tmp_path / "c").exists()
     plots = tmp_path / "plots"
     plots.mkdir()
@@ -301,9 +301,9 @@ def test_evaluate_and_benchmark_refuse_bad_options_before_work(tmp_path):
     code, _, stderr = cli("evaluate", "--dataset", "digits", "--image-size", "0",
                           "--db", str(tmp_path / "r.sqlite"))
     one_line_error(code, stderr, "--image-size must be a whole number of at least 8, got 0")
-    code, _, stderr = cli("benchmark", "--suite", "offline", "--output", str(tmp_path / "t.json"),
+    code, _, stderr = cli("benchmark", "--suite", "offline", "--output", str(tmp_path / "t.csv"),
                           "--db", str(tmp_path / "r.sqlite"))
-    one_line_error(code, stderr, "--output must end in .md")
+    one_line_error(code, stderr, "--output must end in .md or .json")
 
 
 def test_a_full_disk_under_the_database_says_so_and_stores_nothing(tmp_path):

@@ -32,7 +32,9 @@ def output_file(path: str | os.PathLike | None, suffixes: tuple[str, ...], optio
     if p.is_dir():
         raise ConfigError(f"{option} {str(p)!r} is a directory; give a file name")
     if p.suffix.lower() not in suffixes:
-        raise ConfigError(f"{option} must end in {', '.join(suffixes)}, got {p.name!r}")
+        allowed = (", ".join(suffixes[:-1]) + " or " + suffixes[-1]) if len(suffixes) > 1 \
+            else suffixes[0]
+        raise ConfigError(f"{option} must end in {allowed}, got {p.name!r}")
     _writable_parent(p, option)
     return p
 
