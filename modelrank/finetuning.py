@@ -799,19 +799,27 @@ def _linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: Finet
 
     return digest({"unit": "linear-v2", "version": __version__, "entry": entry.recipe(),
                    "train": train.fingerprint(), "test": test.fingerprint(), "seed": cfg.seed,
-                   "image_size": cfg.image_size, "test_per_class": cfg.test_per_class}, 32)
+                   "image_size": cfg.image_size, "test_per_class": cfg.test_per_class,
+                   "threads": cfg.threads}, 32)
 
 
 def _linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
                  image_size: int | None, cache_dir: str | None,
                  test_per_class: int | None = None, parent: ZooEntry | None = None,
-                 device: str | None = None) -> EvalResult | str:
-    """One linear-probe unit; the reason as a string when the weights are unavailable."""
-    try:
-        return linear_probe(entry, dataset, per_class, seed, device, image_size=image_size,
-                            cache_dir=cache_dir, test_per_class=test_per_class, parent=parent)
-    except WeightsUnavailableError as exc:
-        return str(exc)
+                 threads: int = 1, device: str | None = None) -> EvalResult | str:
+    """One linear-probe unit with ``threads`` torch and BLAS threads (the logistic regression's
+    sums, and the forward pass when the features are not cached); the reason as a string when
+    the weights are unavailable."""
+    from modelrank.float_order import fixed_float_order
+
+    with fixed_float_order(threads) as float_order:
+        try:
+            res = linear_probe(entry, dataset, per_class, seed, device, image_size=image_size,
+                               cache_dir=cache_dir, test_per_class=test_per_class, parent=parent)
+        except WeightsUnavailableError as exc:
+            return str(exc)
+    res.recipe["float_order"] = float_order
+    return res
 
 
 def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = None,
@@ -910,7 +918,8 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
                 tasks.append(Task(key, f"linear probe {entry.name} x {dataset}", _linear_unit,
                                   (entry, dataset, per_class, cfg.seed, cfg.image_size,
                                    None if cache_dir is None else str(cache_dir),
-                                   cfg.test_per_class, truncation_parent(entry, entries)),
+                                   cfg.test_per_class, truncation_parent(entry, entries),
+                                   cfg.threads),
                                   num_cpus=ex.cpus_per_task, device=task_device,
                                   context=(entry.name, dataset)))
         for oc in ex.run(tasks):

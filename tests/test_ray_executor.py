@@ -130,6 +130,19 @@ def test_finetuning_runs_on_ray_are_bit_identical_to_local_runs(two_workers, tmp
     for seed in (0, 1):
         assert records[("ray", seed)] == records[("local", seed)]
     assert records[("local", 0)] != records[("local", 1)]  # the seeds do differ
+    # the linear probe too (its logistic regression's BLAS sums and the forward pass)
+    from modelrank.finetuning import evaluate
+
+    linear = {}
+    for where in ("local", "ray"):
+        ex = RayExecutor() if where == "ray" else None
+        (res,) = evaluate("digits", zoo={"r18": tiny}, models="r18", protocol="linear",
+                          budget=FinetuneConfig(threads=threads), per_class=8,
+                          cache_dir=tmp_path / f"linear-{where}", executor=ex).results
+        if ex is not None:
+            ex.close()
+        linear[where] = (res.accuracy, res.test_correct, res.recipe["float_order"])
+    assert linear["ray"] == linear["local"] and linear["local"][2]["threads"] == threads
 
 
 def test_a_worker_killed_mid_task_is_retried_and_the_result_is_complete(two_workers, tmp_path):
