@@ -84,7 +84,11 @@ def load_suite(name_or_path: str) -> Suite:
     if not p.is_file():
         packaged = resources.files("modelrank") / "suites" / f"{name_or_path}.yaml"
         if not packaged.is_file():
-            raise ConfigError(f"unknown suite {name_or_path!r}; known: {', '.join(suite_names())}")
+            from modelrank.suggest import did_you_mean
+
+            raise ConfigError(f"unknown suite {name_or_path!r}"
+                              f"{did_you_mean(name_or_path, suite_names())}; known: "
+                              f"{', '.join(suite_names())}")
         p = Path(str(packaged))
     from modelrank.zoo import read_yaml
 

@@ -311,10 +311,13 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
             continue
         tagged = [e for e in zoo.values() if w in e.tags]
         if not tagged:
+            from modelrank.suggest import did_you_mean
+
             tags = sorted({t for e in zoo.values() for t in e.tags})
             raise UnknownModelError(
-                f"unknown model or tag {w!r}; see `modelrank zoo list` (tags: {', '.join(tags)}), "
-                "or name one as timm:NAME, tv:NAME, hf:ORG/REPO or file:ARCH=PATH"
+                f"unknown model or tag {w!r}{did_you_mean(w, [*zoo, *tags])}; see `modelrank zoo "
+                f"list` (tags: {', '.join(tags)}), or name one as timm:NAME, tv:NAME, "
+                "hf:ORG/REPO or file:ARCH=PATH"
             )
         for e in tagged:
             chosen[e.name] = e

@@ -80,10 +80,13 @@ def resolve_classes(spec: str, dataset: str, class_names: Sequence[str],
         elif (r := _RANGE.match(item)) and int(r.group(1)) <= int(r.group(2)) < len(names):
             chosen += list(range(int(r.group(1)), int(r.group(2)) + 1))
         else:
+            from modelrank.suggest import did_you_mean
+
             shown = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
             extra = f"; groups: {', '.join(groups)}" if groups else ""
             raise UnknownDatasetError(
-                f"target {spec!r}: {item!r} is not a class of {dataset} (classes: {shown}{extra}; "
+                f"target {spec!r}: {item!r} is not a class of {dataset}"
+                f"{did_you_mean(item, [*names, *groups])} (classes: {shown}{extra}; "
                 f"or an index 0-{len(names) - 1})")
     repeated = sorted({names[c] for c in chosen if chosen.count(c) > 1})
     if repeated:

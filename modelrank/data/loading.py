@@ -172,6 +172,9 @@ def load_target(name_or_path: str, split: str = "train", per_class: int | None =
 
     if is_manifest(name_or_path):
         return load_manifest(name_or_path, split, per_class, seed)
+    from modelrank.suggest import did_you_mean
+
     raise UnknownDatasetError(
-        f"unknown dataset {name_or_path!r}: not a registered name ({', '.join(reg)}) "
-        "nor an existing directory or .csv / .parquet manifest of path,label rows")
+        f"unknown dataset {name_or_path!r}{did_you_mean(name_or_path, reg)}: not a registered "
+        f"name ({', '.join(reg)}) nor an existing directory or .csv / .parquet manifest of "
+        "path,label rows")

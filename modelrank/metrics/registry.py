@@ -198,12 +198,19 @@ _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(MetricInputs))
 
 
 def get_metric(name: str) -> MetricSpec:
-    """The spec registered under ``name``; a MetricError naming the known ones otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise MetricError(f"unknown metric {name!r}; known metrics: {known}") from None
+    """The spec registered under ``name``, matched without regard to case or to ``-`` / ``_``
+    (``LogME`` is ``logme``); a MetricError with the nearest names and the known ones otherwise."""
+    from modelrank.suggest import did_you_mean, unique_fold_match
+
+    spec = _REGISTRY.get(name)
+    if spec is not None:
+        return spec
+    folded = unique_fold_match(name, _REGISTRY)
+    if folded is not None:
+        return _REGISTRY[folded]
+    known = ", ".join(sorted(_REGISTRY))
+    raise MetricError(f"unknown metric {name!r}{did_you_mean(name, _REGISTRY)}; known metrics: "
+                      f"{known}")
 
 
 def list_metrics(kind: str | None = None) -> list[MetricSpec]:
