@@ -18,9 +18,11 @@ Runs of another protocol version (``finetuning.PROTOCOL_VERSION``) are never mix
     python benchmarks/bench_ground_truth_budget.py --suite fmnist-imagenet --report
 
 A cell is ``full:<train images per class>:<steps>`` (full fine-tuning at the suite's resolution,
-batch and layout, one learning rate ``--lr``, no validation search: the seeds differ only in
-their seed) or ``linear:<train images per class>`` (logistic regression on frozen features at
-the suite's fine-tuning resolution; the seed draws the training images).
+batch and layout, one learning rate ``--lr``, no validation search; each seed draws its own
+training images, initialises the head and orders the batches), ``full:<per class>:<steps>:fixed``
+(the same, every seed training on the images seed 0 draws: the seeds differ only in the head's
+initialisation and the batch order) or ``linear:<train images per class>`` (logistic regression
+on frozen features at the suite's fine-tuning resolution; the seed draws the training images).
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ TEST_SIZES = (100, 300, None)  # test images per class; None: the whole test spl
 
 def parse_cell(text: str) -> dict:
     parts = text.split(":")
-    if parts[0] == "full" and len(parts) == 3:
-        return {"name": text, "protocol": "full", "per_class": int(parts[1]), "steps": int(parts[2])}
+    if parts[0] == "full" and len(parts) in (3, 4) and parts[3:] in ([], ["fixed"]):
+        return {"name": text, "protocol": "full", "per_class": int(parts[1]), "steps": int(parts[2]),
+                "sample_seed": 0 if parts[3:] == ["fixed"] else None}
     if parts[0] == "linear" and len(parts) == 2:
         return {"name": text, "protocol": "linear", "per_class": int(parts[1])}
     raise SystemExit(f"a cell is full:<per class>:<steps> or linear:<per class>, got {text!r}")
@@ -72,7 +75,8 @@ def budget_for(suite, cell: dict, seed: int, lr: float):
 
     base = _budget(suite, suite.ground_truth, seed)
     return replace(base, lrs=(lr,), ws=(0.0,), steps=cell.get("steps", base.steps),
-                   retrain=False, test_per_class=None, threads=1)
+                   retrain=False, test_per_class=None, threads=1,
+                   sample_seed=cell.get("sample_seed"))
 
 
 def pool_of(suite) -> list[str]:

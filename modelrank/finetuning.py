@@ -78,6 +78,10 @@ class FinetuneConfig:
         test_per_class: test on this many images of each class of the test split (chosen with
             seed 0 whatever ``seed`` is, so every seed is tested on the same images); None: the
             whole test split. Part of the run key and recipe when set.
+        sample_seed: full fine-tuning only: the seed that draws the training images (``per_class``
+            of each class) and the validation share, so that runs of different ``seed`` train on
+            the same images and differ only in the new head's initialisation and the batch
+            order; None (the default): ``seed`` draws them too. Part of the run key when set.
         threads: torch (and BLAS) threads a run trains and tests with, whatever the process or
             the executor has (:func:`modelrank.float_order.fixed_float_order`): the thread count
             sets the order of the sums, so runs with different counts differ by points, not
@@ -95,17 +99,20 @@ class FinetuneConfig:
     amp: bool = False
     channels_last: bool = False
     test_per_class: int | None = None
+    sample_seed: int | None = None
     threads: int = 1
 
     def key_fields(self) -> dict[str, Any]:
         """The fields as a dict for run keys and recipes; ``channels_last`` only when on and
-        ``test_per_class`` only when set, so the keys of runs made before they existed stay
-        valid."""
+        ``test_per_class`` and ``sample_seed`` only when set, so the keys of runs made before
+        they existed stay valid."""
         out = asdict(self)
         if not out["channels_last"]:
             del out["channels_last"]
         if out["test_per_class"] is None:
             del out["test_per_class"]
+        if out["sample_seed"] is None:
+            del out["sample_seed"]
         return out
 
     def __post_init__(self) -> None:
@@ -129,6 +136,8 @@ class FinetuneConfig:
             check_whole_number("image_size", self.image_size, least=8)
         if self.test_per_class is not None:
             check_whole_number("test_per_class", self.test_per_class, least=1)
+        if self.sample_seed is not None:
+            check_whole_number("sample_seed", self.sample_seed, least=0)
         if not (isinstance(self.val_fraction, (int, float)) and 0 < self.val_fraction < 1):
             raise ConfigError(f"FinetuneConfig.val_fraction must lie strictly between 0 and 1, "
                               f"got {self.val_fraction!r}")
@@ -634,7 +643,8 @@ class _FinetuneJob:
             return
         sk = (dataset, per_class)
         if sk not in self._splits:
-            sp = _splits(dataset, per_class, self.cfg.seed, self.cfg.val_fraction,
+            data_seed = self.cfg.seed if self.cfg.sample_seed is None else self.cfg.sample_seed
+            sp = _splits(dataset, per_class, data_seed, self.cfg.val_fraction,
                          self.cfg.test_per_class)
             self._splits[sk] = (Shared(sp), sp)
         shared, (train, _, test, _) = self._splits[sk]

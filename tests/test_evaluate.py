@@ -178,3 +178,19 @@ def test_test_per_class_is_in_the_run_key_only_when_set():
     assert FinetuneConfig(test_per_class=3).key_fields()["test_per_class"] == 3
     with pytest.raises(ConfigError, match="test_per_class"):
         FinetuneConfig(test_per_class=0)
+
+
+def test_a_fixed_sample_seed_trains_every_seed_on_the_same_images(tmp_path):
+    cfg = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=2, batch_size=8, retrain=False)
+    runs = {}
+    for sample_seed in (None, 0):
+        for seed in (0, 1):
+            c = FinetuneConfig(**{**cfg.key_fields(), "seed": seed, "sample_seed": sample_seed})
+            runs[(sample_seed, seed)] = finetune(TINY, "digits", cfg=c, per_class=6,
+                                                 log=RunLog(tmp_path / f"{sample_seed}-{seed}.jsonl"))
+    train = {k: r.recipe["train"] for k, r in runs.items()}
+    assert train[(0, 0)] == train[(0, 1)]  # the same images, the seed changes the rest
+    assert train[(None, 0)] != train[(None, 1)]  # each seed draws its own images
+    assert train[(None, 0)] == train[(0, 0)]
+    assert "sample_seed" not in cfg.key_fields()  # older run keys stay valid
+    assert runs[(0, 1)].recipe["config"]["sample_seed"] == 0
