@@ -330,3 +330,17 @@ def test_evaluate_with_every_backbone_skipped_exits_non_zero(tmp_path, zoo_file)
                           env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
     one_line_error(code, stderr, "none of the selected backbones could be evaluated here")
     assert "skipped hubonly" in stderr
+
+
+def test_betti_of_a_tag_prints_each_backbone_under_its_own_name(tmp_path, zoo_file):
+    """Issue 30, item 4: a tag selecting two backbones gives two tables, each titled with its
+    backbone, with the direction of each score; one plot file for two backbones is refused."""
+    base = ["betti", "--zoo", str(zoo_file), "--model", "tiny", "--per-class", "3",
+            "--db", str(tmp_path / "r.sqlite")]
+    env = {"MODELRANK_CACHE": str(tmp_path / "c")}
+    code, stdout, stderr = cli(*base, env_extra=env)
+    assert code == 0, stderr
+    assert "r18a on digits" in stdout and "r18b on digits" in stdout and "tiny on digits" not in stdout
+    assert stdout.count("betti-cubical: ") == 2 and "(lower is better)" in stdout
+    code, _, stderr = cli(*base, "--plot", str(tmp_path / "one.png"), env_extra=env)
+    one_line_error(code, stderr, "--plot names one file, but 'tiny' selects 2 backbones")

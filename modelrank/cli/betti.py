@@ -1,4 +1,4 @@
-"""``modelrank betti``: the per-layer Betti numbers and Ω of one backbone."""
+"""``modelrank betti``: the per-layer Betti numbers and Ω of a backbone, or of each selected one."""
 
 from __future__ import annotations
 
@@ -32,17 +32,29 @@ def betti(
     output: Output = None,
     db: Db = None,
 ) -> None:
-    """Per-layer Betti numbers and Omega of one backbone: watch the topology simplify.
+    """Per-layer Betti numbers and Omega of a backbone (or of each one a tag or pattern selects,
+    each under its own name): watch the topology simplify.
 
-    --output writes the ranking row as .json, .csv or .md."""
+    --output writes the ranking rows as .json, .csv or .md; --plot a file for one backbone, a
+    directory for several (betti_NAME.png each)."""
+    from pathlib import Path
+
     from modelrank.cli.paths import check_outputs, command_line, plot_file, write_ranking
     from modelrank.cli.render import progress_bar
     from modelrank.errors import ConfigError
     from modelrank.layer_report import layer_report
+    from modelrank.metrics import get_metric
     from modelrank.ranking import ScoreOptions, rank
     from modelrank.recording import record_ranking
+    from modelrank.zoo import load_zoo, select
 
-    plot = plot_file(plot, f"betti_{model}.png")
+    selected = [e.name for e in select(load_zoo(zoo), model)]
+    several = len(selected) > 1
+    if several and plot and not (Path(plot).is_dir() or str(plot).endswith(("/", "\\"))):
+        raise ConfigError(f"--plot names one file, but {model!r} selects {len(selected)} "
+                          "backbones; give a directory (each backbone's plot goes there as "
+                          "betti_NAME.png)")
+    plots = {m: plot_file(plot, f"betti_{m}.png") for m in selected}
     check_outputs(output=output, db=db)
     options = ScoreOptions(batch_size=batch_size, eta=eta, layout=plain(layout),
                            betti_engine=plain(betti_engine), cache_dir=cache_dir,
@@ -54,28 +66,33 @@ def betti(
                  on_progress=on_progress)
     if not r.rows:
         raise ConfigError(f"{model} could not be scored: {r.skipped[0][1] if r.skipped else '?'}")
-    row = r.rows[0]
-    report = layer_report(row)
-    t = Table(title=escape(f"{model} on {dataset}")
-              + f": cubical Betti numbers (eta={eta}, {plain(layout)}), "
-                f"class-balanced means over {report.n_images} images")
-    header, cells = report.table()
-    for c in header:
-        t.add_column(c, justify="left" if c in ("layer", "shape") else "right")
-    for line in cells:
-        t.add_row(*line)
-    out.print(t)
-    for m in metrics:
-        if m in row.raw:
-            out.print(f"{m}: {row.raw[m]:.4g}", highlight=False)
-        else:
-            out.print(f"{m}: unavailable ({row.unavailable.get(m)})", highlight=False)
-    if plot:
-        from modelrank.plots import plot_betti_layers
+    rows = {row.model: row for row in r.rows}
+    for name in [m for m in selected if m in rows]:
+        row = rows[name]
+        report = layer_report(row)
+        t = Table(title=escape(f"{name} on {dataset}")
+                  + f": cubical Betti numbers (eta={eta}, {plain(layout)}), "
+                    f"class-balanced means over {report.n_images} images")
+        header, cells = report.table()
+        for c in header:
+            t.add_column(c, justify="left" if c in ("layer", "shape") else "right")
+        for line in cells:
+            t.add_row(*line)
+        out.print(t)
+        for m in metrics:
+            direction = "higher" if get_metric(m).higher_is_better else "lower"
+            if m in row.raw:
+                out.print(f"{m}: {row.raw[m]:.4g} ({direction} is better)", highlight=False)
+            else:
+                out.print(f"{m}: unavailable ({row.unavailable.get(m)})", highlight=False)
+        if plots.get(name):
+            from modelrank.plots import plot_betti_layers
 
-        plot_betti_layers(report.layers, report.mean_betti, report.omega_cubical,
-                          report.omega_rips, f"{model} on {dataset}", plot)
-        err.print(f"wrote {plot}")
+            plot_betti_layers(report.layers, report.mean_betti, report.omega_cubical,
+                              report.omega_rips, f"{name} on {dataset}", plots[name])
+            err.print(f"wrote {plots[name]}")
+    for name, why in r.skipped:
+        err.print(f"skipped {name}: {why}", highlight=False, markup=False)
     run_id = record_ranking(r, db=db, command=command_line())
     if output:
         write_ranking(r, output, run_id, db)
