@@ -232,3 +232,18 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path):
     assert p.returncode == 130, stderr
     assert "interrupted;" in stderr and "re-run the command to resume" in stderr
     assert "Traceback" not in stderr
+
+
+def test_version_and_flags_shown_as_flags():
+    """Issue 30, item 7: --version; a boolean flag is not shown as taking a <bool> value (typer's
+    own --help line aside)."""
+    from modelrank import __version__
+
+    rc, out, _ = run("--version")
+    assert rc == 0 and out.strip() == f"modelrank {__version__}"
+    for cmd in (["score"], ["betti"], ["evaluate"], ["benchmark"], ["leaderboard"], ["zoo", "list"],
+                ["zoo", "build"], ["study", "layers"], ["study", "barcode"], ["study", "invariance"]):
+        rc, out, _ = run(*cmd, "--help")
+        assert rc == 0
+        shown = [ln for ln in out.splitlines() if "<bool>" in ln and "--help" not in ln]
+        assert not shown, (cmd, shown)

@@ -20,9 +20,19 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_
                   help="Rank pre-trained backbones for an image-classification target.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from modelrank import __version__
+
+        print(f"modelrank {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(threads: Optional[int] = typer.Option(
-        None, "--threads", help="CPU threads for torch and BLAS (default: the libraries' own).")) -> None:
+        None, "--threads", help="CPU threads for torch and BLAS (default: the libraries' own)."),
+        version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, metavar="",
+                                     help="Print the version and exit.")) -> None:
     """Rank pre-trained backbones for an image-classification target."""
     if threads is not None:
         from modelrank.checks import check_whole_number

@@ -30,7 +30,7 @@ def benchmark(
                                     help="Scores of --plot, a comma list (one row each)."),
     db: Db = None,
     cache_dir: CacheDir = None,
-    remeasure: bool = typer.Option(False, "--remeasure", help="Fine-tune again instead of "
+    remeasure: bool = typer.Option(False, "--remeasure", metavar="", help="Fine-tune again instead of "
                                    "reading the suite's committed (measured) ground truth."),
     execution: Execution = Execution(),
 ) -> None:

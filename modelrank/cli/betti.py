@@ -22,7 +22,7 @@ def betti(
     seed: Seed = 0,
     eta: Eta = 0.0,
     layout: LayoutOpt = Layout.whc,
-    rips: bool = typer.Option(False, "--rips", help="Also the Rips (Naitzat) Betti numbers."),
+    rips: bool = typer.Option(False, "--rips", metavar="", help="Also the Rips (Naitzat) Betti numbers."),
     device: Device = "auto",
     batch_size: BatchSize = 32,
     betti_engine: BettiEngineOpt = BettiEngine.auto,

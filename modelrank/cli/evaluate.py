@@ -31,7 +31,7 @@ def evaluate(
     device: Device = "auto",
     amp: Amp = False,
     channels_last: bool = typer.Option(
-        False, "--channels-last",
+        False, "--channels-last", metavar="",
         help="Train in channels-last memory format: ~2x faster on CPU, different low-order bits "
              "(recorded)."),
     train_threads: int = typer.Option(

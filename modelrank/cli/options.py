@@ -39,7 +39,7 @@ Seed = Annotated[int, typer.Option("--seed", help="Seed of the per-class samplin
                                                  "command's own randomness).")]
 Device = Annotated[str, typer.Option("--device", help="cpu, cuda or auto (CUDA when present).")]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Images per forward pass.")]
-Amp = Annotated[bool, typer.Option("--amp", help="Mixed precision (bfloat16 on the CPU, float16 "
+Amp = Annotated[bool, typer.Option("--amp", metavar="", help="Mixed precision (bfloat16 on the CPU, float16 "
                                                  "on CUDA).")]
 Eta = Annotated[float, typer.Option("--eta", help="Cubical Betti threshold, in the activations' "
                                                   "units.")]
@@ -52,7 +52,7 @@ BettiEngineOpt = Annotated[BettiEngine, typer.Option(
 CacheDir = Annotated[Optional[str], typer.Option(
     "--cache-dir", help="Embedding cache, journal and run logs (default: $MODELRANK_CACHE, else "
     "the user cache); with --executor ray, a directory every node mounts at the same path.")]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding "
+NoCache = Annotated[bool, typer.Option("--no-cache", metavar="", help="Neither read nor write the embedding "
                                                           "cache.")]
 Output = Annotated[Optional[str], typer.Option(
     "--output", "-o", help="Write the result to FILE; the suffix picks the format (the command's "

@@ -136,7 +136,7 @@ def layers(
     max_steps: int = typer.Option(10000, "--max-steps", help="cap on full-batch Adam steps per network"),
     lr: Optional[float] = typer.Option(None, "--lr", help="initial learning rate, halved every 2,500 steps (default 0.01 for d1/d2, 0.005 for d3)"),
     check_every: int = typer.Option(1, "--check-every", help="steps between 100 %-accuracy checks (1: stop at once; the released code used 1000)"),
-    include_output: bool = typer.Option(False, "--include-output", help="also probe the output logits (as the released code did)"),
+    include_output: bool = typer.Option(False, "--include-output", metavar="", help="also probe the output logits (as the released code did)"),
     size: Optional[int] = typer.Option(None, "--size", help="generator size: d1 grid points, d2 points per ring, d3 points per shell"),
     max_points: int = typer.Option(2500, "--max-points", help="per-class cap; larger classes keep every d-th point"),
     plot: Plot = None,
