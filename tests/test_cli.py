@@ -21,7 +21,7 @@ models:
 def run(*args, env_extra=None, cwd=None):
     import os
 
-    env = dict(os.environ, MODELRANK_OFFLINE="1", COLUMNS="250", **(env_extra or {}))
+    env = {**os.environ, "MODELRANK_OFFLINE": "1", "COLUMNS": "250", **(env_extra or {})}
     p = subprocess.run([sys.executable, "-m", "modelrank.cli", *args], capture_output=True,
                        text=True, env=env, cwd=cwd, timeout=600)
     return p.returncode, p.stdout, p.stderr
@@ -247,3 +247,15 @@ def test_version_and_flags_shown_as_flags():
         assert rc == 0
         shown = [ln for ln in out.splitlines() if "<bool>" in ln and "--help" not in ln]
         assert not shown, (cmd, shown)
+
+
+def test_zoo_list_fits_80_columns_without_breaking_a_name():
+    from modelrank.zoo import load_zoo
+
+    rc, out, err = run("zoo", "list", env_extra={"COLUMNS": "80"})
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert all(len(ln) <= 80 for ln in lines), max(lines, key=len)
+    for name in load_zoo(None):
+        assert any(f"│ {name} " in ln for ln in lines), name  # whole, in its own cell
+    assert "COLUMNS=" in out  # says how to see the columns left out

@@ -145,11 +145,12 @@ def print_ranking(console: Console, ranking) -> None:
 
 
 def print_zoo(console: Console, entries) -> None:
+    """The zoo as a table whose names never wrap (they are meant to be copied into --models);
+    on a terminal narrower than the whole table, the id, weights and layers columns are left out
+    and a line says how to see them."""
     from modelrank.availability import weights_status
 
-    t = Table(title="model zoo")
-    for h in ("name", "source", "id", "weights", "layers", "top-1", "tags", "offline"):
-        t.add_column(h, overflow="fold")  # a name is meant to be copied whole
+    rows = []
     for e in entries:
         top1 = "" if e.imagenet_top1 is None else str(e.imagenet_top1)
         if e.imagenet_top1 == "auto" and e.source == "torchvision":
@@ -158,9 +159,25 @@ def print_zoo(console: Console, entries) -> None:
             meta = weights_enum(e.id, e.weights or "DEFAULT").meta
             top1 = str(meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1", "?"))
         layers = e.layers if isinstance(e.layers, str) else f"{len(e.layers)} named"
-        t.add_row(e.name, e.source, e.id, str(e.weights), layers, top1, ",".join(e.tags),
-                  weights_status(e))
+        rows.append({"name": e.name, "source": e.source, "id": e.id, "weights": str(e.weights),
+                     "layers": layers, "top-1": top1, "tags": ",".join(e.tags),
+                     "offline": weights_status(e)})
+    full = ("name", "source", "id", "weights", "layers", "top-1", "tags", "offline")
+    needed = sum(max([len(h)] + [len(r[h]) for r in rows]) + 3 for h in full) + 1
+    narrow = console.width < needed
+    shown = ("name", "source", "top-1", "tags", "offline") if narrow else full
+    t = Table(title="model zoo")
+    for h in shown:
+        if h == "name":
+            t.add_column(h, no_wrap=True, min_width=max([4] + [len(r["name"]) for r in rows]))
+        else:
+            t.add_column(h, overflow="fold")
+    for r in rows:
+        t.add_row(*(r[h] for h in shown))
     console.print(t)
+    if narrow:
+        console.print(f"(id, weights and layers need a terminal {needed} columns wide, e.g. "
+                      f"COLUMNS={needed} modelrank zoo list)", highlight=False, soft_wrap=True)
 
 
 def print_datasets(console: Console) -> None:
