@@ -176,8 +176,8 @@ def print_zoo(console: Console, entries) -> None:
         t.add_row(*(r[h] for h in shown))
     console.print(t)
     if narrow:
-        console.print(f"(id, weights and layers need a terminal {needed} columns wide, e.g. "
-                      f"COLUMNS={needed} modelrank zoo list)", highlight=False, soft_wrap=True)
+        console.print(f"(id, weights and layers need a terminal {needed} columns wide: "
+                      f"COLUMNS={needed} modelrank zoo list)", highlight=False)
 
 
 def print_datasets(console: Console) -> None:
