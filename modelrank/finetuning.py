@@ -939,8 +939,8 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
             elif isinstance(oc.value, str):
                 skipped.append((model, dataset, oc.value))
             else:
-                journal.put(oc.task.key, oc.value)
-                got[(model, dataset)] = oc.value
+                journal.put(oc.task.key, oc.value)  # as computed: a later read trained nothing
+                got[(model, dataset)] = replace(oc.value, runs_computed=1)
         for dataset, _ in targets:
             out[dataset] = [got[(e.name, dataset)] for e in entries if (e.name, dataset) in got]
     evaluations = [Evaluation(d, protocol, out[d]) for d, _ in targets]

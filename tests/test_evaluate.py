@@ -194,3 +194,12 @@ def test_a_fixed_sample_seed_trains_every_seed_on_the_same_images(tmp_path):
     assert train[(None, 0)] == train[(0, 0)]
     assert "sample_seed" not in cfg.key_fields()  # older run keys stay valid
     assert runs[(0, 1)].recipe["config"]["sample_seed"] == 0
+
+
+def test_a_linear_probe_counts_as_one_run_when_computed_and_none_when_read_back(tmp_path):
+    first = evaluate("digits", zoo={"r18": TINY}, models="r18", protocol="linear", per_class=8,
+                     cache_dir=tmp_path).results[0]
+    again = evaluate("digits", zoo={"r18": TINY}, models="r18", protocol="linear", per_class=8,
+                     cache_dir=tmp_path).results[0]
+    assert (first.runs_computed, again.runs_computed) == (1, 0)
+    assert again.accuracy == first.accuracy and isinstance(first.best["C"], float)
