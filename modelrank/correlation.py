@@ -101,3 +101,17 @@ def correlate(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
         "rel_at_1": rel_at_k(s, a, 1),
         "rel_at_3": rel_at_k(s, a, 3),
     }
+
+
+def shared_ranks(values: Sequence[float | None]) -> list[int | None]:
+    """Competition ranks of ``values`` (higher is better): equal values share the best rank of
+    their group and the next value skips past them (1, 1, 3); None or NaN gets None."""
+    out: list[int | None] = []
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append(None)
+        else:
+            out.append(1 + sum(1 for w in finite if w > v))
+    return out
+

@@ -154,8 +154,10 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict]) -> Target
             by_model[model]["control"] = control_kind(info)
     rows = sorted(by_model.values(), key=lambda e: (ranked_by not in e["scores"],
                                                     -e["scores"].get(ranked_by, 0.0), e["model"]))
-    for i, e in enumerate(r for r in rows if ranked_by in r["scores"]):
-        e["rank"] = i + 1
+    from modelrank.correlation import shared_ranks
+
+    for e, rank in zip(rows, shared_ranks([r["scores"].get(ranked_by) for r in rows])):
+        e["rank"] = rank  # equal values share a rank
     runs = sorted({(s["run_id"], s["split"], s["per_class"]) for s in scores})
     board = TargetBoard(dataset, ranked_by, metrics, protocols, rows,
                         runs=[{"run_id": r, "split": sp, "per_class": pc} for r, sp, pc in runs])

@@ -52,6 +52,7 @@ class RankRow:
     unavailable: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     topology: dict[str, Any] = field(default_factory=dict)
+    rank: int | None = None  # by the ranking's primary score; equal values share it
 
 
 @dataclass
@@ -67,6 +68,17 @@ class Ranking:
     skipped: list[tuple[str, str]]
     recipe: dict[str, Any]
     failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from modelrank.correlation import shared_ranks
+
+        for row, rank in zip(self.rows, shared_ranks([r.scores.get(self.primary)
+                                                      for r in self.rows])):
+            row.rank = rank
+
+    def tied_first(self) -> list[str]:
+        """The backbones sharing the first place under the primary score (one when no tie)."""
+        return [r.model for r in self.rows if r.rank == 1]
 
     def best(self) -> str:
         """Name of the top backbone by the primary score.
@@ -87,8 +99,8 @@ class Ranking:
         """Header and formatted cells: rank, model, each metric (raw value, direction-aware)."""
         header = ["rank", "model"] + self.metrics
         body = []
-        for i, r in enumerate(self.rows, 1):
-            cells = [str(i), r.model]
+        for r in self.rows:
+            cells = ["–" if r.rank is None else str(r.rank), r.model]
             for m in self.metrics:
                 v = r.raw.get(m)
                 cells.append("n/a" if v is None else f"{v:.4g}")
@@ -101,9 +113,9 @@ class Ranking:
             "metrics": self.metrics,
             "primary": self.primary,
             "ranking": [
-                {"rank": i, "model": r.model, "scores": r.scores, "raw": r.raw,
+                {"rank": r.rank, "model": r.model, "scores": r.scores, "raw": r.raw,
                  "unavailable": r.unavailable, "info": r.info, "topology": r.topology}
-                for i, r in enumerate(self.rows, 1)
+                for r in self.rows
             ],
             "skipped": [{"model": m, "reason": why} for m, why in self.skipped],
             "failed": [{"model": m, "reason": why} for m, why in self.failed],
@@ -121,16 +133,17 @@ class Ranking:
         except ImportError:
             raise ConfigError("Ranking.to_pandas needs pandas: pip install pandas") from None
         return pd.DataFrame(
-            [{"model": r.model, "rank": i, **{m: r.raw.get(m, float("nan")) for m in self.metrics}}
-             for i, r in enumerate(self.rows, 1)]).set_index("model")
+            [{"model": r.model, "rank": r.rank, **{m: r.raw.get(m, float("nan"))
+                                                   for m in self.metrics}}
+             for r in self.rows]).set_index("model")
 
     def to_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(["rank", "model"] + self.metrics)
-        for i, r in enumerate(self.rows, 1):
-            w.writerow([i, r.model] + ["" if r.raw.get(m) is None else repr(r.raw[m])
-                                       for m in self.metrics])
+        for r in self.rows:
+            w.writerow(["" if r.rank is None else r.rank, r.model]
+                       + ["" if r.raw.get(m) is None else repr(r.raw[m]) for m in self.metrics])
         return buf.getvalue()
 
     def to_markdown(self) -> str:
@@ -536,6 +549,12 @@ class Pick(str):
     @property
     def stability(self) -> float | None:
         return self.recommendation.stability
+
+    @property
+    def tied(self) -> tuple[str, ...]:
+        """The backbones sharing the first place with this one (empty when there is no tie);
+        :attr:`recommendation`'s ``tie_break`` says how this one was taken among them."""
+        return self.recommendation.tied
 
     def __repr__(self) -> str:
         return f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r})"

@@ -445,6 +445,22 @@ def test_random_and_truncated_controls_are_marked(tmp_path):
 
 
 
+def test_equal_scores_share_a_rank_on_the_leaderboard(tmp_path):
+    """Issue 30, item 1: two backbones with the same value of the ranking score share its rank."""
+    doc = ranking_dict("cifar10")
+    first, second = doc["ranking"][0], doc["ranking"][1]
+    second["scores"]["logme"] = first["scores"]["logme"]
+    second["raw"]["logme"] = first["raw"]["logme"]
+    with Store(tmp_path / "r.sqlite") as s:
+        s.record_ranking(doc, "score")
+        board = build(s)
+    ranks = {r["model"]: r["rank"] for r in board.targets[0].rows}
+    assert ranks[first["model"]] == ranks[second["model"]] == 1
+    assert sorted(ranks.values())[:3] == [1, 1, 3]
+    table = md_tables(render(board, "md"))["cifar10 — ranked by logme"]
+    assert [row[0] for row in table[1:4]] == ["1", "1", "3"]
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None,
                     reason="Debian's chromium is not installed (apt-get install -y chromium)")
 def test_a_page_with_every_score_fits_1280_px_and_sorts(tmp_path):

@@ -93,3 +93,65 @@ def test_a_ranking_as_a_dataframe_holds_its_raw_values_in_order(tmp_path):
         assert df.loc[row.model, "betti-cubical"] == row.raw["betti-cubical"]
     assert all("imagenet-top1" in row.unavailable for row in r.rows)
     assert df["imagenet-top1"].isna().all()  # random weights have no ImageNet top-1: NaN
+
+
+def _ranking(primary, values, others=None):
+    from modelrank.ranking import RankRow, Ranking
+
+    rows = []
+    for m, v in values.items():
+        row = RankRow(m, scores={primary: v}, raw={primary: v})
+        for name, col in (others or {}).items():
+            if m in col:
+                row.scores[name] = row.raw[name] = col[m]
+        rows.append(row)
+    rows.sort(key=lambda r: -r.scores[primary])
+    return Ranking([primary, *(others or {})], primary, rows, [], {"data": {}})
+
+
+def test_equal_values_share_a_rank_in_the_rows_the_table_and_the_json():
+    r = _ranking("knn", {"a": 1.0, "b": 1.0, "c": 0.5, "d": 0.5, "e": 0.25})
+    assert [row.rank for row in r.rows] == [1, 1, 3, 3, 5] and r.tied_first() == ["a", "b"]
+    assert [cells[0] for cells in r.table()[1]] == ["1", "1", "3", "3", "5"]
+    assert [x["rank"] for x in r.to_dict()["ranking"]] == [1, 1, 3, 3, 5]
+    assert r.to_csv().splitlines()[1].startswith("1,a")
+
+
+def test_a_tie_at_the_top_names_every_tied_backbone_and_says_how_it_was_broken():
+    """Issue 30, item 1: every backbone has k-NN 1.0; the other scores prefer b."""
+    from modelrank.recommendation import TIE_RULE, break_tie
+
+    r = _ranking("knn", {"a": 1.0, "b": 1.0, "c": 1.0},
+                 {"logme": {"a": 0.1, "b": 0.9, "c": 0.5}, "gbc": {"a": -3.0, "b": -1.0, "c": -2.0}})
+    rec = recommend(r, None, [], replicates=0)
+    assert rec.model == "b" and rec.tied == ("a", "b", "c") and rec.agreement == 1.0
+    line = rec.line()
+    assert line.startswith("Tied first by knn: a, b, c. Recommended: b, by " + TIE_RULE)
+    assert "ahead of" not in line
+    # other scores that do not separate them: said so, zoo order
+    same = _ranking("knn", {"a": 1.0, "b": 1.0}, {"logme": {"a": 0.5, "b": 0.5}})
+    assert break_tie(same, ["a", "b"]) == ("a", "zoo order: the other scores (logme) do not "
+                                                "separate them either")
+    alone = _ranking("knn", {"a": 1.0, "b": 1.0})
+    assert break_tie(alone, ["a", "b"])[1].startswith("zoo order: no other computed score")
+    # no tie: the line as before
+    clear = recommend(_ranking("knn", {"a": 1.0, "b": 0.5}), None, [], replicates=0)
+    assert clear.tied == () and clear.line().startswith("Recommended: a (by knn, 0.5 ahead of b)")
+
+
+def test_score_says_a_tie_and_names_every_tied_backbone(tmp_path):
+    from tests.test_cli import run
+
+    (tmp_path / "z.yaml").write_text(
+        "models:\n"
+        "  twin-a: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}\n"
+        "  twin-b: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}\n")
+    rc, out, err = run("score", "--zoo", str(tmp_path / "z.yaml"), "--models", "all",
+                       "--metric", "knn,logme", "--per-class", "5", "--stability", "0",
+                       "--cache-dir", str(tmp_path / "c"), "--db", str(tmp_path / "r.db"))
+    assert rc == 0, err
+    text = out + err
+    assert "Tied first by knn: twin-a, twin-b. Recommended: twin-a, by zoo order" in text
+    assert "1 of 1 other scores also put it first (tied with others there)" in text
+    ranks = [ln.split("│")[1].strip() for ln in out.splitlines() if "│ twin-" in ln]
+    assert ranks == ["1", "1"]  # they share the first place in the table
