@@ -43,6 +43,9 @@ class TargetBoard:
     ``omega``: {model: per-layer Ω over the probe layers (length L, shallow to deep)}.
     ``tau``: {metric: {"value": weighted τ of score vs accuracy, "source": "stored" | "computed",
     "protocol": the accuracy's protocol}}.
+    ``recipe``: what the scores of this table saw (split, images per class, resolution, η,
+    layout, modelrank version) when the target has results of several such recipes, which get a
+    table each, never one column; "" when it has one.
     """
 
     dataset: str
@@ -53,6 +56,7 @@ class TargetBoard:
     runs: list[dict[str, Any]] = field(default_factory=list)
     omega: dict[str, list[float]] = field(default_factory=dict)
     tau: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recipe: str = ""  # what the scores saw, when the target has tables of several recipes
 
 
 @dataclass
@@ -110,7 +114,8 @@ def build(store, datasets: Sequence[str] | None = None, metric: str | None = Non
         have = ", ".join(sorted({s["metric"] for s in all_scores})) or "none yet"
         raise ConfigError(f"no {metric!r} scores in {store.path} (scores there: {have})")
     corr = store.correlations()
-    targets = [_target(store, ds, metric, [c for c in corr if c["dataset"] == ds]) for ds in chosen]
+    targets = [t for ds in chosen
+               for t in _targets(store, ds, metric, [c for c in corr if c["dataset"] == ds])]
     return Leaderboard(str(store.path), targets,
                        _tau_tables(corr, chosen if datasets else None, store.tau_summaries()))
 
@@ -123,8 +128,50 @@ def _dedupe(items: Iterable[str]) -> list[str]:
     return out
 
 
-def _target(store, dataset: str, metric: str | None, corr: list[dict]) -> TargetBoard:
-    scores = store.scores(dataset=dataset)
+#: What makes two stored values comparable: the parts of the recipe of the runs behind them.
+RECIPE_FIELDS = ("split", "per class", "resolution", "η", "layout", "modelrank")
+
+
+def _recipe_key(rec: dict[str, Any]) -> tuple:
+    """(split, images per class, resolution, η, layout, modelrank version) of one stored value."""
+    recipe, info = rec["recipe"], rec["info"]
+    data = recipe.get("data", {}) if isinstance(recipe.get("data"), dict) else {}
+    per_class = data.get("per_class", rec["per_class"])
+    return (rec["split"], per_class, info.get("image_size"), recipe.get("eta"),
+            recipe.get("layout"), (recipe.get("versions") or {}).get("modelrank"))
+
+
+def _recipe_label(key: tuple) -> str:
+    split, per_class, size, eta, layout, version = key
+    parts = [f"{split or '?'} split", f"{'all' if per_class is None else per_class} per class"]
+    if size is not None:
+        parts.append(f"{size} px")
+    if eta is not None:
+        parts.append(f"η={eta:g}, {layout}")
+    if version:
+        parts.append(f"modelrank {version}")
+    return ", ".join(parts)
+
+
+def _targets(store, dataset: str, metric: str | None, corr: list[dict]) -> list[TargetBoard]:
+    """One table per recipe of the values stored on ``dataset`` (the latest recipe first), each
+    holding the latest value of each backbone × score under that recipe."""
+    history = store.score_history(dataset)
+    groups: dict[tuple, dict[tuple[str, str], dict]] = {}
+    last: dict[tuple, int] = {}
+    for rec in history:
+        key = _recipe_key(rec)
+        groups.setdefault(key, {})[(rec["model"], rec["metric"])] = rec
+        last[key] = rec["run_id"]
+    if not groups:
+        return [_target(store, dataset, metric, corr, [], "")]
+    keys = sorted(groups, key=lambda k: -last[k])
+    return [_target(store, dataset, metric, corr, list(groups[k].values()),
+                    _recipe_label(k) if len(keys) > 1 else "") for k in keys]
+
+
+def _target(store, dataset: str, metric: str | None, corr: list[dict], scores: list[dict],
+            recipe: str) -> TargetBoard:
     accs = store.accuracies(dataset=dataset)
     metrics = sorted({s["metric"] for s in scores})
     ranked_by = metric if metric is not None else store.primary_metric(dataset)
@@ -160,7 +207,8 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict]) -> Target
         e["rank"] = rank  # equal values share a rank
     runs = sorted({(s["run_id"], s["split"], s["per_class"]) for s in scores})
     board = TargetBoard(dataset, ranked_by, metrics, protocols, rows,
-                        runs=[{"run_id": r, "split": sp, "per_class": pc} for r, sp, pc in runs])
+                        runs=[{"run_id": r, "split": sp, "per_class": pc} for r, sp, pc in runs],
+                        recipe=recipe)
     board.omega = _omegas(store, dataset)
     board.tau = _scatter_taus(board, corr)
     return board
@@ -359,6 +407,20 @@ def _runs_note(t: TargetBoard) -> str:
     return "scores from " + "; ".join(parts) if parts else ""
 
 
+def _direction_note(t: TargetBoard) -> str:
+    """" (ranked by X, higher is better)" from the score registry, or "" for an unknown score."""
+    if t.ranked_by is None:
+        return ""
+    from modelrank.errors import MetricError
+    from modelrank.metrics import get_metric
+
+    try:
+        higher = get_metric(t.ranked_by).higher_is_better
+    except MetricError:
+        return f" (ranked by {t.ranked_by})"
+    return f" (ranked by {t.ranked_by}, {'higher' if higher else 'lower'} is better)"
+
+
 def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
     from modelrank.markdown import table
 
@@ -387,7 +449,8 @@ def to_markdown(board: Leaderboard) -> str:
 
 
 def _md_target(t: TargetBoard) -> list[str]:
-    title = f"## {t.dataset}" + (f" — ranked by {t.ranked_by}" if t.ranked_by else "")
+    title = (f"## {t.dataset}" + (f" — ranked by {t.ranked_by}" if t.ranked_by else "")
+             + (f" — {t.recipe}" if t.recipe else ""))
     out = [title, ""]
     if not t.rows:
         return out + ["No scores or accuracies stored for this target.", ""]
@@ -396,13 +459,13 @@ def _md_target(t: TargetBoard) -> list[str]:
     out += _md_table(_target_header(t), [_target_cells(t, r) for r in t.rows]) + [""]
     notes = [f"- {r['model']}: {m} n/a ({why})" for r in t.rows for m, why in r["unavailable"].items()]
     if t.runs:
-        out += [f"Raw score values (ranked by the higher-is-better score); {_runs_note(t)}.", ""]
+        out += [f"Raw score values{_direction_note(t)}; {_runs_note(t)}.", ""]
     return out + (notes + [""] if notes else [])
 
 
 def to_csv(board: Leaderboard) -> str:
-    """Two blocks separated by one empty line: the per-target rows (header ``dataset,ranked_by,
-    rank,model,<scores…>,<protocol> acc (%)…``), then the τ rows (``suite,score,<datasets…>,mean,
+    """Two blocks separated by one empty line: the per-target rows (header ``dataset,recipe,
+    ranked_by,rank,model,<scores…>,<protocol> acc (%)…``; recipe empty when a target has one), then the τ rows (``suite,score,<datasets…>,mean,
     n_datasets,mean_low,mean_high,verdict``: the mean's 95 % interval and the verdict against the
     best static baseline where the benchmark stored them; the suite is written "SUITE (against GT)" for a second ground truth).
     Unavailable / missing cells are empty."""
@@ -410,10 +473,12 @@ def to_csv(board: Leaderboard) -> str:
     w = csv.writer(buf, lineterminator="\n")
     metrics = _dedupe(m for t in board.targets for m in t.metrics)
     protocols = _dedupe(p for t in board.targets for p in t.protocols)
-    w.writerow(["dataset", "ranked_by", "rank", "model"] + metrics + [f"{p} acc (%)" for p in protocols])
+    w.writerow(["dataset", "recipe", "ranked_by", "rank", "model"] + metrics
+               + [f"{p} acc (%)" for p in protocols])
     for t in board.targets:
         for r in t.rows:
-            w.writerow([t.dataset, t.ranked_by or "", "" if r["rank"] is None else r["rank"], r["model"]]
+            w.writerow([t.dataset, t.recipe, t.ranked_by or "",
+                        "" if r["rank"] is None else r["rank"], r["model"]]
                        + [_repr(r["raw"].get(m)) for m in metrics]
                        + [_repr(r["accuracy"].get(p)) for p in protocols])
     buf.write("\n")
@@ -489,7 +554,9 @@ def to_html(board: Leaderboard) -> str:
              "<title>modelrank leaderboard</title>", f"<style>{_CSS}</style></head><body>",
              "<h1>modelrank leaderboard</h1>",
              f'<p class="note">From the results database <code>{e(board.database)}</code>.</p>']
-    links = [f'<a href="#{_anchor(t.dataset)}">{e(t.dataset)}</a>' for t in board.targets]
+    links = [f'<a href="#{_anchor(t.dataset + (" " + t.recipe if t.recipe else ""))}">'
+             f'{e(t.dataset + (" (" + t.recipe + ")" if t.recipe else ""))}</a>'
+             for t in board.targets]
     links.append('<a href="#across-targets">across targets</a>')
     parts.append('<nav class="note">Targets: ' + " · ".join(links) + "</nav>")
     if not board.targets:
@@ -551,8 +618,9 @@ def _shown_metrics(t: TargetBoard) -> list[str]:
 
 def _html_target(t: TargetBoard) -> list[str]:
     e = html.escape
-    title = e(t.dataset) + (f" — ranked by {e(t.ranked_by)}" if t.ranked_by else "")
-    out = [f'<h2 id="{_anchor(t.dataset)}">{title}</h2>']
+    title = (e(t.dataset) + (f" — ranked by {e(t.ranked_by)}" if t.ranked_by else "")
+             + (f" — {e(t.recipe)}" if t.recipe else ""))
+    out = [f'<h2 id="{_anchor(t.dataset + (" " + t.recipe if t.recipe else ""))}">{title}</h2>']
     if not t.rows:
         return out + ['<p class="empty">No scores or accuracies stored for this target.</p>']
     if t.ranked_by is not None and not any(t.ranked_by in r["scores"] for r in t.rows):

@@ -628,6 +628,21 @@ class Store:
             "WHERE s.id IN (SELECT MAX(id) FROM scores GROUP BY model, metric, dataset)" + where
             + " ORDER BY s.dataset, s.metric, s.model", params)
 
+    def score_history(self, dataset: str) -> list[dict]:
+        """Every stored value on ``dataset``, oldest first, with what its run scored: each dict
+        has model, metric, raw, score, unavailable, run_id, split, per_class, recipe (the run's
+        recipe) and info (the backbone's info in that run, {} when not recorded)."""
+        rows = self._rows(
+            "SELECT s.model, s.metric, s.raw, s.score, s.unavailable, s.run_id, r.split, "
+            "r.per_class, r.recipe_json, m.info_json FROM scores s JOIN runs r ON r.id = s.run_id "
+            "LEFT JOIN run_models m ON m.run_id = s.run_id AND m.model = s.model "
+            "WHERE s.dataset = ? ORDER BY s.id", (dataset,))
+        for r in rows:
+            r["recipe"] = json.loads(r.pop("recipe_json"))
+            info = r.pop("info_json")
+            r["info"] = json.loads(info) if info else {}
+        return rows
+
     def accuracies(self, dataset: str | None = None, protocol: str | None = None) -> list[dict]:
         """Best accuracy (percent) per model × dataset × protocol, with the hyper-parameters that
         gave it (ties: the latest). Each dict: model, dataset, protocol, accuracy, accuracy_kind,

@@ -232,3 +232,23 @@ def test_the_vtab_style_sets_are_registered_and_offline_are_one_line(name, split
     with pytest.raises(DatasetUnavailableError, match=message) as exc:
         load_target(name, split=split, download=False)
     assert "\n" not in str(exc.value)
+
+
+def test_the_recipe_records_the_images_per_class_actually_held(tmp_path):
+    """Issue 30, item 3: --per-class 100 on a folder of 4 images a class is recorded as 4, with
+    what was asked beside it."""
+    from PIL import Image
+
+    from modelrank.data import load_target
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b", "c"):
+        (tmp_path / c).mkdir()
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+                tmp_path / c / f"{i}.png")
+    rec = load_target(str(tmp_path), per_class=100).recipe()
+    assert rec["per_class"] == 4 and rec["per_class_requested"] == 100 and rec["n_images"] == 12
+    rec = load_target(str(tmp_path), per_class=3).recipe()
+    assert rec["per_class"] == 3 and "per_class_requested" not in rec
+    assert "per_class_requested" not in load_target(str(tmp_path)).recipe()

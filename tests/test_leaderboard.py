@@ -229,7 +229,7 @@ def test_cli_metric_and_dataset_options(db, tmp_path):
     assert leep[3] == f"{statistics.fmean([TAU[('dtd', 'leep')], TAU[('pets', 'leep')]]):.3f}"
 
     res = CliRunner().invoke(cli_app(), ["leaderboard", "--db", str(db), "--format", "csv"])
-    assert res.exit_code == 0 and res.stdout.startswith("dataset,ranked_by,rank,model")
+    assert res.exit_code == 0 and res.stdout.startswith("dataset,recipe,ranked_by,rank,model")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -257,7 +257,7 @@ def test_sections_without_data_say_so(tmp_path):
         assert "No results in the database yet." in render(board, "md")
         assert "No rank correlations stored yet" in render(board, "html")
         assert json.loads(render(board, "json"))["targets"] == []
-        assert render(board, "csv").split("\n\n")[0].startswith("dataset,ranked_by,rank,model")
+        assert render(board, "csv").split("\n\n")[0].startswith("dataset,recipe,ranked_by,rank,model")
         rk = ranking_dict("dtd")
         for r in rk["ranking"]:
             r["topology"] = {}
@@ -443,6 +443,33 @@ def test_random_and_truncated_controls_are_marked(tmp_path):
     assert {r["model"] for r in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))} \
         == set(MODELS)
 
+
+
+def test_runs_of_different_recipes_are_never_ranked_in_one_column(tmp_path):
+    """Issue 30, item 3: three backbones scored at 20 per class, then one of them at 5 per
+    class: two tables, each holding only its own recipe's values and saying which it is."""
+    doc20 = ranking_dict("cifar10")
+    doc20["recipe"]["data"]["per_class"] = 20
+    doc5 = ranking_dict("cifar10")
+    doc5["recipe"]["data"]["per_class"] = 5
+    doc5["ranking"] = [dict(doc5["ranking"][-1], rank=1)]
+    doc5["ranking"][0]["scores"]["logme"] = doc5["ranking"][0]["raw"]["logme"] = 99.0
+    with Store(tmp_path / "r.sqlite") as s:
+        s.record_ranking(doc20, "score")
+        s.record_ranking(doc5, "score")
+        board = build(s)
+    assert [t.recipe for t in board.targets] == ["train split, 5 per class, 32 px",
+                                                 "train split, 20 per class, 32 px"]
+    five, twenty = board.targets
+    assert [r["model"] for r in five.rows if r["scores"]] == [doc5["ranking"][0]["model"]]
+    assert all(r["scores"].get("logme") != 99.0 for r in twenty.rows)  # not mixed in
+    assert [r["rank"] for r in twenty.rows][:2] == [1, 2]
+    md = render(board, "md")
+    assert "## cifar10 — ranked by logme — train split, 5 per class, 32 px" in md
+    assert "## cifar10 — ranked by logme — train split, 20 per class, 32 px" in md
+    assert "(ranked by logme, higher is better)" in md
+    assert {row["recipe"] for row in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))} \
+        == {"train split, 5 per class, 32 px", "train split, 20 per class, 32 px"}
 
 
 def test_equal_scores_share_a_rank_on_the_leaderboard(tmp_path):

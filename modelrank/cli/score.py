@@ -77,6 +77,10 @@ def score(
         raise ModelrankError(f"none of the {len(ranking.skipped)} selected backbone(s) could be "
                              "scored here (the reasons are above)")
     print_ranking(out, ranking)
+    asked = ranking.recipe["data"].get("per_class_requested")
+    if asked is not None:
+        out.print(f"  scored {ranking.recipe['data']['per_class']} images per class at most: "
+                  f"fewer than the {asked} asked for exist", highlight=False)
     if capped and ranking.recipe["data"]["n_images"] >= DEFAULT_PER_CLASS * ranking.recipe["data"]["n_classes"]:
         out.print(f"  scored {DEFAULT_PER_CLASS} images per class, the default cap "
                   "(--per-class N or --per-class all to score more)", highlight=False)

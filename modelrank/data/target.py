@@ -76,12 +76,24 @@ class TargetData:
             h.update(("|classes:" + "\x1f".join(self.class_subset)).encode())
         return h.hexdigest()[:24]
 
+    def per_class_scored(self) -> int | None:
+        """The images per class actually held: ``per_class``, or fewer where no class had that
+        many (the largest class's count); None when every image was asked for."""
+        if self.per_class is None:
+            return None
+        counts = np.bincount(np.asarray(self.labels, np.int64), minlength=self.num_classes)
+        most = int(counts.max()) if counts.size else 0
+        return min(self.per_class, most)
+
     def recipe(self) -> dict[str, Any]:
-        """What a result must record about the data it saw."""
+        """What a result must record about the data it saw; ``per_class`` is what was held
+        (``per_class_requested`` beside it when fewer images existed than were asked for)."""
+        held = self.per_class_scored()
         return {
             "dataset": self.name,
             "split": self.split,
-            "per_class": self.per_class,
+            "per_class": held,
+            **({"per_class_requested": self.per_class} if held != self.per_class else {}),
             "seed": self.seed,
             "n_images": len(self),
             "n_classes": self.num_classes,
