@@ -259,3 +259,17 @@ def test_zoo_list_fits_80_columns_without_breaking_a_name():
     for name in load_zoo(None):
         assert any(f"│ {name} " in ln for ln in lines), name  # whole, in its own cell
     assert "COLUMNS=" in out  # says how to see the columns left out
+
+
+def test_tables_say_what_their_numbers_are(tmp_path, tiny_zoo):
+    """Issue 30, item 5: each score's meaning and direction from the registry, the images and
+    resolution scored; `metrics` marks the scores README recommends first."""
+    rc, out, err = run("score", "--zoo", str(tiny_zoo), "--models", "r18a,r18b", "--per-class", "4",
+                       "--metric", "knn,betti-cubical", "--stability", "0",
+                       "--cache-dir", str(tmp_path / "c"), "--db", str(tmp_path / "r.db"))
+    assert rc == 0, err
+    assert "scored 40 train images (4 per class) at 32 px" in out
+    assert "knn (higher is better): k-NN accuracy" in out
+    assert "betti-cubical (lower is better): Suresh et al." in out
+    rc, out, _ = run("metrics")
+    assert rc == 0 and "knn *" in out and "logme *" in out and "* try first: knn, logme" in out

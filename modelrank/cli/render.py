@@ -133,10 +133,18 @@ def print_ranking(console: Console, ranking) -> None:
     console.print(t)
     from modelrank.metrics import get_metric
 
-    lower = [m for m in ranking.metrics if not get_metric(m).higher_is_better]
-    if lower:
-        console.print(f"  raw values shown; lower is better for {', '.join(lower)} "
-                      "(rankings use their negation)", highlight=False)
+    sizes = sorted({r.info.get("image_size") for r in ranking.rows if r.info.get("image_size")})
+    at = ("" if not sizes else f" at {sizes[0]} px" if len(sizes) == 1
+          else f" at {sizes[0]}–{sizes[-1]} px")
+    per = rec.get("per_class")
+    console.print(f"  scored {rec['n_images']} {rec['split']} images"
+                  + (f" ({per} per class)" if per is not None else "")
+                  + f"{at}; raw values:", highlight=False)
+    for m in ranking.metrics:
+        spec = get_metric(m)
+        direction = "higher" if spec.higher_is_better else "lower"
+        console.print(escape(f"  {m} ({direction} is better): {spec.description}"),
+                      highlight=False)
     for r in ranking.rows:
         for m, why in r.unavailable.items():
             console.print(escape(f"  {r.model}: {m} unavailable ({why})"), highlight=False)
@@ -200,11 +208,16 @@ def print_datasets(console: Console) -> None:
 
 def print_metrics(console: Console) -> None:
     from modelrank.metrics import list_metrics
+    from modelrank.metrics.registry import RECOMMENDED_FIRST
 
     t = Table(title="scores and priors")
     for h in ("name", "kind", "direction", "needs", "description"):
-        t.add_column(h)
+        t.add_column(h, no_wrap=h == "name")
     for s in list_metrics():
-        t.add_row(s.name, s.kind, "higher" if s.higher_is_better else "lower",
+        mark = " *" if s.name in RECOMMENDED_FIRST else ""
+        t.add_row(s.name + mark, s.kind, "higher" if s.higher_is_better else "lower",
                   ",".join(sorted(s.needs)), s.description)
     console.print(t)
+    console.print(f"* try first: {', '.join(RECOMMENDED_FIRST)} (README, \"Which score should I "
+                  "use?\"); check the static baselines before trusting any score.",
+                  highlight=False)

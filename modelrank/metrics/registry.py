@@ -112,6 +112,9 @@ class MetricSpec:
 
 _REGISTRY: dict[str, MetricSpec] = {}
 
+#: The scores README's "Which score should I use?" recommends trying first, in its order.
+RECOMMENDED_FIRST = ("knn", "logme")
+
 
 def register_metric(
     name: str,
