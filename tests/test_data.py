@@ -95,6 +95,26 @@ def test_torchvision_set_offline_gives_a_clear_error(tmp_path, monkeypatch):
         load_target("cifar10", split="train", download=False)
 
 
+def test_a_failed_download_names_the_layout_and_leaves_no_empty_directory(tmp_path, monkeypatch):
+    """Issue 30, item 7: the error says which torchvision call writes the files and where; the
+    attempt's empty directories are removed."""
+    root = tmp_path / "data" / "here"
+    monkeypatch.setenv("MODELRANK_DATA", str(root))
+    with pytest.raises(DatasetUnavailableError) as info:
+        load_target("cifar10", split="train", download=False)
+    msg = str(info.value)
+    assert f"torchvision.datasets.CIFAR10(root='{root}', train=True, download=True)" in msg
+    assert "in the same layout" in msg
+    assert not (tmp_path / "data").exists()  # nothing left behind
+    keep = tmp_path / "kept"
+    (keep / "note.txt").parent.mkdir()
+    (keep / "note.txt").write_text("x")
+    monkeypatch.setenv("MODELRANK_DATA", str(keep))
+    with pytest.raises(DatasetUnavailableError):
+        load_target("cifar10", split="train", download=False)
+    assert (keep / "note.txt").is_file()  # a directory that was there stays
+
+
 # ---------------------------------------------------------------- splits of image folders
 
 

@@ -178,23 +178,48 @@ def _construct(spec: TVSpec, root: Path, split: str, download: bool, name: str):
             raise DatasetUnavailableError(f"{name} needs h5py: pip install h5py") from None
     if spec.manual:
         raise DatasetUnavailableError(f"{name} is not in {root}: " + spec.manual.format(root=root))
+    args = ", ".join([f"root={str(root)!r}"] + [f"{k}={v!r}" for k, v in kwargs.items()]
+                     + ["download=True"])
+    remedy = (f"Where there is internet, run torchvision.datasets.{spec.cls}({args}) and copy "
+              f"{root} here with the files it wrote, in the same layout; or set MODELRANK_DATA "
+              "to a directory that has them")
     if not download:
-        raise DatasetUnavailableError(
-            f"{name} is not in {root} and downloading is off; download it or set MODELRANK_DATA")
+        raise DatasetUnavailableError(f"{name} is not in {root} and downloading is off. {remedy}")
     from modelrank.downloading import download_attempt
 
-    with download_attempt(missing=f"{name} is not in {root}",
-                          remedy=f"Download it where there is internet into {root} "
-                                 "or set MODELRANK_DATA"):
+    with download_attempt(missing=f"{name} is not in {root}", remedy=remedy):
         return cls(root=str(root), download=True, **kwargs)
+
+
+def _remove_empty(root: Path, created: list[Path]) -> None:
+    """Remove the empty directories under ``root`` and those of ``created`` (directories this
+    attempt made, deepest first) that are empty; anything holding a file stays."""
+    import os
+
+    if root in created and root.is_dir():
+        for sub, _, _ in sorted(os.walk(root), key=lambda w: -len(w[0])):
+            try:
+                Path(sub).rmdir()
+            except OSError:  # not empty
+                pass
+    for p in created:
+        try:
+            p.rmdir()
+        except OSError:
+            pass
 
 
 def load_torchvision(name: str, split: str, root: Path, download: bool):
     """(name, split, images, labels, class_names) of a torchvision set; images load lazily."""
     spec = TORCHVISION_SETS[name]
+    created = [p for p in (root, *root.parents) if not p.exists()]
     root.mkdir(parents=True, exist_ok=True)
     base_split = split if name not in FIXED_SPLITS else "all"
-    ds = _construct(spec, root, base_split, download, name)
+    try:
+        ds = _construct(spec, root, base_split, download, name)
+    except DatasetUnavailableError:
+        _remove_empty(root, created)  # a failed attempt leaves no empty directories behind
+        raise
     labels = spec.labels(ds)
     keep = np.arange(labels.shape[0])
     if name in FIXED_SPLITS:
