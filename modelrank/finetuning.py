@@ -838,7 +838,8 @@ def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = Non
              device: str | None = None, cache_dir: str | Path | None = None,
              executor: "Executor | None" = None,
              on_progress: OnProgress | None = None,
-             on_skip: Callable[[str, str], None] | None = None) -> Evaluation:
+             on_skip: Callable[[str, str], None] | None = None,
+             store: bool | str | Path = False) -> Evaluation:
     """Ground-truth accuracy of every selected backbone on ``dataset`` (see module docstring).
 
     Args:
@@ -854,14 +855,23 @@ def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = Non
         on_progress: told (:func:`runs_label` of a model, runs done, runs) and (:data:`STEPS`,
             step, steps) (:mod:`modelrank.progress`).
         on_skip: called (model, reason) for a backbone whose weights are unavailable.
+        store: also record the accuracies in the results database (True: the default one,
+            ``$MODELRANK_DB``; a path: that file), where ``leaderboard`` finds them.
 
     Returns:
         :class:`Evaluation`: the results, and the backbones that failed or were skipped.
     """
-    return evaluate_targets(
+    ev = evaluate_targets(
         [(dataset, per_class)], zoo=zoo, models=models, protocol=protocol, budget=budget,
         device=device, cache_dir=cache_dir, executor=executor, on_progress=on_progress,
         on_skip=on_skip)[0]
+    if store:
+        from modelrank.recording import record_evaluation
+
+        record_evaluation(ev, db=None if store is True else store,
+                          command=f"python: modelrank.evaluate({dataset!r}, models={models!r}, "
+                                  f"protocol={protocol!r})")
+    return ev
 
 
 def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,

@@ -26,3 +26,25 @@ def tell(on_progress: OnProgress | None, what: str, done: int, total: int) -> No
     """Call ``on_progress`` when there is one."""
     if on_progress is not None:
         on_progress(what, done, total)
+
+
+def to_stderr(*, every_s: float = 5.0, stream=None) -> OnProgress:
+    """A callback that prints progress as plain lines (``[lite0 images] 32/100``): each label's
+    first call, its last (``done == total``), and otherwise at most one line every ``every_s``
+    seconds per label. For the library: ``rank(..., on_progress=modelrank.progress.to_stderr())``.
+    """
+    import sys
+    import time
+
+    out = stream if stream is not None else sys.stderr
+    last: dict[str, float] = {}
+
+    def report(what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if what in last and done < total and now - last[what] < every_s:
+            return
+        last[what] = now
+        print(f"[{what}] {done}/{total}", file=out, flush=True)
+
+    return report
+

@@ -360,6 +360,7 @@ def rank(
     executor: "Executor | None" = None,
     on_progress: OnProgress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
+    store: bool | str | Path = False,
 ) -> Ranking:
     """Score every selected backbone on ``dataset`` and rank them.
 
@@ -377,6 +378,8 @@ def rank(
         on_progress: ``on_progress(model, images done, total)`` while probing
             (:mod:`modelrank.progress`; in-process executors only).
         on_skip: called (model, reason) for a backbone that cannot be built here.
+        store: also record the ranking in the results database (True: the default one,
+            ``$MODELRANK_DB``; a path: that file), where ``leaderboard`` finds it.
 
     Returns:
         Ranking, rows sorted best first by the primary metric. Units that failed after their
@@ -386,9 +389,16 @@ def rank(
     check_whole_number("seed", seed, least=0)
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
-    return rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed, device=device,
-                        options=options, executor=executor, on_progress=on_progress,
-                        on_skip=on_skip)[0]
+    ranking = rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed,
+                           device=device, options=options, executor=executor,
+                           on_progress=on_progress, on_skip=on_skip)[0]
+    if store:
+        from modelrank.recording import record_ranking
+
+        record_ranking(ranking, db=None if store is True else store,
+                       command=f"python: modelrank.rank({data.name!r}, models={models!r}, "
+                               f"metrics={metrics!r})")
+    return ranking
 
 
 def rank_targets(

@@ -155,3 +155,30 @@ def test_score_says_a_tie_and_names_every_tied_backbone(tmp_path):
     assert "1 of 1 other scores also put it first (tied with others there)" in text
     ranks = [ln.split("│")[1].strip() for ln in out.splitlines() if "│ twin-" in ln]
     assert ranks == ["1", "1"]  # they share the first place in the table
+
+
+def test_the_python_api_stores_its_runs_and_prints_progress_when_asked(tmp_path, capsys):
+    """Issue 30, item 7: rank(store=) and evaluate(store=) reach the results database and the
+    leaderboard; progress.to_stderr() prints plain lines."""
+    from modelrank.finetuning import FinetuneConfig, evaluate
+    from modelrank.leaderboard import build
+    from modelrank.progress import to_stderr
+    from modelrank.store import Store
+
+    zoo = {"a": _entry("a", 1), "b": _entry("b", 2)}
+    db = tmp_path / "r.sqlite"
+    r = rank("digits", zoo=zoo, models="all", metrics="knn", per_class=4,
+             options=ScoreOptions(cache_dir=tmp_path / "c"), store=db,
+             on_progress=to_stderr(every_s=60))
+    err = capsys.readouterr().err
+    assert "[a] 40/40" in err and "[b] 40/40" in err  # each backbone's images, as plain lines
+    ev = evaluate("digits", zoo=zoo, models="a", per_class=5, store=db, cache_dir=tmp_path / "c",
+                  budget=FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=2, batch_size=8,
+                                        retrain=False))
+    with Store(db) as s:
+        assert {x["model"] for x in s.scores(dataset="digits")} == {"a", "b"}
+        assert [x["accuracy"] for x in s.accuracies(dataset="digits")] == [ev.results[0].accuracy]
+        board = build(s)
+    assert {row["model"] for row in board.targets[0].rows} == {"a", "b"}
+    assert r.rows and not rank("digits", zoo=zoo, models="all", metrics="knn", per_class=4,
+                               options=ScoreOptions(cache_dir=tmp_path / "c")).failed
