@@ -379,7 +379,12 @@ class Store:
             if not create or read_only:
                 raise ConfigError(f"no results database at {self.path}; run `modelrank score` "
                                   "first or pass --db PATH")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"results database {str(self.path)!r} cannot be created: "
+                                  f"{exc.strerror or exc}; pass --db (or set MODELRANK_DB) with a "
+                                  "writable path") from None
         try:
             if read_only:
                 # A directory we cannot write holds no -wal/-shm files for us: read the file

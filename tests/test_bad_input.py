@@ -344,3 +344,19 @@ def test_betti_of_a_tag_prints_each_backbone_under_its_own_name(tmp_path, zoo_fi
     assert stdout.count("betti-cubical: ") == 2 and "(lower is better)" in stdout
     code, _, stderr = cli(*base, "--plot", str(tmp_path / "one.png"), env_extra=env)
     one_line_error(code, stderr, "--plot names one file, but 'tiny' selects 2 backbones")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc, which refuses new entries")
+def test_unwritable_data_database_and_plot_paths_are_one_line_errors(tmp_path, zoo_file):
+    """Issue 31, item 7: directories that pass the permission check but refuse a new entry."""
+    code, _, stderr = cli("score", "--dataset", "cifar10", "--per-class", "2",
+                          "--db", str(tmp_path / "r.sqlite"),
+                          env_extra={"MODELRANK_DATA": "/proc/modelrank-x/data"})
+    one_line_error(code, stderr, "the data directory (MODELRANK_DATA) '/proc/modelrank-x/data' "
+                                 "cannot be created")
+    code, _, stderr = cli("score", "--zoo", str(zoo_file), "--models", "r18a", "--per-class", "2",
+                          env_extra={"MODELRANK_DB": "/proc/modelrank-x/r.sqlite"})
+    one_line_error(code, stderr, "results database '/proc/modelrank-x/r.sqlite' cannot be created")
+    code, _, stderr = cli("betti", "--zoo", str(zoo_file), "--model", "r18a", "--per-class", "2",
+                          "--plot", "/proc/modelrank-x/p.png", "--db", str(tmp_path / "r.sqlite"))
+    one_line_error(code, stderr, "--plot '/proc/modelrank-x/p.png' cannot be written")

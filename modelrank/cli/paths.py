@@ -17,10 +17,17 @@ def command_line() -> str:
 
 
 def _writable_parent(path: Path, option: str) -> None:
+    """Refuse ``path`` unless its directory exists or can be made (it is made now: some
+    directories, such as /proc, pass the permission check and still refuse a new entry)."""
     parent = existing_ancestor(path)
     if not can_create_under(parent):
         raise ConfigError(f"{option} {str(path)!r} cannot be written: {str(parent)!r} is not a "
                           "writable directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{option} {str(path)!r} cannot be written: {exc.strerror or exc}") \
+            from None
 
 
 def output_file(path: str | os.PathLike | None, suffixes: tuple[str, ...], option: str = "--output"

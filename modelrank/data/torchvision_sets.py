@@ -212,8 +212,10 @@ def _remove_empty(root: Path, created: list[Path]) -> None:
 def load_torchvision(name: str, split: str, root: Path, download: bool):
     """(name, split, images, labels, class_names) of a torchvision set; images load lazily."""
     spec = TORCHVISION_SETS[name]
+    from modelrank.writable import check_writable_dir
+
     created = [p for p in (root, *root.parents) if not p.exists()]
-    root.mkdir(parents=True, exist_ok=True)
+    check_writable_dir(root, "the data directory (MODELRANK_DATA)")
     base_split = split if name not in FIXED_SPLITS else "all"
     try:
         ds = _construct(spec, root, base_split, download, name)
