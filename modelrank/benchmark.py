@@ -639,8 +639,9 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     from resampling the scored images (scores recomputed from cached embeddings).
     ``options``: how the scores are computed (:class:`~modelrank.ranking.ScoreOptions`); its
     ``cache_dir`` also holds the run logs of the fine-tuning. ``remeasure``: fine-tune again
-    instead of reading a ground truth's committed run logs (``measured`` in the suite). ``on_progress``: as for
-    :func:`~modelrank.ranking.rank` and :func:`~modelrank.finetuning.evaluate`.
+    instead of reading a ground truth's committed run logs (``measured`` in the suite).
+    ``on_progress``: as for :func:`~modelrank.ranking.rank` and
+    :func:`~modelrank.finetuning.evaluate`.
     """
     from modelrank.benchmark_stats import seed_spread
     from modelrank.data import load_target
