@@ -76,26 +76,45 @@ class ZooEntry:
     def recipe(self) -> dict[str, Any]:
         """Everything that determines this backbone's outputs (for cache keys and records).
 
-        A state-dict file given by path is identified by its size and modification time too, so
-        that replacing the file under the same name never reads embeddings of the old one."""
-        extra: dict[str, Any] = {}
+        A state-dict file given by path is identified by its content (SHA-256), not its path or
+        time: replacing the file under the same name never reads results of the old one, and the
+        same weights at another path or on another machine (a trained zoo rebuilt there) give
+        the same keys, so committed run logs are found again."""
+        weights = self.weights
         if self.source == "file" and self.weights and not self.weights.startswith("package:"):
             path = Path(self.weights).expanduser()
             if path.is_file():
-                st = path.stat()
-                extra["weights_stamp"] = [st.st_size, st.st_mtime_ns]
+                weights = f"sha256:{_file_digest(path)}"
         return {
-            **extra,
             "name": self.name,
             "source": self.source,
             "id": self.id,
-            "weights": self.weights,
+            "weights": weights,
             "preprocess": self.preprocess.as_dict() if self.preprocess else "auto",
             "layers": self.layers if isinstance(self.layers, str) else list(self.layers),
             "seed": self.seed if self.random_init else None,
             "truncate": self.truncate,
             "options": dict(sorted(self.options.items())),
         }
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_digest(path: Path) -> str:
+    """The first 24 hex digits of the SHA-256 of a file's bytes, remembered per (path, size,
+    modification time) within the process."""
+    import hashlib
+
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _DIGESTS[key] = h.hexdigest()[:24]
+    return _DIGESTS[key]
 
 
 def default_zoo_path() -> Path:

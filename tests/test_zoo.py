@@ -95,3 +95,28 @@ def test_a_packaged_zoo_is_accepted_by_name_wherever_a_zoo_file_is(tmp_path, mon
     (tmp_path / "offline").write_text("models:\n  mine: {source: torchvision, id: resnet18, weights: random}\n")
     assert list(load_zoo("offline")) == ["mine"]
     assert main(["zoo", "list", "--zoo", "fmnist-imagenet"]) in (0, None)
+
+
+def test_a_state_dict_file_is_identified_by_its_content_not_its_path_or_time(tmp_path):
+    """The same weights at another path (a trained zoo rebuilt on another machine) have the same
+    recipe, so their cache and run-log keys match; other weights under the same name do not."""
+    import os
+    import shutil
+
+    from modelrank.zoo import parse_entry
+
+    a = tmp_path / "a" / "w.pt"
+    a.parent.mkdir()
+    a.write_bytes(b"weights-one")
+    b = tmp_path / "b" / "w.pt"
+    b.parent.mkdir()
+    shutil.copy(a, b)
+    os.utime(b, ns=(1, 1))  # another time too
+
+    def recipe(path):
+        return parse_entry("n", {"source": "file", "id": "timm:resnet18",
+                                 "weights": str(path)}).recipe()
+
+    assert recipe(a) == recipe(b) and recipe(a)["weights"].startswith("sha256:")
+    b.write_bytes(b"weights-two")
+    assert recipe(a) != recipe(b)
