@@ -18,6 +18,7 @@ source-task test accuracy, and writes a zoo file (``zoo.yaml``) that every comma
 from __future__ import annotations
 
 import functools
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,7 +200,12 @@ def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = 
             model = train_net(net, recipe, x_tr, y_tr, seed=net_seed,
                               on_step=(lambda d, t, n=net.name: on_progress(f"train {n}", d, t))
                               if on_progress else None)
-        write_atomically(weights, lambda p, m=model: torch.save(m.state_dict(), p))
+        # Saved through memory: torch.save names the archive inside the file after the file it
+        # writes, and the temporary file's name is random, so the bytes (and the content digest
+        # that keys results of these weights, ZooEntry.recipe) would differ from build to build.
+        buf = io.BytesIO()
+        torch.save(model.state_dict(), buf)
+        write_atomically(weights, lambda p, data=buf.getvalue(): p.write_bytes(data))
         records[net.name] = {"key": key, "arch": net.arch, "steps": net.steps, "seed": net_seed,
                              "source_top1": round(accuracy(model, x_te, y_te), 2),
                              "params": sum(p.numel() for p in model.parameters())}

@@ -62,6 +62,9 @@ def test_a_trial_build_is_deterministic_resumable_and_a_usable_zoo(tmp_path):
         wa = torch.load(entry.weights, weights_only=True)
         wb = torch.load(load_zoo(b)[name].weights, weights_only=True)
         assert all(torch.equal(wa[k], wb[k]) for k in wa)  # same seed, same weights, any threads
+        # the same bytes too, so the content digest keying their results is the same
+        assert Path(entry.weights).read_bytes() == Path(load_zoo(b)[name].weights).read_bytes()
+        assert entry.recipe() == load_zoo(b)[name].recipe()
     stamp = Path(zoo[name].weights).stat().st_mtime_ns
     build_zoo("fmnist", root=tmp_path / "a", nets=2, steps=3)  # nothing to train again
     assert Path(zoo[name].weights).stat().st_mtime_ns == stamp
