@@ -1,10 +1,11 @@
 """The statistics of a benchmark beyond one correlation: bootstrap intervals, seed spread, and
 the leave-one-target-out accuracy prior.
 
-- :func:`bootstrap_scores` + :func:`replicate_tau`: resample the images the scores saw, recompute
-  every score of every backbone from its cached embeddings (no forward pass), and correlate each
-  replicate with the fixed accuracies; the 2.5 and 97.5 percentiles of the replicates are the
-  95 % interval. The resamples are *half-samples*: half of each class's images, drawn without
+- :func:`bootstrap_scores` + :func:`replicate_tau` (accuracies fixed) or
+  :func:`joint_tau_replicates` (the fine-tuning seeds resampled with the images, as benchmarks
+  do): resample the images the scores saw, recompute every score of every backbone from its
+  cached embeddings (no forward pass), and correlate each replicate with the accuracies;
+  :func:`pivot_interval` places the replicates' 2.5–97.5 % spread around the full-sample value. The resamples are *half-samples*: half of each class's images, drawn without
   replacement. Drawing with replacement (the textbook bootstrap) repeats images, and repeated
   images break the scores themselves: LogME's evidence becomes unbounded when n ≤ d (duplicates
   are fitted exactly), a k-NN score's cross-validation puts copies of a test image in its
@@ -159,9 +160,18 @@ def replicate_tau(tables: Sequence[Mapping[str, Mapping[str, float]]],
     for r, table in enumerate(tables):
         for s, scores in table.items():
             pool = complete.get(s, ()) if isinstance(complete, Mapping) else complete
-            if pool and all(m in scores for m in pool):
-                out[s][r] = weighted_tau({m: scores[m] for m in pool}, accuracies)
+            out[s][r] = _pool_tau(pool, scores, accuracies)
     return out
+
+
+def _pool_tau(pool: Sequence[str], scores: Mapping[str, float],
+              accuracies: Mapping[str, float]) -> float:
+    """Weighted tau of ``scores`` over the backbones of ``pool`` against ``accuracies`` (over
+    those of them with an accuracy, as the point estimate correlates); NaN when the pool is empty
+    or one of its backbones has no score in this replicate (never a tau over a smaller pool)."""
+    if not pool or not all(m in scores for m in pool):
+        return float("nan")
+    return weighted_tau({m: scores[m] for m in pool}, accuracies)
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, int]:
@@ -246,11 +256,6 @@ def joint_tau_replicates(*, per_seed: Mapping[str, Mapping[str, Sequence[float]]
     def put(score: str, target: str, r: int, value: float) -> None:
         out.setdefault(score, {}).setdefault(target, np.full(replicates, np.nan))[r] = value
 
-    def tau_over(models: Sequence[str], scores: Mapping[str, float], acc: Mapping[str, float]):
-        if not models or not all(m in scores and m in acc for m in models):
-            return float("nan")
-        return weighted_tau({m: scores[m] for m in models}, acc)
-
     for r in range(replicates):
         acc_r = resample_seeds(truth, np.random.default_rng([seed, r, 1]))
         for t, acc in acc_r.items():
@@ -258,13 +263,13 @@ def joint_tau_replicates(*, per_seed: Mapping[str, Mapping[str, Sequence[float]]
             tables = image_tables.get(t)
             if tables is not None and r < len(tables):
                 for s, scores in tables[r].items():
-                    put(s, t, r, tau_over(want.get(s, ()), scores, acc))
+                    put(s, t, r, _pool_tau(want.get(s, ()), scores, acc))
             for s, scores in fixed.get(t, {}).items():
-                put(s, t, r, tau_over(want.get(s, ()), scores, acc))
+                put(s, t, r, _pool_tau(want.get(s, ()), scores, acc))
             if loto_name is not None:
                 prior = loto_prior(acc_r, t)
                 if prior:
-                    put(loto_name, t, r, tau_over(want.get(loto_name, sorted(prior)), prior, acc))
+                    put(loto_name, t, r, _pool_tau(want.get(loto_name, sorted(prior)), prior, acc))
     return out
 
 
@@ -279,17 +284,16 @@ def pivot_interval(point: float, replicates: np.ndarray, level: float = 0.95,
     placing it around the full-sample value keeps the interval about the estimate it is printed
     beside, which it therefore always contains. NaNs when ``point`` is not finite or fewer than
     10 replicates are."""
+    lo, hi, n = interval(replicates, level)
+    if not (math.isfinite(lo) and math.isfinite(point)):
+        return float("nan"), float("nan"), n
     v = np.asarray(replicates, float)
-    v = v[np.isfinite(v)]
-    if v.size < 10 or not math.isfinite(point):
-        return float("nan"), float("nan"), int(v.size)
-    lo, mid, hi = np.percentile(v, [50 * (1 - level), 50, 50 * (1 + level)])
-    return (float(max(bounds[0], point + lo - mid)), float(min(bounds[1], point + hi - mid)),
-            int(v.size))
+    mid = float(np.median(v[np.isfinite(v)]))
+    return float(max(bounds[0], point + lo - mid)), float(min(bounds[1], point + hi - mid)), n
 
 
-def mean_over_targets(point: dict[str, float], reps: dict[str, np.ndarray], targets: list[str]
-               ) -> tuple[float, np.ndarray | None]:
+def mean_over_targets(point: dict[str, float], reps: dict[str, np.ndarray],
+                      targets: list[str]) -> tuple[float, np.ndarray | None]:
     """(mean of ``point``, mean of the (B,) replicates ``reps``) over the ``targets`` where the
     point is finite and there are replicates, so that the mean's replicates average the same
     targets as its point; (NaN, None) when there are none."""
