@@ -163,18 +163,21 @@ def _targets(store, dataset: str, metric: str | None, corr: list[dict]) -> list[
         key = _recipe_key(rec)
         groups.setdefault(key, {})[(rec["model"], rec["metric"])] = rec
         last[key] = rec["run_id"]
+    # what every table of the target shows beside its scores, read once
+    shared = {"accs": store.accuracies(dataset=dataset), "infos": store.model_infos(dataset),
+              "primary": store.primary_metric(dataset), "omega": _omegas(store, dataset)}
     if not groups:
-        return [_target(store, dataset, metric, corr, [], "")]
+        return [_target(dataset, metric, corr, [], "", shared)]
     keys = sorted(groups, key=lambda k: -last[k])
-    return [_target(store, dataset, metric, corr, list(groups[k].values()),
-                    _recipe_label(k) if len(keys) > 1 else "") for k in keys]
+    return [_target(dataset, metric, corr, list(groups[k].values()),
+                    _recipe_label(k) if len(keys) > 1 else "", shared) for k in keys]
 
 
-def _target(store, dataset: str, metric: str | None, corr: list[dict], scores: list[dict],
-            recipe: str) -> TargetBoard:
-    accs = store.accuracies(dataset=dataset)
+def _target(dataset: str, metric: str | None, corr: list[dict], scores: list[dict],
+            recipe: str, shared: dict[str, Any]) -> TargetBoard:
+    accs = shared["accs"]
     metrics = sorted({s["metric"] for s in scores})
-    ranked_by = metric if metric is not None else store.primary_metric(dataset)
+    ranked_by = metric if metric is not None else shared["primary"]
     if ranked_by not in metrics:
         ranked_by = metric if metric is not None else (metrics[0] if metrics else None)
     if ranked_by in metrics:
@@ -196,7 +199,7 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict], scores: l
             e["scores"][s["metric"]] = s["score"]
     for a in accs:
         entry(a["model"])["accuracy"][a["protocol"]] = a["accuracy"]
-    for model, info in store.model_infos(dataset).items():
+    for model, info in shared["infos"].items():
         if model in by_model:
             by_model[model]["control"] = control_kind(info)
     rows = sorted(by_model.values(), key=lambda e: (ranked_by not in e["scores"],
@@ -209,7 +212,7 @@ def _target(store, dataset: str, metric: str | None, corr: list[dict], scores: l
     board = TargetBoard(dataset, ranked_by, metrics, protocols, rows,
                         runs=[{"run_id": r, "split": sp, "per_class": pc} for r, sp, pc in runs],
                         recipe=recipe)
-    board.omega = _omegas(store, dataset)
+    board.omega = dict(shared["omega"])
     board.tau = _scatter_taus(board, corr)
     return board
 
