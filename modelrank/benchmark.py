@@ -226,6 +226,14 @@ class BenchmarkResult:
         noisy = set(self.too_noisy(label))
         return [t for t in self.targets if t not in noisy]
 
+    def mean_ceiling(self, label: str = "headline") -> float:
+        """Mean split-half ceiling of ground truth ``label`` over the :meth:`included` targets
+        where it was measured (NaN when nowhere)."""
+        ceil = self.ceilings.get(label, {})
+        vals = [ceil[t].weighted_tau for t in self.included(label)
+                if t in ceil and math.isfinite(ceil[t].weighted_tau)]
+        return float(np.mean(vals)) if vals else float("nan")
+
     def mean(self, score: str, label: str = "headline") -> float:
         """Mean weighted tau of ``score`` over the :meth:`included` targets where it is finite."""
         tau = self.tau if label == "headline" or not self.tables else self.tables[label]["tau"]

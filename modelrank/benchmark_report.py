@@ -84,8 +84,7 @@ def _ceiling_row(res: "BenchmarkResult", label: str, extra: int) -> list[str] | 
     if not ceil:
         return None
     cells = [_fmt(ceil[t].weighted_tau) if t in ceil else "–" for t in res.targets]
-    inc = [ceil[t].weighted_tau for t in res.included(label) if t in ceil]
-    return ["*noise ceiling (split-half)*"] + cells + [_fmt(_mean(inc))] + [""] * extra
+    return ["*noise ceiling (split-half)*"] + cells + [_fmt(res.mean_ceiling(label))] + [""] * extra
 
 
 def _table(res: "BenchmarkResult", label: str, field: str, title: str,
@@ -129,8 +128,7 @@ def _fraction_table(res: "BenchmarkResult", label: str) -> list[str]:
     if not any(math.isfinite(c.weighted_tau) for c in ceil.values()):
         return []
     tau = res.tables[label]["tau"]
-    keep = res.included(label)
-    mean_ceiling = _mean([ceil[t].weighted_tau for t in keep if t in ceil])
+    mean_ceiling = res.mean_ceiling(label)
     rows = []
     for s in res.scores:
         col = tau.get(s)
