@@ -41,6 +41,22 @@ bootstrap: {{replicates: 12, seed: 0}}
 """
 
 
+#: The targets line of SUITE, replaced by the tests that need fewer targets.
+TARGETS = 'targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]'
+#: SUITE's bootstrap line (as formatted), removed by the tests that need no intervals.
+BOOTSTRAP = "bootstrap: {replicates: 12, seed: 0}"
+
+
+def _variant(mine, *changes: tuple[str, str]) -> str:
+    """SUITE on ``mine``'s zoo with each (old, new) text replaced; an old text that is not there
+    fails the test (a change that silently does nothing would test the wrong suite)."""
+    text = SUITE.format(zoo=mine / "zoo.yaml")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
 @pytest.fixture(scope="module")
 def mine(tmp_path_factory):
     d = tmp_path_factory.mktemp("suite")
@@ -116,8 +132,10 @@ def test_intervals_cover_every_target_and_the_mean_and_the_report_says_what_it_c
     for text in ("## Ground truth: headline", "## Ground truth: linear", "beats the best static",
                  "Seed spread", "rz (control)", "## With the controls in the pool",
                  "| digits[0-4] |", "joint resamples", "noise ceiling (split-half)",
-                 "Noise ceiling of headline", "(paired)", "not measured (1 seed; a ceiling needs 4)",
-                 "against headline (scores at 32 px, ground truth at the backbones' own resolution)"):
+                 "Noise ceiling of headline", "(paired)",
+                 "not measured (1 seed; a ceiling needs 4)",
+                 "against headline (scores at 32 px, ground truth at the backbones' own "
+                 "resolution)"):
         assert text in md, text
 
 
@@ -226,11 +244,9 @@ def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tm
     from modelrank.finetuning import FinetuneConfig, RunLog, finetune
     from modelrank.zoo import load_zoo
 
-    text = (SUITE.format(zoo=mine / "zoo.yaml")
-            .replace("lrs: [0.05]", "lrs: [0.05, 0.01]")
-            .replace("seeds: [0, 1, 2, 3]", "seeds: [0, 1]\n  lr_search: first-seed")
-            .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]', 'targets: ["digits[0-4]"]')
-            .replace("models: all", "models: ra,rb"))
+    text = _variant(mine, ("lrs: [0.05]", "lrs: [0.05, 0.01]"),
+                    ("seeds: [0, 1, 2, 3]", "seeds: [0, 1]\n  lr_search: first-seed"),
+                    (TARGETS, 'targets: ["digits[0-4]"]'), ("models: all", "models: ra,rb"))
     (tmp_path / "s.yaml").write_text(text)
     suite = load_suite(str(tmp_path / "s.yaml"))
     runs = []
@@ -260,11 +276,8 @@ def test_lr_search_on_the_first_seed_repeats_its_choice_with_the_others(mine, tm
 def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, tmp_path):
     from modelrank.benchmark_report import render_markdown
 
-    text = (SUITE.format(zoo=mine / "zoo.yaml")
-            .replace("seeds: [0, 1, 2, 3]", "seeds: [0]\n  models: pool")
-            .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]',
-                     'targets: ["digits[0-4]", "digits[5-9]"]')
-            .replace("bootstrap: {{replicates: 12, seed: 0}}", ""))
+    text = _variant(mine, ("seeds: [0, 1, 2, 3]", "seeds: [0]\n  models: pool"),
+                    (TARGETS, 'targets: ["digits[0-4]", "digits[5-9]"]'), (BOOTSTRAP, ""))
     (tmp_path / "s.yaml").write_text(text)
     res = run_benchmark(load_suite(str(tmp_path / "s.yaml")),
                         options=ScoreOptions(cache_dir=tmp_path / "c"))
@@ -292,12 +305,11 @@ def test_a_ground_truth_of_the_pool_only_leaves_the_controls_to_the_next(mine, t
 
 
 def test_a_suite_scores_at_the_resolution_it_names_and_says_so(mine, tmp_path):
-    text = (SUITE.format(zoo=mine / "zoo.yaml")
-            .replace("seeds: [0, 1, 2, 3]", "seeds: [0]")
-            .replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]', 'targets: ["digits[0-4]"]')
-            .replace("metrics: [knn, logme, param-count]", "metrics: [knn]\nscore_image_size: 16")
-            .replace("bootstrap: {{replicates: 12, seed: 0}}", ""))
-    text = text.replace("budget: {lrs: [0.05]", "budget: {image_size: 16, lrs: [0.05]")
+    text = _variant(mine, ("seeds: [0, 1, 2, 3]", "seeds: [0]"),
+                    (TARGETS, 'targets: ["digits[0-4]"]'),
+                    ("metrics: [knn, logme, param-count]", "metrics: [knn]\nscore_image_size: 16"),
+                    (BOOTSTRAP, ""),
+                    ("budget: {lrs: [0.05]", "budget: {image_size: 16, lrs: [0.05]"))
     (tmp_path / "s.yaml").write_text(text)
     res = run_benchmark(load_suite(str(tmp_path / "s.yaml")),
                         options=ScoreOptions(cache_dir=tmp_path / "c"))
@@ -317,8 +329,7 @@ def test_a_committed_measured_ground_truth_is_used_unless_remeasuring(mine, resu
     from modelrank.benchmark import ground_truth
 
     shutil.copytree(mine / "cache" / "runs", tmp_path / "measured")
-    text = SUITE.format(zoo=mine / "zoo.yaml").replace(
-        "  seeds: [0, 1, 2, 3]", "  seeds: [0, 1, 2, 3]\n  measured: measured")
+    text = _variant(mine, ("  seeds: [0, 1, 2, 3]", "  seeds: [0, 1, 2, 3]\n  measured: measured"))
     (tmp_path / "s.yaml").write_text(text)
     suite = load_suite(str(tmp_path / "s.yaml"))
     trained = []
@@ -326,8 +337,8 @@ def test_a_committed_measured_ground_truth_is_used_unless_remeasuring(mine, resu
                       on_progress=lambda what, d, t: trained.append(what == "steps of this run"))
     assert gt.per_seed == result.ground_truths["headline"].per_seed
     assert not any(trained) and not (tmp_path / "fresh" / "runs").exists()  # nothing trained
-    one = text.replace('targets: ["digits[0-4]", "digits[5-9]", "digits[0,9]"]',
-                       'targets: ["digits[0-4]"]').replace("seeds: [0, 1, 2, 3]", "seeds: [0]")
+    one = text.replace(TARGETS, 'targets: ["digits[0-4]"]').replace("seeds: [0, 1, 2, 3]",
+                                                                     "seeds: [0]")
     (tmp_path / "one.yaml").write_text(one)
     again = ground_truth(load_suite(str(tmp_path / "one.yaml")), cache_dir=tmp_path / "fresh",
                          remeasure=True)
