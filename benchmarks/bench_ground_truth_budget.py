@@ -51,13 +51,6 @@ def parse_cell(text: str) -> dict:
     raise SystemExit(f"a cell is full:<per class>:<steps> or linear:<per class>, got {text!r}")
 
 
-def parse_seeds(text: str) -> list[int]:
-    if "-" in text:
-        lo, hi = text.split("-")
-        return list(range(int(lo), int(hi) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def read_records(path: Path) -> list[dict]:
     if not path.is_file():
         return []
@@ -79,21 +72,15 @@ def budget_for(suite, cell: dict, seed: int, lr: float):
                    sample_seed=cell.get("sample_seed"))
 
 
-def pool_of(suite) -> list[str]:
-    from modelrank.zoo import load_zoo, select, zoo_path
-
-    zoo = load_zoo(zoo_path(suite.zoo))
-    controls = {e.name for e in select(zoo, suite.controls)} if suite.controls else set()
-    return [e.name for e in select(zoo, suite.models) if e.name not in controls]
-
-
 def measure(args, suite, out: Path) -> None:
+    from modelrank.benchmark import pool_and_controls
     from modelrank.execution import make_executor
+    from modelrank.noise_ceiling import parse_seeds
     from modelrank.finetuning import PROTOCOL_VERSION, evaluate_targets, training_path_digest
     from modelrank.zoo import zoo_path
 
     records_path = out / "records.jsonl"
-    pool = pool_of(suite)
+    pool, _ = pool_and_controls(suite)
     ex = make_executor("ray", workers=args.workers) if args.workers > 1 else None
     try:
         for cell in map(parse_cell, args.cells):
@@ -149,9 +136,9 @@ def report(args, suite, out: Path) -> str:
             if r["protocol_version"] == PROTOCOL_VERSION and r["suite"] == suite.name]
     cells = list(dict.fromkeys(r["cell"] for r in recs))
     targets = list(dict.fromkeys(r["target"] for r in recs))
-    lines = [f"| cell | target | seeds | test / class | split-half τw | Kendall | "
-             f"Spearman–Brown τw (all seeds) | seed SD (points) | spread of means (points) | "
-             f"CPU s / run |", "|" + "---|" * 10]
+    lines = ["| cell | target | seeds | test / class | split-half τw | Kendall | "
+             "Spearman–Brown τw (all seeds) | seed SD (points) | spread of means (points) | "
+             "CPU s / run |", "|" + "---|" * 10]
     summary = []
     for cell in cells:
         for target in targets:

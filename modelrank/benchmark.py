@@ -321,6 +321,18 @@ class GroundTruth:
     resolution: str = "unknown"  # "64 px", "the backbones' own", or "published"
 
 
+def pool_and_controls(suite: Suite, zoo: dict[str, Any] | None = None
+                      ) -> tuple[list[str], list[str]]:
+    """(the headline pool, the controls): the suite's models in zoo order, split by its
+    ``controls`` selector. ``zoo``: the suite's zoo when already loaded."""
+    from modelrank.zoo import load_zoo, select
+
+    zoo = zoo if zoo is not None else load_zoo(zoo_path(suite.zoo))
+    names = [e.name for e in select(zoo, suite.models)]
+    controls = {e.name for e in select(zoo, suite.controls)} if suite.controls else set()
+    return [m for m in names if m not in controls], [m for m in names if m in controls]
+
+
 def _measured_dir(suite: Suite, gt: dict[str, Any]) -> Path | None:
     """The committed run logs of ground truth ``gt`` (None when it names none)."""
     rel = gt.get("measured")
@@ -407,11 +419,7 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     failures: list[tuple[str, str, str]] = []
     models = suite.models
     if gt.get("models") == "pool" and suite.controls:
-        from modelrank.zoo import load_zoo, select
-
-        zoo = load_zoo(zoo_path(suite.zoo))
-        controls = {e.name for e in select(zoo, suite.controls)}
-        models = [e.name for e in select(zoo, suite.models) if e.name not in controls]
+        models, _ = pool_and_controls(suite)
     first_only = protocol == "full" and gt.get("lr_search") == "first-seed"
     chosen: dict[tuple[str, str], list[tuple[float, float]]] | None = None
     per_seed: dict[str, dict[str, list[float]]] = {t: {} for t in suite.targets}
@@ -655,7 +663,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     from modelrank.data import load_target
     from modelrank.noise_ceiling import noise_ceiling
     from modelrank.ranking import ScoreOptions, rank_targets, resolve_metrics
-    from modelrank.zoo import load_zoo, select
+    from modelrank.zoo import select
 
     opts = options if options is not None else ScoreOptions()
     cache_dir = opts.cache_dir
@@ -663,9 +671,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
     zoo = _scoring_zoo(suite)
     entries = select(zoo, suite.models)
-    control_names = {e.name for e in select(zoo, suite.controls)} if suite.controls else set()
-    pool = [e.name for e in entries if e.name not in control_names]
-    controls = [e.name for e in entries if e.name in control_names]
+    pool, controls = pool_and_controls(suite, zoo)
     skipped: list[str] = []
     failures: list[str] = []
 
