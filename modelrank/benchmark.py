@@ -243,11 +243,10 @@ class BenchmarkResult:
 
     def score_resolution(self) -> str:
         """The resolution the pool was scored at, in words ("64 px", "224–260 px")."""
-        sizes = sorted({r.info.get("image_size") for rk in self.rankings.values() for r in rk.rows
-                        if r.model in self.pool and r.info.get("image_size")})
-        if not sizes:
-            return "unknown"
-        return f"{sizes[0]} px" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]} px"
+        from modelrank.ranking import scored_resolution
+
+        return scored_resolution(r for rk in self.rankings.values() for r in rk.rows
+                                 if r.model in self.pool) or "unknown"
 
     def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
         """{model: value in ranking direction} of one score on one target over the headline

@@ -55,6 +55,15 @@ class RankRow:
     rank: int | None = None  # by the ranking's primary score; equal values share it
 
 
+def scored_resolution(rows: Iterable[RankRow]) -> str | None:
+    """The input size ``rows`` were scored at, in words ("64 px", "224–260 px"); None when no
+    row recorded one."""
+    sizes = sorted({r.info["image_size"] for r in rows if r.info.get("image_size")})
+    if not sizes:
+        return None
+    return f"{sizes[0]} px" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]} px"
+
+
 @dataclass
 class Ranking:
     """Backbones ranked on one target. ``rows`` are sorted by ``primary`` (best first; models

@@ -133,9 +133,10 @@ def print_ranking(console: Console, ranking) -> None:
     console.print(t)
     from modelrank.metrics import get_metric
 
-    sizes = sorted({r.info.get("image_size") for r in ranking.rows if r.info.get("image_size")})
-    at = ("" if not sizes else f" at {sizes[0]} px" if len(sizes) == 1
-          else f" at {sizes[0]}–{sizes[-1]} px")
+    from modelrank.ranking import scored_resolution
+
+    size = scored_resolution(ranking.rows)
+    at = f" at {size}" if size else ""
     per = rec.get("per_class")
     console.print(f"  scored {rec['n_images']} {rec['split']} images"
                   + (f" ({per} per class)" if per is not None else "")
