@@ -549,7 +549,8 @@ class Pick(str):
 
     Attributes:
         recommendation: :class:`~modelrank.recommendation.Recommendation` — the margin over
-            the runner-up and the share of half-samples of the images in which it stays first.
+            the runner-up, the share of half-samples of the images in which it stays first,
+            whether that makes a clear pick (``conclusive``) and the plausible winners.
         ranking: the full :class:`Ranking` it was chosen from.
     """
 
@@ -570,13 +571,27 @@ class Pick(str):
         return self.recommendation.stability
 
     @property
+    def conclusive(self) -> bool | None:
+        """True for a clear pick, False for an inconclusive one (the half-sample rule of
+        :mod:`modelrank.recommendation`), None when no stability was computed."""
+        return self.recommendation.conclusive
+
+    @property
+    def plausible(self) -> tuple[str, ...]:
+        """The plausible winners: the fewest backbones that together come first in
+        :data:`~modelrank.recommendation.PLAUSIBLE_MASS` of the half-samples (this one alone
+        for a pick no half-sample disputes; empty when no stability was computed)."""
+        return self.recommendation.plausible
+
+    @property
     def tied(self) -> tuple[str, ...]:
         """The backbones sharing the first place with this one (empty when there is no tie);
         :attr:`recommendation`'s ``tie_break`` says how this one was taken among them."""
         return self.recommendation.tied
 
     def __repr__(self) -> str:
-        return f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r})"
+        return (f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r}, "
+                f"conclusive={self.conclusive!r}, plausible={self.plausible!r})")
 
 
 def pick_backbone(dataset: str | TargetData = "digits", *,

@@ -11,6 +11,13 @@ When several backbones share the first place under the primary score, the answer
 them and breaks the tie by one stated rule, :data:`TIE_RULE`: the tied backbone with the best
 mean rank among the tied under the other computed scores; when those do not separate them either,
 it says so and takes the first in zoo order.
+
+The answer is *clear* when the leader stays first in at least :data:`CLEAR_STABILITY` of the
+half-samples, *inconclusive* otherwise; then it names the *plausible winners*, the fewest
+backbones that together take :data:`PLAUSIBLE_MASS` of the first places. The threshold was chosen
+on the `fmnist-zoo` suite and reported on `fmnist-imagenet` (``benchmarks/bench_advice_rule.py``,
+``benchmarks/results/advice_rule.md``: how often a clear pick was the best backbone after
+fine-tuning).
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ if TYPE_CHECKING:
 DEFAULT_REPLICATES = 50
 #: How a tie for the first place is broken (said in the answer).
 TIE_RULE = "the best mean rank among the tied under the other computed scores"
+#: The least share of half-samples in which the leader stays first for a *clear* pick
+#: (``benchmarks/results/advice_rule.md``).
+CLEAR_STABILITY = 0.8
+#: The share of the half-samples' first places the plausible winners take together.
+PLAUSIBLE_MASS = 0.9
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,13 @@ class Recommendation:
         tied: the backbones sharing the first place under ``score`` when there is a tie (empty
             otherwise); tie_break: the rule that took ``model`` among them, in words.
         agree_first: how many other scores put ``model`` first, alone or tied.
+        shares: ((backbone, share of the half-samples' first places), ...), largest first
+            (empty when the stability was not computed).
+        plausible: the plausible winners: the fewest backbones of ``shares`` that together take
+            :data:`PLAUSIBLE_MASS` of the first places (empty when not computed).
+        conclusive: True for a clear pick (``stability`` at least :data:`CLEAR_STABILITY`),
+            False for an inconclusive one, None when the stability was not computed.
+        per_class: images per class scored (None: all), for the advice to score more.
     """
 
     model: str
@@ -62,9 +81,15 @@ class Recommendation:
     tied: tuple[str, ...] = ()
     tie_break: str = ""
     agree_first: int = 0
+    shares: tuple[tuple[str, float], ...] = ()
+    plausible: tuple[str, ...] = ()
+    conclusive: bool | None = None
+    per_class: int | None = None
 
     def line(self) -> str:
         """One line for a terminal or a log."""
+        if self.conclusive is False:
+            return self._inconclusive_line()
         if len(self.tied) > 1:
             out = (f"Tied first by {self.score}: {', '.join(self.tied)}. Recommended: "
                    f"{self.model}, by {self.tie_break}")
@@ -74,13 +99,37 @@ class Recommendation:
                 out += f", {self.margin:.4g} ahead of {self.runner_up}"
             out += ")"
         if self.stability is not None:
-            out += (f"; first in {100 * self.stability:.0f} % of {self.replicates} half-samples "
-                    "of the images")
-        if self.agreement is not None:
-            out += f"; {self.agree_first} of {self.n_other} other scores also put it first"
-            if self.agree_first and self.agreement * self.n_other < self.agree_first - 1e-9:
-                out += " (tied with others there)"
-        return out + "."
+            out += (f"; a clear pick: first in {100 * self.stability:.0f} % of {self.replicates} "
+                    "half-samples of the images")
+        return out + self._agreement_text() + "."
+
+    def _agreement_text(self) -> str:
+        if self.agreement is None:
+            return ""
+        out = f"; {self.agree_first} of {self.n_other} other scores also put it first"
+        if self.agree_first and self.agreement * self.n_other < self.agree_first - 1e-9:
+            out += " (tied with others there)"
+        return out
+
+    def _inconclusive_line(self) -> str:
+        share = dict(self.shares)
+        names = [m for m in self.plausible]
+        lo, hi = (100 * min(share[m] for m in names), 100 * max(share[m] for m in names))
+        spread = f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} %"
+        who = (f"{', '.join(names[:-1])} and {names[-1]} each come" if len(names) > 1
+               else f"{names[0]} comes")
+        out = (f"Inconclusive by {self.score}: {who} first in {spread} of {self.replicates} "
+               f"half-samples of the images (a clear pick needs {100 * CLEAR_STABILITY:.0f} %); "
+               f"on all of them {self.model} leads")
+        if len(self.tied) > 1:
+            out += f" (tied with {', '.join(m for m in self.tied if m != self.model)}; taken by {self.tie_break})"
+        elif self.runner_up is not None:
+            out += f", {self.margin:.4g} ahead of {self.runner_up}"
+        more = (f"score more images per class to separate them (now {self.per_class}; e.g. "
+                f"--per-class {2 * self.per_class})"
+                if self.per_class is not None else
+                "every image was scored: only more images of the target can separate them")
+        return out + self._agreement_text() + f"; {more}."
 
 
 def break_tie(ranking: "Ranking", tied: list[str]) -> tuple[str, str]:
@@ -117,6 +166,23 @@ def _first_share(scores: dict[str, float], model: str) -> float:
     return 1.0 / len(tied) if model in tied else 0.0
 
 
+def plausible_winners(shares: dict[str, float], *, mass: float = PLAUSIBLE_MASS
+                      ) -> tuple[str, ...]:
+    """The fewest backbones whose shares of the first places (``{backbone: share}``, summing to
+    1) add up to ``mass``, largest share first; a backbone tied with the last one taken is
+    taken too (the order between them is not evidence)."""
+    ordered = sorted(shares.items(), key=lambda kv: -kv[1])
+    out, total = [], 0.0
+    for name, share in ordered:
+        if total >= mass - 1e-12 and (not out or share < shares[out[-1]]):
+            break
+        if share <= 0.0 and out:
+            break
+        out.append(name)
+        total += share
+    return tuple(out)
+
+
 def first_place_share(tables, score: str, model: str) -> float | None:
     """Mean over replicate tables ({score: {model: value}}, as
     :func:`~modelrank.benchmark_stats.bootstrap_scores` returns) of ``model``'s share of the
@@ -151,24 +217,30 @@ def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]",
     have.sort(key=lambda r: r.model != best)  # the chosen one first, the others in order
     runner = have[1] if len(have) > 1 else None
     margin = None if runner is None else have[0].scores[primary] - runner.scores[primary]
-    stability = None
+    stability, shares, plausible = None, {}, ()
     if replicates and len(have) > 1:
         chosen = [e for e in entries if e.name in {r.model for r in have}]
         tables = bootstrap_target(chosen, data, [get_metric(primary)], replicates=replicates,
                                   seed=seed, cache_dir=cache_dir,
                                   eta=ranking.recipe.get("eta") or 0.0,
                                   layout=ranking.recipe.get("layout") or "whc")
-        stability = first_place_share(tables, primary, best)
+        shares = {r.model: first_place_share(tables, primary, r.model) for r in have}
+        stability = shares[best]
+        plausible = plausible_winners(shares)
     others = [m for m in ranking.metrics if m != primary
               and sum(m in r.scores for r in ranking.rows) > 1]
     agreement, agree_first = None, 0
     if others:
-        shares = [_first_share({r.model: r.scores[m] for r in ranking.rows if m in r.scores}, best)
-                  for m in others]
-        agreement, agree_first = float(np.mean(shares)), sum(x > 0 for x in shares)
+        agreeing = [_first_share({r.model: r.scores[m] for r in ranking.rows if m in r.scores},
+                                 best) for m in others]
+        agreement, agree_first = float(np.mean(agreeing)), sum(x > 0 for x in agreeing)
     if stability is not None and not np.isfinite(stability):
         raise MetricError("the recommendation's stability is not a number")
+    per_class = None if data is None else data.per_class_scored()
     return Recommendation(best, primary, None if runner is None else runner.model, margin,
                           stability, replicates if stability is not None else 0, agreement,
                           len(others), tuple(tied) if len(tied) > 1 else (), tie_break,
-                          agree_first)
+                          agree_first,
+                          tuple(sorted(shares.items(), key=lambda kv: -kv[1])), plausible,
+                          None if stability is None else stability >= CLEAR_STABILITY - 1e-12,
+                          per_class)

@@ -48,8 +48,16 @@ def test_score_ranks_a_user_zoo_skips_unreachable_weights_and_writes_outputs(tmp
     doc = json.loads(out.read_text())
     best, second = doc["ranking"][0], doc["ranking"][1]
     margin = best["raw"]["knn"] - second["raw"]["knn"]
-    assert (f"Recommended: {best['model']} (by knn, {margin:.4g} ahead of {second['model']}); "
-            "first in ") in stdout and "of 50 half-samples of the images." in stdout
+    # two random-weight twins on 4 images per class: the half-samples do not settle the order,
+    # and the advice says so instead of naming a winner
+    flat = " ".join(stdout.split())
+    assert re.search(r"Inconclusive by knn: (r18a and r18b|r18b and r18a) each come first in "
+                     r"\d+–\d+ % of 50 "
+                     r"half-samples of the images \(a clear pick needs \d+ %\); on all of them "
+                     + re.escape(f"{best['model']} leads, {margin:.4g} ahead of {second['model']}; "
+                                 "score more images per class to separate them (now 4; e.g. "
+                                 "--per-class 8)."),
+                     flat), flat
     assert [r["model"] for r in doc["ranking"]] == sorted(
         ["r18a", "r18b"], key=lambda m: -next(r["raw"]["knn"] for r in doc["ranking"] if r["model"] == m))
     assert doc["recipe"]["data"]["per_class"] == 4 and doc["recipe"]["versions"]["torch"]

@@ -72,6 +72,9 @@ def test_pick_backbone_is_the_name_with_its_confidence_and_ranking(tmp_path):
     rec = recommend(pick.ranking, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
     assert pick.recommendation == rec and pick.stability == pytest.approx(0.5) and pick.margin == 0.0
     assert "stability=0.5" in repr(pick)
+    # twins are the textbook inconclusive case: both plausible, neither a clear pick
+    assert pick.conclusive is False and set(pick.plausible) == set(twins)
+    assert "conclusive=False" in repr(pick)
     assert pick_backbone(data, candidates="all", metric="logme", zoo=twins, stability=0,
                          options=ScoreOptions(cache_dir=tmp_path)).stability is None
     with pytest.raises(ConfigError, match="stability must be a whole number"):
@@ -182,3 +185,46 @@ def test_the_python_api_stores_its_runs_and_prints_progress_when_asked(tmp_path,
     assert {row["model"] for row in board.targets[0].rows} == {"a", "b"}
     assert r.rows and not rank("digits", zoo=zoo, models="all", metrics="knn", per_class=4,
                                options=ScoreOptions(cache_dir=tmp_path / "c")).failed
+
+
+@pytest.mark.parametrize("shares, expected", [
+    ({"a": 1.0, "b": 0.0}, ("a",)),                          # undisputed: the leader alone
+    ({"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}, ("a", "b", "c")),  # .5, .8, .95 >= .9
+    ({"a": 0.45, "b": 0.45, "c": 0.1}, ("a", "b")),          # .9 reached by the two
+    ({"a": 0.8, "b": 0.1, "c": 0.1}, ("a", "b", "c")),        # c ties b, the last one taken
+    ({"a": 0.25, "b": 0.25, "c": 0.25, "d": 0.25}, ("a", "b", "c", "d")),
+])
+def test_plausible_winners_are_the_fewest_that_take_nine_tenths_of_the_first_places(shares, expected):
+    from modelrank.recommendation import PLAUSIBLE_MASS, plausible_winners
+
+    assert PLAUSIBLE_MASS == 0.9
+    assert plausible_winners(shares) == expected
+
+
+def test_a_clear_pick_needs_the_stated_stability_and_an_inconclusive_one_names_the_plausible():
+    from modelrank.recommendation import CLEAR_STABILITY, Recommendation
+
+    def rec(shares, per_class=30):
+        from modelrank.recommendation import plausible_winners
+
+        best = max(shares, key=shares.get)
+        others = sorted((m for m in shares if m != best))
+        return Recommendation(best, "knn", others[0], 0.05, shares[best], 50, 0.5, 2,
+                              agree_first=1, shares=tuple(sorted(shares.items(), key=lambda kv: -kv[1])),
+                              plausible=plausible_winners(shares),
+                              conclusive=shares[best] >= CLEAR_STABILITY, per_class=per_class)
+
+    clear = rec({"lite0": CLEAR_STABILITY, "lite1": 1 - CLEAR_STABILITY})
+    assert clear.line().startswith(
+        f"Recommended: lite0 (by knn, 0.05 ahead of lite1); a clear pick: first in "
+        f"{100 * CLEAR_STABILITY:.0f} % of 50 half-samples of the images; 1 of 2 other scores")
+    # the case of the issue: three backbones, the leader first in a quarter of the half-samples
+    vague = rec({"lite1": 0.40, "lite0": 0.35, "lite2": 0.25})
+    assert vague.line() == (
+        "Inconclusive by knn: lite1, lite0 and lite2 each come first in 25–40 % of 50 "
+        f"half-samples of the images (a clear pick needs {100 * CLEAR_STABILITY:.0f} %); on all of "
+        "them lite1 leads, 0.05 ahead of lite0; 1 of 2 other scores also put it first; score more "
+        "images per class to separate them (now 30; e.g. --per-class 60).")
+    every = rec({"a": 0.6, "b": 0.4}, per_class=None)
+    assert every.line().endswith("every image was scored: only more images of the target can "
+                                 "separate them.")
