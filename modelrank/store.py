@@ -285,6 +285,21 @@ def _real(value: Any, what: str) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _rank(row: Mapping[str, Any], position: int) -> int | None:
+    """The rank column of a ranked row: its own rank (None, stored as NULL, for a backbone the
+    primary score left unranked); its position for a row written before rows had ranks."""
+    if "rank" not in row:
+        return position
+    rank = row["rank"]
+    if rank is None:
+        return None
+    try:
+        return int(rank)
+    except (TypeError, ValueError):
+        raise ConfigError(f"the rank of {row.get('model')!r} must be a whole number, got "
+                          f"{rank!r}") from None
+
+
 def _opt_str(value: Any) -> str | None:
     """A str for a TEXT column; None when missing."""
     return None if value is None else str(value)
@@ -544,7 +559,7 @@ class Store:
         c.execute(
             "INSERT INTO run_models(run_id, model, dataset, rank, info_json, layers_json, "
             "omega_json, arrays_sha256) VALUES (?,?,?,?,?,?,?,?)",
-            (run_id, model, dataset, int(row.get("rank", position)), _json(row.get("info") or {}),
+            (run_id, model, dataset, _rank(row, position), _json(row.get("info") or {}),
              None if layers is None else _json(list(layers)),
              None if omega is None else _json([float(x) for x in omega]), sha))
         scores, raw = row.get("scores") or {}, row.get("raw") or {}

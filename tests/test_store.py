@@ -357,3 +357,27 @@ def test_a_version_2_database_gains_tau_summaries_latest_per_score(tmp_path):
         assert s.tau_summaries("other") == []
         with pytest.raises(ConfigError, match="needs 'ground_truth' and 'score'"):
             s.record_tau_summaries(1, "fm", [{"score": "x"}])
+
+
+def test_a_backbone_the_primary_score_left_unranked_is_stored_without_a_rank(tmp_path):
+    # the fmnist-zoo benchmark's case: θ is undefined for the two depth-2 networks, so their rows
+    # carry rank None (Ranking.to_dict), which once failed the whole run at the very end
+    rk = make_ranking("digits", ["a", "b", "c"], unavailable={("c", "logme"): "too few layers"})
+    rk["ranking"][2]["rank"] = None
+    legacy = make_ranking("digits", ["d", "e"], seed=2)
+    for row in legacy["ranking"]:
+        del row["rank"]  # written before rows had ranks: their position stands in
+    with Store(tmp_path / "r.sqlite") as s:
+        run = s.record_ranking(rk, "score")
+        old = s.record_ranking(legacy, "score")
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "r.sqlite")
+    got = dict(con.execute("SELECT model, rank FROM run_models WHERE run_id = ?", (run,)))
+    assert got == {"a": 1, "b": 2, "c": None}
+    assert dict(con.execute("SELECT model, rank FROM run_models WHERE run_id = ?", (old,))) == {
+        legacy["ranking"][0]["model"]: 1, legacy["ranking"][1]["model"]: 2}
+    bad = make_ranking("digits", ["a"])
+    bad["ranking"][0]["rank"] = "first"
+    with Store(tmp_path / "r.sqlite") as s, pytest.raises(ConfigError, match="must be a whole number"):
+        s.record_ranking(bad, "score")
