@@ -370,6 +370,18 @@ def _too_noisy(ceiling: "NoiseCeiling | None") -> bool:
     return ceiling is not None and math.isfinite(ceiling.weighted_tau) and not ceiling.rankable
 
 
+def _own_resolution(suite: Suite, models: Any) -> str:
+    """The resolution of a ground truth that keeps each backbone's own input size: "32 px" when
+    the measured backbones share one, else "the backbones' own resolution"."""
+    from modelrank.zoo import load_zoo, select
+
+    sizes = {e.preprocess.size if e.preprocess is not None else None
+             for e in select(load_zoo(zoo_path(suite.zoo)), models)}
+    if len(sizes) == 1 and None not in sizes:
+        return f"{sizes.pop()} px (the backbones' own resolution)"
+    return "the backbones' own resolution"
+
+
 def _budget(suite: Suite, gt: dict[str, Any], seed: int):
     from modelrank.finetuning import FinetuneConfig
 
@@ -441,11 +453,12 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
                 for t, col in per_seed.items()}
     accs = {t: {m: float(np.mean(v)) for m, v in col.items()} for t, col in per_seed.items()}
     cfg = _budget(suite, gt, seeds[0])
-    size = f"{cfg.image_size} px" if cfg.image_size else "the backbones' own resolution"
+    size = f"{cfg.image_size} px" if cfg.image_size else _own_resolution(suite, models)
     searched = (f"chosen on validation with seed {seeds[0]}, the other seeds repeating its "
                 "choice" if first_only and len(seeds) > 1 else "chosen on validation")
-    what = (f"full fine-tuning, {cfg.steps} steps of {cfg.batch_size}, lr grid "
-            f"{', '.join(f'{x:g}' for x in cfg.lrs)} {searched}, {size}"
+    lrs = (f"lr {cfg.lrs[0]:g} (no search)" if len(cfg.lrs) == 1 and len(cfg.ws) == 1 else
+           f"lr grid {', '.join(f'{x:g}' for x in cfg.lrs)} {searched}")
+    what = (f"full fine-tuning, {cfg.steps} steps of {cfg.batch_size}, {lrs}, {size}"
             if protocol == "full" else
             f"linear probe (logistic regression on frozen features, C chosen on validation), "
             f"{size}")
