@@ -437,7 +437,7 @@ def _stores(root: Path, recipe: dict[str, Any], layer_names: list[str], data: Ta
     :meth:`~modelrank.zoo.ZooEntry.recipe`) probed at ``layer_names`` on ``data``, keyed by all
     that determines its arrays."""
     common = {"v": CACHE_VERSION, "backbone": recipe, "layers": layer_names,
-              "data": data.fingerprint(), "amp": amp}
+              "data": data.pass_fingerprint(), "amp": amp}
     return {g: ChunkStore(root, digest({**common, "group": g, "reducers": [r.key for r in rs]}),
                           {**common, "group": g, "dataset": data.recipe()})
             for g, rs in groups.items()}

@@ -79,6 +79,23 @@ def test_cache_key_changes_with_what_determines_the_numbers(resnet, digits, tmp_
     assert probe(resnet, other, batch_size=8, cache_dir=tmp_path).computed
 
 
+def test_every_seed_shares_one_pass_over_a_whole_split(resnet, tmp_path):
+    # a seed that chose no images (per_class None) does not change what is passed: the linear
+    # probe of a multi-seed ground truth tests every seed on the same whole test split
+    whole = load_target("digits[0,1]", split="test", seed=0)
+    first = probe(resnet, whole, batch_size=64, cache_dir=tmp_path)
+    again = probe(resnet, load_target("digits[0,1]", split="test", seed=3), batch_size=64,
+                  cache_dir=tmp_path)
+    assert first.computed and not again.computed
+    assert np.array_equal(first.features, again.features)
+    assert whole.fingerprint() != load_target("digits[0,1]", split="test", seed=3).fingerprint()
+    # sampled data keeps its seed in the key: other images, another pass
+    sampled = load_target("digits[0,1]", split="test", per_class=5, seed=0)
+    assert sampled.pass_fingerprint() == sampled.fingerprint()
+    assert probe(resnet, load_target("digits[0,1]", split="test", per_class=5, seed=3),
+                 batch_size=64, cache_dir=tmp_path).computed
+
+
 class Interrupt(Exception):
     pass
 

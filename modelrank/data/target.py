@@ -76,6 +76,17 @@ class TargetData:
             h.update(("|classes:" + "\x1f".join(self.class_subset)).encode())
         return h.hexdigest()[:24]
 
+    def pass_fingerprint(self) -> str:
+        """:meth:`fingerprint` of the images a forward pass sees: the seed is taken as 0 when
+        it chose no images (every image kept, ``per_class`` None), so that passes over a whole
+        split under different seeds share one cache entry (a multi-seed linear probe tests every
+        seed on the same test split); for sampled data it is :meth:`fingerprint` itself."""
+        if self.per_class is None and self.seed != 0:
+            from dataclasses import replace
+
+            return replace(self, seed=0).fingerprint()
+        return self.fingerprint()
+
     def per_class_scored(self) -> int | None:
         """The images per class actually held: ``per_class``, or fewer where no class had that
         many (the largest class's count); None when every image was asked for."""
