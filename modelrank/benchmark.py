@@ -372,13 +372,13 @@ def _too_noisy(ceiling: "NoiseCeiling | None") -> bool:
 
 def _own_resolution(suite: Suite, models: Any) -> str:
     """The resolution of a ground truth that keeps each backbone's own input size: "32 px" when
-    the measured backbones share one, else "the backbones' own resolution"."""
+    the measured backbones share one (the zoo's), else "the backbones' own resolution"."""
     from modelrank.zoo import load_zoo, select
 
     sizes = {e.preprocess.size if e.preprocess is not None else None
              for e in select(load_zoo(zoo_path(suite.zoo)), models)}
     if len(sizes) == 1 and None not in sizes:
-        return f"{sizes.pop()} px (the backbones' own resolution)"
+        return f"{sizes.pop()} px"
     return "the backbones' own resolution"
 
 

@@ -84,8 +84,7 @@ def test_the_pool_keeps_the_control_out_and_accuracies_are_seed_means(result):
     assert "mean over seeds 0, 1, 2, 3" in head.description and "linear probe" in \
         result.ground_truths["linear"].description
     # one learning rate is no grid searched on validation; the zoo's one input size is named
-    assert "steps of 8, lr 0.05 (no search), 32 px (the backbones' own resolution)" in \
-        head.description
+    assert "steps of 8, lr 0.05 (no search), 32 px; mean over seeds" in head.description
     assert result.control_tau and all(math.isfinite(v) or math.isnan(v)
                                       for col in result.control_tau.values() for v in col.values())
 
