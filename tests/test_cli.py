@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -280,4 +281,11 @@ def test_tables_say_what_their_numbers_are(tmp_path, tiny_zoo):
     assert "knn (higher is better): k-NN accuracy" in out
     assert "betti-cubical (lower is better): Suresh et al." in out
     rc, out, _ = run("metrics")
-    assert rc == 0 and "knn *" in out and "logme *" in out and "* try first: knn, logme" in out
+    from modelrank.metrics.registry import RECOMMENDED_FIRST
+
+    assert RECOMMENDED_FIRST == ("knn", "ncti")  # README's "Which score should I use?", in order
+    assert rc == 0 and "knn *" in out and "ncti *" in out and "logme *" not in out
+    assert "* try first: knn, ncti" in out
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    advice = readme[readme.index("## Which score should I use?"):]
+    assert "start with `knn`, and look at `ncti` beside it" in advice

@@ -113,7 +113,7 @@ class MetricSpec:
 _REGISTRY: dict[str, MetricSpec] = {}
 
 #: The scores README's "Which score should I use?" recommends trying first, in its order.
-RECOMMENDED_FIRST = ("knn", "logme")
+RECOMMENDED_FIRST = ("knn", "ncti")
 
 
 def register_metric(
