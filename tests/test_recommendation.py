@@ -228,3 +228,19 @@ def test_a_clear_pick_needs_the_stated_stability_and_an_inconclusive_one_names_t
     every = rec({"a": 0.6, "b": 0.4}, per_class=None)
     assert every.line().endswith("every image was scored: only more images of the target can "
                                  "separate them.")
+
+
+def test_a_leader_first_in_fewer_half_samples_than_chance_is_inconclusive():
+    # the case: three backbones, the one ahead on all images first in 25 % of the
+    # half-samples (chance is 33 %), the others more often: every one of them is plausible
+    from modelrank.recommendation import Recommendation, plausible_winners
+
+    shares = {"lite1": 0.25, "lite0": 0.40, "lite2": 0.35}
+    rec = Recommendation("lite1", "knn", "lite0", 0.05556, 0.25, 50, 0.0, 2,
+                         shares=tuple(sorted(shares.items(), key=lambda kv: -kv[1])),
+                         plausible=plausible_winners(shares), conclusive=False, per_class=30)
+    assert rec.plausible == ("lite0", "lite2", "lite1")
+    assert rec.line().startswith(
+        "Inconclusive by knn: lite0, lite2 and lite1 each come first in 25–40 % of 50 half-samples "
+        "of the images (a clear pick needs 95 %); on all of them lite1 leads, 0.05556 ahead of "
+        "lite0; 0 of 2 other scores also put it first; score more images per class")
