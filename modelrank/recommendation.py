@@ -115,7 +115,7 @@ class Recommendation:
 
     def _inconclusive_line(self) -> str:
         share = dict(self.shares)
-        names = [m for m in self.plausible]
+        names = list(self.plausible)
         lo, hi = (100 * min(share[m] for m in names), 100 * max(share[m] for m in names))
         spread = f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} %"
         who = (f"{', '.join(names[:-1])} and {names[-1]} each come" if len(names) > 1
@@ -124,7 +124,8 @@ class Recommendation:
                f"half-samples of the images (a clear pick needs {100 * CLEAR_STABILITY:.0f} %); "
                f"on all of them {self.model} leads")
         if len(self.tied) > 1:
-            out += f" (tied with {', '.join(m for m in self.tied if m != self.model)}; taken by {self.tie_break})"
+            others = ", ".join(m for m in self.tied if m != self.model)
+            out += f" (tied with {others}; taken by {self.tie_break})"
         elif self.runner_up is not None:
             out += f", {self.margin:.4g} ahead of {self.runner_up}"
         more = (f"score more images per class to separate them (now {self.per_class}; e.g. "
