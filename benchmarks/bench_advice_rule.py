@@ -68,15 +68,15 @@ def judge_case(sub: tuple[str, ...], score: str, full: dict[str, float], tables:
 
 def suite_cases(name: str, *, limit: int) -> list[dict]:
     """Every case of suite ``name`` for each score of :data:`SCORES` and pool size."""
-    from modelrank.benchmark import (_scoring_zoo, bootstrap_target, ground_truth, load_suite,
-                                     pool_and_controls)
+    from modelrank.benchmark import (bootstrap_target, ground_truth, load_suite,
+                                     pool_and_controls, scoring_zoo)
     from modelrank.data import load_target
     from modelrank.metrics import get_metric
     from modelrank.ranking import rank_targets
 
     suite = load_suite(name)
     truth = ground_truth(suite)
-    zoo = _scoring_zoo(suite)
+    zoo = scoring_zoo(suite)
     pool, _ = pool_and_controls(suite, zoo)
     cases = []
     for target in suite.targets:

@@ -346,7 +346,7 @@ def _measured_dir(suite: Suite, gt: dict[str, Any]) -> Path | None:
     return path
 
 
-def _scoring_zoo(suite: Suite) -> dict[str, Any]:
+def scoring_zoo(suite: Suite) -> dict[str, Any]:
     """The suite's zoo with every entry at ``suite.score_image_size`` when it is set."""
     from dataclasses import replace
 
@@ -681,7 +681,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     cache_dir = opts.cache_dir
 
     specs = resolve_metrics(metrics if metrics is not None else suite.metrics)
-    zoo = _scoring_zoo(suite)
+    zoo = scoring_zoo(suite)
     entries = select(zoo, suite.models)
     pool, controls = pool_and_controls(suite, zoo)
     skipped: list[str] = []

@@ -25,7 +25,7 @@ zoo: {zoo}
 models: all
 targets: {targets}
 per_class: {per_class}
-metrics: [knn, logme, betti-cubical, param-count]
+{extra}metrics: [knn, logme, betti-cubical, param-count]
 ground_truth:
   kind: finetune
   protocol: full
@@ -42,8 +42,11 @@ def studies(tmp_path_factory):
     (d / "zoo.yaml").write_text(ZOO)
     for name, targets in [("sa", ["digits[0-4]", "digits[5-9]"]), ("sb", ["digits[0,9]", "shapes"])]:
         per_class = "{" + ", ".join(f'"{t}": 6' for t in targets) + "}"
+        # suite sb scores at another resolution than its zoo's (as fmnist-imagenet does): the
+        # study must score there too, or its faithful θ is not the benchmark's
+        extra = "score_image_size: 12\n" if name == "sb" else ""
         (d / f"{name}.yaml").write_text(SUITE.format(name=name, zoo=d / "zoo.yaml", per_class=per_class,
-                                                     targets=json.dumps(targets)))
+                                                     targets=json.dumps(targets), extra=extra))
     out = [ts.score_suite(str(d / f"{n}.yaml"), cache_dir=d / "cache", replicates=10,
                           rips_per_class=15) for n in ("sa", "sb")]
     return d, out
@@ -66,6 +69,25 @@ def test_every_variant_is_scored_and_the_faithful_one_is_the_benchmarks_theta(st
         assert lo <= hi
     assert any(math.isfinite(s.tau[ts.FAITHFUL][t]) for s in (a, b) for t in s.targets)
     assert a.seconds_per_image["cubical columns"] > 0
+
+
+@pytest.mark.xdist_group("topology_study")
+def test_the_study_scores_at_the_suites_score_resolution(studies):
+    # suite sb scores at 12 px, its zoo is at 16 px: the faithful variant's θ of each backbone is
+    # the benchmark's betti-cubical score, value for value (a τ over 4 backbones could agree by
+    # chance)
+    from modelrank.benchmark import load_suite, run_benchmark
+
+    d, (_, b) = studies
+    res = run_benchmark(load_suite(str(d / "sb.yaml")), options=ScoreOptions(cache_dir=d / "cache"))
+    checked = 0
+    for t in b.targets:
+        bench = {r.model: r.scores["betti-cubical"] for r in res.rankings[t].rows
+                 if "betti-cubical" in r.scores}
+        for m, v in b.scores[t][ts.FAITHFUL].items():
+            assert v == pytest.approx(bench[m], rel=1e-9, abs=1e-12)
+            checked += 1
+    assert checked >= 4
 
 
 @pytest.mark.xdist_group("topology_study")

@@ -186,18 +186,17 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     pre-registered protocol for suites where every column of every image costs too much
     (recorded in the result); None: the suite's images, as registered.
     """
-    from modelrank.benchmark import load_suite, run_benchmark, zoo_path
+    from modelrank.benchmark import load_suite, run_benchmark, scoring_zoo
     from modelrank.benchmark_stats import (mean_over_targets, pivot_interval, resample_seeds,
                                            weighted_tau)
     from modelrank.data import load_target
     from modelrank.journal import Journal
     from modelrank.probe import cache_root
     from modelrank.ranking import ScoreOptions
-    from modelrank.zoo import load_zoo
 
     suite = load_suite(suite_name)
     res = run_benchmark(suite, options=ScoreOptions(cache_dir=cache_dir))
-    zoo = load_zoo(zoo_path(suite.zoo))
+    zoo = scoring_zoo(suite)  # at the suite's score resolution, as the benchmark scored
     journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
     names = tv.variant_names()
     tau: dict[str, dict[str, float]] = {v: {} for v in names}
