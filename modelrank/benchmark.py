@@ -9,7 +9,6 @@ mean over targets.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from importlib import resources
@@ -158,8 +157,9 @@ def _check_suite(suite: Suite, path: Path) -> None:
 
 def published_accuracies(group: str, names: dict[str, str]) -> dict[str, dict[str, float]]:
     """{target: {model: accuracy %}} from the shipped SFDA tables."""
-    doc = json.loads((resources.files("modelrank") / "published" / "ground_truth_sfda.json").read_text())
-    return {names.get(t, t): accs for t, accs in doc[group].items()}
+    from modelrank.history import published_history
+
+    return {names.get(t, t): accs for t, accs in published_history(group).items()}
 
 
 #: The name of the leave-one-target-out accuracy prior in benchmark tables.
