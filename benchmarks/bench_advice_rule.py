@@ -53,17 +53,17 @@ def judge_case(sub: tuple[str, ...], score: str, full: dict[str, float], tables:
     """One user's question: the pick among ``sub`` by ``score`` on all images (``full``), its
     half-sample stability and plausible winners (``tables``: the replicate tables of every
     backbone), and how it fared after fine-tuning (``accuracy``: mean over seeds, %)."""
-    from modelrank.recommendation import first_place_share, plausible_winners
+    from modelrank.recommendation import first_place_shares, plausible_winners
 
     top = max(full[m] for m in sub)
     pick = next(m for m in sub if full[m] == top)  # a tie: zoo order, as with one score
-    restricted = [{score: {m: t[score][m] for m in sub if m in t.get(score, {})}} for t in tables]
-    shares = {m: first_place_share(restricted, score, m) for m in sub}
+    shares = first_place_shares(tables, score, sub)  # among the user's subset only
+    plausible = plausible_winners(shares)
     best = max(accuracy[m] for m in sub)
     return {"pool": list(sub), "pick": pick, "stability": shares[pick],
-            "plausible": list(plausible_winners(shares)),
+            "plausible": list(plausible),
             "right": accuracy[pick] == best, "regret": best - accuracy[pick],
-            "covered": any(accuracy[m] == best for m in plausible_winners(shares))}
+            "covered": any(accuracy[m] == best for m in plausible)}
 
 
 def suite_cases(name: str, *, limit: int) -> list[dict]:
@@ -100,8 +100,10 @@ def suite_cases(name: str, *, limit: int) -> list[dict]:
 
 def summarise(cases: list[dict], threshold: float) -> dict:
     """Shares right and mean regrets of the clear and inconclusive picks under ``threshold``."""
-    clear = [c for c in cases if c["stability"] >= threshold - 1e-12]
-    vague = [c for c in cases if c["stability"] < threshold - 1e-12]
+    from modelrank.recommendation import is_clear
+
+    clear = [c for c in cases if is_clear(c["stability"], threshold=threshold)]
+    vague = [c for c in cases if not is_clear(c["stability"], threshold=threshold)]
 
     def right(cs):
         return float(np.mean([c["right"] for c in cs])) if cs else float("nan")

@@ -20,6 +20,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from modelrank.benchmark import load_suite, paired_differences, run_benchmark
+    from modelrank.benchmark_report import whole_pool_baselines
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", required=True)
@@ -27,13 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res = run_benchmark(load_suite(args.suite))
     label = "headline"
-    records = res.tables[label]["records"]
     # as the report's best baseline: only baselines known for the whole pool on every target
     # (ImageNet top-1 of a pool of truncated networks is known for 3 of 9)
-    partial = {b for b in res.baselines
-               if any(r["score"] == b and r["n"] < len(res.pool) for r in records)}
-    baselines = [b for b in res.baselines if b in res.tables[label]["tau"] and b not in partial
-                 and math.isfinite(res.mean(b, label))]
+    whole = whole_pool_baselines(res, label)
+    partial = [b for b in res.baselines if b in res.tables[label]["tau"] and b not in whole]
+    baselines = [b for b in whole if math.isfinite(res.mean(b, label))]
     scores = ([s.strip() for s in args.scores.split(",")] if args.scores
               else [s for s in res.scores if s not in res.baselines])
     diffs = {b: paired_differences(res, label, b) for b in baselines}

@@ -33,17 +33,22 @@ def _mean(values: list[float]) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def whole_pool_baselines(res: "BenchmarkResult", label: str) -> list[str]:
+    """The static baselines (in ``res.baselines`` order) correlated against ground truth
+    ``label`` over the whole pool on every target — the only ones a score is judged against."""
+    records = res.tables[label]["records"]
+    return [b for b in res.baselines
+            if any(r["score"] == b for r in records)
+            and all(r["n"] >= len(res.pool) for r in records if r["score"] == b)]
+
+
 def best_baseline(res: "BenchmarkResult", label: str) -> tuple[str | None, float]:
     """(name, mean weighted tau over the included targets) of the static baseline with the
     highest such mean, among those known for the whole pool on every target (ImageNet top-1 of
     a pool of truncated networks, known for 3 of them, would otherwise win with a tau over 3
     backbones)."""
-    pool = len(res.pool)
-    full = {b for b in res.baselines
-            if all(r["n"] >= pool for r in res.tables[label]["records"] if r["score"] == b)
-            and any(r["score"] == b for r in res.tables[label]["records"])}
     best: tuple[str | None, float] = (None, float("-inf"))
-    for b in sorted(full, key=res.baselines.index):
+    for b in whole_pool_baselines(res, label):
         m = res.mean(b, label)
         if math.isfinite(m) and m > best[1]:
             best = (b, m)

@@ -186,6 +186,30 @@ def plausible_winners(shares: dict[str, float], *, mass: float = PLAUSIBLE_MASS
     return tuple(out)
 
 
+def first_place_shares(tables, score: str, models) -> dict[str, float] | None:
+    """{model: mean over replicate tables of its share of the first place under ``score``}
+    for each of ``models``, in one pass over the tables (a table's tied leaders share its first
+    place, 1/k each; its other models and those it lacks get 0); None for no tables."""
+    if not tables:
+        return None
+    per_table: dict[str, list[float]] = {m: [] for m in models}
+    for table in tables:
+        scores = {m: v for m, v in table.get(score, {}).items() if m in per_table}
+        top = max(scores.values()) if scores else None
+        tied = [m for m, v in scores.items() if v == top]
+        for m, shares in per_table.items():
+            shares.append(1.0 / len(tied) if m in tied else 0.0)
+    # np.mean of each list, as the shares were always averaged (the sum's rounding decides
+    # which near-equal shares tie for the plausible winners)
+    return {m: float(np.mean(v)) for m, v in per_table.items()}
+
+
+def is_clear(stability: float, *, threshold: float = CLEAR_STABILITY) -> bool:
+    """The advice's rule: a pick whose leader is first in at least ``threshold`` of the
+    half-samples is clear (the study of the rule varies ``threshold``)."""
+    return stability >= threshold - 1e-12
+
+
 def first_place_share(tables, score: str, model: str) -> float | None:
     """Mean over replicate tables ({score: {model: value}}, as
     :func:`~modelrank.benchmark_stats.bootstrap_scores` returns) of ``model``'s share of the
@@ -227,7 +251,7 @@ def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]",
                                   seed=seed, cache_dir=cache_dir,
                                   eta=ranking.recipe.get("eta") or 0.0,
                                   layout=ranking.recipe.get("layout") or "whc")
-        shares = {r.model: first_place_share(tables, primary, r.model) for r in have}
+        shares = first_place_shares(tables, primary, [r.model for r in have])
         stability = shares[best]
         plausible = plausible_winners(shares)
     others = [m for m in ranking.metrics if m != primary
@@ -245,5 +269,5 @@ def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]",
                           len(others), tuple(tied) if len(tied) > 1 else (), tie_break,
                           agree_first,
                           tuple(sorted(shares.items(), key=lambda kv: -kv[1])), plausible,
-                          None if stability is None else stability >= CLEAR_STABILITY - 1e-12,
+                          None if stability is None else is_clear(stability),
                           per_class)

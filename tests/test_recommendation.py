@@ -48,6 +48,13 @@ def test_a_backbone_that_separates_the_classes_stays_first_in_every_half_sample(
     assert first_place_share(tables, "knn", "good") == 1.0
     assert first_place_share(tables, "knn", "noise") == 0.0
     assert first_place_share([], "knn", "good") is None
+    from modelrank.recommendation import first_place_shares
+
+    assert first_place_shares(tables, "knn", ["good", "noise"]) == {"good": 1.0, "noise": 0.0}
+    tied = [{"knn": {"a": 1.0, "b": 1.0, "c": 0.0}}, {"knn": {"a": 0.5, "c": 0.9}}]
+    assert first_place_shares(tied, "knn", ["a", "b", "c"]) == pytest.approx(
+        {"a": 0.25, "b": 0.25, "c": 0.5})  # a tie shares the place; a missing score is no place
+    assert first_place_shares([], "knn", ["a"]) is None
 
 
 def test_a_negative_stability_is_refused_before_any_work(tmp_path):
