@@ -189,6 +189,9 @@ class BenchmarkResult:
             on each target over the headline pool (NaN with a reason below 4 seeds).
         replicates: {label: {score: {target: (B,) weighted tau}}} over the joint resamples of
             the scored images and the seeds (paired across scores); {} without a bootstrap.
+        image_replicates: {target: one {score: {model: value}} per half-sample of the scored
+            images} of the bootstrapped scores (the tables the τ replicates correlate); {}
+            without a bootstrap.
     """
 
     suite: str
@@ -214,6 +217,8 @@ class BenchmarkResult:
     ceilings: dict[str, dict[str, "NoiseCeiling"]] = field(default_factory=dict)
     replicates: dict[str, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict,
                                                                     repr=False)
+    image_replicates: dict[str, list[dict[str, dict[str, float]]]] = field(
+        default_factory=dict, repr=False)
 
     def too_noisy(self, label: str = "headline") -> list[str]:
         """Targets whose ground truth ``label`` cannot rank its backbones: a measured split-half
@@ -542,6 +547,37 @@ def bootstrap_target(entries, data, specs, *, replicates: int, seed: int,
     return combine_replicates(specs, {e.name: per_model[e.name] for e in entries})
 
 
+def half_sample_tables(suite: Suite, res: BenchmarkResult, metrics: Any, *,
+                       cache_dir: str | Path | None = None,
+                       executor: "Executor | None" = None,
+                       on_progress: Callable[[str, int, int], None] | None = None,
+                       ) -> dict[str, list[dict[str, dict[str, float]]]]:
+    """{target: one {score: {model: value}} per half-sample} of ``metrics`` over the backbones
+    each target's ranking scored, with the suite's bootstrap settings: the half-samples of
+    :attr:`BenchmarkResult.image_replicates`, so the tables pair with them, for scores the
+    suite's bootstrap skipped (the linear probe). Journaled like every bootstrap unit."""
+    from modelrank.data import load_target
+    from modelrank.ranking import resolve_metrics
+    from modelrank.zoo import select
+
+    if not suite.bootstrap:
+        raise ConfigError(f"suite {suite.name} has no bootstrap settings")
+    specs = resolve_metrics(metrics)
+    entries = select(scoring_zoo(suite), suite.models)
+    out = {}
+    for target in res.targets:
+        r = res.rankings[target]
+        scored = {row.model for row in r.rows}
+        data = load_target(target, split=suite.split_for(target),
+                           per_class=suite.per_class_for(target))
+        out[target] = bootstrap_target(
+            [e for e in entries if e.name in scored], data, specs,
+            replicates=int(suite.bootstrap["replicates"]), seed=int(suite.bootstrap.get("seed", 0)),
+            cache_dir=cache_dir, eta=r.recipe.get("eta") or 0.0,
+            layout=r.recipe.get("layout") or "whc", on_progress=on_progress, executor=executor)
+    return out
+
+
 def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
            all_accs: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
     """Correlation records of every score (and the LOTO prior) with ``accs`` over ``pool``."""
@@ -566,14 +602,14 @@ def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
 
 def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, cache_dir,
                on_progress, executor, pool: list[str], included: dict[str, list[str]]
-               ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+               ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     """95 % intervals of weighted tau per ground truth, score and target, and of the mean over
     the ``included`` targets (those whose ground truth can rank), from joint resamples: the
     r-th half-sample of the scored images (:func:`bootstrap_target`) with the r-th resample of
     the fine-tuning seeds (:func:`~modelrank.benchmark_stats.joint_tau_replicates`); each
     interval is placed around its point (:func:`~modelrank.benchmark_stats.pivot_interval`).
     Records get ``tau_low``/``tau_high``. Returns (intervals, the replicates, what the bootstrap
-    covered)."""
+    covered, the half-sample tables per target)."""
     from modelrank.benchmark_stats import joint_tau_replicates, mean_over_targets, pivot_interval
 
     boot_specs = [s for s in specs if not _static(s) and s.name not in b.get("skip", ())
@@ -619,7 +655,7 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
             iv = intervals.get(label, {}).get(rec["score"], {}).get(rec["dataset"])
             if iv:
                 rec["tau_low"], rec["tau_high"] = iv[0], iv[1]
-    return intervals, replicates, boot_info
+    return intervals, replicates, boot_info, image_tables
 
 
 def paired_differences(res: "BenchmarkResult", label: str, baseline: str
@@ -747,9 +783,9 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
                 for label, gt in truths.items()}
     included = {label: [t for t in suite.targets if t in rankings
                         and not _too_noisy(ceilings[label].get(t))] for label in truths}
-    intervals, replicates, boot_info = ({}, {}, {}) if not suite.bootstrap else _intervals(
-        suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress,
-        executor, pool, included)
+    intervals, replicates, boot_info, image_tables = ({}, {}, {}, {}) if not suite.bootstrap else (
+        _intervals(suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress,
+        executor, pool, included))
     spread = {label: {t: seed_spread({m: v for m, v in col.items() if m in pool})
                       for t, col in gt.per_seed.items()}
               for label, gt in truths.items() if any(len(v) > 1 for col in gt.per_seed.values()
@@ -762,4 +798,4 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
         names + ([LOTO] if LOTO in tables["headline"]["tau"] else []),
         tables["headline"]["tau"], tables["headline"]["records"], head.accuracies, rankings,
         skipped, failures, truths, tables, intervals, baselines, control_tau, control_truth, pool,
-        controls, spread, boot_info, ceilings, replicates)
+        controls, spread, boot_info, ceilings, replicates, image_tables)

@@ -4,12 +4,19 @@ A backbone's history prior on a target is the mean, over the other targets of a 
 at least :data:`MIN_BACKBONES` of the pool's backbones, of its standardised accuracy there
 (z-score over the backbones the target holds, so an easy and a hard target weigh alike). Fewer
 than :data:`MIN_TARGETS` such targets make it unavailable, with the reason; a backbone no such
-target holds has no prior and is listed as absent, never imputed. The target being ranked never
-informs its own prior: every history target named like it, or listed by the caller as holding the
-same images (``same_images``), is left out and listed.
+target holds has no prior and is listed as absent, never imputed.
+
+The target being ranked never informs its own prior: a history target that is the same *task* is
+left out and listed: the same data set with the same classes by name (case-insensitive; a class
+subset compared by the classes it keeps, named groups expanded), or one the caller found to hold
+the same test images and labels under another name (``same_images``, e.g. by
+:func:`modelrank.history_sources.content_digest`). Another class subset of the same data set is
+another task: it stays, listed as ``overlapping`` (it shares images with the target).
 
 A history is ``{target: {backbone: accuracy %}}``: the packaged published tables
-(:func:`published_history`), or any table of past fine-tunes. Torch-free.
+(:func:`published_history`), or any table of past fine-tunes. The fusion rules of the history
+study (``benchmarks/results/history_fusion.md``) are here too: :func:`rank_average`,
+:func:`z_sum`, :func:`weighted_z`. Torch-free.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from modelrank.errors import ModelrankError
 
 #: Backbones of the pool a history target must hold to count (a z-score over fewer says little).
 MIN_BACKBONES = 3
@@ -36,6 +45,7 @@ class HistoryPrior:
             when unavailable.
         used: the history targets it averages over.
         excluded: history targets left out as the target itself (by name or same images).
+        overlapping: used targets that are other class subsets of the target's data set.
         absent: backbones of the pool that no used target holds (no prior, not imputed).
         unavailable: why there is no prior (None when there is one).
     """
@@ -46,6 +56,7 @@ class HistoryPrior:
     excluded: tuple[str, ...]
     absent: tuple[str, ...]
     unavailable: str | None = None
+    overlapping: tuple[str, ...] = ()
 
 
 def standardised(accuracies: Mapping[str, float]) -> dict[str, float]:
@@ -59,10 +70,22 @@ def standardised(accuracies: Mapping[str, float]) -> dict[str, float]:
     return {m: (float(a) - mean) / sd for m, a in accuracies.items()}
 
 
-def _base(name: str) -> str:
-    from modelrank.data.class_subsets import base_name
+def task_key(name: str) -> tuple[str, frozenset[str] | None]:
+    """(data set, the classes kept or None for all) of a target name, lower-cased, named class
+    groups expanded: two names with the same key are the same task."""
+    from modelrank.data.class_subsets import CLASS_GROUPS, split_target
 
-    return base_name(name).lower()
+    try:
+        base, items = split_target(name)
+    except ModelrankError:
+        return name.lower(), None
+    if items is None:
+        return base.lower(), None
+    groups = {g.lower(): cs for g, cs in CLASS_GROUPS.get(base.lower(), {}).items()}
+    classes: set[str] = set()
+    for item in items:
+        classes.update(c.lower() for c in groups.get(item.lower(), (item,)))
+    return base.lower(), frozenset(classes)
 
 
 def history_prior(history: Mapping[str, Mapping[str, float]], target: str, pool: Sequence[str],
@@ -71,13 +94,15 @@ def history_prior(history: Mapping[str, Mapping[str, float]], target: str, pool:
 
     Args:
         history: {history target: {backbone: accuracy %}}.
-        target: the target being ranked; history targets with its name (case-insensitive, class
-            subsets included: ``cifar10[0-4]`` is ``cifar10``'s images) are left out.
+        target: the target being ranked; history targets that are the same task by name are
+            left out (:func:`task_key`).
         pool: the backbones to rank.
-        same_images: further history targets that hold the target's images under another name.
+        same_images: further history targets that hold the target's test images and labels
+            under another name.
     """
-    same = {_base(target)} | {_base(n) for n in same_images}
-    excluded = tuple(t for t in history if _base(t) in same)
+    own = task_key(target)
+    named_same = set(same_images)
+    excluded = tuple(t for t in history if task_key(t) == own or t in named_same)
     pool_set = set(pool)
     used, columns = [], []
     for t, accs in history.items():
@@ -94,14 +119,20 @@ def history_prior(history: Mapping[str, Mapping[str, float]], target: str, pool:
         why = (f"a history prior needs at least {MIN_TARGETS} other targets holding at least "
                f"{MIN_BACKBONES} of these backbones; the history has {len(used)}"
                + (f" (left out as {target} itself: {', '.join(excluded)})" if excluded else ""))
-        return HistoryPrior(target, {}, tuple(used), excluded, tuple(pool), why)
+        return HistoryPrior(target, {}, tuple(used), excluded, tuple(pool), why,
+                            _overlapping(used, own))
     prior = {}
     for m in pool:
         vals = [col[m] for col in columns if m in col]
         if vals:
             prior[m] = float(np.mean(vals))
     absent = tuple(m for m in pool if m not in prior)
-    return HistoryPrior(target, prior, tuple(used), excluded, absent)
+    return HistoryPrior(target, prior, tuple(used), excluded, absent, None,
+                        _overlapping(used, own))
+
+
+def _overlapping(used: Sequence[str], own: tuple[str, frozenset[str] | None]) -> tuple[str, ...]:
+    return tuple(t for t in used if task_key(t)[0] == own[0])
 
 
 def published_history(group: str = "group1_supervised") -> dict[str, dict[str, float]]:
@@ -118,3 +149,38 @@ def published_history(group: str = "group1_supervised") -> dict[str, dict[str, f
         tables = ", ".join(g for g in doc if not g.startswith("_"))
         raise ConfigError(f"no published table {group!r}; the packaged ones are {tables}")
     return {t: {m: float(a) for m, a in accs.items()} for t, accs in doc[group].items()}
+
+
+def _common(a: Mapping[str, float], b: Mapping[str, float]) -> list[str]:
+    return [m for m in a if m in b and math.isfinite(a[m]) and math.isfinite(b[m])]
+
+
+def rank_average(prior: Mapping[str, float], scores: Mapping[str, float]) -> dict[str, float]:
+    """{backbone: mean of its rank under ``prior`` and under ``scores``} (rank 1 = lowest, ties
+    share their mean rank; higher is better) over the backbones both give a finite value."""
+    from scipy.stats import rankdata
+
+    common = _common(prior, scores)
+    if not common:
+        return {}
+    rp = rankdata([prior[m] for m in common])
+    rs = rankdata([scores[m] for m in common])
+    return {m: float((a + b) / 2) for m, a, b in zip(common, rp, rs)}
+
+
+def weighted_z(prior: Mapping[str, float], scores: Mapping[str, float], weight: float
+               ) -> dict[str, float]:
+    """{backbone: weight · z(prior) + (1 − weight) · z(scores)}, each standardised over the
+    backbones both give a finite value; {} when either is constant there (it ranks nothing and
+    cannot be standardised) or fewer than 2 backbones are common."""
+    common = _common(prior, scores)
+    zp = standardised({m: prior[m] for m in common})
+    zs = standardised({m: scores[m] for m in common})
+    if len(common) < 2 or not zp or not zs:
+        return {}
+    return {m: weight * zp[m] + (1.0 - weight) * zs[m] for m in common}
+
+
+def z_sum(prior: Mapping[str, float], scores: Mapping[str, float]) -> dict[str, float]:
+    """{backbone: z(prior) + z(scores)}: :func:`weighted_z` with equal weights, times 2."""
+    return {m: 2.0 * v for m, v in weighted_z(prior, scores, 0.5).items()}

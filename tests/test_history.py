@@ -19,13 +19,37 @@ def test_the_prior_is_the_mean_standardised_accuracy_on_the_other_targets():
     assert got.absent == ("w",) and got.unavailable is None  # w: no history, not imputed
 
 
-def test_the_target_is_excluded_by_name_subset_and_same_images():
-    history = {"CIFAR10": {"x": 1.0, "y": 2.0, "z": 3.0}, "cifar10[0-4]": {"x": 3.0, "y": 2.0, "z": 1.0},
-               "my-copy": {"x": 9.0, "y": 8.0, "z": 1.0}, "dtd": {"x": 1.0, "y": 3.0, "z": 2.0},
-               "pets": {"x": 2.0, "y": 1.0, "z": 3.0}}
+def test_the_target_is_excluded_as_the_same_task_and_other_subsets_are_kept_as_overlapping():
+    history = {"CIFAR10": {"x": 1.0, "y": 2.0, "z": 3.0},           # same task, other case
+               "cifar10[0-4]": {"x": 3.0, "y": 2.0, "z": 1.0},      # another task, same images
+               "my-copy": {"x": 9.0, "y": 8.0, "z": 1.0},           # same images, other name
+               "dtd": {"x": 1.0, "y": 3.0, "z": 2.0}, "pets": {"x": 2.0, "y": 1.0, "z": 3.0}}
     got = history_prior(history, "cifar10", ["x", "y", "z"], same_images=["my-copy"])
-    assert set(got.excluded) == {"CIFAR10", "cifar10[0-4]", "my-copy"}
-    assert got.used == ("dtd", "pets")
+    assert set(got.excluded) == {"CIFAR10", "my-copy"}
+    assert got.used == ("cifar10[0-4]", "dtd", "pets") and got.overlapping == ("cifar10[0-4]",)
+    # a class subset is the same task as the same classes written another way (a named group)
+    fm = {"fashion-mnist[T-shirt/top,Pullover,Coat,Shirt]": {"x": 1.0, "y": 2.0, "z": 3.0},
+          "fashion-mnist[footwear]": {"x": 3.0, "y": 1.0, "z": 2.0},
+          "dtd": {"x": 1.0, "y": 3.0, "z": 2.0}}
+    got = history_prior(fm, "Fashion-MNIST[upper-body]", ["x", "y", "z"])
+    assert got.excluded == ("fashion-mnist[T-shirt/top,Pullover,Coat,Shirt]",)
+    assert got.used == ("fashion-mnist[footwear]", "dtd")
+    assert got.overlapping == ("fashion-mnist[footwear]",)
+
+
+def test_the_fusion_rules_against_hand_computed_values():
+    from modelrank.history import rank_average, weighted_z, z_sum
+
+    prior = {"a": 3.0, "b": 1.0, "c": 2.0, "d": float("nan")}
+    scores = {"a": 10.0, "b": 30.0, "c": 30.0, "e": 1.0}
+    # ranks over a, b, c: prior 3, 1, 2; scores 1, 2.5, 2.5 (a tie shares its mean rank)
+    assert rank_average(prior, scores) == pytest.approx({"a": 2.0, "b": 1.75, "c": 2.25})
+    zp = {"a": 1.2247449, "b": -1.2247449, "c": 0.0}       # (v - 2) / sqrt(2/3)
+    zs = {"a": -1.4142136, "b": 0.7071068, "c": 0.7071068}  # (v - 70/3) / sqrt(800/9)
+    assert z_sum(prior, scores) == pytest.approx({m: zp[m] + zs[m] for m in zp})
+    assert weighted_z(prior, scores, 0.3) == pytest.approx({m: 0.3 * zp[m] + 0.7 * zs[m] for m in zp})
+    assert weighted_z(prior, scores, 1.0) == pytest.approx(zp)
+    assert weighted_z(prior, {"a": 1.0, "b": 1.0, "c": 1.0}, 0.5) == {}  # a constant score
 
 
 def test_a_history_with_one_other_target_is_unavailable_with_the_reason():
