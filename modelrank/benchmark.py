@@ -192,6 +192,9 @@ class BenchmarkResult:
         image_replicates: {target: one {score: {model: value}} per half-sample of the scored
             images} of the bootstrapped scores (the tables the τ replicates correlate); {}
             without a bootstrap.
+        history_tau: {target: weighted τ of the history prior} on every target of a published
+            ground truth (:func:`modelrank.history.history_tau`: it needs no images, so it is
+            there offline, where the scores are not); {} for measured ground truths.
     """
 
     suite: str
@@ -219,6 +222,7 @@ class BenchmarkResult:
                                                                     repr=False)
     image_replicates: dict[str, list[dict[str, dict[str, float]]]] = field(
         default_factory=dict, repr=False)
+    history_tau: dict[str, float] = field(default_factory=dict)
 
     def too_noisy(self, label: str = "headline") -> list[str]:
         """Targets whose ground truth ``label`` cannot rank its backbones: a measured split-half
@@ -297,7 +301,8 @@ class BenchmarkResult:
         return {"suite": self.suite, "targets": self.targets, "pool": self.pool,
                 "controls": self.controls, "scores": self.scores, "baselines": self.baselines,
                 "score_resolution": self.score_resolution(), "ground_truths": truths,
-                "bootstrap": self.bootstrap, "skipped": self.skipped, "failed": self.failed}
+                "bootstrap": self.bootstrap, "history_tau": self.history_tau,
+                "skipped": self.skipped, "failed": self.failed}
 
     def to_markdown(self, published: dict[str, dict[str, float]] | None = None) -> str:
         from modelrank.benchmark_report import render_markdown
@@ -709,6 +714,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     """
     from modelrank.benchmark_stats import seed_spread
     from modelrank.data import load_target
+    from modelrank.history import history_tau
     from modelrank.noise_ceiling import noise_ceiling
     from modelrank.ranking import ScoreOptions, rank_targets, resolve_metrics
     from modelrank.zoo import select
@@ -791,6 +797,8 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
               for label, gt in truths.items() if any(len(v) > 1 for col in gt.per_seed.values()
                                                      for v in col.values())}
     head = truths["headline"]
+    history = (history_tau(head.accuracies, pool)
+               if suite.ground_truth.get("kind") == "published" else {})
     baselines = [s.name for s in specs if _static(s)] + (
         [LOTO] if len(suite.targets) >= 3 else [])
     return BenchmarkResult(
@@ -798,4 +806,4 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
         names + ([LOTO] if LOTO in tables["headline"]["tau"] else []),
         tables["headline"]["tau"], tables["headline"]["records"], head.accuracies, rankings,
         skipped, failures, truths, tables, intervals, baselines, control_tau, control_truth, pool,
-        controls, spread, boot_info, ceilings, replicates, image_tables)
+        controls, spread, boot_info, ceilings, replicates, image_tables, history)

@@ -255,13 +255,41 @@ def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float
                             for s in res.scores if (col := res.control_tau.get(s))]) + [""]
     else:
         lines += _plain(res)
+    if res.history_tau:
+        lines += _history_lines(res)
     if published:
         scores = sorted({s for col in published.values() for s in col})
-        lines += ["Published weighted tau (SFDA paper) for comparison:", ""]
-        lines += table(["score"] + list(published),
-                       [[s] + [_fmt(published[c].get(s)) for c in published] for s in scores])
+        lines += ["Published weighted tau (SFDA paper) for comparison"
+                  + (", with the history prior's (computed here from the published accuracies)"
+                     if res.history_tau else "") + ":", ""]
+        rows = [[s] + [_fmt(published[c].get(s)) for c in published] for s in scores]
+        if res.history_tau:
+            rows.append([HISTORY_ROW] + [_fmt(_history_mean(res) if c == "mean"
+                                              else res.history_tau.get(c)) for c in published])
+        lines += table(["score"] + list(published), rows)
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+#: The history prior's row in a report.
+HISTORY_ROW = "history prior"
+
+
+def _history_mean(res: "BenchmarkResult") -> float:
+    return _mean(list(res.history_tau.values()))
+
+
+def _history_lines(res: "BenchmarkResult") -> list[str]:
+    """The history prior's weighted τ on every target of a published ground truth."""
+    targets = list(res.history_tau)
+    return (["### History prior against the published accuracies (needs no images)", "",
+             "Each backbone's mean standardised published accuracy on the other targets "
+             "(modelrank.history; the target itself left out), correlated with its accuracy on "
+             "the target: what a table of past fine-tunes predicts before any image is seen. "
+             "No interval: the published accuracies carry no seeds to resample.", ""]
+            + table(["score"] + targets + ["mean"],
+                    [[HISTORY_ROW] + [_fmt(res.history_tau[t]) for t in targets]
+                     + [_fmt(_history_mean(res))]]) + [""])
 
 
 def _plain(res: "BenchmarkResult") -> list[str]:

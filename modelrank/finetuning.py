@@ -408,24 +408,19 @@ def _splits(dataset: str, per_class: int | None, seed: int, val_fraction: float,
             test_per_class: int | None = None):
     """(train, val, test) TargetData; val carved from train when the target has none; the test
     split sampled ``test_per_class`` with seed 0 when given."""
-    from modelrank.data.class_subsets import base_name
     from modelrank.data import folder_splits, registry
+    from modelrank.data.class_subsets import base_name
+    from modelrank.data.content import evaluation_splits
 
-    reg = registry()
     base = dataset if Path(dataset).is_dir() else base_name(dataset)
-    if base in reg:
-        splits = reg[base].splits
-    elif Path(base).is_dir():
+    if base not in registry() and Path(base).is_dir():
         splits = folder_splits(base)
         if "train" not in splits or not {"test", "val", "valid", "validation"} & set(splits):
             raise ConfigError(
                 f"{dataset!r} needs a train split and a test (or val) split to fine-tune and "
                 "measure accuracy on images it did not train on: DIR/train/<class>/<image> and "
                 f"DIR/test/<class>/<image> (it has {', '.join(splits) or 'no split directories'})")
-    else:
-        splits = ("train", "test")  # load_target says that the name is unknown
-    val_name = next((s for s in ("val", "valid", "validation") if s in splits), None)
-    test_name = "test" if "test" in splits else val_name
+    test_name, val_name = evaluation_splits(dataset)
     test = (load_target(dataset, split=test_name, seed=seed) if test_per_class is None
             else load_target(dataset, split=test_name, per_class=test_per_class, seed=0))
     train = load_target(dataset, split="train", per_class=per_class, seed=seed)

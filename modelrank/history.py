@@ -135,6 +135,21 @@ def _overlapping(used: Sequence[str], own: tuple[str, frozenset[str] | None]) ->
     return tuple(t for t in used if task_key(t)[0] == own[0])
 
 
+def history_tau(accuracies: Mapping[str, Mapping[str, float]], pool: Sequence[str]
+                ) -> dict[str, float]:
+    """{target: weighted τ of its history prior (from every other target of ``accuracies``)
+    against its own accuracies} over the backbones of ``pool`` it has; targets where the prior
+    is unavailable are left out. Needs no images: how well the history alone ranks each target."""
+    from modelrank.correlation import weighted_tau
+
+    out = {}
+    for t, col in accuracies.items():
+        p = history_prior(accuracies, t, pool)
+        if p.unavailable is None:
+            out[t] = weighted_tau(p.prior, {m: a for m, a in col.items() if m in p.prior})
+    return out
+
+
 def published_history(group: str = "group1_supervised") -> dict[str, dict[str, float]]:
     """The packaged published fine-tuning table ``group`` (``group1_supervised``: 11 ImageNet
     models on 11 targets; ``group2_selfsupervised``) as a history."""

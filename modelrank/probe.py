@@ -10,7 +10,6 @@ and written in chunks so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,22 +21,13 @@ import torch
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
 from modelrank.digest import digest
+from modelrank.paths import cache_root  # noqa: F401  (its home before modelrank.paths)
 from modelrank.progress import OnProgress, tell
 
 if TYPE_CHECKING:
     from modelrank.zoo import ZooEntry
 
 CACHE_VERSION = 1
-
-
-def cache_root() -> Path:
-    """$MODELRANK_CACHE or the platform's user cache dir + /embeddings."""
-    env = os.environ.get("MODELRANK_CACHE")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("modelrank")) / "embeddings"
 
 
 def canonical(act: torch.Tensor, layer: LayerInfo) -> torch.Tensor:

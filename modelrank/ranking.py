@@ -16,6 +16,8 @@ import numpy as np
 from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ConfigError, MetricError, ParameterError, WeightsUnavailableError
+from modelrank.history_advice import advise_from_history
+from modelrank.history_sources import History, load_history
 from modelrank.jsonable import jsonable
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
@@ -552,15 +554,24 @@ class Pick(str):
             the runner-up, the share of half-samples of the images in which it stays first,
             whether that makes a clear pick (``conclusive``) and the plausible winners.
         ranking: the full :class:`Ranking` it was chosen from.
+        history: :class:`~modelrank.history_advice.HistoryAdvice` when a history was given
+            (the history prior beside the scores, and what the answer rests on), else None.
     """
 
     recommendation: Any
     ranking: Ranking
+    history: Any
 
-    def __new__(cls, recommendation, ranking: Ranking) -> "Pick":
+    def __new__(cls, recommendation, ranking: Ranking, history: Any = None) -> "Pick":
         obj = super().__new__(cls, recommendation.model)
-        obj.recommendation, obj.ranking = recommendation, ranking
+        obj.recommendation, obj.ranking, obj.history = recommendation, ranking, history
         return obj
+
+    @property
+    def evidence(self) -> str:
+        """What the answer rests on, in words (the target's scores; with a history, the prior
+        is beside them: :mod:`modelrank.history_advice`)."""
+        return "the target's scores" if self.history is None else self.history.evidence
 
     @property
     def margin(self) -> float | None:
@@ -605,7 +616,8 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
                   device: str | None = None,
                   options: ScoreOptions | None = None,
                   executor: "Executor | None" = None,
-                  on_progress: OnProgress | None = None) -> Pick:
+                  on_progress: OnProgress | None = None,
+                  history: str | Path | History | None = None) -> Pick:
     """The backbone ``metric`` ranks first among ``candidates`` on ``dataset``, as a
     :class:`Pick`: the name, how far ahead and how stable the choice is, and the ranking.
 
@@ -618,18 +630,32 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
             ``options.use_cache`` is off).
         zoo, split, per_class, seed, device, options, executor, on_progress: as for
             :func:`rank`.
+        history: past fine-tunes (a source of :func:`~modelrank.history_sources.load_history`:
+            ``"published"``, ``"db"``, a file; or a loaded
+            :class:`~modelrank.history_sources.History`): the pick's ``history`` gives the
+            history prior beside the scores, which still make the pick (the held-out study of
+            :mod:`modelrank.history_advice` found no fusion better than the prior alone).
 
     Raises MetricError saying why when no backbone has the score.
     """
     if stability is not None:  # refused before the work, not after it
         check_whole_number("stability", stability, least=0)
+    past = load_history(str(history)) if isinstance(history, (str, Path)) else history
+    if past is not None and not isinstance(past, History):
+        raise ParameterError("history", f"must be a source name or a History, got "
+                                        f"{type(past).__name__}")
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
     ranking = rank(data, zoo=zoo, models=candidates, metrics=[metric], seed=seed, device=device,
                    options=options, executor=executor, on_progress=on_progress)
     ranking.best()  # the reasons, when no backbone has the score
-    return Pick(recommend_from(ranking, data, zoo=zoo, models=candidates, stability=stability,
-                               seed=seed, options=options), ranking)
+    rec = recommend_from(ranking, data, zoo=zoo, models=candidates, stability=stability,
+                         seed=seed, options=options)
+    advice = None
+    if past is not None:
+        advice = advise_from_history(past, data.name, [r.model for r in ranking.rows],
+                                     score_pick=rec.model)
+    return Pick(rec, ranking, advice)
 
 
 def recommend_from(ranking: Ranking, data: TargetData, *,

@@ -14,6 +14,19 @@ if TYPE_CHECKING:
     from modelrank.ranking import Ranking
 
 
+def _test_content(dataset: str) -> str | None:
+    """The digest of ``dataset``'s test images (:func:`modelrank.data.content.test_split_digest`),
+    so that a later history recognises the target under another name; None when it cannot be
+    loaded here (a published table's target)."""
+    from modelrank.data.content import test_split_digest
+    from modelrank.errors import ModelrankError
+
+    try:
+        return test_split_digest(dataset)
+    except (ModelrankError, OSError):
+        return None
+
+
 def record_ranking(ranking: "Ranking", *, db: str | os.PathLike | None, command: str) -> int:
     """Store one ranking (every row, its scores and topology arrays); returns its run id.
     ``db``: the database file (None: :func:`modelrank.store.default_path`); ``command``: the
@@ -27,8 +40,10 @@ def record_evaluation(evaluation: "Evaluation", *, db: str | os.PathLike | None,
     """Store each backbone's accuracy as a run of its own (its recipe: how it was trained), and
     the failed backbones, when there are any, as one more run; returns the run ids."""
     ids = []
+    content = _test_content(evaluation.dataset) if evaluation.results else None
     with Store(db) as store:
-        base = {"kind": "evaluate", "dataset": evaluation.dataset}
+        base = {"kind": "evaluate", "dataset": evaluation.dataset,
+                **({"test_content": content} if content else {})}
         if evaluation.failed:
             ids.append(store.record_run(command, {**base, "execution": execution or {},
                                                   "failed": [{"model": m, "reason": why}
@@ -58,10 +73,12 @@ def record_benchmark(result: "BenchmarkResult", suite: "Suite", *, db: str | os.
                         "finetune" if spec.get("protocol", "full") == "full" else "linear")
             for target, accs in gt.accuracies.items():
                 kind = accuracy_kind(target, published=published)
+                content = None if published else _test_content(target)
                 for model, acc in accs.items():
                     store.record_evaluation(
                         run_id, model, target, protocol, {}, float(acc), kind, "test",
-                        {"per_seed": gt.per_seed.get(target, {}).get(model)})
+                        {"per_seed": gt.per_seed.get(target, {}).get(model),
+                         **({"test_content": content} if content else {})})
             store.record_correlations(run_id, suite.name, result.tables[label]["records"])
         store.record_tau_summaries(run_id, suite.name, summary_rows(result))
     return run_id

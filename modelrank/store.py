@@ -681,6 +681,19 @@ class Store:
             r["extra"] = None if extra is None else json.loads(extra)
         return rows
 
+    def evaluation_history(self) -> list[dict]:
+        """Every stored accuracy, oldest first, with the recipe of the run that measured it:
+        each dict has model, dataset, protocol, accuracy (percent), extra, run_id and recipe
+        (what :mod:`modelrank.history_sources` groups into a transfer history)."""
+        rows = self._rows(
+            "SELECT e.model, e.dataset, e.protocol, e.accuracy, e.extra_json, e.run_id, "
+            "r.recipe_json FROM evaluations e JOIN runs r ON r.id = e.run_id ORDER BY e.id")
+        for r in rows:
+            r["recipe"] = json.loads(r.pop("recipe_json"))
+            extra = r.pop("extra_json")
+            r["extra"] = {} if extra is None else json.loads(extra)
+        return rows
+
     def correlations(self, suite: str | None = None) -> list[dict]:
         """Latest correlation row per suite × ground truth × dataset × score. Each dict: suite,
         ground_truth, dataset, score, n, weighted_tau, tau_low, tau_high, kendall_tau, spearman,

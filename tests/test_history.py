@@ -98,3 +98,20 @@ def test_the_history_prior_imports_without_torch():
             "assert 'torch' not in sys.modules\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
+
+
+def test_no_target_leaks_into_its_own_prior_whatever_its_accuracies():
+    # the prior of every target is the same whatever that target's (or its copy's) accuracies are
+    rng = np.random.default_rng(3)
+    models = [f"m{i}" for i in range(6)]
+    names = ["pets", "dtd", "cifar10", "cifar10[0-4]", "flowers102"]
+    base = {t: dict(zip(models, rng.uniform(40, 90, 6))) for t in names}
+    for t in names:
+        before = history_prior(base, t, models, same_images=["copy"])
+        for _ in range(5):
+            changed = dict(base)
+            changed[t] = dict(zip(models, rng.uniform(0, 100, 6)))
+            changed["copy"] = dict(zip(models, rng.uniform(0, 100, 6)))  # t's images, renamed
+            after = history_prior(changed, t, models, same_images=["copy"])
+            assert after.prior == pytest.approx(before.prior) and t in after.excluded
+            assert "copy" in after.excluded

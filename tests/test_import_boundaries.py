@@ -32,7 +32,8 @@ def test_every_metrics_and_topology_module_imports_without_torch():
 
 def test_the_data_loaders_import_one_way():
     """Every loader of modelrank.data imports only data.target of its package (no circle through
-    the package or data.loading); loading imports the loaders."""
+    the package or data.loading); loading imports the loaders, and content (what a target's
+    images are, for the history) sits above loading."""
     import ast
     from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_the_data_loaders_import_one_way():
 
     root = Path(modelrank.data.__file__).parent
     for f in sorted(root.glob("*.py")):
-        if f.stem in ("__init__", "loading"):
+        if f.stem in ("__init__", "loading", "content"):
             continue
         found = set()
         for node in ast.walk(ast.parse(f.read_text())):

@@ -61,6 +61,10 @@ Plot = Annotated[Optional[str], typer.Option(
     "--plot", help="Write a figure to FILE.png/.pdf/.svg (or into a directory).")]
 Db = Annotated[Optional[str], typer.Option(
     "--db", help="Results database (default: $MODELRANK_DB, else the user data dir).")]
+History = Annotated[Optional[str], typer.Option(
+    "--history", help="Past fine-tunes to show the history prior from, beside the scores: "
+    "published (the SFDA table; published:GROUP), db (the results database; db:PATH), or a "
+    ".json / .csv file of target, backbone, accuracy.")]
 Executor = Annotated[ExecutorName, typer.Option(
     "--executor", case_sensitive=False, help="Where units of work run: local (this process, one "
     "after another) or ray (Ray tasks, in parallel).")]

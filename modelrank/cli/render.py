@@ -153,6 +153,23 @@ def print_ranking(console: Console, ranking) -> None:
         console.print(escape(f"  skipped {m}: {why}"), highlight=False)
 
 
+def print_history(console: Console, advice, ranking) -> None:
+    """The history prior beside the ranking (:class:`~modelrank.history_advice.HistoryAdvice`):
+    a table of each backbone's rank by the primary score and by the prior, then the advice."""
+    from modelrank.history_advice import prior_table
+
+    if advice.prior.prior:
+        t = Table(title=escape(f"history prior from {advice.source}"))
+        for h in ("model", f"rank by {ranking.primary}", "prior (SD)", "rank by prior"):
+            t.add_column(escape(h), justify="left" if h == "model" else "right")
+        ranks = {r.model: "–" if r.rank is None else str(r.rank) for r in ranking.rows}
+        for model, prior, rank in prior_table(advice, [r.model for r in ranking.rows]):
+            t.add_row(escape(model), ranks[model], prior, rank)
+        console.print(t)
+    for line in advice.lines():
+        console.print(escape(line), highlight=False, soft_wrap=True)
+
+
 def print_zoo(console: Console, entries) -> None:
     """The zoo as a table whose names never wrap (they are meant to be copied into --models);
     on a terminal narrower than the whole table, the id, weights and layers columns are left out

@@ -11,8 +11,8 @@ from modelrank.cli.choices import BettiEngine, Layout, plain
 from modelrank.cli.consoles import err, out
 from modelrank.cli.execution import Execution, with_execution
 from modelrank.cli.options import (Amp, BatchSize, BettiEngineOpt, CacheDir, Dataset, Db, Device,
-                                   Eta, LayoutOpt, Metrics, Models, NoCache, Output, PerClass,
-                                   Seed, Split, Zoo, per_class_value)
+                                   Eta, History, LayoutOpt, Metrics, Models, NoCache, Output,
+                                   PerClass, Seed, Split, Zoo, per_class_value)
 from modelrank.checks import check_whole_number
 
 #: Images per class ``score`` samples when --per-class is not given: enough for every score to
@@ -45,16 +45,20 @@ def score(
     db: Db = None,
     stability: int = typer.Option(50, "--stability", help="Half-samples behind the "
                                   "recommendation's stability; 0: none."),
+    history: History = None,
     execution: Execution = Execution(),
 ) -> None:
     """Score every selected backbone on a target and print the ranking.
 
     Without --per-class, 50 images per class are scored, so that a first try takes a minute or
-    two. --output writes the ranking as .json, .csv or .md."""
+    two. --output writes the ranking as .json, .csv or .md. --history shows the history prior
+    (how each backbone fine-tuned on other targets) beside the scores."""
     from modelrank.cli.execution import exit_if_failed
     from modelrank.cli.paths import check_outputs, command_line, write_ranking
-    from modelrank.cli.render import job_progress, print_ranking, print_skipped
+    from modelrank.cli.render import job_progress, print_history, print_ranking, print_skipped
     from modelrank.data import load_target
+    from modelrank.history_advice import advise_from_history
+    from modelrank.history_sources import load_history
     from modelrank.ranking import ScoreOptions, rank, recommend_from
     from modelrank.recording import record_ranking
 
@@ -62,6 +66,7 @@ def score(
     per_class = DEFAULT_PER_CLASS if capped else per_class_value(per_class)
     check_whole_number("stability", stability, least=0)
     check_outputs(output=output, db=db)
+    past = load_history(history) if history is not None else None  # a bad source fails first
     options = ScoreOptions(batch_size=batch_size, amp=amp, eta=eta, layout=plain(layout),
                            betti_engine=plain(betti_engine), cache_dir=cache_dir,
                            use_cache=not no_cache)
@@ -84,10 +89,15 @@ def score(
     if capped and ranking.recipe["data"]["n_images"] >= DEFAULT_PER_CLASS * ranking.recipe["data"]["n_classes"]:
         out.print(f"  scored {DEFAULT_PER_CLASS} images per class, the default cap "
                   "(--per-class N or --per-class all to score more)", highlight=False)
+    pick = None
     if sum(ranking.primary in r.scores for r in ranking.rows) > 1:
         rec = recommend_from(ranking, data, zoo=zoo, models=models, stability=stability,
                              seed=seed, options=options)
         out.print(escape(rec.line()), highlight=False, soft_wrap=True)
+        pick = rec.model
+    if past is not None:
+        print_history(out, advise_from_history(past, data.name, [r.model for r in ranking.rows],
+                                               score_pick=pick), ranking)
     for m, why in ranking.failed:
         err.print(f"[red]failed {escape(str(m))}[/]: {escape(str(why))}", highlight=False,
                   soft_wrap=True)
