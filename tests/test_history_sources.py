@@ -39,13 +39,13 @@ def stored(tmp_path_factory):
                 per_seed.setdefault(t, {}).setdefault(r.model, []).append(r.accuracy)
     evaluate(TARGETS[0], zoo=ZOO, models="ra", protocol="linear", budget=FinetuneConfig(seed=5),
              per_class=4, cache_dir=root, store=db)
-    return per_seed, db
+    return per_seed, db, root
 
 
 def test_the_database_history_averages_the_seeds_of_one_recipe_never_the_best_run(stored):
     from modelrank.data.content import test_split_digest
 
-    per_seed, db = stored
+    per_seed, db, _ = stored
     h = history_from_store(db)
     assert set(h.accuracies) == set(TARGETS)
     for t in TARGETS:
@@ -56,25 +56,46 @@ def test_the_database_history_averages_the_seeds_of_one_recipe_never_the_best_ru
     assert any(v[0] != v[1] for col in per_seed.values() for v in col.values())  # seeds differ
 
 
-def test_a_database_with_one_other_target_is_unavailable_with_the_reason(stored, tmp_path):
+def test_a_database_with_one_target_gives_no_prior_with_the_reason(stored, tmp_path):
     from modelrank.store import Store
 
-    _, db = stored
-    h = history_from_store(db)
-    two = History(h.source, {t: h.accuracies[t] for t in TARGETS[:2]}, h.content)
-    p = prior_for(two, TARGETS[0], ["ra", "rb", "rc"])
-    assert p.prior == {} and "the history has 1" in p.unavailable
-    assert p.excluded == (TARGETS[0],)
+    _, _, root = stored
+    one = tmp_path / "one.db"  # the same evaluation (read back from the journal), one target
+    evaluate(TARGETS[0], zoo=ZOO, models="ra,rb,rc", protocol="linear",
+             budget=FinetuneConfig(seed=0), per_class=8, cache_dir=root, store=one)
+    h = history_from_store(one)
+    assert list(h.accuracies) == [TARGETS[0]]
+    p = prior_for(h, TARGETS[1], ["ra", "rb", "rc"])
+    assert p.prior == {} and "needs at least 2 other targets" in p.unavailable
+    assert "the history has 1" in p.unavailable
+    # its own target: left out, and said so
+    own = prior_for(h, TARGETS[0], ["ra", "rb", "rc"])
+    assert "the history has 0" in own.unavailable and TARGETS[0] in own.unavailable
     empty = tmp_path / "empty.db"
     Store(empty).close()
-    assert prior_for(history_from_store(empty), "digits", ["ra"]).unavailable is not None
+    assert "the history has 0" in prior_for(history_from_store(empty), "digits", ["ra"]).unavailable
+
+
+def test_a_later_benchmark_replaces_an_earlier_one_of_the_same_suite(tmp_path):
+    from modelrank.store import Store
+
+    db = tmp_path / "b.db"
+    with Store(db) as store:
+        for accs in ({"x": 50.0, "y": 60.0}, {"x": 70.0, "y": 65.0}):
+            run = store.record_run("modelrank benchmark", {"kind": "benchmark", "suite": "s"})
+            for m, a in accs.items():
+                store.record_evaluation(run, m, "pets", "linear", {}, a, "top1", "test",
+                                        {"per_seed": [a - 1, a + 1], "test_content": "d1"})
+    h = history_from_store(db)
+    assert h.accuracies == {"pets": {"x": 70.0, "y": 65.0}}  # the later run, not the best
+    assert h.content == {"pets": "d1"} and h.recipes["pets"] == "linear, benchmark s"
 
 
 def test_the_target_under_another_path_is_recognised_by_its_images(stored, tmp_path):
     """The same test images, written to a folder: the history's record of them is left out."""
     from modelrank.data import load_target
 
-    _, db = stored
+    _, db, _ = stored
     h = history_from_store(db)
     folder = tmp_path / "copy"
     for split in ("train", "test"):
