@@ -68,8 +68,8 @@ def judge_case(sub: tuple[str, ...], score: str, full: dict[str, float], tables:
 
 def suite_cases(name: str, *, limit: int) -> list[dict]:
     """Every case of suite ``name`` for each score of :data:`SCORES` and pool size."""
-    from modelrank.benchmark import (bootstrap_target, ground_truth, load_suite,
-                                     pool_and_controls, scoring_zoo)
+    from modelrank.benchmark import ground_truth, load_suite, pool_and_controls, scoring_zoo
+    from modelrank.half_samples import bootstrap_target
     from modelrank.data import load_target
     from modelrank.metrics import get_metric
     from modelrank.ranking import rank_targets

@@ -133,7 +133,7 @@ def child_finetune(args) -> dict:
     from dataclasses import replace
 
     import modelrank  # noqa: F401
-    from modelrank.finetuning import CPU_BUDGET, _splits, finetune_run
+    from modelrank.finetuning import CPU_BUDGET, finetune_run, load_splits
     from modelrank.zoo import load_zoo
 
     from modelrank.loaders import build_backbone
@@ -142,8 +142,8 @@ def child_finetune(args) -> dict:
     cfg = replace(CPU_BUDGET, steps=args.steps, image_size=args.size,
                   channels_last=args.channels_last)
     pre = entry.preprocess or build_backbone(entry).preprocess
-    pre = replace(pre, size=cfg.image_size, resize=cfg.image_size)  # as finetuning._FinetuneJob
-    splits = _splits("digits", 20, 0, cfg.val_fraction)
+    pre = replace(pre, size=cfg.image_size, resize=cfg.image_size)  # as finetuning.FinetuneJob
+    splits = load_splits("digits", 20, 0, cfg.val_fraction)
     stamps: list[float] = []
     usage: list[tuple[float, float, int]] = []
 

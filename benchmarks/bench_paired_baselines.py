@@ -3,7 +3,7 @@
 The benchmark report judges each score against the best static baseline only, which on a suite
 of three or more targets is the leave-one-target-out prior: a user with one new target and no
 fine-tuning history does not have it. This prints, for the headline ground truth, each score's
-paired difference of mean weighted τ from each baseline (``benchmark.paired_differences``: the
+paired difference of mean weighted τ from each baseline (``benchmark_report.paired_differences``: the
 same images' half-samples and fine-tuning seed resamples for both), so the question "does it beat
 what I can know without the target?" has its own answer. Reads the suite's cache (run the suite's
 benchmark first; from a full cache this takes seconds):
@@ -19,8 +19,8 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from modelrank.benchmark import load_suite, paired_differences, run_benchmark
-    from modelrank.benchmark_report import whole_pool_baselines
+    from modelrank.benchmark import load_suite, run_benchmark
+    from modelrank.benchmark_report import paired_differences, whole_pool_baselines
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", required=True)

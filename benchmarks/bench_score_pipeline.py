@@ -44,7 +44,7 @@ from modelrank.data import load_target  # noqa: E402
 from modelrank.loaders import build_backbone  # noqa: E402
 from modelrank.metrics import get_metric  # noqa: E402
 from modelrank.probe import CubicalBettiReducer, probe  # noqa: E402
-from modelrank.ranking import _inputs  # noqa: E402
+from modelrank.scoring import metric_inputs  # noqa: E402
 from modelrank.topology import cubical, cubical_torch  # noqa: E402
 from modelrank.zoo import load_zoo, select  # noqa: E402
 
@@ -86,7 +86,7 @@ def _score(bb, data, device: str, metrics: list[str], engine: str | None, batch_
     _sync(device)
     t = time.perf_counter()
     emb = probe(bb, data, cubical=reducer, batch_size=batch_size, device=device, use_cache=False)
-    inputs = _inputs(emb, bb.entry, bb.param_count)
+    inputs = metric_inputs(emb, bb.entry, bb.param_count)
     for spec in specs:
         spec.compute(inputs)
     _sync(device)

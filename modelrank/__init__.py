@@ -20,7 +20,7 @@ from modelrank.errors import ModelrankError  # noqa: E402
 _PUBLIC = {
     "rank": "modelrank.ranking",
     "ScoreOptions": "modelrank.ranking",
-    "pick_backbone": "modelrank.ranking",
+    "pick_backbone": "modelrank.pick",
     "evaluate": "modelrank.finetuning",
     "correlate": "modelrank.correlation",
 }

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from modelrank.errors import ConfigError
-from modelrank.zoo import Preprocess, ZooEntry
+from modelrank.zoo_entry import Preprocess, ZooEntry
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList)
 _STEM_LEAVES = (nn.Conv2d, nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU,

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from modelrank.correlation import correlate
-from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError, ModelrankError
+from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError
+from modelrank.half_samples import bootstrap_target
 from modelrank.progress import OnProgress
 from modelrank.zoo import zoo_path
 
@@ -483,75 +484,6 @@ def _static(spec) -> bool:
     return spec.kind == "prior" and spec.needs <= {"model_info"}
 
 
-def _bootstrap_unit(entry, data, names: list[str], replicates: int, seed: int,
-                    cache_dir: str | None, eta: float, layout: str,
-                    on_replicate: Callable[[int, int], None] | None = None) -> list:
-    """One backbone's half-sample replicates of the scores ``names`` on ``data``, from its cached
-    embeddings (an executor unit: module level, so that Ray can ship it)."""
-    from modelrank.benchmark_stats import bootstrap_backbone
-    from modelrank.loaders import build_backbone
-    from modelrank.metrics import get_metric
-    from modelrank.probe import CubicalBettiReducer, probe
-    from modelrank.ranking import _inputs
-
-    specs = [get_metric(n) for n in names]
-    cubical = any("cubical_betti" in s.needs for s in specs)
-    bb = build_backbone(entry, device="cpu")
-    emb = probe(bb, data, cubical=CubicalBettiReducer(eta, layout) if cubical else None,
-                device="cpu", cache_dir=cache_dir)
-    return bootstrap_backbone(specs, _inputs(emb, bb.entry, bb.param_count),
-                              replicates=replicates, seed=seed, on_replicate=on_replicate)
-
-
-def bootstrap_target(entries, data, specs, *, replicates: int, seed: int,
-                     cache_dir: str | Path | None, eta: float = 0.0, layout: str = "whc",
-                     on_progress: Callable[[str, int, int], None] | None = None,
-                     executor: "Executor | None" = None,
-                     ) -> list[dict[str, dict[str, float]]]:
-    """The half-sample replicates of every score of ``entries`` on ``data``
-    (:func:`modelrank.benchmark_stats.bootstrap_scores`) from their cached embeddings, one unit
-    per backbone on ``executor`` (default: this process, one after another). Each backbone's
-    replicates go to the unit journal as soon as they are done, so an interrupted run resumes
-    and a second run computes nothing. The replicates do not depend on the executor."""
-    from modelrank import __version__
-    from modelrank.benchmark_stats import combine_replicates
-    from modelrank.digest import digest
-    from modelrank.execution import LocalExecutor, Shared, Task
-    from modelrank.journal import Journal
-    from modelrank.probe import cache_root
-
-    ex = executor if executor is not None else LocalExecutor()
-    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
-    names = [s.name for s in specs]
-    per_model, tasks, shared = {}, [], Shared(data)
-    for entry in entries:
-        key = digest({"unit": "bootstrap-v1", "version": __version__, "entry": entry.recipe(),
-                      "data": data.fingerprint(), "scores": names,
-                      "replicates": replicates, "seed": seed, "eta": eta, "layout": layout}, 32)
-        hit = journal.get(key, expect=list)
-        if hit is not None:
-            per_model[entry.name] = hit
-            continue
-        args: tuple = (entry, shared, names, replicates, seed,
-                       None if cache_dir is None else str(cache_dir), eta, layout)
-        if on_progress and ex.in_process:
-            args += (lambda i, n, m=entry.name: on_progress(f"half-samples {m} x {data.name}", i, n),)
-        tasks.append(Task(key, f"half-samples {entry.name} x {data.name}", _bootstrap_unit, args,
-                          num_cpus=ex.cpus_per_task, context=entry.name))
-
-    def collect(oc):
-        if oc.ok:
-            journal.put(oc.task.key, oc.value)
-            per_model[oc.task.context] = oc.value
-        return []
-
-    for oc in ex.run(tasks, collect):
-        if not oc.ok:
-            raise ModelrankError(f"half-samples of {oc.task.context} on {data.name} failed: "
-                                 f"{oc.error}")
-    return combine_replicates(specs, {e.name: per_model[e.name] for e in entries})
-
-
 def half_sample_tables(suite: Suite, res: BenchmarkResult, metrics: Any, *,
                        cache_dir: str | Path | None = None,
                        executor: "Executor | None" = None,
@@ -661,35 +593,6 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
             if iv:
                 rec["tau_low"], rec["tau_high"] = iv[0], iv[1]
     return intervals, replicates, boot_info, image_tables
-
-
-def paired_differences(res: "BenchmarkResult", label: str, baseline: str
-                       ) -> dict[str, tuple[float, float, float, int]]:
-    """{score: (mean τ(score) − mean τ(baseline), low, high, replicates)}: the difference over the
-    targets included in the mean where both have a point, its 95 % interval from the same
-    joint resamples (paired), placed around the point. Scores without replicates are absent."""
-    from modelrank.benchmark_stats import pivot_interval
-
-    reps = res.replicates.get(label, {})
-    point = res.tables[label]["tau"]
-    base_reps, base_point = reps.get(baseline), point.get(baseline, {})
-    if base_reps is None:
-        return {}
-    out = {}
-    for s, cols in reps.items():
-        if s == baseline:
-            continue
-        use = [t for t in res.included(label) if t in cols and t in base_reps
-               and math.isfinite(point.get(s, {}).get(t, float("nan")))
-               and math.isfinite(base_point.get(t, float("nan")))]
-        if not use:
-            continue
-        diff = float(np.mean([point[s][t] - base_point[t] for t in use]))
-        with np.errstate(all="ignore"):
-            d = np.mean(np.vstack([cols[t] - base_reps[t] for t in use]), axis=0)
-        lo, hi, n = pivot_interval(diff, d, bounds=(-2.0, 2.0))
-        out[s] = (diff, lo, hi, n)
-    return out
 
 
 def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = None,

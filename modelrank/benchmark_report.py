@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from modelrank.benchmark_stats import pivot_interval
 from modelrank.markdown import table
 
 if TYPE_CHECKING:
@@ -57,8 +58,7 @@ def best_baseline(res: "BenchmarkResult", label: str) -> tuple[str | None, float
 
 def paired(res: "BenchmarkResult", label: str) -> dict[str, tuple[float, float, float, int]]:
     """Every score's paired difference from the best static baseline
-    (:func:`modelrank.benchmark.paired_differences`); {} without a baseline or replicates."""
-    from modelrank.benchmark import paired_differences
+    (:func:`paired_differences`); {} without a baseline or replicates."""
 
     name, _ = best_baseline(res, label)
     return {} if name is None else paired_differences(res, label, name)
@@ -321,3 +321,30 @@ def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:
                          "verdict": verdict(res, lb, s, diffs), "baseline": base,
                          "baseline_tau": base_tau})
     return rows
+
+
+def paired_differences(res: "BenchmarkResult", label: str, baseline: str
+                       ) -> dict[str, tuple[float, float, float, int]]:
+    """{score: (mean τ(score) − mean τ(baseline), low, high, replicates)}: the difference over the
+    targets included in the mean where both have a point, its 95 % interval from the same
+    joint resamples (paired), placed around the point. Scores without replicates are absent."""
+    reps = res.replicates.get(label, {})
+    point = res.tables[label]["tau"]
+    base_reps, base_point = reps.get(baseline), point.get(baseline, {})
+    if base_reps is None:
+        return {}
+    out = {}
+    for s, cols in reps.items():
+        if s == baseline:
+            continue
+        use = [t for t in res.included(label) if t in cols and t in base_reps
+               and math.isfinite(point.get(s, {}).get(t, float("nan")))
+               and math.isfinite(base_point.get(t, float("nan")))]
+        if not use:
+            continue
+        diff = float(np.mean([point[s][t] - base_point[t] for t in use]))
+        with np.errstate(all="ignore"):
+            d = np.mean(np.vstack([cols[t] - base_reps[t] for t in use]), axis=0)
+        lo, hi, n = pivot_interval(diff, d, bounds=(-2.0, 2.0))
+        out[s] = (diff, lo, hi, n)
+    return out

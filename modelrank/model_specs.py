@@ -23,7 +23,7 @@ import fnmatch
 from pathlib import Path
 
 from modelrank.errors import ConfigError, ParameterError, UnknownModelError
-from modelrank.zoo import ZooEntry
+from modelrank.zoo_entry import ZooEntry
 
 PREFIXES = ("timm:", "tv:", "hf:", "file:")
 #: The most backbones one pattern may name; more is refused with a message, not run.

@@ -20,8 +20,9 @@ import torch
 
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
+from modelrank.devices import resolve_device
 from modelrank.digest import digest
-from modelrank.paths import cache_root  # noqa: F401  (its home before modelrank.paths)
+from modelrank.paths import cache_root
 from modelrank.progress import OnProgress, tell
 
 if TYPE_CHECKING:
@@ -243,23 +244,6 @@ class ChunkStore:
         self._write("done.npz", arrays)
         for f in self.dir.glob("chunk_*.npz"):
             f.unlink()
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """"auto"/None -> cuda when available else cpu; otherwise torch.device(device)."""
-    from modelrank.errors import ConfigError
-
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ConfigError(f"unknown device {device!r}; use cpu, cuda, cuda:N or auto") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device {device!r} is not supported; use cpu, cuda, cuda:N or auto")
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} asked for, but this machine has no usable CUDA GPU")
-    return dev
 
 
 class _Collector:

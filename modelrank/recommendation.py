@@ -231,7 +231,7 @@ def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]",
 
     Raises MetricError (with the reasons) when no backbone has the primary score.
     """
-    from modelrank.benchmark import bootstrap_target
+    from modelrank.half_samples import bootstrap_target
     from modelrank.metrics import get_metric
 
     best = ranking.best()

@@ -60,7 +60,7 @@ def record_benchmark(result: "BenchmarkResult", suite: "Suite", *, db: str | os.
     """Store a benchmark: each target's ranking, every ground-truth accuracy, each score's
     correlation per target and the summary over targets; returns the benchmark's run id."""
     from modelrank.benchmark_report import summary_rows
-    from modelrank.finetuning import accuracy_kind
+    from modelrank.accuracy import accuracy_kind
 
     with Store(db) as store:
         for ranking in result.rankings.values():

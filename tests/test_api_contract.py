@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 import modelrank
-from modelrank import benchmark, correlation, finetuning, probe, ranking, trained_zoo
+from modelrank import benchmark, correlation, finetuning, pick, probe, ranking, trained_zoo
 from modelrank.errors import ConfigError, ParameterError
 from modelrank.studies import invariance, layers, loss_barcode, topology_study
 
@@ -19,7 +19,7 @@ KW = inspect.Parameter.KEYWORD_ONLY
 POSITIONAL = {
     ranking.rank: ["dataset"],
     ranking.rank_targets: ["targets"],
-    ranking.pick_backbone: ["dataset"],
+    pick.pick_backbone: ["dataset"],
     finetuning.evaluate: ["dataset"],
     finetuning.evaluate_targets: ["targets"],
     finetuning.finetune: ["entry", "dataset"],
@@ -29,7 +29,7 @@ POSITIONAL = {
 }
 
 #: every long-running public function: they all take ``on_progress(what, done, total)``
-PROGRESSING = [ranking.rank, ranking.rank_targets, ranking.pick_backbone, finetuning.evaluate,
+PROGRESSING = [ranking.rank, ranking.rank_targets, pick.pick_backbone, finetuning.evaluate,
                finetuning.evaluate_targets, finetuning.finetune, benchmark.run_benchmark,
                benchmark.ground_truth, probe.probe, trained_zoo.build_zoo,
                invariance.invariance_study, layers.layer_study, loss_barcode.loss_barcode,
@@ -41,7 +41,7 @@ def test_the_package_exports_the_real_functions():
                                       "correlate", "evaluate", "pick_backbone", "rank"}
     assert modelrank.ScoreOptions is ranking.ScoreOptions
     assert modelrank.rank is ranking.rank
-    assert modelrank.pick_backbone is ranking.pick_backbone
+    assert modelrank.pick_backbone is pick.pick_backbone
     assert modelrank.evaluate is finetuning.evaluate
     assert modelrank.correlate is correlation.correlate
     assert "rank" in dir(modelrank)
@@ -73,7 +73,7 @@ def test_result_types():
 
 
 def test_one_options_object_for_everything_that_scores():
-    for fn in (ranking.rank, ranking.rank_targets, ranking.pick_backbone, benchmark.run_benchmark):
+    for fn in (ranking.rank, ranking.rank_targets, pick.pick_backbone, benchmark.run_benchmark):
         params = inspect.signature(fn).parameters
         assert "options" in params, fn.__qualname__
         # the options live in ScoreOptions only, not beside it

@@ -261,7 +261,7 @@ def test_correlate_refuses_negative_or_all_zero_accuracies():
 
 
 def test_pick_backbone_says_why_no_backbone_was_scored(tmp_path, zoo_file):
-    from modelrank.ranking import pick_backbone
+    from modelrank.pick import pick_backbone
 
     with pytest.raises(MetricError, match=r"no backbone has a knn score: hubonly skipped \("):
         pick_backbone("digits", zoo=zoo_file, candidates="hub", metric="knn", per_class=3,

@@ -190,32 +190,32 @@ def test_deep_grey_pngs_are_scaled_not_clipped(tmp_path, bits):
 
 def test_evaluate_splits_of_a_folder_never_test_on_training_images(tmp_path):
     from modelrank.errors import ConfigError
-    from modelrank.finetuning import _splits
+    from modelrank.finetuning import load_splits
 
     flat = _folder(tmp_path / "flat", {"cat": 4, "dog": 4})
     with pytest.raises(ConfigError, match="needs a train split and a test"):
-        _splits(str(flat), None, 0, 0.2)
+        load_splits(str(flat), None, 0, 0.2)
     only_train = _split_folder(tmp_path / "t", {"train": {"cat": 4, "dog": 4}})
     with pytest.raises(ConfigError, match=r"it has train\)"):
-        _splits(str(only_train), None, 0, 0.2)
+        load_splits(str(only_train), None, 0, 0.2)
     ok = _split_folder(tmp_path / "ok", {"train": {"cat": 5, "dog": 5}, "test": {"cat": 2, "dog": 3}})
-    train, val, test, carve = _splits(str(ok), None, 0, 0.2)
+    train, val, test, carve = load_splits(str(ok), None, 0, 0.2)
     assert (train.split, test.split, len(test)) == ("train", "test", 5) and carve is not None
     assert set(train.source.split("/")[-1:]) == {"train"} and test.source.endswith("/test")
     with_val = _split_folder(tmp_path / "v", {"train": {"a": 4, "b": 4}, "valid": {"a": 2, "b": 2},
                                               "test": {"a": 2, "b": 2}})
-    train, val, test, carve = _splits(str(with_val), None, 0, 0.2)
+    train, val, test, carve = load_splits(str(with_val), None, 0, 0.2)
     assert (val.split, test.split, carve) == ("valid", "test", None)
 
 
 def test_train_and_test_classes_must_match_by_name(tmp_path):
     from modelrank.errors import ConfigError
-    from modelrank.finetuning import _splits
+    from modelrank.finetuning import load_splits
 
     root = _split_folder(tmp_path, {"train": {"ant": 4, "bee": 4, "cat": 4},
                                     "test": {"bee": 2, "cat": 2}})  # indices would shift by one
     with pytest.raises(ConfigError, match="test split's classes differ from train's; not in test: ant"):
-        _splits(str(root), None, 0, 0.2)
+        load_splits(str(root), None, 0, 0.2)
 
 
 def test_joined_splits_are_the_union_sampled_after_joining():

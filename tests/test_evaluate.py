@@ -154,7 +154,7 @@ def test_channels_last_fine_tuning_trains(tmp_path, monkeypatch):
 
 def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(tmp_path,
                                                                                monkeypatch):
-    import modelrank.finetuning as ft
+    import modelrank.finetuning.evaluation as ft
 
     cfg = FinetuneConfig(test_per_class=4)
     first = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
@@ -164,7 +164,7 @@ def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(t
     def no_work(*args, **kwargs):
         raise AssertionError("the journaled linear probe ran again")
 
-    monkeypatch.setattr(ft, "_linear_unit", no_work)
+    monkeypatch.setattr(ft, "linear_unit", no_work)
     again = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
                      budget=cfg, per_class=8, cache_dir=tmp_path).results
     assert again[0].accuracy == first[0].accuracy

@@ -182,16 +182,16 @@ models:
 
 
 def _fail_for(model: str, monkeypatch):
-    import modelrank.finetuning as finetuning
+    import modelrank.finetuning.job as job
 
-    real = finetuning.finetune_run
+    real = job.finetune_run
 
     def broken(entry, *args, **kwargs):
         if entry.name == model:
             raise RuntimeError("diverged hardware")
         return real(entry, *args, **kwargs)
 
-    monkeypatch.setattr(finetuning, "finetune_run", broken)
+    monkeypatch.setattr(job, "finetune_run", broken)
 
 
 def test_cli_evaluate_reports_and_stores_a_failed_backbone_and_exits_3(tmp_path, monkeypatch,

@@ -18,7 +18,10 @@ TINY = parse_entry("r18", dict(source="torchvision", id="resnet18", weights="ran
 #: PROTOCOL_VERSION -> the digest of the training path it was measured with. A change of the
 #: path fails here: if it changes what a run computes, bump PROTOCOL_VERSION (old runs are then
 #: not reused) and pin the new digest under it; if it cannot (a comment), renew the digest.
-PINNED = {2: "9857f3ffd096057d"}
+#: Renewed 2026-12-06 (9857f3ffd096057d before): finetune_run imports resolve_device from
+#: modelrank.devices instead of modelrank.probe (issue 31); the function is the same, so what a
+#: run computes is not changed and runs recorded before still count.
+PINNED = {2: "71468a0b3bfe9908"}
 
 
 def _run(tmp_path, name: str, **cfg_changes) -> dict:
@@ -63,7 +66,10 @@ def test_runs_of_another_protocol_version_are_not_reused(tmp_path, monkeypatch):
     assert first.recipe["protocol_version"] == finetuning.PROTOCOL_VERSION
     assert first.recipe["training_path"] == finetuning.training_path_digest()
     assert finetune(TINY, "digits", cfg=cfg, per_class=5, log=RunLog(log)).runs_computed == 0
-    monkeypatch.setattr(finetuning, "PROTOCOL_VERSION", finetuning.PROTOCOL_VERSION + 1)
+    from modelrank.finetuning import job, training
+
+    for module in (job, training):  # a bump edits config.py, which both read at import
+        monkeypatch.setattr(module, "PROTOCOL_VERSION", finetuning.PROTOCOL_VERSION + 1)
     assert finetune(TINY, "digits", cfg=cfg, per_class=5, log=RunLog(log)).runs_computed == 1
 
 

@@ -203,7 +203,8 @@ def test_the_readme_history_example_runs_offline(tmp_path, monkeypatch, capsys):
 
 def test_pick_backbone_takes_a_history_and_says_what_the_pick_rests_on(tmp_path):
     from modelrank.errors import ParameterError
-    from modelrank.ranking import ScoreOptions, pick_backbone
+    from modelrank.pick import pick_backbone
+    from modelrank.ranking import ScoreOptions
 
     hist = {"a": {"ra": 50.0, "rb": 70.0, "rc": 60.0}, "b": {"ra": 40.0, "rb": 45.0, "rc": 44.0},
             "digits[0-2]": {"ra": 99.0, "rb": 1.0, "rc": 2.0}}  # the target itself: left out

@@ -67,7 +67,7 @@ def test_a_negative_stability_is_refused_before_any_work(tmp_path):
 
 def test_pick_backbone_is_the_name_with_its_confidence_and_ranking(tmp_path):
     from modelrank.errors import ConfigError
-    from modelrank.ranking import Pick, pick_backbone
+    from modelrank.pick import Pick, pick_backbone
 
     data = load_target("digits", per_class=12)
     twins = {"twin-a": _entry("twin-a", 1), "twin-b": _entry("twin-b", 1)}

@@ -144,7 +144,7 @@ def test_intervals_cover_every_target_and_the_mean_and_the_report_says_what_it_c
 def test_ceilings_are_measured_per_target_and_a_noisy_target_leaves_the_means(result):
     from copy import copy
 
-    from modelrank.benchmark import paired_differences
+    from modelrank.benchmark_report import paired_differences
     from modelrank.benchmark_report import best_baseline, verdict
     from modelrank.noise_ceiling import NoiseCeiling, noise_ceiling
 

@@ -59,7 +59,8 @@ def score(
     from modelrank.data import load_target
     from modelrank.history_advice import advise_from_history
     from modelrank.history_sources import load_history
-    from modelrank.ranking import ScoreOptions, rank, recommend_from
+    from modelrank.pick import recommend_from
+    from modelrank.ranking import ScoreOptions, rank
     from modelrank.recording import record_ranking
 
     capped = per_class is None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelrank.errors import ConfigError, ModelrankError, ParameterError
-from modelrank.execution import Executor, Outcome, Shared, Task, one_line, times
+from modelrank.execution.base import Executor, Outcome, Shared, Task, one_line, times
 
 #: Driver environment variables forwarded to the workers of a remote cluster.
 FORWARDED_ENV = ("MODELRANK_OFFLINE",)

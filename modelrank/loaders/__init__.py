@@ -6,7 +6,7 @@ import torch
 
 from modelrank.backbone import Backbone, find_head, resolve_layers
 from modelrank.errors import ConfigError
-from modelrank.zoo import ZooEntry
+from modelrank.zoo_entry import ZooEntry
 
 
 def build_backbone(entry: ZooEntry, device: str | torch.device = "cpu") -> Backbone:

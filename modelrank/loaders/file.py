@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from modelrank.errors import ConfigError, WeightsUnavailableError
-from modelrank.zoo import Preprocess, ZooEntry
+from modelrank.zoo_entry import Preprocess, ZooEntry
 
 
 def weights_path(spec: str) -> Path:

@@ -12,7 +12,7 @@ import torch
 
 from modelrank.errors import ConfigError, UnknownModelError, WeightsUnavailableError
 from modelrank.network import hf_offline_mode, hub_reachable
-from modelrank.zoo import Preprocess, ZooEntry
+from modelrank.zoo_entry import Preprocess, ZooEntry
 
 
 class HFBackbone(torch.nn.Module):

@@ -6,7 +6,7 @@ from typing import Any
 
 from modelrank.errors import UnknownModelError, WeightsUnavailableError
 from modelrank.network import hf_offline_mode, hub_reachable
-from modelrank.zoo import Preprocess, ZooEntry
+from modelrank.zoo_entry import Preprocess, ZooEntry
 
 
 def timm_preprocess(model: Any) -> Preprocess:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelrank.errors import ConfigError, UnknownModelError, WeightsUnavailableError
 from modelrank.network import TORCH_HOST, reachable
-from modelrank.zoo import Preprocess, ZooEntry
+from modelrank.zoo_entry import Preprocess, ZooEntry
 
 
 def weights_enum(arch: str, tag: str):

@@ -191,7 +191,7 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
                                            weighted_tau)
     from modelrank.data import load_target
     from modelrank.journal import Journal
-    from modelrank.probe import cache_root
+    from modelrank.paths import cache_root
     from modelrank.ranking import ScoreOptions
 
     suite = load_suite(suite_name)
