@@ -7,10 +7,6 @@ try:  # one place for the version: pyproject.toml, read back from the installed 
 except _metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 
-from modelrank import cpu_runtime as _cpu_runtime  # noqa: E402
-
-_cpu_runtime.configure()  # before torch is imported or allocates; see modelrank/cpu_runtime.py
-
 from modelrank.errors import ModelrankError  # noqa: E402
 
 
@@ -29,6 +25,12 @@ _PUBLIC = {
 def __getattr__(name: str):
     if name in _PUBLIC:
         import importlib
+
+        from modelrank import cpu_runtime
+
+        # modelrank's work starts here: the CPU settings go in before the module (and torch)
+        # is imported; ``import modelrank`` alone changes nothing in the process
+        cpu_runtime.configure()
 
         value = getattr(importlib.import_module(_PUBLIC[name]), name)
         globals()[name] = value  # later lookups skip this hook

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from modelrank import cpu_runtime
 from modelrank.correlation import correlate
 from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError
 from modelrank.half_samples import bootstrap_target
@@ -615,6 +616,7 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
     ``on_progress``: as for :func:`~modelrank.ranking.rank` and
     :func:`~modelrank.finetuning.evaluate`.
     """
+    cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
     from modelrank.benchmark_stats import seed_spread
     from modelrank.data import load_target
     from modelrank.history import history_tau

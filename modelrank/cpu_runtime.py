@@ -19,8 +19,14 @@ Two defaults of the C runtime cost a CPU run of modelrank half of its time or mo
   (``benchmarks/results/cpu_path.md``). ``GOMP_SPINCOUNT`` must be in the environment before
   torch is imported, so it is set only when torch is not imported yet.
 
-:func:`configure` runs once, when ``modelrank`` is imported (CLI, library, and Ray workers,
-which import ``modelrank`` to run a unit). A setting is left alone when the user chose their own:
+:func:`configure` runs once per process, when modelrank's own work starts, never at ``import
+modelrank`` (a notebook or a service that imports it is not changed): at the start of the command
+line, on first use of a public function of the package root (``modelrank.rank``, before torch is
+imported), at the start of the heavy library calls (:func:`~modelrank.ranking.rank_targets`,
+:func:`~modelrank.finetuning.evaluate_targets`, :func:`~modelrank.finetuning.finetune`,
+:func:`~modelrank.benchmark.run_benchmark`, :func:`~modelrank.probe.probe`,
+:func:`~modelrank.trained_zoo.build_zoo`), before a Ray executor starts its workers, and in each
+Ray task before its unit runs. A setting is left alone when the user chose their own:
 
 - malloc: any glibc malloc variable (``MALLOC_*_``, ``MALLOC_ARENA_MAX``), ``glibc.malloc``
   tunables in ``GLIBC_TUNABLES``, or another allocator in ``LD_PRELOAD`` (jemalloc, tcmalloc,

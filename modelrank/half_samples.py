@@ -11,10 +11,8 @@ from modelrank import __version__
 from modelrank.benchmark_stats import bootstrap_backbone, combine_replicates
 from modelrank.digest import digest
 from modelrank.errors import ModelrankError
-from modelrank.execution import LocalExecutor, Shared, Task
-from modelrank.journal import Journal
+from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
 from modelrank.metrics import get_metric
-from modelrank.paths import cache_root
 from modelrank.scoring import metric_inputs
 
 if TYPE_CHECKING:
@@ -49,32 +47,24 @@ def bootstrap_target(entries, data, specs, *, replicates: int, seed: int,
     replicates go to the unit journal as soon as they are done, so an interrupted run resumes
     and a second run computes nothing. The replicates do not depend on the executor."""
     ex = executor if executor is not None else LocalExecutor()
-    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
     names = [s.name for s in specs]
-    per_model, tasks, shared = {}, [], Shared(data)
+    tasks, shared = [], Shared(data)
     for entry in entries:
         key = digest({"unit": "bootstrap-v1", "version": __version__, "entry": entry.recipe(),
                       "data": data.fingerprint(), "scores": names,
                       "replicates": replicates, "seed": seed, "eta": eta, "layout": layout}, 32)
-        hit = journal.get(key, expect=list)
-        if hit is not None:
-            per_model[entry.name] = hit
-            continue
         args: tuple = (entry, shared, names, replicates, seed,
                        None if cache_dir is None else str(cache_dir), eta, layout)
         if on_progress and ex.in_process:
             args += (lambda i, n, m=entry.name: on_progress(f"half-samples {m} x {data.name}", i, n),)
         tasks.append(Task(key, f"half-samples {entry.name} x {data.name}", bootstrap_unit, args,
                           num_cpus=ex.cpus_per_task, context=entry.name))
-
-    def collect(oc):
-        if oc.ok:
-            journal.put(oc.task.key, oc.value)
-            per_model[oc.task.context] = oc.value
-        return []
-
-    for oc in ex.run(tasks, collect):
+    outcomes = run_journaled(tasks, journal=unit_journal(cache_dir), executor=ex, expect=list)
+    per_model = {}
+    for task in tasks:
+        oc = outcomes[task.key]
         if not oc.ok:
-            raise ModelrankError(f"half-samples of {oc.task.context} on {data.name} failed: "
+            raise ModelrankError(f"half-samples of {task.context} on {data.name} failed: "
                                  f"{oc.error}")
+        per_model[task.context] = oc.value
     return combine_replicates(specs, {e.name: per_model[e.name] for e in entries})

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import torch
 
+from modelrank import cpu_runtime
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
 from modelrank.devices import resolve_device
@@ -349,6 +350,7 @@ def probe(
             ``bb``'s own key; ``meta["from_parent"]`` then names it. Without that pass in the
             cache, ``bb`` runs its own.
     """
+    cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
     dev = resolve_device(device)
     root = Path(cache_dir) if cache_dir is not None else cache_root()
     groups: dict[str, list[Reducer]] = {"base": [PooledReducer()]}

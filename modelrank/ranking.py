@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 
+from modelrank import cpu_runtime
+from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
+from modelrank.journal import Journal
 from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ConfigError, MetricError, ParameterError
@@ -99,8 +102,7 @@ def rank_targets(
     at once, so a cluster can work on all of them; pool-dependent metrics are combined here
     per target once all of its units are back. Returns one Ranking per target, in order.
     """
-    from modelrank.execution import LocalExecutor, Shared, Task
-    from modelrank.journal import Journal
+    cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
 
     opts = options if options is not None else ScoreOptions()
     if not isinstance(opts, ScoreOptions):
@@ -117,41 +119,38 @@ def rank_targets(
     need_cubical = any("cubical_betti" in s.needs for s in specs)
     ex = executor if executor is not None else LocalExecutor()
     task_device = ex.check_device(device)
-    journal = Journal(opts.cache_root() / "units" if opts.use_cache else None)
-    results: list[dict[str, UnitScore]] = [{} for _ in targets]
-    failed: list[list[tuple[str, str]]] = [[] for _ in targets]
+    journal = unit_journal(opts.cache_dir) if opts.use_cache else Journal(None)
     tasks = []
     # full-depth networks first, so that their truncations find their pass in the cache
     submit_order = sorted(entries, key=lambda e: e.truncate is not None)
     for ti, data in enumerate(targets):
         shared = Shared(data)
         for entry in submit_order:
-            key = unit_key(entry, data, names, opts)
-            hit = journal.get(key, expect=UnitScore)
-            if hit is not None:
-                hit.row.info.update(forward_pass=False, from_journal=True)
-                results[ti][entry.name] = hit
-                continue
             args: tuple = (entry, shared, names, opts, truncation_parent(entry, entries))
             if ex.in_process and on_progress is not None:
                 args += (on_progress,)
-            tasks.append(Task(key, f"score {entry.name} x {data.name}", score_backbone, args,
-                              num_cpus=ex.cpus_per_task, device=task_device,
-                              context=(ti, entry.name)))
+            task = Task(unit_key(entry, data, names, opts), f"score {entry.name} x {data.name}",
+                        score_backbone, args, num_cpus=ex.cpus_per_task, device=task_device,
+                        context=(ti, entry.name))
+            tasks.append(task)
 
-    def collect(oc) -> None:
-        ti, model = oc.task.context
+    def told(oc) -> None:
+        if oc.ok and oc.value.skipped is not None and on_skip:
+            on_skip(oc.task.context[1], oc.value.skipped)
+
+    outcomes = run_journaled(tasks, journal=journal, executor=ex, expect=UnitScore,
+                             keep=lambda unit: unit.skipped is None, on_outcome=told)
+    results: list[dict[str, UnitScore]] = [{} for _ in targets]
+    failed: list[list[tuple[str, str]]] = [[] for _ in targets]
+    for task in tasks:
+        ti, model = task.context
+        oc = outcomes[task.key]
         if not oc.ok:
             failed[ti].append((model, oc.error))
-            return
-        unit: UnitScore = oc.value
-        if unit.skipped is None:
-            journal.put(oc.task.key, unit)
-        elif on_skip:
-            on_skip(model, unit.skipped)
-        results[ti][model] = unit
-
-    ex.run(tasks, collect)
+            continue
+        if oc.attempts == 0:  # read back from the journal: no forward pass in this run
+            oc.value.row.info.update(forward_pass=False, from_journal=True)
+        results[ti][model] = oc.value
     recipe_base = {"seed": seed, "eta": opts.eta if need_cubical else None,
                    "layout": opts.layout if need_cubical else None, "amp": opts.amp,
                    "batch_size": opts.batch_size, "versions": library_versions(),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from modelrank.checks import check_whole_number
 from modelrank.errors import ParameterError
+from modelrank.paths import cache_root
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,4 @@ class ScoreOptions:
 
     def cache_root(self) -> Path:
         """The cache directory this process uses."""
-        from modelrank.paths import cache_root
-
         return Path(self.cache_dir) if self.cache_dir is not None else cache_root()

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import yaml
 
+from modelrank import cpu_runtime
 from modelrank.digest import digest
 from modelrank.errors import ConfigError
 from modelrank.float_order import fixed_float_order
@@ -174,6 +175,7 @@ def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = 
     A network whose state dict and record are already there (same architecture, steps, seed,
     recipe and build threads) is not trained again.
     """
+    cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
     if name not in RECIPES:
         raise ConfigError(f"unknown trained zoo {name!r}; known: {', '.join(RECIPES)}")
     recipe = RECIPES[name]

@@ -1,5 +1,6 @@
-"""modelrank's process-wide CPU settings (modelrank/cpu_runtime.py): applied on import, visible
-in the kernel's page-fault count, and left alone wherever the user chose their own."""
+"""modelrank's process-wide CPU settings (modelrank/cpu_runtime.py): applied when modelrank's work
+starts, never by ``import modelrank`` alone; visible in the kernel's page-fault count, and left
+alone wherever the user chose their own."""
 
 import json
 import os
@@ -34,12 +35,16 @@ f0 = faults()
 for _ in range(12):
     once()
 import modelrank.cpu_runtime as c
-print(json.dumps({{"faults": faults() - f0, "status": c.status(),
+print(json.dumps({{"faults": faults() - f0, "status": c._state,
                   "spin": os.environ.get("GOMP_SPINCOUNT")}}))
 """
 
 
-def run_child(env_extra: dict, imports: str = "import modelrank") -> dict:
+#: modelrank's work starting in the child: the first use of a public function of the package
+WORK_STARTS = "import modelrank\nmodelrank.correlate"
+
+
+def run_child(env_extra: dict, imports: str = WORK_STARTS) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MALLOC_", "OMP_WAIT", "GOMP_", "MODELRANK_CPU", "GLIBC_TUNABLES"))}
     env.update(env_extra)
@@ -51,8 +56,25 @@ def run_child(env_extra: dict, imports: str = "import modelrank") -> dict:
 PAGES = 12 * (64 << 20) // 4096  # pages the 12 allocations touch
 
 
+def test_importing_modelrank_changes_nothing_in_the_process():
+    got = run_child({}, imports="import modelrank\nimport modelrank.ranking")
+    assert got["status"] is None and got["spin"] is None
+
+
+def test_the_command_line_applies_the_settings_before_its_command():
+    cli = ("import contextlib, io\nfrom modelrank.cli import main\n"
+           "with contextlib.redirect_stdout(io.StringIO()):\n    main(['metrics'])")
+    got = run_child({}, imports=cli)
+    assert got["status"] is not None and got["spin"] == str(cpu_runtime.SPIN_COUNT)
+
+
+def test_a_heavy_library_call_applies_the_settings():
+    got = run_child({}, imports="from modelrank.ranking import rank_targets\nrank_targets([])")
+    assert got["status"] is not None and got["spin"] == str(cpu_runtime.SPIN_COUNT)
+
+
 @glibc
-def test_settings_applied_on_import_stop_the_page_faults():
+def test_settings_applied_when_work_starts_stop_the_page_faults():
     tuned = run_child({})
     assert tuned["status"] == {"malloc": "mmap off, trim off",
                                "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}"}
@@ -81,7 +103,7 @@ def test_a_users_openmp_setting_wins_and_torch_first_is_reported():
     got = run_child({"OMP_WAIT_POLICY": "ACTIVE"})
     assert got["status"]["openmp"] == "unchanged (OMP_WAIT_POLICY=ACTIVE set by the user)"
     assert got["spin"] is None
-    got = run_child({}, imports="import torch\nimport modelrank")
+    got = run_child({}, imports="import torch\n" + WORK_STARTS)
     assert got["status"]["openmp"] == "unchanged (torch was imported before modelrank)"
     assert got["spin"] is None
 

@@ -97,6 +97,9 @@ INTERRUPTED = "interrupted; finished work is kept (cache, journal, run logs): re
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: user errors are one line and exit 1, usage errors are click's usage
     message and exit 2, Ctrl-C exits 130; never a traceback for any of them."""
+    from modelrank import cpu_runtime
+
+    cpu_runtime.configure()  # before any command imports torch (modelrank/cpu_runtime.py)
     abort, click_error, exit_ = _click_exceptions()
     warnings.simplefilter("default")
     try:

@@ -17,11 +17,13 @@ from __future__ import annotations
 from modelrank.errors import ParameterError
 from modelrank.execution.base import (DEFAULT_RETRIES, EXECUTORS, Counts, Executor, OnCounts,
                                       OnOutcome, Outcome, Shared, Task, one_line, times)
+from modelrank.execution.journaled import run_journaled, unit_journal
 from modelrank.execution.local import LocalExecutor
 
 __all__ = ["DEFAULT_RETRIES", "EXECUTORS", "Counts", "Executor", "LocalExecutor", "OnCounts",
            "OnOutcome",
-           "Outcome", "Shared", "Task", "make_executor", "one_line", "times"]
+           "Outcome", "Shared", "Task", "make_executor", "one_line", "run_journaled", "times",
+           "unit_journal"]
 
 
 def make_executor(name: str = "local", ray_address: str | None = None, workers: int | None = None,

@@ -14,11 +14,13 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from modelrank import cpu_runtime
 from modelrank.errors import ConfigError, ModelrankError, ParameterError
 from modelrank.execution.base import Executor, Outcome, Shared, Task, one_line, times
 
 #: Driver environment variables forwarded to the workers of a remote cluster.
-FORWARDED_ENV = ("MODELRANK_OFFLINE",)
+FORWARDED_ENV = ("MODELRANK_OFFLINE", "MODELRANK_CPU_TUNING",
+                 "GOMP_SPINCOUNT")  # the last set by cpu_runtime.configure (or the user)
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
@@ -47,6 +49,7 @@ def _run_task(fn, key: str, threads: int, board, device: str | None, *args) -> A
 
     ``args`` are top-level arguments of the remote call so that Ray resolves the object
     references of shared ones before the call."""
+    cpu_runtime.configure()  # this worker's allocator, before the unit allocates
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -127,6 +130,7 @@ class RayExecutor(Executor):
         ray = self._ray
         if self.address not in (None, "auto"):
             _check_reachable(self.address)
+        cpu_runtime.configure()  # local workers inherit the driver's GOMP_SPINCOUNT
         self._owns = not ray.is_initialized()
         if self._owns:
             kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,

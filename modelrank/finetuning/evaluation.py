@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 
+from modelrank import cpu_runtime
+from modelrank.execution import Executor, LocalExecutor, Task, run_journaled, unit_journal
 from modelrank.errors import ParameterError
 from modelrank.progress import OnProgress
+from modelrank.recording import record_evaluation
 from modelrank.zoo import load_zoo, select, truncation_parent
 from modelrank.zoo_entry import ZooEntry
 from modelrank.finetuning.config import FinetuneConfig, budget_config
@@ -17,9 +20,6 @@ from modelrank.finetuning.results import EvalResult, Evaluation
 from modelrank.finetuning.splits import load_splits
 from modelrank.finetuning.job import FinetuneJob
 from modelrank.finetuning.linear import linear_key, linear_unit
-
-if TYPE_CHECKING:
-    from modelrank.execution import Executor
 
 
 def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = None,
@@ -56,8 +56,6 @@ def evaluate(dataset: str, *, zoo: str | Path | dict[str, ZooEntry] | None = Non
         device=device, cache_dir=cache_dir, executor=executor, on_progress=on_progress,
         on_skip=on_skip)[0]
     if store:
-        from modelrank.recording import record_evaluation
-
         record_evaluation(ev, db=None if store is True else store,
                           command=f"python: modelrank.evaluate({dataset!r}, models={models!r}, "
                                   f"protocol={protocol!r})")
@@ -91,7 +89,7 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
 
     Returns one :class:`Evaluation` per target, in order.
     """
-    from modelrank.execution import LocalExecutor, Task
+    cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
 
     if protocol not in ("full", "linear"):
         raise ParameterError("protocol", f"must be full or linear, got {protocol!r}")
@@ -110,37 +108,32 @@ def evaluate_targets(targets: Sequence[tuple[str, int | None]], *,
         for r in results:
             out[r.dataset].append(r)
     else:
-        from modelrank.journal import Journal
-        from modelrank.paths import cache_root
-
         task_device = ex.check_device(device)
-        journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
         failures, skipped, got, tasks = [], [], {}, []
         for dataset, per_class in targets:
             train, _, test, _ = load_splits(dataset, per_class, cfg.seed, 0.2, cfg.test_per_class)
             # full-depth networks first, so that their truncations find their pass in the cache
             for entry in sorted(entries, key=lambda e: e.truncate is not None):
-                key = linear_key(entry, train, test, cfg)
-                hit = journal.get(key, expect=EvalResult)
-                if hit is not None:
-                    got[(entry.name, dataset)] = hit
-                    continue
-                tasks.append(Task(key, f"linear probe {entry.name} x {dataset}", linear_unit,
+                tasks.append(Task(linear_key(entry, train, test, cfg),
+                                  f"linear probe {entry.name} x {dataset}", linear_unit,
                                   (entry, dataset, per_class, cfg.seed, cfg.image_size,
                                    None if cache_dir is None else str(cache_dir),
                                    cfg.test_per_class, truncation_parent(entry, entries),
                                    cfg.threads),
                                   num_cpus=ex.cpus_per_task, device=task_device,
                                   context=(entry.name, dataset)))
-        for oc in ex.run(tasks):
-            model, dataset = oc.task.context
+        # a unit answers the reason as a string when the weights are unavailable: not journaled
+        outcomes = run_journaled(tasks, journal=unit_journal(cache_dir), executor=ex,
+                                 expect=EvalResult, keep=lambda v: not isinstance(v, str))
+        for task in tasks:
+            oc, (model, dataset) = outcomes[task.key], task.context
             if not oc.ok:
                 failures.append((model, dataset, oc.error))
             elif isinstance(oc.value, str):
                 skipped.append((model, dataset, oc.value))
-            else:
-                journal.put(oc.task.key, oc.value)  # as computed: a later read trained nothing
-                got[(model, dataset)] = replace(oc.value, runs_computed=1)
+            else:  # as journaled, it trained nothing; computed in this run, it counts one run
+                got[(model, dataset)] = (oc.value if oc.attempts == 0
+                                         else replace(oc.value, runs_computed=1))
         for dataset, _ in targets:
             out[dataset] = [got[(e.name, dataset)] for e in entries if (e.name, dataset) in got]
     evaluations = [Evaluation(d, protocol, out[d]) for d, _ in targets]

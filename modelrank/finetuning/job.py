@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 
+from modelrank import cpu_runtime
 from modelrank.digest import digest
 from modelrank.errors import ModelrankError, WeightsUnavailableError
 from modelrank.progress import OnProgress, tell
@@ -217,6 +218,7 @@ def finetune(entry: ZooEntry, dataset: str, *, cfg: FinetuneConfig = CPU_BUDGET,
     Raises WeightsUnavailableError when the backbone cannot be built here and
     :class:`~modelrank.errors.ModelrankError` when one of its runs failed after its retries.
     """
+    cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
     job = FinetuneJob(cfg, device, executor, on_progress)
     job.add(entry, dataset, per_class, log=log)
     results, failures, skipped = job.run()

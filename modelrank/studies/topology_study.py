@@ -25,6 +25,15 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from scipy import stats
 
+from modelrank import __version__
+from modelrank.benchmark import load_suite, run_benchmark, scoring_zoo
+from modelrank.benchmark_stats import (half_samples, mean_over_targets, pivot_interval,
+                                       resample_seeds, weighted_tau)
+from modelrank.data import load_target
+from modelrank.digest import digest
+from modelrank.errors import ModelrankError
+from modelrank.execution import LocalExecutor, Task, run_journaled, unit_journal
+from modelrank.ranking import ScoreOptions
 from modelrank.studies import topology_variants as tv
 from modelrank.zoo import truncation_parent
 
@@ -122,23 +131,30 @@ class SuiteVariants:
 def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
           journal, parent=None, parent_unit: dict[str, Any] | None = None) -> dict[str, Any]:
     """One backbone on one target: {"full": {variant: score}, "replicates": [{variant: score}],
-    "seconds": {...}, "images": {...}}, journaled. With ``parent`` (:func:`truncation_parent`)
-    the columns and pooled features of ``entry``'s layers are those of the parent's first
-    layers, from the parent's (cached) pass, and its Rips curves the first values of the
-    parent's (``parent_unit``, the parent's result); its cost is then counted once, with the
-    parent."""
-    from modelrank import __version__
-    from modelrank.benchmark_stats import half_samples
-    from modelrank.digest import digest
-    from modelrank.loaders import build_backbone
-    from modelrank.probe import probe
-
+    "seconds": {...}, "images": {...}}, journaled (:func:`_variants_unit` computes it). With
+    ``parent`` (:func:`truncation_parent`) the columns and pooled features of ``entry``'s
+    layers are those of the parent's first layers, from the parent's (cached) pass, and its Rips
+    curves the first values of the parent's (``parent_unit``, the parent's result); its cost is
+    then counted once, with the parent."""
     key = digest({"unit": "topology-variants-v1", "version": __version__, "entry": entry.recipe(),
                   "data": data.fingerprint(), "rips": data_rips.fingerprint() if rips else None,
                   "replicates": replicates, "seed": seed, "variants": len(tv.variant_names())}, 32)
-    hit = journal.get(key, expect=dict)
-    if hit is not None:
-        return hit
+    task = Task(key, f"topology variants {entry.name} x {data.name}", _variants_unit,
+                (entry, data, data_rips, replicates, seed, rips, cache_dir, parent, parent_unit))
+    # one after another here: a truncated network reads its parent's result
+    oc = run_journaled([task], journal=journal, executor=LocalExecutor(max_retries=0),
+                       expect=dict)[key]
+    if not oc.ok:
+        raise ModelrankError(f"topology variants of {entry.name} on {data.name}: {oc.error}")
+    return oc.value
+
+
+def _variants_unit(entry, data, data_rips, replicates: int, seed: int, rips: bool, cache_dir,
+                   parent, parent_unit: dict[str, Any] | None) -> dict[str, Any]:
+    """The computation of :func:`_unit`."""
+    from modelrank.loaders import build_backbone  # torch, paid by the unit that needs it
+    from modelrank.probe import probe
+
     bb = build_backbone(entry, device="cpu")
     names = [li.name for li in bb.layers]
     source = bb
@@ -166,10 +182,8 @@ def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cac
         full.update(tv.rips_scores_from_curves(curves, hw=columns[0, :, -1]))
         seconds["rips"] = time.perf_counter() - t0
         images["rips"] = len(data_rips) if source is bb else 0
-    hit = {"full": full, "replicates": reps, "seconds": seconds, "images": images,
-           "columns_from": None if source is bb else parent.name, "rips_curves": curves}
-    journal.put(key, hit)
-    return hit
+    return {"full": full, "replicates": reps, "seconds": seconds, "images": images,
+            "columns_from": None if source is bb else parent.name, "rips_curves": curves}
 
 
 def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replicates: int = 100,
@@ -186,18 +200,11 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     pre-registered protocol for suites where every column of every image costs too much
     (recorded in the result); None: the suite's images, as registered.
     """
-    from modelrank.benchmark import load_suite, run_benchmark, scoring_zoo
-    from modelrank.benchmark_stats import (mean_over_targets, pivot_interval, resample_seeds,
-                                           weighted_tau)
-    from modelrank.data import load_target
-    from modelrank.journal import Journal
-    from modelrank.paths import cache_root
-    from modelrank.ranking import ScoreOptions
 
     suite = load_suite(suite_name)
     res = run_benchmark(suite, options=ScoreOptions(cache_dir=cache_dir))
     zoo = scoring_zoo(suite)  # at the suite's score resolution, as the benchmark scored
-    journal = Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
+    journal = unit_journal(cache_dir)
     names = tv.variant_names()
     tau: dict[str, dict[str, float]] = {v: {} for v in names}
     rep_tau: dict[str, dict[str, np.ndarray]] = {v: {} for v in names}
@@ -317,8 +324,6 @@ def fusion(study: SuiteVariants, variant: str, other: Mapping[str, Mapping[str, 
     """{target: weighted tau} of the fusion of ``variant`` with another score ``other``
     ({target: {model: value, higher is better}}): ``rank`` = mean of the two ranks, ``z`` = sum
     of the two z-scores, over the backbones both have."""
-    from modelrank.benchmark_stats import weighted_tau
-
     out = {}
     for t in study.targets:
         a, b = study.scores[t].get(variant, {}), other.get(t, {})
