@@ -13,10 +13,11 @@ from modelrank.errors import ParameterError
 from modelrank.history_advice import advise_from_history
 from modelrank.history_sources import History, load_history
 from modelrank.progress import OnProgress
-from modelrank.zoo import ZooEntry, load_zoo, select
+from modelrank.zoo import ZooEntry
 from modelrank.ranking_result import Ranking
 from modelrank.score_options import ScoreOptions
 from modelrank.ranking import rank
+from modelrank.recommendation import DEFAULT_REPLICATES, recommend
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -101,10 +102,9 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
     Args:
         candidates: comma list of zoo names and tags (default: the ``offline`` tag).
         metric: the registered score that chooses.
-        stability: half-samples of the scored images behind the choice's stability (recomputed
-            from the cached embeddings; default
-            :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; 0: none; none either when
-            ``options.use_cache`` is off).
+        stability: half-samples of the scored images behind the choice's stability, computed by
+            the scoring units from the embeddings they hold (default
+            :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; 0: none).
         zoo, split, per_class, seed, device, options, executor, on_progress: as for
             :func:`rank`.
         history: past fine-tunes (a source of :func:`~modelrank.history_sources.load_history`:
@@ -115,8 +115,8 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
 
     Raises MetricError saying why when no backbone has the score.
     """
-    if stability is not None:  # refused before the work, not after it
-        check_whole_number("stability", stability, least=0)
+    stability = DEFAULT_REPLICATES if stability is None else stability
+    check_whole_number("stability", stability, least=0)  # refused before the work
     past = load_history(str(history)) if isinstance(history, (str, Path)) else history
     if past is not None and not isinstance(past, History):
         raise ParameterError("history", f"must be a source name or a History, got "
@@ -124,32 +124,12 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
     data = dataset if isinstance(dataset, TargetData) else load_target(
         dataset, split=split, per_class=per_class, seed=seed)
     ranking = rank(data, zoo=zoo, models=candidates, metrics=[metric], seed=seed, device=device,
-                   options=options, executor=executor, on_progress=on_progress)
+                   options=options, executor=executor, on_progress=on_progress,
+                   stability=stability)
     ranking.best()  # the reasons, when no backbone has the score
-    rec = recommend_from(ranking, data, zoo=zoo, models=candidates, stability=stability,
-                         seed=seed, options=options)
+    rec = recommend(ranking)
     advice = None
     if past is not None:
         advice = advise_from_history(past, data.name, [r.model for r in ranking.rows],
                                      score_pick=rec.model)
     return Pick(rec, ranking, advice)
-
-
-def recommend_from(ranking: Ranking, data: TargetData, *,
-                   zoo: str | Path | dict[str, ZooEntry] | None = None,
-                   models: str | Iterable[str] | None = None, stability: int | None = None,
-                   seed: int = 0, options: ScoreOptions | None = None):
-    """The :class:`~modelrank.recommendation.Recommendation` behind ``ranking`` of ``data``,
-    scored with ``zoo``, ``models`` and ``options`` as :func:`rank` was: the margin, and the
-    share of ``stability`` half-samples of the images (default
-    :data:`~modelrank.recommendation.DEFAULT_REPLICATES`; recomputed from the cache, so none when
-    the cache is off) in which the leader stays first."""
-    from modelrank.recommendation import DEFAULT_REPLICATES, recommend
-
-    stability = DEFAULT_REPLICATES if stability is None else stability
-    check_whole_number("stability", stability, least=0)
-    opts = options if options is not None else ScoreOptions()
-    entries = select(zoo if isinstance(zoo, dict) else load_zoo(zoo),
-                     models if models is not None else "offline")
-    return recommend(ranking, data, entries, replicates=stability if opts.use_cache else 0,
-                     seed=seed, cache_dir=opts.cache_dir)

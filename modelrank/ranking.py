@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 
 from modelrank import cpu_runtime
+from modelrank.benchmark_stats import combine_replicates
 from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
 from modelrank.journal import Journal
 from modelrank.checks import check_whole_number
@@ -43,6 +44,7 @@ def rank(
     on_progress: OnProgress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     store: bool | str | Path = False,
+    stability: int = 0,
 ) -> Ranking:
     """Score every selected backbone on ``dataset`` and rank them.
 
@@ -62,6 +64,8 @@ def rank(
         on_skip: called (model, reason) for a backbone that cannot be built here.
         store: also record the ranking in the results database (True: the default one,
             ``$MODELRANK_DB``; a path: that file), where ``leaderboard`` finds it.
+        stability: half-samples of the scored images on which each scoring unit recomputes the
+            primary score (``Ranking.half_samples``, the recommendation's stability; 0: none).
 
     Returns:
         Ranking, rows sorted best first by the primary metric. Units that failed after their
@@ -73,7 +77,7 @@ def rank(
         dataset, split=split, per_class=per_class, seed=seed)
     ranking = rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed,
                            device=device, options=options, executor=executor,
-                           on_progress=on_progress, on_skip=on_skip)[0]
+                           on_progress=on_progress, on_skip=on_skip, stability=stability)[0]
     if store:
         from modelrank.recording import record_ranking
 
@@ -95,6 +99,7 @@ def rank_targets(
     executor: "Executor | None" = None,
     on_progress: OnProgress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
+    stability: int = 0,
 ) -> list[Ranking]:
     """:func:`rank` for several loaded targets as one job of (backbone x target) units.
 
@@ -108,6 +113,7 @@ def rank_targets(
     if not isinstance(opts, ScoreOptions):
         raise ParameterError("options", f"must be a ScoreOptions, got {type(opts).__name__}")
     check_whole_number("seed", seed, least=0)
+    check_whole_number("stability", stability, least=0)
     for t in targets:
         if t.num_classes < 2:
             raise ConfigError(f"{t.name} ({t.split}) has {t.num_classes} class; ranking needs at "
@@ -126,10 +132,12 @@ def rank_targets(
     for ti, data in enumerate(targets):
         shared = Shared(data)
         for entry in submit_order:
-            args: tuple = (entry, shared, names, opts, truncation_parent(entry, entries))
+            args: tuple = (entry, shared, names, opts, truncation_parent(entry, entries),
+                           (stability, seed))
             if ex.in_process and on_progress is not None:
                 args += (on_progress,)
-            task = Task(unit_key(entry, data, names, opts), f"score {entry.name} x {data.name}",
+            task = Task(unit_key(entry, data, names, opts, (stability, seed)),
+                        f"score {entry.name} x {data.name}",
                         score_backbone, args, num_cpus=ex.cpus_per_task, device=task_device,
                         context=(ti, entry.name))
             tasks.append(task)
@@ -186,4 +194,9 @@ def _assemble(specs: list[MetricSpec], units: list[UnitScore], failed: list[tupl
     rows.sort(key=lambda r: (primary not in r.scores, -r.scores.get(primary, 0.0)))
     if failed:
         recipe = {**recipe, "failed": [{"model": m, "reason": why} for m, why in failed]}
-    return Ranking([s.name for s in specs], primary, rows, skipped, recipe, failed)
+    # the half-samples of the backbones that have the primary score, combined over them as the
+    # full-sample score was (a pool-dependent score is normalised over the same pool)
+    scored = {r.model for r in rows if primary in r.scores}
+    halves = combine_replicates(specs[:1], {u.model: u.half_samples for u in units
+                                            if u.half_samples and u.model in scored})
+    return Ranking([s.name for s in specs], primary, rows, skipped, recipe, failed, halves)

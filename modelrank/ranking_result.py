@@ -58,7 +58,9 @@ class Ranking:
     """Backbones ranked on one target. ``rows`` are sorted by ``primary`` (best first; models
     where it is unavailable last). ``skipped`` lists (model, reason) for backbones not scored
     (weights unavailable); ``failed`` lists (model, reason) for units that failed after their
-    retries (an exception, or a worker that died)."""
+    retries (an exception, or a worker that died). ``half_samples``: one {primary: {model:
+    value}} per half-sample of the scored images, computed by the scoring units when
+    :func:`~modelrank.ranking.rank` was asked for a ``stability`` (the recommendation's)."""
 
     metrics: list[str]
     primary: str
@@ -66,6 +68,7 @@ class Ranking:
     skipped: list[tuple[str, str]]
     recipe: dict[str, Any]
     failed: list[tuple[str, str]] = field(default_factory=list)
+    half_samples: list[dict[str, dict[str, float]]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         from modelrank.correlation import shared_ranks

@@ -2,8 +2,8 @@
 
 :func:`recommend` takes a :class:`~modelrank.ranking.Ranking` and says: the backbone first under
 the primary score, its margin over the runner-up, the share of half-samples of the scored
-images (half of each class, without replacement; the scores recomputed from the cached
-embeddings, no forward pass) in which it stays first, and the share of the other computed
+images (half of each class, without replacement; the primary score recomputed on them by the
+scoring units from the embeddings they hold: ``rank(..., stability=N)``) in which it stays first, and the share of the other computed
 scores that also put it first. Ties at the top count as 1/k for each of the k tied backbones,
 so two indistinguishable backbones share the first place half-and-half.
 
@@ -23,7 +23,6 @@ fine-tuning).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,9 +30,7 @@ import numpy as np
 from modelrank.errors import MetricError
 
 if TYPE_CHECKING:
-    from modelrank.data import TargetData
-    from modelrank.ranking import Ranking
-    from modelrank.zoo import ZooEntry
+    from modelrank.ranking_result import Ranking
 
 #: Half-samples behind the stability of ``modelrank score``'s recommendation.
 DEFAULT_REPLICATES = 50
@@ -218,22 +215,13 @@ def first_place_share(tables, score: str, model: str) -> float | None:
     return float(np.mean(shares)) if shares else None
 
 
-def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]", *,
-              replicates: int = DEFAULT_REPLICATES, seed: int = 0,
-              cache_dir: str | Path | None = None) -> Recommendation:
-    """The recommendation for ``ranking`` of ``data`` (see the module docstring).
-
-    Args:
-        entries: the zoo entries of the ranked backbones (their embeddings are read from the
-            cache that scoring filled).
-        replicates: half-samples for the stability; 0 skips it.
-        seed: seed of the half-samples.
+def recommend(ranking: "Ranking") -> Recommendation:
+    """The recommendation for ``ranking`` (see the module docstring), its stability from the
+    half-samples the scoring units computed (``ranking.half_samples``: ``rank(...,
+    stability=N)``; none when it has none). Nothing is built, probed or read again.
 
     Raises MetricError (with the reasons) when no backbone has the primary score.
     """
-    from modelrank.half_samples import bootstrap_target
-    from modelrank.metrics import get_metric
-
     best = ranking.best()
     primary = ranking.primary
     tied = ranking.tied_first()
@@ -245,12 +233,8 @@ def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]",
     runner = have[1] if len(have) > 1 else None
     margin = None if runner is None else have[0].scores[primary] - runner.scores[primary]
     stability, shares, plausible = None, {}, ()
-    if replicates and len(have) > 1:
-        chosen = [e for e in entries if e.name in {r.model for r in have}]
-        tables = bootstrap_target(chosen, data, [get_metric(primary)], replicates=replicates,
-                                  seed=seed, cache_dir=cache_dir,
-                                  eta=ranking.recipe.get("eta") or 0.0,
-                                  layout=ranking.recipe.get("layout") or "whc")
+    tables = ranking.half_samples
+    if tables and len(have) > 1:
         shares = first_place_shares(tables, primary, [r.model for r in have])
         stability = shares[best]
         plausible = plausible_winners(shares)
@@ -263,9 +247,9 @@ def recommend(ranking: "Ranking", data: "TargetData", entries: "list[ZooEntry]",
         agreement, agree_first = float(np.mean(agreeing)), sum(x > 0 for x in agreeing)
     if stability is not None and not np.isfinite(stability):
         raise MetricError("the recommendation's stability is not a number")
-    per_class = None if data is None else data.per_class_scored()
+    per_class = ranking.recipe.get("data", {}).get("per_class")
     return Recommendation(best, primary, None if runner is None else runner.model, margin,
-                          stability, replicates if stability is not None else 0, agreement,
+                          stability, len(tables) if stability is not None else 0, agreement,
                           len(others), tuple(tied) if len(tied) > 1 else (), tie_break,
                           agree_first,
                           tuple(sorted(shares.items(), key=lambda kv: -kv[1])), plausible,

@@ -9,7 +9,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from modelrank import __version__
+from modelrank.benchmark_stats import bootstrap_backbone
 from modelrank.data import TargetData
+from modelrank.digest import digest
 from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
@@ -60,23 +63,30 @@ class UnitScore:
         row: the backbone's row with its pool-independent scores (None when skipped).
         sub: raw sub-scores of the pool-dependent metrics, combined on the driver.
         skipped: why the backbone could not be scored here (weights unavailable).
+        half_samples: the primary score on each half-sample of the scored images (as
+            :func:`~modelrank.benchmark_stats.bootstrap_backbone` gives it), computed from the
+            same embeddings for the recommendation's stability; empty when not asked for.
     """
 
     model: str
     row: RankRow | None = None
     sub: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
+    half_samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
                    opts: ScoreOptions, parent: ZooEntry | None = None,
+                   stability: tuple[int, int] = (0, 0),
                    on_progress: OnProgress | None = None,
                    device: str | None = None) -> UnitScore:
     """One scoring unit: build ``entry``, probe ``data`` on ``device``, compute every metric in
     ``metrics`` (registered names). ``parent``: the full-depth network ``entry`` is a truncation
     of, whose cached pass the probe may read ``entry``'s layers from
-    (:func:`modelrank.probe.probe`). Its arguments are positional because executors pass them
-    as one tuple.
+    (:func:`modelrank.probe.probe`). ``stability``: (half-samples, seed) of the first metric for
+    the recommendation, computed here from the embeddings in memory, so that no one has to
+    build the backbone or read its cache again. Its arguments are positional because executors
+    pass them as one tuple.
 
     Runs wherever the executor puts it; touches only the embedding cache. Pool-dependent
     metrics return their sub-scores in ``sub``; the driver combines them over the pool.
@@ -126,17 +136,21 @@ def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
         else:
             set_score(row, spec, float(value))
     row.topology = _topology_summary(emb, inputs.memo)
+    replicates, seed = stability
+    if replicates and not (specs[0].needs - have):
+        out.half_samples = bootstrap_backbone(specs[:1], inputs, replicates=replicates, seed=seed)
     return out
 
 
-def unit_key(entry: ZooEntry, data: TargetData, metrics: Sequence[str], opts: ScoreOptions) -> str:
-    """Digest of everything that determines a scoring unit's result (its journal key)."""
-    from modelrank import __version__
-    from modelrank.digest import digest
-
+def unit_key(entry: ZooEntry, data: TargetData, metrics: Sequence[str], opts: ScoreOptions,
+             stability: tuple[int, int] = (0, 0)) -> str:
+    """Digest of everything that determines a scoring unit's result (its journal key); the
+    half-samples only when asked for, so the keys of units without them stay as they were."""
     what = {"unit": "score-v1", "version": __version__, "entry": entry.recipe(),
             "data": data.fingerprint(), "metrics": list(metrics), "amp": opts.amp,
             "eta": opts.eta, "layout": opts.layout}
+    if stability[0]:
+        what["stability"] = list(stability)
     return digest(what, 32)
 
 

@@ -67,6 +67,27 @@ def test_score_on_ray_gives_the_local_numbers(two_workers, tmp_path):
     assert {r["model"]: r["topology"]["omega_cubical"] for r in remote["ranking"]} == betti
 
 
+def test_ray_scoring_with_its_recommendation_runs_no_forward_pass_in_the_driver(
+        two_workers, tmp_path, monkeypatch, capsys):
+    """`score --executor ray`: the half-samples behind the advice come from the scoring units
+    on the workers; the driver never builds a backbone nor probes (both forbidden here)."""
+    import modelrank.loaders
+    import modelrank.probe
+    from modelrank.cli import main
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the driver built a backbone or ran a forward pass")
+
+    monkeypatch.setattr(modelrank.loaders, "build_backbone", forbidden)
+    monkeypatch.setattr(modelrank.probe, "probe", forbidden)
+    rc = main(["score", "--zoo", OFFLINE_ZOO, "--models", "lite0,lite0-random", "--per-class", "4",
+               "--metric", "knn", "--stability", "10", "--executor", "ray",
+               "--cache-dir", str(tmp_path / "c"), "--db", str(tmp_path / "r.sqlite")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "of 10 half-samples of the images" in out  # the stability was computed
+
+
 def test_tiny_evaluate_on_ray_gives_the_local_numbers(two_workers, tmp_path, monkeypatch):
     from modelrank.cli import main
     from modelrank.store import Store

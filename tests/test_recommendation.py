@@ -23,13 +23,44 @@ def test_ties_at_the_top_are_shared():
 def test_twins_share_the_first_place_and_a_dominant_backbone_keeps_it(tmp_path):
     data = load_target("digits", per_class=12)
     twins = {"twin-a": _entry("twin-a", 1), "twin-b": _entry("twin-b", 1)}
-    r = rank(data, zoo=twins, models="all", metrics=["logme", "knn"],
+    r = rank(data, zoo=twins, models="all", metrics=["logme", "knn"], seed=3, stability=20,
              options=ScoreOptions(cache_dir=tmp_path))
-    rec = recommend(r, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
-    assert rec.margin == 0.0 and rec.stability == pytest.approx(0.5)
+    rec = recommend(r)
+    assert rec.margin == 0.0 and rec.stability == pytest.approx(0.5) and rec.replicates == 20
     assert rec.agreement == pytest.approx(0.5)  # knn ties too: half of its first place
-    again = recommend(r, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
-    assert again == rec
+    # from the journal this time (no unit runs): the same half-samples, the same answer
+    again = rank(data, zoo=twins, models="all", metrics=["logme", "knn"], seed=3, stability=20,
+                 options=ScoreOptions(cache_dir=tmp_path))
+    assert all(row.info.get("from_journal") for row in again.rows)
+    assert recommend(again) == rec
+
+
+def test_the_scoring_units_half_samples_are_those_of_the_cached_embeddings(tmp_path):
+    """The half-samples computed inside the scoring units equal those recomputed afterwards
+    from the embedding cache (bootstrap_target, the benchmark's path): same images, same seed,
+    same pool combination (NCTI is pool-dependent)."""
+    from modelrank.half_samples import bootstrap_target
+    from modelrank.metrics import get_metric
+
+    data = load_target("digits", per_class=12)
+    zoo = {"a": _entry("a", 1), "b": _entry("b", 2), "c": _entry("c", 3)}
+    for primary in ("knn", "ncti"):
+        r = rank(data, zoo=zoo, models="all", metrics=[primary], seed=5, stability=15,
+                 options=ScoreOptions(cache_dir=tmp_path))
+        cached = bootstrap_target(list(zoo.values()), data, [get_metric(primary)],
+                                  replicates=15, seed=5, cache_dir=tmp_path)
+        assert len(r.half_samples) == 15 and r.half_samples == cached
+
+
+def test_without_half_samples_there_is_no_stability_and_no_cache_is_needed(tmp_path):
+    data = load_target("digits", per_class=12)
+    zoo = {"a": _entry("a", 1), "b": _entry("b", 2)}
+    r = rank(data, zoo=zoo, models="all", metrics=["knn"],
+             options=ScoreOptions(use_cache=False))
+    assert r.half_samples == [] and recommend(r).stability is None
+    r = rank(data, zoo=zoo, models="all", metrics=["knn"], stability=10,
+             options=ScoreOptions(use_cache=False))  # computed in the units: no cache read
+    assert recommend(r).replicates == 10
 
 
 
@@ -76,7 +107,7 @@ def test_pick_backbone_is_the_name_with_its_confidence_and_ranking(tmp_path):
     assert isinstance(pick, Pick) and isinstance(pick, str) and pick in twins
     assert pick == pick.ranking.best() and pick.ranking.primary == "logme"
     # the same answer as recommend() on that ranking: two identical backbones share first place
-    rec = recommend(pick.ranking, data, list(twins.values()), replicates=20, seed=3, cache_dir=tmp_path)
+    rec = recommend(pick.ranking)
     assert pick.recommendation == rec and pick.stability == pytest.approx(0.5) and pick.margin == 0.0
     assert "stability=0.5" in repr(pick)
     # twins are the textbook inconclusive case: both plausible, neither a clear pick
@@ -133,7 +164,7 @@ def test_a_tie_at_the_top_names_every_tied_backbone_and_says_how_it_was_broken()
 
     r = _ranking("knn", {"a": 1.0, "b": 1.0, "c": 1.0},
                  {"logme": {"a": 0.1, "b": 0.9, "c": 0.5}, "gbc": {"a": -3.0, "b": -1.0, "c": -2.0}})
-    rec = recommend(r, None, [], replicates=0)
+    rec = recommend(r)
     assert rec.model == "b" and rec.tied == ("a", "b", "c") and rec.agreement == 1.0
     line = rec.line()
     assert line.startswith("Tied first by knn: a, b, c. Recommended: b, by " + TIE_RULE)
@@ -145,7 +176,7 @@ def test_a_tie_at_the_top_names_every_tied_backbone_and_says_how_it_was_broken()
     alone = _ranking("knn", {"a": 1.0, "b": 1.0})
     assert break_tie(alone, ["a", "b"])[1].startswith("zoo order: no other computed score")
     # no tie: the line as before
-    clear = recommend(_ranking("knn", {"a": 1.0, "b": 0.5}), None, [], replicates=0)
+    clear = recommend(_ranking("knn", {"a": 1.0, "b": 0.5}))
     assert clear.tied == () and clear.line().startswith("Recommended: a (by knn, 0.5 ahead of b)")
 
 

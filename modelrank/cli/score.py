@@ -59,7 +59,7 @@ def score(
     from modelrank.data import load_target
     from modelrank.history_advice import advise_from_history
     from modelrank.history_sources import load_history
-    from modelrank.pick import recommend_from
+    from modelrank.recommendation import recommend
     from modelrank.ranking import ScoreOptions, rank
     from modelrank.recording import record_ranking
 
@@ -76,7 +76,7 @@ def score(
     with job_progress(err) as (on_progress, on_counts), execution.open(on_counts) as ex:
         ranking = rank(data, zoo=zoo, models=models, metrics=metric, seed=seed, device=device,
                        options=options, executor=ex, on_progress=on_progress,
-                       on_skip=lambda m, why: print_skipped(err, m, why))
+                       on_skip=lambda m, why: print_skipped(err, m, why), stability=stability)
     if not ranking.rows and not ranking.failed:
         from modelrank.errors import ModelrankError
 
@@ -92,8 +92,7 @@ def score(
                   "(--per-class N or --per-class all to score more)", highlight=False)
     pick = None
     if sum(ranking.primary in r.scores for r in ranking.rows) > 1:
-        rec = recommend_from(ranking, data, zoo=zoo, models=models, stability=stability,
-                             seed=seed, options=options)
+        rec = recommend(ranking)
         out.print(escape(rec.line()), highlight=False, soft_wrap=True)
         pick = rec.model
     if past is not None:
