@@ -44,24 +44,35 @@ def run(args: argparse.Namespace) -> list[dict]:
         for seed in [int(s) for s in args.seeds.split(",")]:
             t0 = time.perf_counter()
             res = loss_barcode(
-                data=args.data, arch=f"{args.depth}x{width}", minima=args.minima, seed=seed,
-                steps=args.steps, path_points=args.path_points, path_steps=args.path_steps,
+                data=args.data,
+                arch=f"{args.depth}x{width}",
+                minima=args.minima,
+                seed=seed,
+                steps=args.steps,
+                path_points=args.path_points,
+                path_steps=args.path_steps,
             )
             off = ~np.eye(args.minima, dtype=bool)
             row = dict(
-                width=width, seed=seed, n_params=res.config["n_params"],
-                min_loss=float(res.minima_losses.min()), max_min_loss=float(res.minima_losses.max()),
+                width=width,
+                seed=seed,
+                n_params=res.config["n_params"],
+                min_loss=float(res.minima_losses.min()),
+                max_min_loss=float(res.minima_losses.max()),
                 acc=float(res.train_accuracy.mean()),
                 straight=float(np.median(res.straight_max[off])),
                 path=float(np.median(res.saddles[off])),
-                raw=res.to_score_raw, norm=res.to_score_normalised, range=res.loss_range,
+                raw=res.to_score_raw,
+                norm=res.to_score_normalised,
+                range=res.loss_range,
                 bars=[(b.birth, b.death) for b in res.bars if b.is_finite],
                 seconds=time.perf_counter() - t0,
             )
             rows.append(row)
             print(
                 f"{args.depth}x{width} seed {seed}: TO raw {row['raw']:.4g}, normalised {row['norm']:.4g} "
-                f"({row['seconds']:.0f} s)", flush=True,
+                f"({row['seconds']:.0f} s)",
+                flush=True,
             )
     return rows
 
@@ -92,8 +103,10 @@ def write_markdown(rows: list[dict], args: argparse.Namespace, command: str, pat
         sel = [r for r in rows if r["width"] == w]
 
         def ms(key: str, fmt: str = ".4g") -> str:
-            vals = np.array([r[key] for r in sel])
-            return f"{vals.mean():{fmt}} ± {vals.std():{fmt}}" if len(vals) > 1 else f"{vals[0]:{fmt}}"
+            vals = np.array([r[key] for r in sel])  # noqa: B023 (called at once, in the loop)
+            return (
+                f"{vals.mean():{fmt}} ± {vals.std():{fmt}}" if len(vals) > 1 else f"{vals[0]:{fmt}}"
+            )
 
         lines.append(
             f"| {args.depth}x{w} | {sel[0]['n_params']} | {ms('raw')} | {ms('norm')} | {ms('range')} "
@@ -144,8 +157,13 @@ def write_plot(rows: list[dict], args: argparse.Namespace, path: Path) -> None:
     for ax, key, label in panels:
         for r in rows:
             ax.scatter(r["width"], r[key], color="C0", alpha=0.6, s=18)
-        ax.plot(widths, [np.mean([r[key] for r in rows if r["width"] == w]) for w in widths], color="C3",
-                marker="o", label="mean over seeds")
+        ax.plot(
+            widths,
+            [np.mean([r[key] for r in rows if r["width"] == w]) for w in widths],
+            color="C3",
+            marker="o",
+            label="mean over seeds",
+        )
         ax.set_xscale("log", base=2)
         if key == "raw":
             ax.set_yscale("log")

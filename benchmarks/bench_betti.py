@@ -85,12 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, sigma, headline in VOLUMES:
         rng = np.random.default_rng(args.seed)
         vol = field((56, 56, 256), sigma, rng, relu=True)
-        times = [timed(lambda: betti_at(vol, 0.0), 1)[0] for _ in range(args.repeats)]
+        times = [timed(lambda: betti_at(vol, 0.0), 1)[0] for _ in range(args.repeats)]  # noqa: B023 (called at once)
         b_fast = betti_at(vol, 0.0)
         t_fast = statistics.median(times)
-        print(f"\n[{name}]  {np.mean(vol == 0):.1%} exact zeros{'  (headline)' if headline else ''}")
-        print(f"  betti_at(vol, 0.0)           = {b_fast}  median {t_fast * 1e3:6.1f} ms, "
-              f"best {min(times) * 1e3:6.1f} ms ({args.repeats} runs)")
+        print(
+            f"\n[{name}]  {np.mean(vol == 0):.1%} exact zeros{'  (headline)' if headline else ''}"
+        )
+        print(
+            f"  betti_at(vol, 0.0)           = {b_fast}  median {t_fast * 1e3:6.1f} ms, "
+            f"best {min(times) * 1e3:6.1f} ms ({args.repeats} runs)"
+        )
         if args.no_cripser:
             continue
         t = time.perf_counter()
@@ -99,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
         b_crip = betti_from_diagrams(dgms, 0.0)
         ratio = t_crip / t_fast
         print(f"  cripser.computePH(maxdim=2)  = {b_crip}  {t_crip:8.2f} s (1 run)")
-        print(f"  speed-up {ratio:,.0f}x (vs median)  {'>= 500x' if ratio >= 500 else '< 500x'}"
-              f"  agree: {b_crip == b_fast}")
+        print(
+            f"  speed-up {ratio:,.0f}x (vs median)  {'>= 500x' if ratio >= 500 else '< 500x'}"
+            f"  agree: {b_crip == b_fast}"
+        )
         if b_crip != b_fast:
             print(f"MISMATCH on {name!r}", file=sys.stderr)
             ok = False
@@ -120,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, shape, t, b in per_layer:
         print(f"  {name:9s} {'x'.join(map(str, shape)):>12s}  {t * 1e3:7.1f} ms  betti={b}")
     n_vox = sum(int(np.prod(s)) for _, s, _, _ in per_layer)
-    print(f"  total: {total * 1e3:.0f} ms per image over 19 layers ({n_vox / 1e6:.1f} M voxels, "
-          f"{total / n_vox * 1e9:.1f} ns/voxel); 1,000 images: {total * 1000 / 60:.1f} min")
+    print(
+        f"  total: {total * 1e3:.0f} ms per image over 19 layers ({n_vox / 1e6:.1f} M voxels, "
+        f"{total / n_vox * 1e9:.1f} ns/voxel); 1,000 images: {total * 1000 / 60:.1f} min"
+    )
     return 0 if ok else 1
 
 

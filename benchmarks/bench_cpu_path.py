@@ -86,6 +86,7 @@ def child_forward(args) -> dict:
             for _ in range(args.batches):
                 model(x)
             return args.batches * args.batch
+
         return _measure(run)
 
 
@@ -134,13 +135,13 @@ def child_finetune(args) -> dict:
 
     import modelrank  # noqa: F401
     from modelrank.finetuning import CPU_BUDGET, finetune_run, load_splits
+    from modelrank.loaders import build_backbone
     from modelrank.zoo import load_zoo
 
-    from modelrank.loaders import build_backbone
-
     entry = load_zoo()["efficientnet_lite0"]
-    cfg = replace(CPU_BUDGET, steps=args.steps, image_size=args.size,
-                  channels_last=args.channels_last)
+    cfg = replace(
+        CPU_BUDGET, steps=args.steps, image_size=args.size, channels_last=args.channels_last
+    )
     pre = entry.preprocess or build_backbone(entry).preprocess
     pre = replace(pre, size=cfg.image_size, resize=cfg.image_size)  # as finetuning.FinetuneJob
     splits = load_splits("digits", 20, 0, cfg.val_fraction)
@@ -155,8 +156,13 @@ def child_finetune(args) -> dict:
     warm = 3  # the first steps allocate; time the rest
     steps = len(stamps) - warm
     (u0, s0, f0), (u1, s1, f1) = usage[warm - 1], usage[-1]
-    return {"wall": stamps[-1] - stamps[warm - 1], "user": u1 - u0, "sys": s1 - s0,
-            "minflt": f1 - f0, "work": steps}
+    return {
+        "wall": stamps[-1] - stamps[warm - 1],
+        "user": u1 - u0,
+        "sys": s1 - s0,
+        "minflt": f1 - f0,
+        "work": steps,
+    }
 
 
 def child_readme(args) -> dict:
@@ -164,19 +170,39 @@ def child_readme(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env["MODELRANK_CACHE"] = os.path.join(tmp, "cache")
         env["MODELRANK_DB"] = os.path.join(tmp, "results.sqlite")
-        cmd = ["modelrank", "score", "--dataset", "digits", "--models", "offline", "--per-class",
-               "20", "--metric", "knn,logme,betti-cubical"]
+        cmd = [
+            "modelrank",
+            "score",
+            "--dataset",
+            "digits",
+            "--models",
+            "offline",
+            "--per-class",
+            "20",
+            "--metric",
+            "knn,logme,betti-cubical",
+        ]
         t0 = time.perf_counter()
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         wall = time.perf_counter() - t0
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"wall": wall, "user": r1.ru_utime - r0.ru_utime, "sys": r1.ru_stime - r0.ru_stime,
-            "minflt": r1.ru_minflt - r0.ru_minflt, "work": 1, "table": out}
+    return {
+        "wall": wall,
+        "user": r1.ru_utime - r0.ru_utime,
+        "sys": r1.ru_stime - r0.ru_stime,
+        "minflt": r1.ru_minflt - r0.ru_minflt,
+        "work": 1,
+        "table": out,
+    }
 
 
-CHILDREN = {"forward": child_forward, "probe": child_probe, "finetune": child_finetune,
-            "readme": child_readme}
+CHILDREN = {
+    "forward": child_forward,
+    "probe": child_probe,
+    "finetune": child_finetune,
+    "readme": child_readme,
+}
 
 
 # ------------------------------------------------------------------------------------------
@@ -195,21 +221,49 @@ def arms(args) -> list[tuple[str, str, list[str], dict]]:
         ("forward-tuned-1-thread", "forward", b + ["--tuned", "--threads", "1"], {}),
         ("forward-naive-1-thread", "forward", b + ["--threads", "1"], {}),
         ("forward-tuned-channels-last", "forward", b + ["--tuned", "--channels-last"], {}),
-        ("forward-tuned-batch-16", "forward",
-         ["--batches", str(args.batches * 2), "--tuned", "--batch", "16"], {}),
-        ("forward-tuned-batch-64", "forward",
-         ["--batches", str(max(1, args.batches // 2)), "--tuned", "--batch", "64"], {}),
+        (
+            "forward-tuned-batch-16",
+            "forward",
+            ["--batches", str(args.batches * 2), "--tuned", "--batch", "16"],
+            {},
+        ),
+        (
+            "forward-tuned-batch-64",
+            "forward",
+            ["--batches", str(max(1, args.batches // 2)), "--tuned", "--batch", "64"],
+            {},
+        ),
         ("probe-pooled-naive", "probe", ["--per-class", str(args.per_class)], OFF),
         ("probe-pooled", "probe", ["--per-class", str(args.per_class)], {}),
         ("probe-cubical-naive", "probe", ["--per-class", str(args.per_class), "--cubical"], OFF),
         ("probe-cubical", "probe", ["--per-class", str(args.per_class), "--cubical"], {}),
-        ("probe-folder-no-prefetch", "probe", ["--per-class", "50", "--folder", "--no-prefetch"], {}),
+        (
+            "probe-folder-no-prefetch",
+            "probe",
+            ["--per-class", "50", "--folder", "--no-prefetch"],
+            {},
+        ),
         ("probe-folder", "probe", ["--per-class", "50", "--folder"], {}),
         ("finetune-naive", "finetune", ["--steps", str(args.steps)], OFF),
         ("finetune-tuned", "finetune", ["--steps", str(args.steps)], {}),
-        ("finetune-tuned-channels-last", "finetune", ["--steps", str(args.steps), "--channels-last"], {}),
-        ("finetune-224-naive", "finetune", ["--steps", str(max(6, args.steps // 4)), "--size", "224"], OFF),
-        ("finetune-224-tuned", "finetune", ["--steps", str(max(6, args.steps // 4)), "--size", "224"], {}),
+        (
+            "finetune-tuned-channels-last",
+            "finetune",
+            ["--steps", str(args.steps), "--channels-last"],
+            {},
+        ),
+        (
+            "finetune-224-naive",
+            "finetune",
+            ["--steps", str(max(6, args.steps // 4)), "--size", "224"],
+            OFF,
+        ),
+        (
+            "finetune-224-tuned",
+            "finetune",
+            ["--steps", str(max(6, args.steps // 4)), "--size", "224"],
+            {},
+        ),
     ]
     if args.readme:
         out += [("readme-naive", "readme", [], OFF), ("readme-tuned", "readme", [], {})]
@@ -217,11 +271,15 @@ def arms(args) -> list[tuple[str, str, list[str], dict]]:
 
 
 def run_child(kind: str, flags: list[str], extra_env: dict) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MALLOC_", "OMP_WAIT", "GOMP_", "MODELRANK_CPU"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MALLOC_", "OMP_WAIT", "GOMP_", "MODELRANK_CPU"))
+    }
     env.update(extra_env)
-    out = subprocess.run([sys.executable, HERE, "--child", kind, *flags], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, HERE, "--child", kind, *flags], env=env, capture_output=True, text=True
+    )
     if out.returncode != 0:
         raise SystemExit(f"arm {kind} {flags} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -262,8 +320,12 @@ def main() -> None:
         for name, kind, flags, env in plan:
             r = run_child(kind, flags, env)
             got[name].append(r)
-            print(f"[{rep + 1}/{args.repeats}] {name}: {r['work'] / r['wall']:.2f}/s "
-                  f"(wall {r['wall']:.2f} s, sys {r['sys']:.2f} s)", file=sys.stderr, flush=True)
+            print(
+                f"[{rep + 1}/{args.repeats}] {name}: {r['work'] / r['wall']:.2f}/s "
+                f"(wall {r['wall']:.2f} s, sys {r['sys']:.2f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def med(name, field):
         return statistics.median(r[field] for r in got[name])
@@ -282,22 +344,37 @@ def main() -> None:
     for name, kind, _, _ in plan:
         u, s = med(name, "user"), med(name, "sys")
         rate_s = f"{rate(name):.2f}" if kind != "readme" else "–"
-        lines.append(f"| {name} | {rate_s} | {unit[kind]} | {med(name, 'wall'):.2f} | {u:.2f} | "
-                     f"{s:.2f} | {100 * s / max(u + s, 1e-9):.1f} % | {med(name, 'minflt'):.0f} |")
+        lines.append(
+            f"| {name} | {rate_s} | {unit[kind]} | {med(name, 'wall'):.2f} | {u:.2f} | "
+            f"{s:.2f} | {100 * s / max(u + s, 1e-9):.1f} % | {med(name, 'minflt'):.0f} |"
+        )
     have = {name for name, *_ in plan}
-    pairs = [("forward-tuned", "forward-naive"), ("forward-tuned-1-thread", "forward-tuned"),
-             ("forward-tuned-channels-last", "forward-tuned"),
-             ("forward-tuned-batch-16", "forward-tuned"), ("forward-tuned-batch-64", "forward-tuned"),
-             ("probe-pooled", "forward-naive"), ("probe-pooled", "probe-pooled-naive"),
-             ("probe-cubical", "probe-cubical-naive"), ("probe-folder", "probe-folder-no-prefetch"),
-             ("finetune-tuned", "finetune-naive"), ("finetune-tuned-channels-last", "finetune-naive"),
-             ("finetune-224-tuned", "finetune-224-naive")]
+    pairs = [
+        ("forward-tuned", "forward-naive"),
+        ("forward-tuned-1-thread", "forward-tuned"),
+        ("forward-tuned-channels-last", "forward-tuned"),
+        ("forward-tuned-batch-16", "forward-tuned"),
+        ("forward-tuned-batch-64", "forward-tuned"),
+        ("probe-pooled", "forward-naive"),
+        ("probe-pooled", "probe-pooled-naive"),
+        ("probe-cubical", "probe-cubical-naive"),
+        ("probe-folder", "probe-folder-no-prefetch"),
+        ("finetune-tuned", "finetune-naive"),
+        ("finetune-tuned-channels-last", "finetune-naive"),
+        ("finetune-224-tuned", "finetune-224-naive"),
+    ]
     ratios = [(f"{a} / {b}", rate(a) / rate(b)) for a, b in pairs if a in have and b in have]
     if "readme-naive" in have and "readme-tuned" in have:
-        ratios.append(("readme-naive wall / readme-tuned wall",
-                       med("readme-naive", "wall") / med("readme-tuned", "wall")))
-        same = all(r["table"] == got["readme-naive"][0]["table"]
-                   for r in got["readme-naive"] + got["readme-tuned"])
+        ratios.append(
+            (
+                "readme-naive wall / readme-tuned wall",
+                med("readme-naive", "wall") / med("readme-tuned", "wall"),
+            )
+        )
+        same = all(
+            r["table"] == got["readme-naive"][0]["table"]
+            for r in got["readme-naive"] + got["readme-tuned"]
+        )
         ratios.append(("README tables identical (naive vs tuned, every run)", float(same)))
     lines += ["", "| ratio | value |", "|---|---:|"]
     lines += [f"| {k} | {v:.2f} |" for k, v in ratios]

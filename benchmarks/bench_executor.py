@@ -34,9 +34,15 @@ def score_job(executor, per_class: int, cache: str):
     from modelrank.benchmark import zoo_path
     from modelrank.ranking import ScoreOptions
 
-    r = modelrank.rank("digits", zoo=zoo_path("offline"), models="all", per_class=per_class,
-                       metrics="logme,knn,leep", executor=executor,
-                       options=ScoreOptions(use_cache=False, cache_dir=cache))
+    r = modelrank.rank(
+        "digits",
+        zoo=zoo_path("offline"),
+        models="all",
+        per_class=per_class,
+        metrics="logme,knn,leep",
+        executor=executor,
+        options=ScoreOptions(use_cache=False, cache_dir=cache),
+    )
     assert len(r.rows) == 8 and not r.failed, r.failed
     return {row.model: row.raw["logme"] for row in r.rows}
 
@@ -46,9 +52,14 @@ def finetune_job(executor, per_class: int, steps: int, cache: str):
     from modelrank.finetuning import CPU_BUDGET, evaluate
 
     os.environ["MODELRANK_CACHE"] = cache  # a fresh run log: every run computed
-    res = evaluate("digits", zoo=zoo_path("offline"), models="lite0,lite1,lite0-random,lite1-random",
-                   budget=replace(CPU_BUDGET, steps=steps), per_class=per_class,
-                   executor=executor).results
+    res = evaluate(
+        "digits",
+        zoo=zoo_path("offline"),
+        models="lite0,lite1,lite0-random,lite1-random",
+        budget=replace(CPU_BUDGET, steps=steps),
+        per_class=per_class,
+        executor=executor,
+    ).results
     assert len(res) == 4 and all(r.runs_computed == 3 for r in res)
     return {r.model: r.accuracy for r in res}
 
@@ -69,8 +80,10 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)  # numpy's BLAS too, as --threads does
-    jobs = {"score (8 units)": lambda ex, c: score_job(ex, args.per_class, c),
-            "finetune (12 units)": lambda ex, c: finetune_job(ex, args.per_class, args.steps, c)}
+    jobs = {
+        "score (8 units)": lambda ex, c: score_job(ex, args.per_class, c),
+        "finetune (12 units)": lambda ex, c: finetune_job(ex, args.per_class, args.steps, c),
+    }
     jobs = {k: v for k, v in jobs.items() if k.split()[0] in args.jobs.split(",")}
     times: dict[tuple[str, str], list[float]] = {}
     startup: list[float] = []
@@ -89,10 +102,14 @@ def main() -> None:
                     with ex:
                         answers[(kind, job)] = fn(ex, cache)
                     times.setdefault((kind, job), []).append(time.perf_counter() - t0)
-                    print(f"repeat {rep + 1}: {kind:5s} {job:20s} {times[(kind, job)][-1]:7.1f} s",
-                          flush=True)
-    print(f"\n{os.cpu_count()} cores; local: {args.threads} torch threads; ray: {args.workers} "
-          f"workers x 1 thread; {args.per_class} images per class; medians of {args.repeats}")
+                    print(
+                        f"repeat {rep + 1}: {kind:5s} {job:20s} {times[(kind, job)][-1]:7.1f} s",
+                        flush=True,
+                    )
+    print(
+        f"\n{os.cpu_count()} cores; local: {args.threads} torch threads; ray: {args.workers} "
+        f"workers x 1 thread; {args.per_class} images per class; medians of {args.repeats}"
+    )
     print(f"Ray start-up (instance + connection): {statistics.median(startup):.1f} s\n")
     print("| job | local s | ray s | ray / local | largest difference of the results |")
     print("|---|---|---|---|---|")
@@ -107,9 +124,11 @@ def main() -> None:
             what = f"{diff:.2f} accuracy points"
         print(f"| {job} | {lo:.1f} | {ra:.1f} | {ra / lo:.2f} | {what} |")
     if args.threads != 1:
-        print("\nLocal units ran with a different number of threads than Ray's; float sums then "
-              "differ in the last bits, and short fine-tuning runs amplify that. With --threads 1 "
-              "both executors give identical numbers.")
+        print(
+            "\nLocal units ran with a different number of threads than Ray's; float sums then "
+            "differ in the last bits, and short fine-tuning runs amplify that. With --threads 1 "
+            "both executors give identical numbers."
+        )
 
 
 if __name__ == "__main__":

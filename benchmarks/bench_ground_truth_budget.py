@@ -44,8 +44,13 @@ TEST_SIZES = (100, 300, None)  # test images per class; None: the whole test spl
 def parse_cell(text: str) -> dict:
     parts = text.split(":")
     if parts[0] == "full" and len(parts) in (3, 4) and parts[3:] in ([], ["fixed"]):
-        return {"name": text, "protocol": "full", "per_class": int(parts[1]), "steps": int(parts[2]),
-                "sample_seed": 0 if parts[3:] == ["fixed"] else None}
+        return {
+            "name": text,
+            "protocol": "full",
+            "per_class": int(parts[1]),
+            "steps": int(parts[2]),
+            "sample_seed": 0 if parts[3:] == ["fixed"] else None,
+        }
     if parts[0] == "linear" and len(parts) == 2:
         return {"name": text, "protocol": "linear", "per_class": int(parts[1])}
     raise SystemExit(f"a cell is full:<per class>:<steps> or linear:<per class>, got {text!r}")
@@ -67,16 +72,23 @@ def budget_for(suite, cell: dict, seed: int, lr: float):
     from modelrank.benchmark import _budget
 
     base = _budget(suite, suite.ground_truth, seed)
-    return replace(base, lrs=(lr,), ws=(0.0,), steps=cell.get("steps", base.steps),
-                   retrain=False, test_per_class=None, threads=1,
-                   sample_seed=cell.get("sample_seed"))
+    return replace(
+        base,
+        lrs=(lr,),
+        ws=(0.0,),
+        steps=cell.get("steps", base.steps),
+        retrain=False,
+        test_per_class=None,
+        threads=1,
+        sample_seed=cell.get("sample_seed"),
+    )
 
 
 def measure(args, suite, out: Path) -> None:
     from modelrank.benchmark import pool_and_controls
     from modelrank.execution import make_executor
-    from modelrank.noise_ceiling import parse_seeds
     from modelrank.finetuning import PROTOCOL_VERSION, evaluate_targets, training_path_digest
+    from modelrank.noise_ceiling import parse_seeds
     from modelrank.zoo import zoo_path
 
     records_path = out / "records.jsonl"
@@ -85,9 +97,13 @@ def measure(args, suite, out: Path) -> None:
     try:
         for cell in map(parse_cell, args.cells):
             for seed in parse_seeds(args.seeds):
-                done = {(r["target"], r["model"]) for r in read_records(records_path)
-                        if r["cell"] == cell["name"] and r["seed"] == seed
-                        and r["protocol_version"] == PROTOCOL_VERSION}
+                done = {
+                    (r["target"], r["model"])
+                    for r in read_records(records_path)
+                    if r["cell"] == cell["name"]
+                    and r["seed"] == seed
+                    and r["protocol_version"] == PROTOCOL_VERSION
+                }
                 todo_targets = [t for t in args.targets if any((t, m) not in done for m in pool)]
                 if not todo_targets:
                     continue
@@ -95,50 +111,75 @@ def measure(args, suite, out: Path) -> None:
                 if cell["protocol"] == "linear":
                     cfg = replace(cfg, steps=1)
                 t0 = time.time()
-                evs = evaluate_targets([(t, cell["per_class"]) for t in todo_targets],
-                                       zoo=zoo_path(suite.zoo), models=pool,
-                                       protocol=cell["protocol"], budget=cfg,
-                                       cache_dir=(out if cell["protocol"] == "full" else None),
-                                       executor=ex)
+                evs = evaluate_targets(
+                    [(t, cell["per_class"]) for t in todo_targets],
+                    zoo=zoo_path(suite.zoo),
+                    models=pool,
+                    protocol=cell["protocol"],
+                    budget=cfg,
+                    cache_dir=(out if cell["protocol"] == "full" else None),
+                    executor=ex,
+                )
                 wall = time.time() - t0
                 fresh = sum(r.runs_computed for ev in evs for r in ev.results) or len(
-                    [r for ev in evs for r in ev.results])
+                    [r for ev in evs for r in ev.results]
+                )
                 with records_path.open("a") as f:
                     for ev in evs:
                         for r in ev.results:
                             if (ev.dataset, r.model) in done:
                                 continue
-                            f.write(json.dumps({
-                                "suite": suite.name, "cell": cell["name"], "target": ev.dataset,
-                                "model": r.model, "seed": seed, "protocol": cell["protocol"],
-                                "accuracy": r.accuracy, "test_correct": r.test_correct,
-                                "protocol_version": PROTOCOL_VERSION,
-                                "training_path": training_path_digest(),
-                                "job_wall_s": round(wall, 1), "job_units": fresh,
-                                "workers": args.workers}) + "\n")
+                            f.write(
+                                json.dumps(
+                                    {
+                                        "suite": suite.name,
+                                        "cell": cell["name"],
+                                        "target": ev.dataset,
+                                        "model": r.model,
+                                        "seed": seed,
+                                        "protocol": cell["protocol"],
+                                        "accuracy": r.accuracy,
+                                        "test_correct": r.test_correct,
+                                        "protocol_version": PROTOCOL_VERSION,
+                                        "training_path": training_path_digest(),
+                                        "job_wall_s": round(wall, 1),
+                                        "job_units": fresh,
+                                        "workers": args.workers,
+                                    }
+                                )
+                                + "\n"
+                            )
                         for m, why in ev.failed + ev.skipped:
                             print(f"  {m} on {ev.dataset}: {why}", file=sys.stderr)
-                print(f"{cell['name']} seed {seed}: {len(todo_targets)} targets, "
-                      f"{wall:.0f} s", flush=True)
+                print(
+                    f"{cell['name']} seed {seed}: {len(todo_targets)} targets, {wall:.0f} s",
+                    flush=True,
+                )
     finally:
         if ex is not None:
             ex.close()
 
 
 def report(args, suite, out: Path) -> str:
+    from modelrank.correctness import unpack_correct
     from modelrank.data import load_target
     from modelrank.data.target import sample_per_class
     from modelrank.finetuning import PROTOCOL_VERSION, accuracy, accuracy_kind
     from modelrank.noise_ceiling import noise_ceiling
-    from modelrank.correctness import unpack_correct
 
-    recs = [r for r in read_records(out / "records.jsonl")
-            if r["protocol_version"] == PROTOCOL_VERSION and r["suite"] == suite.name]
+    recs = [
+        r
+        for r in read_records(out / "records.jsonl")
+        if r["protocol_version"] == PROTOCOL_VERSION and r["suite"] == suite.name
+    ]
     cells = list(dict.fromkeys(r["cell"] for r in recs))
     targets = list(dict.fromkeys(r["target"] for r in recs))
-    lines = ["| cell | target | seeds | test / class | split-half τw | Kendall | "
-             "Spearman–Brown τw (all seeds) | seed SD (points) | spread of means (points) | "
-             "CPU s / run |", "|" + "---|" * 10]
+    lines = [
+        "| cell | target | seeds | test / class | split-half τw | Kendall | "
+        "Spearman–Brown τw (all seeds) | seed SD (points) | spread of means (points) | "
+        "CPU s / run |",
+        "|" + "---|" * 10,
+    ]
     summary = []
     for cell in cells:
         for target in targets:
@@ -155,29 +196,49 @@ def report(args, suite, out: Path) -> str:
             for n_seeds in sorted({s for s in (4, 6, 8, len(complete)) if 4 <= s <= len(complete)}):
                 use = complete[:n_seeds]
                 for per_class in TEST_SIZES:
-                    idx = (np.arange(len(test.labels)) if per_class is None
-                           else sample_per_class(test.labels, per_class, 0))
+                    idx = (
+                        np.arange(len(test.labels))
+                        if per_class is None
+                        else sample_per_class(test.labels, per_class, 0)
+                    )
                     per_seed = {}
                     for m in models:
                         accs = []
                         for s in use:
                             hits = unpack_correct(by[(m, s)]["test_correct"], len(test.labels))
-                            accs.append(accuracy(np.where(hits[idx], test.labels[idx], -1),
-                                                 test.labels[idx], kind, k))
+                            accs.append(
+                                accuracy(
+                                    np.where(hits[idx], test.labels[idx], -1),
+                                    test.labels[idx],
+                                    kind,
+                                    k,
+                                )
+                            )
                         per_seed[m] = accs
                     c = noise_ceiling(per_seed)
                     means = [np.mean(v) for v in per_seed.values()]
                     sd = float(np.mean([np.std(v, ddof=1) for v in per_seed.values()]))
                     size = "all" if per_class is None else str(per_class)
-                    lines.append(f"| {cell} | {target} | {n_seeds} | {size} | "
-                                 f"{c.weighted_tau:.2f} | {c.kendall:.2f} | {c.spearman_brown:.2f} | "
-                                 f"{sd:.2f} | {np.ptp(means):.2f} | {np.mean(cost):.0f} |")
-                    summary.append({"cell": cell, "target": target, "seeds": n_seeds,
-                                    "test_per_class": per_class, "ceiling": c.weighted_tau,
-                                    "kendall": c.kendall, "spearman_brown": c.spearman_brown,
-                                    "seed_sd": sd, "spread": float(np.ptp(means)),
-                                    "cpu_s_per_run": float(np.mean(cost)),
-                                    "backbones": len(models)})
+                    lines.append(
+                        f"| {cell} | {target} | {n_seeds} | {size} | "
+                        f"{c.weighted_tau:.2f} | {c.kendall:.2f} | {c.spearman_brown:.2f} | "
+                        f"{sd:.2f} | {np.ptp(means):.2f} | {np.mean(cost):.0f} |"
+                    )
+                    summary.append(
+                        {
+                            "cell": cell,
+                            "target": target,
+                            "seeds": n_seeds,
+                            "test_per_class": per_class,
+                            "ceiling": c.weighted_tau,
+                            "kendall": c.kendall,
+                            "spearman_brown": c.spearman_brown,
+                            "seed_sd": sd,
+                            "spread": float(np.ptp(means)),
+                            "cpu_s_per_run": float(np.mean(cost)),
+                            "backbones": len(models),
+                        }
+                    )
     (out / f"ceilings_{suite.name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     return "\n".join(lines)
 
@@ -191,14 +252,25 @@ def _log_session(out: Path, started: float) -> None:
 
     cpu = ""
     try:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                    if ln.startswith("model name")), "")
+        cpu = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")
+            ),
+            "",
+        )
     except OSError:
         pass
-    rec = {"command": " ".join(["python", *sys.argv]),
-           "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
-           "wall_s": round(time.time() - started, 1), "cpu": cpu, "cores": os.cpu_count(),
-           "python": platform.python_version(), "torch": torch.__version__}
+    rec = {
+        "command": " ".join(["python", *sys.argv]),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started)),
+        "wall_s": round(time.time() - started, 1),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
     with (out / "sessions.jsonl").open("a") as f:
         f.write(json.dumps(rec) + "\n")
 

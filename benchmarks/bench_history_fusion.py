@@ -53,8 +53,9 @@ def variant(rule: str, score: str) -> str:
     return f"{rule}(prior, {score})"
 
 
-def _tau(values: Mapping[str, float], acc: Mapping[str, float],
-         pool: Sequence[str] | None = None) -> float:
+def _tau(
+    values: Mapping[str, float], acc: Mapping[str, float], pool: Sequence[str] | None = None
+) -> float:
     """Weighted τ of ``values`` against ``acc``; with ``pool`` (the point estimate's backbones)
     NaN when one of them has no value (never a τ over a smaller pool)."""
     from modelrank.correlation import weighted_tau
@@ -66,16 +67,21 @@ def _tau(values: Mapping[str, float], acc: Mapping[str, float],
     return weighted_tau(values, acc) if values else float("nan")
 
 
-def _prior(acc: Mapping[str, Mapping[str, float]], target: str, pool: Sequence[str],
-           without: str | None = None) -> dict[str, float]:
+def _prior(
+    acc: Mapping[str, Mapping[str, float]],
+    target: str,
+    pool: Sequence[str],
+    without: str | None = None,
+) -> dict[str, float]:
     from modelrank.history import history_prior
 
     history = {t: col for t, col in acc.items() if t != without}
     return history_prior(history, target, pool).prior
 
 
-def _fit_weight(acc, scores, pool, targets, held_out: str, score: str, strict: bool
-                ) -> float | None:
+def _fit_weight(
+    acc, scores, pool, targets, held_out: str, score: str, strict: bool
+) -> float | None:
     """The w of ``fitted`` for ``held_out`` (None when an inner prior is unavailable)."""
     from modelrank.history import weighted_z
 
@@ -99,11 +105,17 @@ def _fit_weight(acc, scores, pool, targets, held_out: str, score: str, strict: b
     return best_w
 
 
-def evaluate(acc: Mapping[str, Mapping[str, float]], scores: Mapping[str, Mapping[str, Mapping[str, float]]],
-             pool: Sequence[str], targets: Sequence[str],
-             pools: dict[tuple[str, str], list[str]] | None = None
-             ) -> tuple[dict[str, dict[str, float]], dict[tuple[str, str], list[str]],
-                        dict[tuple[str, str], float | None]]:
+def evaluate(
+    acc: Mapping[str, Mapping[str, float]],
+    scores: Mapping[str, Mapping[str, Mapping[str, float]]],
+    pool: Sequence[str],
+    targets: Sequence[str],
+    pools: dict[tuple[str, str], list[str]] | None = None,
+) -> tuple[
+    dict[str, dict[str, float]],
+    dict[tuple[str, str], list[str]],
+    dict[tuple[str, str], float | None],
+]:
     """{variant: {target: weighted τ}} of the prior, every score and every fusion on ``acc``.
 
     ``pools``: each (variant, target)'s backbones at the point estimate (replicates are NaN when
@@ -180,8 +192,16 @@ def study(name: str, *, linear_replicates: bool = True) -> dict:
         mine, theirs = reps.get(s, {}), res.replicates["headline"].get(s, {})
         for t in theirs:
             assert np.allclose(mine[t], theirs[t], equal_nan=True), (name, s, t)
-    return {"suite": name, "targets": targets, "point": point, "reps": reps, "weights": weights,
-            "replicate_weights": fitted_w, "pool": pool, "res": res}
+    return {
+        "suite": name,
+        "targets": targets,
+        "point": point,
+        "reps": reps,
+        "weights": weights,
+        "replicate_weights": fitted_w,
+        "pool": pool,
+        "res": res,
+    }
 
 
 def summary(st: dict, v: str) -> tuple[float, float, float, bool]:
@@ -191,8 +211,7 @@ def summary(st: dict, v: str) -> tuple[float, float, float, bool]:
     pt = st["point"].get(v, {})
     defined = all(math.isfinite(pt.get(t, float("nan"))) for t in st["targets"])
     mean, reps = mean_over_targets(pt, st["reps"].get(v, {}), st["targets"])
-    lo, hi = (pivot_interval(mean, reps)[:2] if reps is not None
-              else (float("nan"), float("nan")))
+    lo, hi = pivot_interval(mean, reps)[:2] if reps is not None else (float("nan"), float("nan"))
     return mean, lo, hi, defined
 
 
@@ -201,8 +220,11 @@ def paired(st: dict, a: str, b: str) -> tuple[float, float, float]:
     from modelrank.benchmark_stats import pivot_interval
 
     pa, pb = st["point"].get(a, {}), st["point"].get(b, {})
-    use = [t for t in st["targets"] if math.isfinite(pa.get(t, float("nan")))
-           and math.isfinite(pb.get(t, float("nan")))]
+    use = [
+        t
+        for t in st["targets"]
+        if math.isfinite(pa.get(t, float("nan"))) and math.isfinite(pb.get(t, float("nan")))
+    ]
     if not use:
         return float("nan"), float("nan"), float("nan")
     diff = float(np.mean([pa[t] - pb[t] for t in use]))
@@ -232,26 +254,38 @@ def variants() -> list[str]:
 
 def table(st: dict) -> list[str]:
     res = st["res"]
-    head = (f"### `{st['suite']}`: every variant\n\nMean weighted τ over "
-            f"{', '.join(st['targets'])} with its 95 % interval (images' half-samples and "
-            f"fine-tuning seeds resampled together, {res.bootstrap['replicates']} replicates); "
-            "per-target τ; the fitted weight w of the prior per target. *(diagnostic)*: never "
-            "chosen.\n")
-    lines = [head, "| variant | mean τ | 95 % | defined on all | "
-             + " | ".join(st["targets"]) + " | w per target |",
-             "|---|---|---|---|" + "---|" * len(st["targets"]) + "---|"]
+    head = (
+        f"### `{st['suite']}`: every variant\n\nMean weighted τ over "
+        f"{', '.join(st['targets'])} with its 95 % interval (images' half-samples and "
+        f"fine-tuning seeds resampled together, {res.bootstrap['replicates']} replicates); "
+        "per-target τ; the fitted weight w of the prior per target. *(diagnostic)*: never "
+        "chosen.\n"
+    )
+    lines = [
+        head,
+        "| variant | mean τ | 95 % | defined on all | "
+        + " | ".join(st["targets"])
+        + " | w per target |",
+        "|---|---|---|---|" + "---|" * len(st["targets"]) + "---|",
+    ]
     for v in variants():
         if v not in st["point"]:
-            lines.append(f"| {v} | – | | no | " + " | ".join("–" for _ in st["targets"])
-                         + " | |")
+            lines.append(f"| {v} | – | | no | " + " | ".join("–" for _ in st["targets"]) + " | |")
             continue
         mean, lo, hi, defined = summary(st, v)
         per = [_f(st["point"][v].get(t, float("nan"))) for t in st["targets"]]
         ws = [st["weights"].get((v, t)) for t in st["targets"]]
-        wtxt = " / ".join("–" if w is None else f"{w:.1f}" for w in ws) if (v, st["targets"][0]) in st["weights"] else ""
+        wtxt = (
+            " / ".join("–" if w is None else f"{w:.1f}" for w in ws)
+            if (v, st["targets"][0]) in st["weights"]
+            else ""
+        )
         name = f"{v} *(diagnostic)*" if v.startswith(DIAGNOSTIC) else v
-        lines.append(f"| {name} | {_f(mean)} | {_ival(lo, hi)} | {'yes' if defined else 'no'} | "
-                     + " | ".join(per) + f" | {wtxt} |")
+        lines.append(
+            f"| {name} | {_f(mean)} | {_ival(lo, hi)} | {'yes' if defined else 'no'} | "
+            + " | ".join(per)
+            + f" | {wtxt} |"
+        )
     return lines
 
 
@@ -278,44 +312,68 @@ def held_out(chosen_on: dict, report_on: dict) -> list[str]:
     score = v.split(", ")[1].rstrip(")")
     cm = summary(chosen_on, v)[0]
     mean, lo, hi, defined = summary(report_on, v)
-    lines.append(f"Chosen: **{v}** (mean τ {cm:.3f} on `{chosen_on['suite']}`). On "
-                 f"`{report_on['suite']}`: mean τ {_f(mean)} {_ival(lo, hi)}"
-                 + ("" if defined else " (not defined on every target)") + ".\n")
-    lines += ["| against | its mean τ | difference | 95 % paired | above 0 |", "|---|---|---|---|---|"]
+    lines.append(
+        f"Chosen: **{v}** (mean τ {cm:.3f} on `{chosen_on['suite']}`). On "
+        f"`{report_on['suite']}`: mean τ {_f(mean)} {_ival(lo, hi)}"
+        + ("" if defined else " (not defined on every target)")
+        + ".\n"
+    )
+    lines += [
+        "| against | its mean τ | difference | 95 % paired | above 0 |",
+        "|---|---|---|---|---|",
+    ]
     verdicts = []
     for other in (PRIOR, score):
         om = summary(report_on, other)[0]
         d, dlo, dhi = paired(report_on, v, other)
         above = math.isfinite(dlo) and dlo > 0
         verdicts.append(above)
-        lines.append(f"| {other} alone | {_f(om)} | {_f(d, '{:+.3f}')} | {_ival(dlo, dhi, True)} | "
-                     f"{'yes' if above else 'no'} |")
-    lines.append("\nBy the pre-registered rule the fused ranker "
-                 + ("**becomes** the default." if all(verdicts) else
-                    "does **not** become the default (both paired intervals must lie above 0)."))
+        lines.append(
+            f"| {other} alone | {_f(om)} | {_f(d, '{:+.3f}')} | {_ival(dlo, dhi, True)} | "
+            f"{'yes' if above else 'no'} |"
+        )
+    lines.append(
+        "\nBy the pre-registered rule the fused ranker "
+        + (
+            "**becomes** the default."
+            if all(verdicts)
+            else "does **not** become the default (both paired intervals must lie above 0)."
+        )
+    )
     return lines + [""]
 
 
 def prior_against_scores(st: dict) -> list[str]:
     """The prior alone against each score alone, paired (reported, not chosen)."""
-    lines = [f"### `{st['suite']}`: the history prior alone against each score alone\n",
-             "| score | its mean τ | prior − score | 95 % paired |", "|---|---|---|---|"]
+    lines = [
+        f"### `{st['suite']}`: the history prior alone against each score alone\n",
+        "| score | its mean τ | prior − score | 95 % paired |",
+        "|---|---|---|---|",
+    ]
     for s in SCORES:
         d, lo, hi = paired(st, PRIOR, s)
-        lines.append(f"| {s} | {_f(summary(st, s)[0])} | {_f(d, '{:+.3f}')} | "
-                     f"{_ival(lo, hi, True)} |")
+        lines.append(
+            f"| {s} | {_f(summary(st, s)[0])} | {_f(d, '{:+.3f}')} | {_ival(lo, hi, True)} |"
+        )
     return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suites", default="fmnist-zoo,fmnist-imagenet",
-                    help="the suite chosen on first, then the one reported on")
-    ap.add_argument("--no-linear-replicates", action="store_true",
-                    help="skip the linear probe's half-samples (its fusions get no interval)")
+    ap.add_argument(
+        "--suites",
+        default="fmnist-zoo,fmnist-imagenet",
+        help="the suite chosen on first, then the one reported on",
+    )
+    ap.add_argument(
+        "--no-linear-replicates",
+        action="store_true",
+        help="skip the linear probe's half-samples (its fusions get no interval)",
+    )
     args = ap.parse_args(argv)
-    a, b = (study(n, linear_replicates=not args.no_linear_replicates)
-            for n in args.suites.split(","))
+    a, b = (
+        study(n, linear_replicates=not args.no_linear_replicates) for n in args.suites.split(",")
+    )
     out = ["## Held-out results (`python benchmarks/bench_history_fusion.py`)\n"]
     out += held_out(a, b) + held_out(b, a)
     out += prior_against_scores(a) + prior_against_scores(b)

@@ -33,16 +33,28 @@ def main(argv: list[str] | None = None) -> int:
     whole = whole_pool_baselines(res, label)
     partial = [b for b in res.baselines if b in res.tables[label]["tau"] and b not in whole]
     baselines = [b for b in whole if math.isfinite(res.mean(b, label))]
-    scores = ([s.strip() for s in args.scores.split(",")] if args.scores
-              else [s for s in res.scores if s not in res.baselines])
+    scores = (
+        [s.strip() for s in args.scores.split(",")]
+        if args.scores
+        else [s for s in res.scores if s not in res.baselines]
+    )
     diffs = {b: paired_differences(res, label, b) for b in baselines}
-    print(f"`{res.suite}`, headline ground truth, mean weighted τ over "
-          f"{', '.join(res.included(label))}; each cell: τ(score) − τ(baseline) [95 % paired "
-          "interval], **bold** where the interval lies above 0"
-          + (f"; left out, known for part of the pool only: {', '.join(sorted(partial))}"
-             if partial else "") + "\n")
-    print("| score | mean τ | " + " | ".join(f"− {b} ({res.mean(b, label):.3f})" for b in baselines)
-          + " |")
+    print(
+        f"`{res.suite}`, headline ground truth, mean weighted τ over "
+        f"{', '.join(res.included(label))}; each cell: τ(score) − τ(baseline) [95 % paired "
+        "interval], **bold** where the interval lies above 0"
+        + (
+            f"; left out, known for part of the pool only: {', '.join(sorted(partial))}"
+            if partial
+            else ""
+        )
+        + "\n"
+    )
+    print(
+        "| score | mean τ | "
+        + " | ".join(f"− {b} ({res.mean(b, label):.3f})" for b in baselines)
+        + " |"
+    )
     print("|---|---|" + "---|" * len(baselines))
     for s in scores:
         cells = []
@@ -54,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             text = f"{d[0]:+.3f} [{d[1]:+.2f}, {d[2]:+.2f}]"
             cells.append(f"**{text}**" if d[1] > 0 else text)
         mean = res.mean(s, label)
-        print(f"| {s} | {mean:.3f} | " if math.isfinite(mean) else f"| {s} | – | ",
-              end="")
+        print(f"| {s} | {mean:.3f} | " if math.isfinite(mean) else f"| {s} | – | ", end="")
         print(" | ".join(cells) + " |")
     return 0
 

@@ -44,13 +44,18 @@ def main() -> None:
     bare(bb, data, args.batch_size)  # warm-up
     tb, tp = [], []
     for _ in range(args.repeats):
-        t0 = time.perf_counter(); bare(bb, data, args.batch_size); tb.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); probe(bb, data, batch_size=args.batch_size, use_cache=False)
+        t0 = time.perf_counter()
+        bare(bb, data, args.batch_size)
+        tb.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        probe(bb, data, batch_size=args.batch_size, use_cache=False)
         tp.append(time.perf_counter() - t0)
     mb, mp = statistics.median(tb), statistics.median(tp)
     n = len(data)
-    print(f"model {args.model}, {n} images, {len(bb.layers)} probed layers, batch {args.batch_size}, "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"model {args.model}, {n} images, {len(bb.layers)} probed layers, batch {args.batch_size}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     print(f"bare forward : {mb:7.2f} s  ({n / mb:6.1f} img/s)   runs {[round(t, 2) for t in tb]}")
     print(f"probe        : {mp:7.2f} s  ({n / mp:6.1f} img/s)   runs {[round(t, 2) for t in tp]}")
     print(f"probe throughput / bare throughput = {mb / mp:.3f}  (target >= 0.90)")

@@ -100,11 +100,14 @@ def _arms(device: str) -> list[tuple[str, str | None, str | None]]:
     return numpy_arms + [("torch", "torch", None)]
 
 
-def pipeline(models: list, data, devices: list[str], batch_size: int, torch_cpu_images: int,
-             lines: list[str]) -> bool:
+def pipeline(
+    models: list, data, devices: list[str], batch_size: int, torch_cpu_images: int, lines: list[str]
+) -> bool:
     ok = True
-    lines += ["| architecture | device | arm | images | images/s | × time of knn,logme |",
-              "|---|---|---|---:|---:|---:|"]
+    lines += [
+        "| architecture | device | arm | images | images/s | × time of knn,logme |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     worst: dict[tuple[str, str], float] = {}
     for entry in models:
         rand = dataclasses.replace(entry, weights="random", seed=0)
@@ -122,15 +125,24 @@ def pipeline(models: list, data, devices: list[str], batch_size: int, torch_cpu_
                 if engine == "torch" and device == "cpu":
                     sub = _subset(data, torch_cpu_images)
                 with _Labeller(labeller or cubical.LABELLER):
-                    _score(bb, _subset(sub, min(len(sub), batch_size)), device,
-                           ["betti-cubical"], engine, batch_size)
-                    t, counts = _score(bb, sub, device, ["knn", "logme", "betti-cubical"], engine,
-                                       batch_size)
+                    _score(
+                        bb,
+                        _subset(sub, min(len(sub), batch_size)),
+                        device,
+                        ["betti-cubical"],
+                        engine,
+                        batch_size,
+                    )
+                    t, counts = _score(
+                        bb, sub, device, ["knn", "logme", "betti-cubical"], engine, batch_size
+                    )
                 if first is None:
                     first = counts
                 elif not np.array_equal(counts, first[: len(counts)]):
-                    print(f"MISMATCH: {entry.name} on {device}: {label} counts differ",
-                          file=sys.stderr)
+                    print(
+                        f"MISMATCH: {entry.name} on {device}: {label} counts differ",
+                        file=sys.stderr,
+                    )
                     ok = False
                 rate = len(sub) / t
                 ratio = (n / t_base) / rate
@@ -138,24 +150,35 @@ def pipeline(models: list, data, devices: list[str], batch_size: int, torch_cpu_
                 key = (device, label)
                 worst[key] = max(worst.get(key, 0.0), ratio)
             for arm, k, rate, ratio in rows:
-                line = (f"| {entry.name} | {device} | {arm} | {k} | {rate:.1f} | "
-                        f"{'' if ratio is None else f'{ratio:.2f}'} |")
+                line = (
+                    f"| {entry.name} | {device} | {arm} | {k} | {rate:.1f} | "
+                    f"{'' if ratio is None else f'{ratio:.2f}'} |"
+                )
                 lines.append(line)
                 print(line, flush=True)
             del bb
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
-    lines += ["", "Largest time ratio over the architectures, per device and engine:", "",
-              "| device | engine | max × time of knn,logme |", "|---|---|---:|"]
+    lines += [
+        "",
+        "Largest time ratio over the architectures, per device and engine:",
+        "",
+        "| device | engine | max × time of knn,logme |",
+        "|---|---|---:|",
+    ]
     lines += [f"| {d} | {e} | {r:.2f} |" for (d, e), r in worst.items()]
     return ok
 
 
 def voxels(devices: list[str], repeats: int, seed: int, lines: list[str]) -> bool:
     ok = True
-    lines += ["", "## Voxels per second on the 56x56x256 volumes of bench_betti.py", "",
-              "| volume | engine | device | median ms | M voxels/s | × numpy (scipy) |",
-              "|---|---|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Voxels per second on the 56x56x256 volumes of bench_betti.py",
+        "",
+        "| volume | engine | device | median ms | M voxels/s | × numpy (scipy) |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for name, sigma, _ in VOLUMES:
         vol = field((56, 56, 256), sigma, np.random.default_rng(seed), relu=True)
         want = cubical.betti_at(vol, 0.0)
@@ -167,9 +190,10 @@ def voxels(devices: list[str], repeats: int, seed: int, lines: list[str]) -> boo
         base = None
         for label, device, labeller in engines:
             if labeller is not None:
+
                 def fn(labeller=labeller):
                     with _Labeller(labeller):
-                        return cubical.betti_at(vol, 0.0)
+                        return cubical.betti_at(vol, 0.0)  # noqa: B023 (called at once)
             else:
                 tv = torch.from_numpy(vol).to(device)
 
@@ -177,6 +201,7 @@ def voxels(devices: list[str], repeats: int, seed: int, lines: list[str]) -> boo
                     out = cubical_torch.betti_at(tv, 0.0)
                     _sync(device)
                     return out
+
             got = fn()
             times = []
             for _ in range(repeats):
@@ -184,13 +209,17 @@ def voxels(devices: list[str], repeats: int, seed: int, lines: list[str]) -> boo
                 fn()
                 times.append(time.perf_counter() - t)
             if tuple(got) != tuple(want):
-                print(f"MISMATCH on {name}: {label} on {device} gives {got}, want {want}",
-                      file=sys.stderr)
+                print(
+                    f"MISMATCH on {name}: {label} on {device} gives {got}, want {want}",
+                    file=sys.stderr,
+                )
                 ok = False
             med = statistics.median(times)
             base = med if base is None else base
-            line = (f"| {name} | {label} | {device} | {med * 1e3:.1f} | {vol.size / med / 1e6:.1f} "
-                    f"| {base / med:.2f} |")
+            line = (
+                f"| {name} | {label} | {device} | {med * 1e3:.1f} | {vol.size / med / 1e6:.1f} "
+                f"| {base / med:.2f} |"
+            )
             lines.append(line)
             print(line, flush=True)
     return ok
@@ -202,24 +231,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=256)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--devices", default=None, help="comma list; default cpu, plus cuda if present")
-    ap.add_argument("--torch-cpu-images", type=int, default=32,
-                    help="images for the torch engine's arm on the CPU (it is slow there)")
+    ap.add_argument(
+        "--torch-cpu-images",
+        type=int,
+        default=32,
+        help="images for the torch engine's arm on the CPU (it is slow there)",
+    )
     ap.add_argument("--repeats", type=int, default=5, help="repeats of each volume timing")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-pipeline", action="store_true")
     ap.add_argument("--output", default=None, help="write the tables to this Markdown file")
     args = ap.parse_args(argv)
-    devices = (args.devices.split(",") if args.devices
-               else ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+    devices = (
+        args.devices.split(",")
+        if args.devices
+        else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    )
     data = load_target("digits", split="all", per_class=-(-args.images // 10))
     data = _subset(data, args.images)
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    lines = ["# Scoring with and without the cubical score, per Betti engine", "",
-             f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, GPU: {gpu}; "
-             f"torch {torch.__version__}, cc3d {'installed' if cubical.cc3d else 'absent'}. "
-             f"{len(data)} digits images at each network's 224 px preprocessing, batch "
-             f"{args.batch_size}, random weights (seed 0), cache off.", "",
-             "    python benchmarks/bench_score_pipeline.py " + " ".join(argv or sys.argv[1:]), ""]
+    lines = [
+        "# Scoring with and without the cubical score, per Betti engine",
+        "",
+        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, GPU: {gpu}; "
+        f"torch {torch.__version__}, cc3d {'installed' if cubical.cc3d else 'absent'}. "
+        f"{len(data)} digits images at each network's 224 px preprocessing, batch "
+        f"{args.batch_size}, random weights (seed 0), cache off.",
+        "",
+        "    python benchmarks/bench_score_pipeline.py " + " ".join(argv or sys.argv[1:]),
+        "",
+    ]
     ok = True
     if not args.skip_pipeline:
         models = select(load_zoo(), args.models)

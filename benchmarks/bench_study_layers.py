@@ -40,15 +40,22 @@ NETS = {"d1": 5, "d2": 5, "d3": 8}
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="9x15")
-    p.add_argument("--nets", type=int, default=None,
-                   help="networks per data set and activation (default: 5 for D-I/D-II, 8 for D-III)")
+    p.add_argument(
+        "--nets",
+        type=int,
+        default=None,
+        help="networks per data set and activation (default: 5 for D-I/D-II, 8 for D-III)",
+    )
     p.add_argument("--data", default=",".join(DATASETS))
     p.add_argument("--activations", default=",".join(ACTS))
     p.add_argument("--check-every", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="study_layers", help="output stem under benchmarks/results/")
-    p.add_argument("--invariance", action="store_true",
-                   help="run the cubical invariance study on efficientnet_lite0/digits instead")
+    p.add_argument(
+        "--invariance",
+        action="store_true",
+        help="run the cubical invariance study on efficientnet_lite0/digits instead",
+    )
     return p.parse_args(argv)
 
 
@@ -65,11 +72,22 @@ def run_layers(args: argparse.Namespace) -> list:
         for act in args.activations.split(","):
             t0 = time.perf_counter()
             nets = args.nets if args.nets is not None else NETS[data]
-            r = layer_study(data=data, arch=args.arch, activation=act, nets=nets,
-                            seed=args.seed, lr=LR[data], max_steps=MAX_STEPS[data],
-                            check_every=args.check_every, include_output=True)
-            print(f"{data} {act}: {r.n_converged}/{nets} converged, steps "
-                  f"{r.steps.tolist()}, {time.perf_counter() - t0:.0f} s", flush=True)
+            r = layer_study(
+                data=data,
+                arch=args.arch,
+                activation=act,
+                nets=nets,
+                seed=args.seed,
+                lr=LR[data],
+                max_steps=MAX_STEPS[data],
+                check_every=args.check_every,
+                include_output=True,
+            )
+            print(
+                f"{data} {act}: {r.n_converged}/{nets} converged, steps "
+                f"{r.steps.tolist()}, {time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
             results.append(r)
     return results
 
@@ -89,8 +107,7 @@ def _is_simple(r, layer: int) -> bool:
 
 def findings(results: list) -> list[str]:
     """Plain statements of what the numbers say about the paper's two claims."""
-    by = {(r.config["data"], r.config["activation"]): r for r in results
-          if r.n_converged > 0}
+    by = {(r.config["data"], r.config["activation"]): r for r in results if r.n_converged > 0}
     names = results[0].layer_names
     last_hidden = max(i for i, n in enumerate(names) if n.startswith("hidden"))
     out_layer = len(names) - 1
@@ -105,21 +122,32 @@ def findings(results: list) -> list[str]:
         "- Claim 1 (ReLU networks take both classes to (1, 0, …) by the last layer): at the last "
         "hidden layer, mean Betti numbers are (1, 0, …) for both classes on "
         + (", ".join(simple_hidden) if simple_hidden else "none of the data sets")
-        + "; at the output logits on " + (", ".join(simple_out) if simple_out else "none")
+        + "; at the output logits on "
+        + (", ".join(simple_out) if simple_out else "none")
         + ". Mean β0 at the last hidden layer: "
-        + ", ".join(f"{d.upper()} {'/'.join(f'{v:.2g}' for v in by[(d, 'relu')].mean_betti[last_hidden, :, 0])}"
-                    for d in relu)
+        + ", ".join(
+            f"{d.upper()} {'/'.join(f'{v:.2g}' for v in by[(d, 'relu')].mean_betti[last_hidden, :, 0])}"
+            for d in relu
+        )
         + " (class a/b); classes with no β1/β2 left there: "
-        + (", ".join(f"{d.upper()} class {'ab'[c]}" for d in relu for c in range(2)
-                     if np.all(by[(d, 'relu')].mean_betti[last_hidden, c, 1:] == 0)) or "none")
+        + (
+            ", ".join(
+                f"{d.upper()} class {'ab'[c]}"
+                for d in relu
+                for c in range(2)
+                if np.all(by[(d, "relu")].mean_betti[last_hidden, c, 1:] == 0)
+            )
+            or "none"
+        )
         + "."
     )
     claim2 = []
     for d in sets:
         if (d, "relu") in by and (d, "tanh") in by:
             r, t = by[(d, "relu")], by[(d, "tanh")]
-            counts = [int(np.sum(r.mean_omega[1:, c] <= t.mean_omega[1:, c] + 1e-12))
-                      for c in range(2)]
+            counts = [
+                int(np.sum(r.mean_omega[1:, c] <= t.mean_omega[1:, c] + 1e-12)) for c in range(2)
+            ]
             n = r.mean_omega.shape[0] - 1
             claim2.append((d, counts, n, r.mean_omega[1:].sum(), t.mean_omega[1:].sum()))
     held = [d.upper() for d, c, n, _, _ in claim2 if all(v > n / 2 for v in c)]
@@ -127,15 +155,26 @@ def findings(results: list) -> list[str]:
         "- Claim 2 (ReLU's ω at or below tanh's at most layers): holds for both classes on "
         + (", ".join(held) if held else "none of the data sets")
         + " ("
-        + "; ".join(f"{d.upper()}: {c[0]}/{n} and {c[1]}/{n} layers, ω summed over layers and "
-                    f"classes ReLU {sr:.1f} vs tanh {st:.1f}" for d, c, n, sr, st in claim2)
+        + "; ".join(
+            f"{d.upper()}: {c[0]}/{n} and {c[1]}/{n} layers, ω summed over layers and "
+            f"classes ReLU {sr:.1f} vs tanh {st:.1f}"
+            for d, c, n, sr, st in claim2
+        )
         + ")."
     )
-    moved = [f"{d.upper()} class {'ab'[c]}" for d in sets if (d, "tanh") in by for c in range(2)
-             if not np.array_equal(by[(d, "tanh")].mean_betti[1, c], by[(d, "tanh")].mean_betti[0, c])]
-    grew = [f"{r.config['data'].upper()} {r.config['activation']} class {'ab'[c]}"
-            for r in by.values() for c in range(2)
-            if r.mean_betti[1:, c, 1:].sum(-1).max() > r.mean_betti[0, c, 1:].sum()]
+    moved = [
+        f"{d.upper()} class {'ab'[c]}"
+        for d in sets
+        if (d, "tanh") in by
+        for c in range(2)
+        if not np.array_equal(by[(d, "tanh")].mean_betti[1, c], by[(d, "tanh")].mean_betti[0, c])
+    ]
+    grew = [
+        f"{r.config['data'].upper()} {r.config['activation']} class {'ab'[c]}"
+        for r in by.values()
+        for c in range(2)
+        if r.mean_betti[1:, c, 1:].sum(-1).max() > r.mean_betti[0, c, 1:].sum()
+    ]
     lines.append(
         "- Caveat on the measurement: the recipe counts holes of the k = 14 neighbourhood graph "
         "at hop scale 2, so it sees geometry as well as topology. A tanh layer fed by an "
@@ -150,9 +189,11 @@ def findings(results: list) -> list[str]:
     lines.append("")
 
     # --- detail
-    lines.append(f"Claim 1 in detail, at the last hidden layer (layer {last_hidden}) and at the "
-                 "output logits (mean over the kept networks; in brackets how many of them are "
-                 "exactly (1, 0, …) there):")
+    lines.append(
+        f"Claim 1 in detail, at the last hidden layer (layer {last_hidden}) and at the "
+        "output logits (mean over the kept networks; in brackets how many of them are "
+        "exactly (1, 0, …) there):"
+    )
     lines.append("")
     for r in results:
         data, act = r.config["data"], r.config["activation"]
@@ -165,16 +206,22 @@ def findings(results: list) -> list[str]:
             for c in range(2):
                 mean = r.mean_betti[li, c]
                 exact = int(np.sum(np.all(r.betti[:, li, c] == _simple(k), axis=1)))
-                parts.append(f"{where} class {'ab'[c]} ({', '.join(f'{v:.2g}' for v in mean)}) "
-                             f"[{exact}/{r.n_converged}]")
+                parts.append(
+                    f"{where} class {'ab'[c]} ({', '.join(f'{v:.2g}' for v in mean)}) "
+                    f"[{exact}/{r.n_converged}]"
+                )
         lines.append(f"- {data.upper()} {act}: " + "; ".join(parts))
     lines.append("")
-    lines.append("Claim 2 in detail: layers after the input (the input is the same data for both "
-                 "activations) where ReLU's mean ω ≤ tanh's, per class:")
+    lines.append(
+        "Claim 2 in detail: layers after the input (the input is the same data for both "
+        "activations) where ReLU's mean ω ≤ tanh's, per class:"
+    )
     lines.append("")
     for d, c, n, sr, st in claim2:
-        lines.append(f"- {d.upper()}: class a {c[0]}/{n}, class b {c[1]}/{n}; ω summed over "
-                     f"layers and classes: ReLU {sr:.1f}, tanh {st:.1f}")
+        lines.append(
+            f"- {d.upper()}: class a {c[0]}/{n}, class b {c[1]}/{n}; ω summed over "
+            f"layers and classes: ReLU {sr:.1f}, tanh {st:.1f}"
+        )
     return lines
 
 
@@ -183,8 +230,9 @@ def write_layers(results: list, args: argparse.Namespace, seconds: float) -> Non
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     depth = int(args.arch.lower().split("x")[0])
-    cmd = " ".join(["python", "benchmarks/bench_study_layers.py"]
-                   + [shlex.quote(a) for a in sys.argv[1:]])
+    cmd = " ".join(
+        ["python", "benchmarks/bench_study_layers.py"] + [shlex.quote(a) for a in sys.argv[1:]]
+    )
     lines = [
         "# Betti numbers per layer of trained networks (Naitzat et al., docs/methods.md §2)",
         "",
@@ -195,8 +243,11 @@ def write_layers(results: list, args: argparse.Namespace, seconds: float) -> Non
         f"Wall time {seconds / 60:.1f} min on a shared 2-core CPU (torch single-threaded). "
         f"Architecture {args.arch}: {int(args.arch.split('x')[0]) - 1} hidden layers of "
         f"{args.arch.split('x')[1]} units + a 2-unit output layer; "
-        + (f"{args.nets} networks" if args.nets is not None else
-           f"{NETS['d1']} networks (D-I, D-II) and {NETS['d3']} (D-III)")
+        + (
+            f"{args.nets} networks"
+            if args.nets is not None
+            else f"{NETS['d1']} networks (D-I, D-II) and {NETS['d3']} (D-III)"
+        )
         + " per data set and activation (seeds 0…N−1), full-batch Adam, learning rate halved every 2,500 steps "
         f"(initial {LR['d1']} for D-I/D-II, {LR['d3']} for D-III; caps "
         f"{MAX_STEPS['d1']}/{MAX_STEPS['d2']}/{MAX_STEPS['d3']} steps), accuracy checked every "
@@ -217,14 +268,19 @@ def write_layers(results: list, args: argparse.Namespace, seconds: float) -> Non
     for r in results:
         lines.append(r.to_markdown())
         lost = [round(float(a), 4) for a, c in zip(r.train_accuracy, r.converged) if not c]
-        lines.append(f"Steps per network: {r.steps.tolist()}; discarded networks' final accuracy: "
-                     f"{lost}; "
-                     f"{r.seconds:.0f} s.")
+        lines.append(
+            f"Steps per network: {r.steps.tolist()}; discarded networks' final accuracy: "
+            f"{lost}; "
+            f"{r.seconds:.0f} s."
+        )
         lines.append("")
     lines.append(f"![mean Betti numbers per layer]({args.name}.png)")
     (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
-    plot_layers(results, RESULTS / f"{args.name}.png",
-                title=f"Naitzat data sets, {args.arch}: ReLU vs tanh (ω thick, β_k dashed)")
+    plot_layers(
+        results,
+        RESULTS / f"{args.name}.png",
+        title=f"Naitzat data sets, {args.arch}: ReLU vs tanh (ω thick, β_k dashed)",
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -236,13 +292,23 @@ def run_invariance() -> None:
     from modelrank.studies.invariance import invariance_study, plot_invariance
 
     t0 = time.perf_counter()
-    r = invariance_study(model="efficientnet_lite0", dataset="digits", per_class=10, size=64,
-                         sizes=(64, 96, 128), sampling_seeds=(0, 1, 2),
-                         per_class_levels=(5, 10, 20), depths=None, device="cpu")
+    r = invariance_study(
+        model="efficientnet_lite0",
+        dataset="digits",
+        per_class=10,
+        size=64,
+        sizes=(64, 96, 128),
+        sampling_seeds=(0, 1, 2),
+        per_class_levels=(5, 10, 20),
+        depths=None,
+        device="cpu",
+    )
     seconds = time.perf_counter() - t0
-    cmd = ("modelrank study invariance --model efficientnet_lite0 --dataset digits --per-class 10 "
-           "--plot benchmarks/results/study_invariance.png "
-           "--output benchmarks/results/study_invariance.md")
+    cmd = (
+        "modelrank study invariance --model efficientnet_lite0 --dataset digits --per-class 10 "
+        "--plot benchmarks/results/study_invariance.png "
+        "--output benchmarks/results/study_invariance.md"
+    )
     spread = {f: r.spread(f) for f in r.factors}
     notes = [
         "# Invariance of the cubical score (Suresh et al., docs/methods.md §1)",
@@ -279,7 +345,8 @@ def run_invariance() -> None:
     ]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "study_invariance.md").write_text(
-        "\n".join(notes) + "\n" + r.to_markdown() + "\n![Ω per factor](study_invariance.png)\n")
+        "\n".join(notes) + "\n" + r.to_markdown() + "\n![Ω per factor](study_invariance.png)\n"
+    )
     plot_invariance(r, RESULTS / "study_invariance.png")
     print(f"invariance: {seconds:.0f} s", flush=True)
 

@@ -13,13 +13,19 @@ from pathlib import Path
 
 from modelrank.benchmark import ground_truth, load_suite
 
-NAMES = {"lite0": "efficientnet_lite0", "lite1": "efficientnet_lite1", "lite2": "efficientnet_lite2"}
+NAMES = {
+    "lite0": "efficientnet_lite0",
+    "lite1": "efficientnet_lite1",
+    "lite2": "efficientnet_lite2",
+}
 
 
 def main() -> None:
     gt = ground_truth(load_suite("fmnist-imagenet"))
-    history = {t: {NAMES[m]: round(a, 3) for m, a in col.items() if m in NAMES}
-               for t, col in gt.accuracies.items()}
+    history = {
+        t: {NAMES[m]: round(a, 3) for m, a in col.items() if m in NAMES}
+        for t, col in gt.accuracies.items()
+    }
     out = Path(__file__).with_name("history_efficientnet_lite.json")
     out.write_text(json.dumps(history, indent=1) + "\n")
     print(f"wrote {out}: {', '.join(history)}")

@@ -9,7 +9,6 @@ except _metadata.PackageNotFoundError:  # a source tree that was never installed
 
 from modelrank.errors import ModelrankError  # noqa: E402
 
-
 #: The public functions, by the module that defines them. They are loaded on first use (PEP 562),
 #: so ``import modelrank`` stays light (no torch) while ``modelrank.rank`` is the real function:
 #: ``help(modelrank.rank)`` shows its own signature and docstring.
@@ -42,5 +41,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_PUBLIC))
 
 
-__all__ = ["ModelrankError", "ScoreOptions", "__version__", "correlate", "evaluate",
-           "pick_backbone", "rank"]
+__all__ = [
+    "ModelrankError",
+    "ScoreOptions",
+    "__version__",
+    "correlate",
+    "evaluate",
+    "pick_backbone",
+    "rank",
+]

@@ -20,7 +20,7 @@ def _timm_repo(entry: ZooEntry) -> str:
 
 
 def weights_status(entry: ZooEntry) -> str:
-    """"yes" when the weights are on this machine, "download" when they need the hub."""
+    """ "yes" when the weights are on this machine, "download" when they need the hub."""
     if entry.random_init:
         return "yes (random)"
     if entry.source == "file":
@@ -32,7 +32,9 @@ def weights_status(entry: ZooEntry) -> str:
         try:
             from modelrank.loaders.torchvision_loader import _cached, weights_enum
 
-            return "yes" if _cached(weights_enum(entry.id, entry.weights or "DEFAULT")) else "download"
+            return (
+                "yes" if _cached(weights_enum(entry.id, entry.weights or "DEFAULT")) else "download"
+            )
         except Exception:
             return "unknown id"
     if entry.source in ("timm", "hf"):
@@ -48,7 +50,7 @@ def weights_status(entry: ZooEntry) -> str:
 
 
 def dataset_status(info) -> str:
-    """"yes" for generated / packaged sets and for sets whose files are found (the data dir or a
+    """ "yes" for generated / packaged sets and for sets whose files are found (the data dir or a
     system directory: "yes (PATH)"), "cached" when something of its name is in the data dir,
     else "download"."""
     if info.offline:

@@ -17,8 +17,17 @@ from modelrank.errors import ConfigError
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList)
-_STEM_LEAVES = (nn.Conv2d, nn.modules.batchnorm._BatchNorm, nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU,
-                nn.Hardswish, nn.LayerNorm, nn.GroupNorm)
+_STEM_LEAVES = (
+    nn.Conv2d,
+    nn.modules.batchnorm._BatchNorm,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.SiLU,
+    nn.GELU,
+    nn.Hardswish,
+    nn.LayerNorm,
+    nn.GroupNorm,
+)
 
 
 @dataclass
@@ -78,7 +87,9 @@ def make_transform(pre: Preprocess) -> Callable:
         "nearest": T.InterpolationMode.NEAREST,
     }
     if pre.interpolation not in modes:
-        raise ConfigError(f"unknown interpolation {pre.interpolation!r}; use one of {sorted(modes)}")
+        raise ConfigError(
+            f"unknown interpolation {pre.interpolation!r}; use one of {sorted(modes)}"
+        )
     return T.Compose(
         [
             T.Lambda(lambda im: im.convert("RGB")),
@@ -96,14 +107,15 @@ def find_head(model: nn.Module) -> str | None:
     if not named:
         return None
     for attr in ("fc", "classifier", "head", "heads.head", "head.fc"):
-        for n, m in named:
+        for n, _m in named:
             if n == attr:
                 return n
     return named[-1][0]
 
 
-def trace_modules(model: nn.Module, x: torch.Tensor, forward: Callable | None = None
-                  ) -> list[tuple[str, nn.Module, tuple[int, ...] | None]]:
+def trace_modules(
+    model: nn.Module, x: torch.Tensor, forward: Callable | None = None
+) -> list[tuple[str, nn.Module, tuple[int, ...] | None]]:
     """Run ``model`` once and list (name, module, output shape) in the order modules *finished*."""
     order: list[tuple[str, nn.Module, tuple[int, ...] | None]] = []
     handles = []
@@ -142,8 +154,9 @@ def _holds_block_list(m: nn.Module) -> bool:
 def _is_timm_wrapper(m: nn.Module) -> bool:
     """transformers' TimmWrapperModel (an ``hf:`` timm checkpoint): one timm model inside, whose
     blocks are the probe layers, as for ``timm:``."""
-    return type(m).__name__ == "TimmWrapperModel" and isinstance(getattr(m, "timm_model", None),
-                                                                 nn.Module)
+    return type(m).__name__ == "TimmWrapperModel" and isinstance(
+        getattr(m, "timm_model", None), nn.Module
+    )
 
 
 def _block_names(model: nn.Module) -> list[str]:
@@ -168,7 +181,7 @@ def _block_names(model: nn.Module) -> list[str]:
 
 
 def _layout(shape: tuple[int, ...]) -> str:
-    """"NCHW", "NHWC" or "NTD" for a per-image output shape (no batch axis)."""
+    """ "NCHW", "NHWC" or "NTD" for a per-image output shape (no batch axis)."""
     if len(shape) == 2:
         return "NTD"
     c, h, w = shape
@@ -178,8 +191,11 @@ def _layout(shape: tuple[int, ...]) -> str:
 
 
 def resolve_layers(
-    model: nn.Module, spec: str | tuple[str, ...], image_size: int,
-    forward: Callable | None = None, head: str | None = None,
+    model: nn.Module,
+    spec: str | tuple[str, ...],
+    image_size: int,
+    forward: Callable | None = None,
+    head: str | None = None,
 ) -> list[LayerInfo]:
     """Probe layers for ``spec`` ("blocks", "stages" or explicit names), with output shapes.
 
@@ -200,8 +216,11 @@ def resolve_layers(
         not_run = [n for n in spec if n not in ran]
         if not_run:
             raise ConfigError(f"probe layers never run in a forward pass: {', '.join(not_run)}")
-        return [LayerInfo(n, tuple(ran[n][1][1:]), _layout(tuple(ran[n][1][1:])))
-                for n in spec if ran[n][1] is not None and len(ran[n][1]) in (3, 4)]
+        return [
+            LayerInfo(n, tuple(ran[n][1][1:]), _layout(tuple(ran[n][1][1:])))
+            for n in spec
+            if ran[n][1] is not None and len(ran[n][1]) in (3, 4)
+        ]
 
     finish = {name: i for i, (name, _, _) in enumerate(traced)}
     candidates = [n for n in _block_names(model) if n in ran and ran[n][1] is not None]

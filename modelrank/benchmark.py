@@ -75,8 +75,11 @@ class Suite:
 
 
 def suite_names() -> list[str]:
-    return sorted(p.name[:-5] for p in (resources.files("modelrank") / "suites").iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(
+        p.name[:-5]
+        for p in (resources.files("modelrank") / "suites").iterdir()
+        if p.name.endswith(".yaml")
+    )
 
 
 def load_suite(name_or_path: str) -> Suite:
@@ -87,28 +90,38 @@ def load_suite(name_or_path: str) -> Suite:
         if not packaged.is_file():
             from modelrank.suggest import did_you_mean
 
-            raise ConfigError(f"unknown suite {name_or_path!r}"
-                              f"{did_you_mean(name_or_path, suite_names())}; known: "
-                              f"{', '.join(suite_names())}")
+            raise ConfigError(
+                f"unknown suite {name_or_path!r}"
+                f"{did_you_mean(name_or_path, suite_names())}; known: "
+                f"{', '.join(suite_names())}"
+            )
         p = Path(str(packaged))
     from modelrank.zoo import read_yaml
 
     doc = read_yaml(p, "suite file")
     if not isinstance(doc, dict):
-        raise ConfigError(f"suite file {str(p)!r} must be a mapping (name, targets, "
-                          f"ground_truth, ...), got {type(doc).__name__}")
+        raise ConfigError(
+            f"suite file {str(p)!r} must be a mapping (name, targets, "
+            f"ground_truth, ...), got {type(doc).__name__}"
+        )
     try:
         split = doc.get("score_split", "train")
         suite = Suite(
-            name=doc["name"], zoo=doc.get("zoo"), models=str(doc.get("models", "all")),
+            name=doc["name"],
+            zoo=doc.get("zoo"),
+            models=str(doc.get("models", "all")),
             targets=list(doc["targets"]),
             score_split=split if isinstance(split, dict) else {"default": split},
-            per_class=doc.get("per_class"), metrics=doc.get("metrics", "all"),
-            ground_truth=doc["ground_truth"], published=doc.get("published_weighted_tau") or {},
+            per_class=doc.get("per_class"),
+            metrics=doc.get("metrics", "all"),
+            ground_truth=doc["ground_truth"],
+            published=doc.get("published_weighted_tau") or {},
             also_against=dict(doc.get("also_against") or {}),
             controls=None if doc.get("controls") is None else str(doc["controls"]),
-            bootstrap=doc.get("bootstrap"), description=str(doc.get("description") or ""),
-            score_image_size=doc.get("score_image_size"), directory=p.resolve().parent,
+            bootstrap=doc.get("bootstrap"),
+            description=str(doc.get("description") or ""),
+            score_image_size=doc.get("score_image_size"),
+            directory=p.resolve().parent,
         )
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ConfigError(f"suite file {str(p)!r} is missing a field or malformed: {exc}") from None
@@ -129,32 +142,45 @@ def _check_suite(suite: Suite, path: Path) -> None:
     where = f"suite file {str(path)!r}"
     if not suite.targets or not all(isinstance(t, str) and t for t in suite.targets):
         raise ConfigError(f"{where}: targets must be a non-empty list of data set names")
-    for label, gt in [("ground_truth", suite.ground_truth),
-                      *((f"also_against.{k}", v) for k, v in suite.also_against.items())]:
+    for label, gt in [
+        ("ground_truth", suite.ground_truth),
+        *((f"also_against.{k}", v) for k, v in suite.also_against.items()),
+    ]:
         if not isinstance(gt, dict) or gt.get("kind") not in ("published", "finetune"):
-            raise ConfigError(f"{where}: {label} must be a mapping with kind published or "
-                              "finetune")
+            raise ConfigError(f"{where}: {label} must be a mapping with kind published or finetune")
         seeds = gt.get("seeds", [0])
-        if not (isinstance(seeds, list) and seeds and all(
-                isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)):
-            raise ConfigError(f"{where}: {label}.seeds must be a non-empty list of whole "
-                              f"numbers ≥ 0, got {seeds!r}")
+        if not (
+            isinstance(seeds, list)
+            and seeds
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds)
+        ):
+            raise ConfigError(
+                f"{where}: {label}.seeds must be a non-empty list of whole "
+                f"numbers ≥ 0, got {seeds!r}"
+            )
         if gt.get("models", "all") not in ("all", "pool"):
-            raise ConfigError(f"{where}: {label}.models must be all (the suite's models, controls "
-                              f"included) or pool (the headline pool only), got {gt.get('models')!r}")
+            raise ConfigError(
+                f"{where}: {label}.models must be all (the suite's models, controls "
+                f"included) or pool (the headline pool only), got {gt.get('models')!r}"
+            )
         if gt.get("lr_search", "every-seed") not in LR_SEARCHES:
-            raise ConfigError(f"{where}: {label}.lr_search must be "
-                              f"{' or '.join(LR_SEARCHES)}, got {gt.get('lr_search')!r}")
+            raise ConfigError(
+                f"{where}: {label}.lr_search must be "
+                f"{' or '.join(LR_SEARCHES)}, got {gt.get('lr_search')!r}"
+            )
     size = suite.score_image_size
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 8):
-        raise ConfigError(f"{where}: score_image_size must be a whole number of pixels ≥ 8, "
-                          f"got {size!r}")
+        raise ConfigError(
+            f"{where}: score_image_size must be a whole number of pixels ≥ 8, got {size!r}"
+        )
     b = suite.bootstrap
     if b is not None:
         reps = b.get("replicates") if isinstance(b, dict) else None
         if isinstance(reps, bool) or not isinstance(reps, int) or reps < 10:
-            raise ConfigError(f"{where}: bootstrap must be a mapping with replicates ≥ 10 "
-                              f"(a whole number), got {b!r}")
+            raise ConfigError(
+                f"{where}: bootstrap must be a mapping with replicates ≥ 10 "
+                f"(a whole number), got {b!r}"
+            )
 
 
 def published_accuracies(group: str, names: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -211,7 +237,8 @@ class BenchmarkResult:
     ground_truths: dict[str, "GroundTruth"] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     intervals: dict[str, dict[str, dict[str, tuple[float, float, int]]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     baselines: list[str] = field(default_factory=list)
     control_tau: dict[str, dict[str, float]] = field(default_factory=dict)
     control_truth: str | None = None
@@ -220,10 +247,12 @@ class BenchmarkResult:
     spread: dict[str, dict[str, Any]] = field(default_factory=dict)
     bootstrap: dict[str, Any] = field(default_factory=dict)
     ceilings: dict[str, dict[str, "NoiseCeiling"]] = field(default_factory=dict)
-    replicates: dict[str, dict[str, dict[str, np.ndarray]]] = field(default_factory=dict,
-                                                                    repr=False)
+    replicates: dict[str, dict[str, dict[str, np.ndarray]]] = field(
+        default_factory=dict, repr=False
+    )
     image_replicates: dict[str, list[dict[str, dict[str, float]]]] = field(
-        default_factory=dict, repr=False)
+        default_factory=dict, repr=False
+    )
     history_tau: dict[str, float] = field(default_factory=dict)
 
     def too_noisy(self, label: str = "headline") -> list[str]:
@@ -241,8 +270,11 @@ class BenchmarkResult:
         """Mean split-half ceiling of ground truth ``label`` over the :meth:`included` targets
         where it was measured (NaN when nowhere)."""
         ceil = self.ceilings.get(label, {})
-        vals = [ceil[t].weighted_tau for t in self.included(label)
-                if t in ceil and math.isfinite(ceil[t].weighted_tau)]
+        vals = [
+            ceil[t].weighted_tau
+            for t in self.included(label)
+            if t in ceil and math.isfinite(ceil[t].weighted_tau)
+        ]
         return float(np.mean(vals)) if vals else float("nan")
 
     def mean(self, score: str, label: str = "headline") -> float:
@@ -256,8 +288,12 @@ class BenchmarkResult:
         """The resolution the pool was scored at, in words ("64 px", "224–260 px")."""
         from modelrank.ranking import scored_resolution
 
-        return scored_resolution(r for rk in self.rankings.values() for r in rk.rows
-                                 if r.model in self.pool) or "unknown"
+        return (
+            scored_resolution(
+                r for rk in self.rankings.values() for r in rk.rows if r.model in self.pool
+            )
+            or "unknown"
+        )
 
     def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
         """{model: value in ranking direction} of one score on one target over the headline
@@ -266,10 +302,11 @@ class BenchmarkResult:
 
         if score == LOTO:
             accs = self.ground_truths[label].accuracies
-            return loto_prior({t: {m: a for m, a in col.items() if m in self.pool}
-                               for t, col in accs.items()}, target)
-        return {r.model: r.scores[score] for r in self.rankings[target].rows
-                if score in r.scores}
+            return loto_prior(
+                {t: {m: a for m, a in col.items() if m in self.pool} for t, col in accs.items()},
+                target,
+            )
+        return {r.model: r.scores[score] for r in self.rankings[target].rows if score in r.scores}
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the report shows, as plain values for JSON: per ground truth its
@@ -285,26 +322,51 @@ class BenchmarkResult:
             base, base_tau = best_baseline(self, label) if label in self.tables else (None, None)
             diffs = paired(self, label) if label in self.tables else {}
             truths[label] = {
-                "description": gt.description, "resolution": gt.resolution,
-                "per_seed": gt.per_seed, "accuracies": gt.accuracies,
-                "ceilings": {t: {k: v for k, v in asdict(c).items() if k != "per_split"}
-                             | {"rankable": c.rankable}
-                             for t, c in self.ceilings.get(label, {}).items()},
-                "included": self.included(label), "too_noisy": self.too_noisy(label),
+                "description": gt.description,
+                "resolution": gt.resolution,
+                "per_seed": gt.per_seed,
+                "accuracies": gt.accuracies,
+                "ceilings": {
+                    t: {k: v for k, v in asdict(c).items() if k != "per_split"}
+                    | {"rankable": c.rankable}
+                    for t, c in self.ceilings.get(label, {}).items()
+                },
+                "included": self.included(label),
+                "too_noisy": self.too_noisy(label),
                 "records": self.tables.get(label, {}).get("records", []),
                 "mean_tau": {s: self.mean(s, label) for s in self.scores},
-                "mean_intervals": {s: cols["mean"][:2] for s, cols
-                                   in self.intervals.get(label, {}).items() if "mean" in cols},
+                "mean_intervals": {
+                    s: cols["mean"][:2]
+                    for s, cols in self.intervals.get(label, {}).items()
+                    if "mean" in cols
+                },
                 "best_baseline": {"name": base, "mean_tau": base_tau},
-                "paired": {s: {"difference": d[0], "low": d[1], "high": d[2], "replicates": d[3],
-                               "verdict": verdict(self, label, s, diffs)}
-                           for s, d in diffs.items()},
-                "failed": [list(f) for f in gt.failed]}
-        return {"suite": self.suite, "targets": self.targets, "pool": self.pool,
-                "controls": self.controls, "scores": self.scores, "baselines": self.baselines,
-                "score_resolution": self.score_resolution(), "ground_truths": truths,
-                "bootstrap": self.bootstrap, "history_tau": self.history_tau,
-                "skipped": self.skipped, "failed": self.failed}
+                "paired": {
+                    s: {
+                        "difference": d[0],
+                        "low": d[1],
+                        "high": d[2],
+                        "replicates": d[3],
+                        "verdict": verdict(self, label, s, diffs),
+                    }
+                    for s, d in diffs.items()
+                },
+                "failed": [list(f) for f in gt.failed],
+            }
+        return {
+            "suite": self.suite,
+            "targets": self.targets,
+            "pool": self.pool,
+            "controls": self.controls,
+            "scores": self.scores,
+            "baselines": self.baselines,
+            "score_resolution": self.score_resolution(),
+            "ground_truths": truths,
+            "bootstrap": self.bootstrap,
+            "history_tau": self.history_tau,
+            "skipped": self.skipped,
+            "failed": self.failed,
+        }
 
     def to_markdown(self, published: dict[str, dict[str, float]] | None = None) -> str:
         from modelrank.benchmark_report import render_markdown
@@ -332,8 +394,9 @@ class GroundTruth:
     resolution: str = "unknown"  # "64 px", "the backbones' own", or "published"
 
 
-def pool_and_controls(suite: Suite, zoo: dict[str, Any] | None = None
-                      ) -> tuple[list[str], list[str]]:
+def pool_and_controls(
+    suite: Suite, zoo: dict[str, Any] | None = None
+) -> tuple[list[str], list[str]]:
     """(the headline pool, the controls): the suite's models in zoo order, split by its
     ``controls`` selector. ``zoo``: the suite's zoo when already loaded."""
     from modelrank.zoo import load_zoo, select
@@ -352,9 +415,11 @@ def _measured_dir(suite: Suite, gt: dict[str, Any]) -> Path | None:
     base = suite.directory if suite.directory is not None else Path.cwd()
     path = base / str(rel)
     if not path.is_dir():
-        raise ConfigError(f"suite {suite.name}: the measured ground truth {str(path)!r} it names "
-                          "is missing; restore it, or fine-tune again with remeasure "
-                          "(--remeasure)")
+        raise ConfigError(
+            f"suite {suite.name}: the measured ground truth {str(path)!r} it names "
+            "is missing; restore it, or fine-tune again with remeasure "
+            "(--remeasure)"
+        )
     return path
 
 
@@ -371,8 +436,10 @@ def scoring_zoo(suite: Suite) -> dict[str, Any]:
     out = {}
     for name, e in zoo.items():
         if e.preprocess is None:
-            raise ConfigError(f"suite {suite.name}: score_image_size needs every zoo entry to "
-                              f"state its preprocessing; {name} does not")
+            raise ConfigError(
+                f"suite {suite.name}: score_image_size needs every zoo entry to "
+                f"state its preprocessing; {name} does not"
+            )
         out[name] = replace(e, preprocess=replace(e.preprocess, size=size, resize=size))
     return out
 
@@ -387,8 +454,10 @@ def _own_resolution(suite: Suite, models: Any) -> str:
     the measured backbones share one (the zoo's), else "the backbones' own resolution"."""
     from modelrank.zoo import load_zoo, select
 
-    sizes = {e.preprocess.size if e.preprocess is not None else None
-             for e in select(load_zoo(zoo_path(suite.zoo)), models)}
+    sizes = {
+        e.preprocess.size if e.preprocess is not None else None
+        for e in select(load_zoo(zoo_path(suite.zoo)), models)
+    }
     if len(sizes) == 1 and None not in sizes:
         return f"{sizes.pop()} px"
     return "the backbones' own resolution"
@@ -407,13 +476,17 @@ def _budget(suite: Suite, gt: dict[str, Any], seed: int):
         raise ConfigError(f"suite {suite.name}: ground_truth budget: {exc}") from None
 
 
-def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str = "headline",
-                 device: str | None = None,
-                 cache_dir: str | Path | None = None,
-                 executor: "Executor | None" = None,
-                 on_progress: OnProgress | None = None,
-                 remeasure: bool = False,
-                 ) -> GroundTruth:
+def ground_truth(
+    suite: Suite,
+    gt: dict[str, Any] | None = None,
+    *,
+    label: str = "headline",
+    device: str | None = None,
+    cache_dir: str | Path | None = None,
+    executor: "Executor | None" = None,
+    on_progress: OnProgress | None = None,
+    remeasure: bool = False,
+) -> GroundTruth:
     """Accuracies from the published tables or by fine-tuning (or linear-probing) here.
 
     ``gt``: a ground-truth mapping of the suite (default: its ``ground_truth``). Each seed of
@@ -429,9 +502,13 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     gt = suite.ground_truth if gt is None else gt
     if gt["kind"] == "published":
         accs = published_accuracies(gt["group"], gt.get("names", {}))
-        return GroundTruth(label, f"published ({gt['group']})", accs,
-                           {t: {m: [a] for m, a in col.items()} for t, col in accs.items()},
-                           resolution="the published protocol's")
+        return GroundTruth(
+            label,
+            f"published ({gt['group']})",
+            accs,
+            {t: {m: [a] for m, a in col.items()} for t, col in accs.items()},
+            resolution="the published protocol's",
+        )
     if gt["kind"] != "finetune":
         raise ConfigError(f"suite {suite.name}: ground_truth kind must be published or finetune")
     from modelrank.finetuning import evaluate_targets
@@ -448,34 +525,54 @@ def ground_truth(suite: Suite, gt: dict[str, Any] | None = None, *, label: str =
     per_seed: dict[str, dict[str, list[float]]] = {t: {} for t in suite.targets}
     for seed in seeds:
         cfg = _budget(suite, gt, seed)
-        res = evaluate_targets([(t, per_class.get(t)) for t in suite.targets],
-                               zoo=zoo_path(suite.zoo), models=models, protocol=protocol,
-                               budget=cfg, device=device, cache_dir=cache_dir, points=chosen,
-                               executor=executor, on_progress=on_progress,
-                               measured=None if remeasure else _measured_dir(suite, gt))
+        res = evaluate_targets(
+            [(t, per_class.get(t)) for t in suite.targets],
+            zoo=zoo_path(suite.zoo),
+            models=models,
+            protocol=protocol,
+            budget=cfg,
+            device=device,
+            cache_dir=cache_dir,
+            points=chosen,
+            executor=executor,
+            on_progress=on_progress,
+            measured=None if remeasure else _measured_dir(suite, gt),
+        )
         for ev in res:
             failures += [(m, ev.dataset, why) for m, why in ev.failed]
             for r in ev.results:
                 per_seed[ev.dataset].setdefault(r.model, []).append(r.accuracy)
         if first_only and chosen is None:
-            chosen = {(r.model, ev.dataset): [(r.best["lr"], r.best["w"])]
-                      for ev in res for r in ev.results}
+            chosen = {
+                (r.model, ev.dataset): [(r.best["lr"], r.best["w"])]
+                for ev in res
+                for r in ev.results
+            }
     failed = {(m, t) for m, t, _ in failures}
-    per_seed = {t: {m: v for m, v in col.items() if (m, t) not in failed and len(v) == len(seeds)}
-                for t, col in per_seed.items()}
+    per_seed = {
+        t: {m: v for m, v in col.items() if (m, t) not in failed and len(v) == len(seeds)}
+        for t, col in per_seed.items()
+    }
     accs = {t: {m: float(np.mean(v)) for m, v in col.items()} for t, col in per_seed.items()}
     cfg = _budget(suite, gt, seeds[0])
     size = f"{cfg.image_size} px" if cfg.image_size else _own_resolution(suite, models)
-    searched = (f"chosen on validation with seed {seeds[0]}, the other seeds repeating its "
-                "choice" if first_only and len(seeds) > 1 else "chosen on validation")
-    lrs = (f"lr {cfg.lrs[0]:g} (no search)" if len(cfg.lrs) == 1 and len(cfg.ws) == 1 else
-           f"lr grid {', '.join(f'{x:g}' for x in cfg.lrs)} {searched}")
-    what = (f"full fine-tuning, {cfg.steps} steps of {cfg.batch_size}, {lrs}, {size}"
-            if protocol == "full" else
-            f"linear probe (logistic regression on frozen features, C chosen on validation), "
-            f"{size}")
-    over = (f"mean over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
-            else f"seed {seeds[0]}")
+    searched = (
+        f"chosen on validation with seed {seeds[0]}, the other seeds repeating its choice"
+        if first_only and len(seeds) > 1
+        else "chosen on validation"
+    )
+    lrs = (
+        f"lr {cfg.lrs[0]:g} (no search)"
+        if len(cfg.lrs) == 1 and len(cfg.ws) == 1
+        else f"lr grid {', '.join(f'{x:g}' for x in cfg.lrs)} {searched}"
+    )
+    what = (
+        f"full fine-tuning, {cfg.steps} steps of {cfg.batch_size}, {lrs}, {size}"
+        if protocol == "full"
+        else f"linear probe (logistic regression on frozen features, C chosen on validation), "
+        f"{size}"
+    )
+    over = f"mean over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}"
     return GroundTruth(label, f"{what}; {over}", accs, per_seed, failures, size)
 
 
@@ -485,11 +582,15 @@ def _static(spec) -> bool:
     return spec.kind == "prior" and spec.needs <= {"model_info"}
 
 
-def half_sample_tables(suite: Suite, res: BenchmarkResult, metrics: Any, *,
-                       cache_dir: str | Path | None = None,
-                       executor: "Executor | None" = None,
-                       on_progress: Callable[[str, int, int], None] | None = None,
-                       ) -> dict[str, list[dict[str, dict[str, float]]]]:
+def half_sample_tables(
+    suite: Suite,
+    res: BenchmarkResult,
+    metrics: Any,
+    *,
+    cache_dir: str | Path | None = None,
+    executor: "Executor | None" = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, list[dict[str, dict[str, float]]]]:
     """{target: one {score: {model: value}} per half-sample} of ``metrics`` over the backbones
     each target's ranking scored, with the suite's bootstrap settings: the half-samples of
     :attr:`BenchmarkResult.image_replicates`, so the tables pair with them, for scores the
@@ -506,27 +607,51 @@ def half_sample_tables(suite: Suite, res: BenchmarkResult, metrics: Any, *,
     for target in res.targets:
         r = res.rankings[target]
         scored = {row.model for row in r.rows}
-        data = load_target(target, split=suite.split_for(target),
-                           per_class=suite.per_class_for(target))
+        data = load_target(
+            target, split=suite.split_for(target), per_class=suite.per_class_for(target)
+        )
         out[target] = bootstrap_target(
-            [e for e in entries if e.name in scored], data, specs,
-            replicates=int(suite.bootstrap["replicates"]), seed=int(suite.bootstrap.get("seed", 0)),
-            cache_dir=cache_dir, eta=r.recipe.get("eta") or 0.0,
-            layout=r.recipe.get("layout") or "whc", on_progress=on_progress, executor=executor)
+            [e for e in entries if e.name in scored],
+            data,
+            specs,
+            replicates=int(suite.bootstrap["replicates"]),
+            seed=int(suite.bootstrap.get("seed", 0)),
+            cache_dir=cache_dir,
+            eta=r.recipe.get("eta") or 0.0,
+            layout=r.recipe.get("layout") or "whc",
+            on_progress=on_progress,
+            executor=executor,
+        )
     return out
 
 
-def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
-           all_accs: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+def _table(
+    specs,
+    ranking,
+    accs: dict[str, float],
+    pool: list[str],
+    target: str,
+    all_accs: dict[str, dict[str, float]],
+) -> list[dict[str, Any]]:
     """Correlation records of every score (and the LOTO prior) with ``accs`` over ``pool``."""
     from modelrank.benchmark_stats import loto_prior
 
     accs = {m: a for m, a in accs.items() if m in pool}
     rows = []
-    columns = [(s.name, {r.model: r.scores[s.name] for r in ranking.rows
-                         if s.name in r.scores and r.model in pool}) for s in specs]
-    loto = loto_prior({t: {m: a for m, a in col.items() if m in pool}
-                       for t, col in all_accs.items()}, target)
+    columns = [
+        (
+            s.name,
+            {
+                r.model: r.scores[s.name]
+                for r in ranking.rows
+                if s.name in r.scores and r.model in pool
+            },
+        )
+        for s in specs
+    ]
+    loto = loto_prior(
+        {t: {m: a for m, a in col.items() if m in pool} for t, col in all_accs.items()}, target
+    )
     if loto:
         columns.append((LOTO, loto))
     for name, scores in columns:
@@ -538,9 +663,20 @@ def _table(specs, ranking, accs: dict[str, float], pool: list[str], target: str,
     return rows
 
 
-def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, cache_dir,
-               on_progress, executor, pool: list[str], included: dict[str, list[str]]
-               ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _intervals(
+    b: dict[str, Any],
+    specs,
+    data,
+    ranked,
+    entries,
+    truths,
+    tables,
+    cache_dir,
+    on_progress,
+    executor,
+    pool: list[str],
+    included: dict[str, list[str]],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     """95 % intervals of weighted tau per ground truth, score and target, and of the mean over
     the ``included`` targets (those whose ground truth can rank), from joint resamples: the
     r-th half-sample of the scored images (:func:`bootstrap_target`) with the r-th resample of
@@ -550,19 +686,35 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
     covered, the half-sample tables per target)."""
     from modelrank.benchmark_stats import joint_tau_replicates, mean_over_targets, pivot_interval
 
-    boot_specs = [s for s in specs if not _static(s) and s.name not in b.get("skip", ())
-                  and (not b.get("metrics") or s.name in b["metrics"])]
+    boot_specs = [
+        s
+        for s in specs
+        if not _static(s)
+        and s.name not in b.get("skip", ())
+        and (not b.get("metrics") or s.name in b["metrics"])
+    ]
     reps, bseed = int(b["replicates"]), int(b.get("seed", 0))
-    boot_info = {"replicates": reps, "seed": bseed, "scores": [s.name for s in boot_specs],
-                 "skipped": [s.name for s in specs if not _static(s)
-                             and s not in boot_specs]}
+    boot_info = {
+        "replicates": reps,
+        "seed": bseed,
+        "scores": [s.name for s in boot_specs],
+        "skipped": [s.name for s in specs if not _static(s) and s not in boot_specs],
+    }
     image_tables, has = {}, {}
     for d, r in zip(data, ranked):
         scored = [e for e in entries if e.name in {row.model for row in r.rows}]
         image_tables[d.name] = bootstrap_target(
-            scored, d, boot_specs, replicates=reps, seed=bseed, cache_dir=cache_dir,
-            eta=r.recipe.get("eta") or 0.0, layout=r.recipe.get("layout") or "whc",
-            on_progress=on_progress, executor=executor)
+            scored,
+            d,
+            boot_specs,
+            replicates=reps,
+            seed=bseed,
+            cache_dir=cache_dir,
+            eta=r.recipe.get("eta") or 0.0,
+            layout=r.recipe.get("layout") or "whc",
+            on_progress=on_progress,
+            executor=executor,
+        )
         has[d.name] = {row.model: row.scores for row in r.rows}
     statics = [s.name for s in specs if _static(s)]
     intervals: dict[str, dict[str, dict[str, tuple[float, float, int]]]] = {}
@@ -572,14 +724,22 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
         for t, scores_of in has.items():
             acc = gt.accuracies.get(t, {})
             # each score's replicates over the backbones its point estimate has
-            complete[t] = {s.name: [m for m in pool if m in acc and s.name in scores_of.get(m, {})]
-                           for s in specs}
+            complete[t] = {
+                s.name: [m for m in pool if m in acc and s.name in scores_of.get(m, {})]
+                for s in specs
+            }
             fixed[t] = {n: {m: scores_of[m][n] for m in complete[t][n]} for n in statics}
         point = tables[label]["tau"]
         per = joint_tau_replicates(
-            per_seed={t: gt.per_seed.get(t, {}) for t in has}, image_tables=image_tables,
-            fixed=fixed, complete=complete, pool=pool, replicates=reps, seed=bseed,
-            loto_name=LOTO if LOTO in point else None)
+            per_seed={t: gt.per_seed.get(t, {}) for t in has},
+            image_tables=image_tables,
+            fixed=fixed,
+            complete=complete,
+            pool=pool,
+            replicates=reps,
+            seed=bseed,
+            loto_name=LOTO if LOTO in point else None,
+        )
         out: dict[str, dict[str, tuple[float, float, int]]] = {}
         for s, cols in per.items():
             for t, v in cols.items():
@@ -596,12 +756,17 @@ def _intervals(b: dict[str, Any], specs, data, ranked, entries, truths, tables, 
     return intervals, replicates, boot_info, image_tables
 
 
-def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = None,
-                  options: "ScoreOptions | None" = None,
-                  executor: "Executor | None" = None,
-                  on_progress: OnProgress | None = None,
-                  on_skip: Callable[[str, str], None] | None = None,
-                  remeasure: bool = False) -> BenchmarkResult:
+def run_benchmark(
+    suite: Suite,
+    *,
+    metrics: Any = None,
+    device: str | None = None,
+    options: "ScoreOptions | None" = None,
+    executor: "Executor | None" = None,
+    on_progress: OnProgress | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+    remeasure: bool = False,
+) -> BenchmarkResult:
     """Score the suite's pool on each target, correlate with every ground truth, tabulate.
 
     Ground truth and scores each run as one job on ``executor`` (default: this process). A
@@ -639,32 +804,68 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
         if on_skip:
             on_skip(f"{model} on {target}", f"failed: {why}")
 
-    truths = {"headline": ground_truth(suite, device=device, cache_dir=cache_dir,
-                                       executor=executor, on_progress=on_progress,
-                                       remeasure=remeasure)}
+    truths = {
+        "headline": ground_truth(
+            suite,
+            device=device,
+            cache_dir=cache_dir,
+            executor=executor,
+            on_progress=on_progress,
+            remeasure=remeasure,
+        )
+    }
     for label, gt in suite.also_against.items():
-        truths[label] = ground_truth(suite, gt, label=label, device=device, cache_dir=cache_dir,
-                                     executor=executor, on_progress=on_progress,
-                                     remeasure=remeasure)
+        truths[label] = ground_truth(
+            suite,
+            gt,
+            label=label,
+            device=device,
+            cache_dir=cache_dir,
+            executor=executor,
+            on_progress=on_progress,
+            remeasure=remeasure,
+        )
     for gt in truths.values():
         for model, target, why in gt.failed:
             failed(model, target, why)
     data = []
     for target in suite.targets:
         try:
-            data.append(load_target(target, split=suite.split_for(target),
-                                    per_class=suite.per_class_for(target)))
+            data.append(
+                load_target(
+                    target, split=suite.split_for(target), per_class=suite.per_class_for(target)
+                )
+            )
         except DatasetUnavailableError as exc:
             skipped.append(f"{target}: {exc}")
             if on_skip:
                 on_skip(target, str(exc))
     names = [s.name for s in specs]
-    ranked = rank_targets(data, zoo=zoo, models=pool, metrics=names, device=device,
-                          options=opts, executor=executor, on_progress=on_progress,
-                          on_skip=on_skip)
-    with_controls = (rank_targets(data, zoo=zoo, models=pool + controls,
-                                  metrics=names, device=device, options=opts, executor=executor,
-                                  on_skip=on_skip) if controls else [])
+    ranked = rank_targets(
+        data,
+        zoo=zoo,
+        models=pool,
+        metrics=names,
+        device=device,
+        options=opts,
+        executor=executor,
+        on_progress=on_progress,
+        on_skip=on_skip,
+    )
+    with_controls = (
+        rank_targets(
+            data,
+            zoo=zoo,
+            models=pool + controls,
+            metrics=names,
+            device=device,
+            options=opts,
+            executor=executor,
+            on_skip=on_skip,
+        )
+        if controls
+        else []
+    )
     rankings = {d.name: r for d, r in zip(data, ranked)}
     for d, r in zip(data, ranked):
         for model, why in r.failed:
@@ -672,43 +873,103 @@ def run_benchmark(suite: Suite, *, metrics: Any = None, device: str | None = Non
 
     tables: dict[str, dict[str, Any]] = {}
     for label, gt in truths.items():
-        recs = [rec for d, r in zip(data, ranked)
-                for rec in _table(specs, r, gt.accuracies.get(d.name, {}), pool, d.name,
-                                  gt.accuracies)]
+        recs = [
+            rec
+            for d, r in zip(data, ranked)
+            for rec in _table(specs, r, gt.accuracies.get(d.name, {}), pool, d.name, gt.accuracies)
+        ]
         tau: dict[str, dict[str, float]] = {}
         for rec in recs:
             rec["ground_truth"] = label
             tau.setdefault(rec["score"], {})[rec["dataset"]] = rec["weighted_tau"]
         tables[label] = {"records": recs, "tau": tau}
     control_tau: dict[str, dict[str, float]] = {}
-    control_truth = next((lb for lb, gt in truths.items()
-                          if any(c in col for col in gt.accuracies.values() for c in controls)),
-                         None) if controls else None
+    control_truth = (
+        next(
+            (
+                lb
+                for lb, gt in truths.items()
+                if any(c in col for col in gt.accuracies.values() for c in controls)
+            ),
+            None,
+        )
+        if controls
+        else None
+    )
     for d, r in zip(data, with_controls if control_truth else []):
         accs = truths[control_truth].accuracies
         for rec in _table(specs, r, accs.get(d.name, {}), pool + controls, d.name, accs):
             control_tau.setdefault(rec["score"], {})[d.name] = rec["weighted_tau"]
 
-    ceilings = {label: {t: noise_ceiling({m: v for m, v in col.items() if m in pool})
-                        for t, col in gt.per_seed.items() if t in rankings}
-                for label, gt in truths.items()}
-    included = {label: [t for t in suite.targets if t in rankings
-                        and not _too_noisy(ceilings[label].get(t))] for label in truths}
-    intervals, replicates, boot_info, image_tables = ({}, {}, {}, {}) if not suite.bootstrap else (
-        _intervals(suite.bootstrap, specs, data, ranked, entries, truths, tables, cache_dir, on_progress,
-        executor, pool, included))
-    spread = {label: {t: seed_spread({m: v for m, v in col.items() if m in pool})
-                      for t, col in gt.per_seed.items()}
-              for label, gt in truths.items() if any(len(v) > 1 for col in gt.per_seed.values()
-                                                     for v in col.values())}
+    ceilings = {
+        label: {
+            t: noise_ceiling({m: v for m, v in col.items() if m in pool})
+            for t, col in gt.per_seed.items()
+            if t in rankings
+        }
+        for label, gt in truths.items()
+    }
+    included = {
+        label: [
+            t for t in suite.targets if t in rankings and not _too_noisy(ceilings[label].get(t))
+        ]
+        for label in truths
+    }
+    intervals, replicates, boot_info, image_tables = (
+        ({}, {}, {}, {})
+        if not suite.bootstrap
+        else (
+            _intervals(
+                suite.bootstrap,
+                specs,
+                data,
+                ranked,
+                entries,
+                truths,
+                tables,
+                cache_dir,
+                on_progress,
+                executor,
+                pool,
+                included,
+            )
+        )
+    )
+    spread = {
+        label: {
+            t: seed_spread({m: v for m, v in col.items() if m in pool})
+            for t, col in gt.per_seed.items()
+        }
+        for label, gt in truths.items()
+        if any(len(v) > 1 for col in gt.per_seed.values() for v in col.values())
+    }
     head = truths["headline"]
-    history = (history_tau(head.accuracies, pool)
-               if suite.ground_truth.get("kind") == "published" else {})
-    baselines = [s.name for s in specs if _static(s)] + (
-        [LOTO] if len(suite.targets) >= 3 else [])
+    history = (
+        history_tau(head.accuracies, pool) if suite.ground_truth.get("kind") == "published" else {}
+    )
+    baselines = [s.name for s in specs if _static(s)] + ([LOTO] if len(suite.targets) >= 3 else [])
     return BenchmarkResult(
-        suite.name, [t for t in suite.targets if t in rankings],
+        suite.name,
+        [t for t in suite.targets if t in rankings],
         names + ([LOTO] if LOTO in tables["headline"]["tau"] else []),
-        tables["headline"]["tau"], tables["headline"]["records"], head.accuracies, rankings,
-        skipped, failures, truths, tables, intervals, baselines, control_tau, control_truth, pool,
-        controls, spread, boot_info, ceilings, replicates, image_tables, history)
+        tables["headline"]["tau"],
+        tables["headline"]["records"],
+        head.accuracies,
+        rankings,
+        skipped,
+        failures,
+        truths,
+        tables,
+        intervals,
+        baselines,
+        control_tau,
+        control_truth,
+        pool,
+        controls,
+        spread,
+        boot_info,
+        ceilings,
+        replicates,
+        image_tables,
+        history,
+    )

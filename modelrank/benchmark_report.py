@@ -38,9 +38,12 @@ def whole_pool_baselines(res: "BenchmarkResult", label: str) -> list[str]:
     """The static baselines (in ``res.baselines`` order) correlated against ground truth
     ``label`` over the whole pool on every target — the only ones a score is judged against."""
     records = res.tables[label]["records"]
-    return [b for b in res.baselines
-            if any(r["score"] == b for r in records)
-            and all(r["n"] >= len(res.pool) for r in records if r["score"] == b)]
+    return [
+        b
+        for b in res.baselines
+        if any(r["score"] == b for r in records)
+        and all(r["n"] >= len(res.pool) for r in records if r["score"] == b)
+    ]
 
 
 def best_baseline(res: "BenchmarkResult", label: str) -> tuple[str | None, float]:
@@ -64,9 +67,13 @@ def paired(res: "BenchmarkResult", label: str) -> dict[str, tuple[float, float, 
     return {} if name is None else paired_differences(res, label, name)
 
 
-def verdict(res: "BenchmarkResult", label: str, score: str,
-            diffs: dict[str, tuple[float, float, float, int]] | None = None) -> str:
-    """"baseline", "beats" (the paired interval of τ(score) − τ(best static baseline) lies above
+def verdict(
+    res: "BenchmarkResult",
+    label: str,
+    score: str,
+    diffs: dict[str, tuple[float, float, float, int]] | None = None,
+) -> str:
+    """ "baseline", "beats" (the paired interval of τ(score) − τ(best static baseline) lies above
     0), "does not beat", "no interval" or "no baseline"."""
     if score in res.baselines:
         return "baseline"
@@ -92,17 +99,21 @@ def _ceiling_row(res: "BenchmarkResult", label: str, extra: int) -> list[str] | 
     return ["*noise ceiling (split-half)*"] + cells + [_fmt(res.mean_ceiling(label))] + [""] * extra
 
 
-def _table(res: "BenchmarkResult", label: str, field: str, title: str,
-           with_intervals: bool) -> list[str]:
+def _table(
+    res: "BenchmarkResult", label: str, field: str, title: str, with_intervals: bool
+) -> list[str]:
     recs = {(r["score"], r["dataset"]): r for r in res.tables[label]["records"]}
     pool = len(res.pool) or max((r["n"] for r in recs.values()), default=0)
     head = ["score"] + _target_head(res, label) + ["mean"]
     diffs = paired(res, label) if with_intervals else {}
     if with_intervals:
         name, best = best_baseline(res, label)
-        head += [f"− {name} (paired)" if name else "− best baseline (paired)",
-                 f"beats the best static baseline ({name}, {_fmt(best)})?" if name
-                 else "beats the best static baseline?"]
+        head += [
+            f"− {name} (paired)" if name else "− best baseline (paired)",
+            f"beats the best static baseline ({name}, {_fmt(best)})?"
+            if name
+            else "beats the best static baseline?",
+        ]
     rows = []
     ceiling = _ceiling_row(res, label, 2 if with_intervals else 0)
     if field == "weighted_tau" and ceiling is not None:
@@ -139,23 +150,30 @@ def _fraction_table(res: "BenchmarkResult", label: str) -> list[str]:
         col = tau.get(s)
         if not col:
             continue
-        cells = [_fmt(ceil[t].fraction(col[t]), 2) if t in ceil and t in col else "–"
-                 for t in res.targets]
+        cells = [
+            _fmt(ceil[t].fraction(col[t]), 2) if t in ceil and t in col else "–"
+            for t in res.targets
+        ]
         m = res.mean(s, label)
         frac = m / mean_ceiling if math.isfinite(m) and mean_ceiling > 0 else float("nan")
         rows.append([s] + cells + [_fmt(frac, 2)])
-    return ([f"### Weighted tau as a fraction of the noise ceiling ({label})", ""]
-            + table(["score"] + _target_head(res, label) + ["mean τ / mean ceiling"], rows)
-            + [""])
+    return (
+        [f"### Weighted tau as a fraction of the noise ceiling ({label})", ""]
+        + table(["score"] + _target_head(res, label) + ["mean τ / mean ceiling"], rows)
+        + [""]
+    )
 
 
 def _ceiling_lines(res: "BenchmarkResult", label: str) -> list[str]:
     ceil = res.ceilings.get(label, {})
     if not ceil:
         return []
-    lines = [f"Noise ceiling of {label} (split-half weighted τ over every balanced split of the "
-             "seeds; Kendall τ-b and the Spearman–Brown estimate for the mean of all seeds "
-             "beside it; docs/methods.md):", ""]
+    lines = [
+        f"Noise ceiling of {label} (split-half weighted τ over every balanced split of the "
+        "seeds; Kendall τ-b and the Spearman–Brown estimate for the mean of all seeds "
+        "beside it; docs/methods.md):",
+        "",
+    ]
     for t in res.targets:
         c = ceil.get(t)
         if c is None:
@@ -163,10 +181,15 @@ def _ceiling_lines(res: "BenchmarkResult", label: str) -> list[str]:
         if not math.isfinite(c.weighted_tau):
             lines.append(f"- {t}: not measured ({c.reason})")
             continue
-        state = ("can rank" if c.rankable else
-                 "**ground truth too noisy to rank**: kept out of the means, shown apart")
-        lines.append(f"- {t}: {c.weighted_tau:.2f} (Kendall {c.kendall:.2f}; Spearman–Brown "
-                     f"{c.spearman_brown:.2f}; {c.seeds} seeds, {c.splits} splits) — {state}")
+        state = (
+            "can rank"
+            if c.rankable
+            else "**ground truth too noisy to rank**: kept out of the means, shown apart"
+        )
+        lines.append(
+            f"- {t}: {c.weighted_tau:.2f} (Kendall {c.kendall:.2f}; Spearman–Brown "
+            f"{c.spearman_brown:.2f}; {c.seeds} seeds, {c.splits} splits) — {state}"
+        )
     return lines + [""]
 
 
@@ -188,84 +211,131 @@ def _accuracy_table(res: "BenchmarkResult", label: str) -> list[str]:
     lines = table(["model"] + res.targets, rows) + [""]
     sp = res.spread.get(label)
     if sp:
-        lines.append(f"Seed spread ({label}; ± is half the range over seeds; a pair of backbones "
-                     "is *within the spread* when their seed ranges overlap), headline pool:")
+        lines.append(
+            f"Seed spread ({label}; ± is half the range over seeds; a pair of backbones "
+            "is *within the spread* when their seed ranges overlap), headline pool:"
+        )
         lines.append("")
         for t in res.targets:
             if t in sp:
                 s = sp[t]
-                lines.append(f"- {t}: mean ± {_fmt(s['mean_half_range'], 2)} points; "
-                             f"{s['pairs_within']} of {s['pairs']} backbone pairs within it")
+                lines.append(
+                    f"- {t}: mean ± {_fmt(s['mean_half_range'], 2)} points; "
+                    f"{s['pairs_within']} of {s['pairs']} backbone pairs within it"
+                )
         lines.append("")
     return lines
 
 
-def render_markdown(res: "BenchmarkResult", published: dict[str, dict[str, float]] | None = None
-                    ) -> str:
+def render_markdown(
+    res: "BenchmarkResult", published: dict[str, dict[str, float]] | None = None
+) -> str:
     """The whole report (see the module docstring)."""
     lines: list[str] = []
     labels = list(res.tables) or ["headline"]
     if res.ground_truths:
-        lines += [f"Pool: {len(res.pool)} backbones ({', '.join(res.pool)})"
-                  + (f"; controls kept out of it: {', '.join(res.controls)}" if res.controls
-                     else "") + ".", ""]
+        lines += [
+            f"Pool: {len(res.pool)} backbones ({', '.join(res.pool)})"
+            + (f"; controls kept out of it: {', '.join(res.controls)}" if res.controls else "")
+            + ".",
+            "",
+        ]
         lines.append("Ground truths:")
         lines += [f"- {lb}: {gt.description}" for lb, gt in res.ground_truths.items()]
-        lines += ["", f"Scores computed at {res.score_resolution()}; each τ table names the "
-                      "resolution of its scores and of its ground truth.", ""]
+        lines += [
+            "",
+            f"Scores computed at {res.score_resolution()}; each τ table names the "
+            "resolution of its scores and of its ground truth.",
+            "",
+        ]
         if res.bootstrap:
             b = res.bootstrap
-            lines += [f"Intervals: 95 % intervals over {b['replicates']} joint resamples: "
-                      f"each pairs a half-sample of the scored images (half of each class, "
-                      f"without replacement, seed {b['seed']}; see modelrank/benchmark_stats.py "
-                      "for why not with replacement; every score recomputed from the cached "
-                      "embeddings) with a resample of each backbone's ground-truth seeds "
-                      "(fine-tuning or linear-probe; with replacement), so an interval carries "
-                      "both noises. Each interval is the "
-                      "replicates' spread placed around its printed value (their median moved "
-                      "onto it), so it contains it. A score *beats* the best static baseline "
-                      "when the interval of its paired difference, mean τ(score) − mean "
-                      "τ(baseline) over the same resamples, lies above 0 (a static baseline "
-                      "counts only where it is known for every backbone of the pool). Means are "
-                      "over the targets whose ground truth can rank (ceiling ≥ 0.5, or not "
-                      "measured)."
-                      + (f" No intervals for {', '.join(b['skipped'])} (too slow to recompute "
-                         f"{b['replicates']} times here)." if b.get("skipped") else ""), ""]
+            lines += [
+                f"Intervals: 95 % intervals over {b['replicates']} joint resamples: "
+                f"each pairs a half-sample of the scored images (half of each class, "
+                f"without replacement, seed {b['seed']}; see modelrank/benchmark_stats.py "
+                "for why not with replacement; every score recomputed from the cached "
+                "embeddings) with a resample of each backbone's ground-truth seeds "
+                "(fine-tuning or linear-probe; with replacement), so an interval carries "
+                "both noises. Each interval is the "
+                "replicates' spread placed around its printed value (their median moved "
+                "onto it), so it contains it. A score *beats* the best static baseline "
+                "when the interval of its paired difference, mean τ(score) − mean "
+                "τ(baseline) over the same resamples, lies above 0 (a static baseline "
+                "counts only where it is known for every backbone of the pool). Means are "
+                "over the targets whose ground truth can rank (ceiling ≥ 0.5, or not "
+                "measured)."
+                + (
+                    f" No intervals for {', '.join(b['skipped'])} (too slow to recompute "
+                    f"{b['replicates']} times here)."
+                    if b.get("skipped")
+                    else ""
+                ),
+                "",
+            ]
         for lb in labels:
             lines += [f"## Ground truth: {lb}", "", "Test accuracy, %:", ""]
             lines += _accuracy_table(res, lb)
             lines += _ceiling_lines(res, lb)
-            at = (f" (scores at {res.score_resolution()}, ground truth at "
-                  f"{res.ground_truths[lb].resolution})")
-            lines += _table(res, lb, "weighted_tau",
-                            f"Weighted Kendall tau (scipy.stats.weightedtau) against {lb}{at}",
-                            bool(res.intervals.get(lb)))
+            at = (
+                f" (scores at {res.score_resolution()}, ground truth at "
+                f"{res.ground_truths[lb].resolution})"
+            )
+            lines += _table(
+                res,
+                lb,
+                "weighted_tau",
+                f"Weighted Kendall tau (scipy.stats.weightedtau) against {lb}{at}",
+                bool(res.intervals.get(lb)),
+            )
             lines += _fraction_table(res, lb)
             lines += _table(res, lb, "kendall_tau", f"Kendall tau-b against {lb}", False)
             lines += _table(res, lb, "rel_at_1", f"rel@1 against {lb}", False)
         if res.control_tau:
-            lines += ["## With the controls in the pool", "",
-                      f"Weighted tau against the {res.control_truth or 'headline'} ground truth "
-                      f"when the pool also holds "
-                      f"{', '.join(res.controls)} (telling random from pretrained weights is easy; "
-                      "this is not the headline number).", ""]
-            lines += table(["score"] + res.targets + ["mean"],
-                           [[s] + [_fmt(col.get(t)) for t in res.targets]
-                            + [_fmt(_mean(list(col.values())))]
-                            for s in res.scores if (col := res.control_tau.get(s))]) + [""]
+            lines += [
+                "## With the controls in the pool",
+                "",
+                f"Weighted tau against the {res.control_truth or 'headline'} ground truth "
+                f"when the pool also holds "
+                f"{', '.join(res.controls)} (telling random from pretrained weights is easy; "
+                "this is not the headline number).",
+                "",
+            ]
+            lines += table(
+                ["score"] + res.targets + ["mean"],
+                [
+                    [s]
+                    + [_fmt(col.get(t)) for t in res.targets]
+                    + [_fmt(_mean(list(col.values())))]
+                    for s in res.scores
+                    if (col := res.control_tau.get(s))
+                ],
+            ) + [""]
     else:
         lines += _plain(res)
     if res.history_tau:
         lines += _history_lines(res)
     if published:
         scores = sorted({s for col in published.values() for s in col})
-        lines += ["Published weighted tau (SFDA paper) for comparison"
-                  + (", with the history prior's (computed here from the published accuracies)"
-                     if res.history_tau else "") + ":", ""]
+        lines += [
+            "Published weighted tau (SFDA paper) for comparison"
+            + (
+                ", with the history prior's (computed here from the published accuracies)"
+                if res.history_tau
+                else ""
+            )
+            + ":",
+            "",
+        ]
         rows = [[s] + [_fmt(published[c].get(s)) for c in published] for s in scores]
         if res.history_tau:
-            rows.append([HISTORY_ROW] + [_fmt(_history_mean(res) if c == "mean"
-                                              else res.history_tau.get(c)) for c in published])
+            rows.append(
+                [HISTORY_ROW]
+                + [
+                    _fmt(_history_mean(res) if c == "mean" else res.history_tau.get(c))
+                    for c in published
+                ]
+            )
         lines += table(["score"] + list(published), rows)
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -282,20 +352,36 @@ def _history_mean(res: "BenchmarkResult") -> float:
 def _history_lines(res: "BenchmarkResult") -> list[str]:
     """The history prior's weighted τ on every target of a published ground truth."""
     targets = list(res.history_tau)
-    return (["### History prior against the published accuracies (needs no images)", "",
-             "Each backbone's mean standardised published accuracy on the other targets "
-             "(modelrank.history; the target itself left out), correlated with its accuracy on "
-             "the target: what a table of past fine-tunes predicts before any image is seen. "
-             "No interval: the published accuracies carry no seeds to resample.", ""]
-            + table(["score"] + targets + ["mean"],
-                    [[HISTORY_ROW] + [_fmt(res.history_tau[t]) for t in targets]
-                     + [_fmt(_history_mean(res))]]) + [""])
+    return (
+        [
+            "### History prior against the published accuracies (needs no images)",
+            "",
+            "Each backbone's mean standardised published accuracy on the other targets "
+            "(modelrank.history; the target itself left out), correlated with its accuracy on "
+            "the target: what a table of past fine-tunes predicts before any image is seen. "
+            "No interval: the published accuracies carry no seeds to resample.",
+            "",
+        ]
+        + table(
+            ["score"] + targets + ["mean"],
+            [
+                [HISTORY_ROW]
+                + [_fmt(res.history_tau[t]) for t in targets]
+                + [_fmt(_history_mean(res))]
+            ],
+        )
+        + [""]
+    )
 
 
 def _plain(res: "BenchmarkResult") -> list[str]:
-    return table(["score"] + res.targets + ["mean"],
-                 [[s] + [_fmt(res.tau.get(s, {}).get(t)) for t in res.targets] + [_fmt(res.mean(s))]
-                  for s in res.scores]) + [""]
+    return table(
+        ["score"] + res.targets + ["mean"],
+        [
+            [s] + [_fmt(res.tau.get(s, {}).get(t)) for t in res.targets] + [_fmt(res.mean(s))]
+            for s in res.scores
+        ],
+    ) + [""]
 
 
 def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:
@@ -309,22 +395,34 @@ def summary_rows(res: "BenchmarkResult") -> list[dict[str, Any]]:
         diffs = paired(res, lb)
         keep = set(res.included(lb))
         for s in res.scores + [b for b in res.baselines if b not in res.scores]:
-            vals = [v for t, v in tab["tau"].get(s, {}).items()
-                    if t in keep and v is not None and math.isfinite(v)]
+            vals = [
+                v
+                for t, v in tab["tau"].get(s, {}).items()
+                if t in keep and v is not None and math.isfinite(v)
+            ]
             if not vals:
                 continue
             iv = res.intervals.get(lb, {}).get(s, {}).get("mean")
             ok = iv is not None and math.isfinite(iv[0])
-            rows.append({"ground_truth": lb, "score": s, "n_datasets": len(vals),
-                         "mean_tau": float(np.mean(vals)),
-                         "tau_low": iv[0] if ok else None, "tau_high": iv[1] if ok else None,
-                         "verdict": verdict(res, lb, s, diffs), "baseline": base,
-                         "baseline_tau": base_tau})
+            rows.append(
+                {
+                    "ground_truth": lb,
+                    "score": s,
+                    "n_datasets": len(vals),
+                    "mean_tau": float(np.mean(vals)),
+                    "tau_low": iv[0] if ok else None,
+                    "tau_high": iv[1] if ok else None,
+                    "verdict": verdict(res, lb, s, diffs),
+                    "baseline": base,
+                    "baseline_tau": base_tau,
+                }
+            )
     return rows
 
 
-def paired_differences(res: "BenchmarkResult", label: str, baseline: str
-                       ) -> dict[str, tuple[float, float, float, int]]:
+def paired_differences(
+    res: "BenchmarkResult", label: str, baseline: str
+) -> dict[str, tuple[float, float, float, int]]:
     """{score: (mean τ(score) − mean τ(baseline), low, high, replicates)}: the difference over the
     targets included in the mean where both have a point, its 95 % interval from the same
     joint resamples (paired), placed around the point. Scores without replicates are absent."""
@@ -337,9 +435,14 @@ def paired_differences(res: "BenchmarkResult", label: str, baseline: str
     for s, cols in reps.items():
         if s == baseline:
             continue
-        use = [t for t in res.included(label) if t in cols and t in base_reps
-               and math.isfinite(point.get(s, {}).get(t, float("nan")))
-               and math.isfinite(base_point.get(t, float("nan")))]
+        use = [
+            t
+            for t in res.included(label)
+            if t in cols
+            and t in base_reps
+            and math.isfinite(point.get(s, {}).get(t, float("nan")))
+            and math.isfinite(base_point.get(t, float("nan")))
+        ]
         if not use:
             continue
         diff = float(np.mean([point[s][t] - base_point[t] for t in use]))

@@ -5,7 +5,8 @@ the leave-one-target-out accuracy prior.
   :func:`joint_tau_replicates` (the fine-tuning seeds resampled with the images, as benchmarks
   do): resample the images the scores saw, recompute every score of every backbone from its
   cached embeddings (no forward pass), and correlate each replicate with the accuracies;
-  :func:`pivot_interval` places the replicates' 2.5–97.5 % spread around the full-sample value. The resamples are *half-samples*: half of each class's images, drawn without
+  :func:`pivot_interval` places the replicates' 2.5–97.5 % spread around the full-sample value.
+  The resamples are *half-samples*: half of each class's images, drawn without
   replacement. Drawing with replacement (the textbook bootstrap) repeats images, and repeated
   images break the scores themselves: LogME's evidence becomes unbounded when n ≤ d (duplicates
   are fitted exactly), a k-NN score's cross-validation puts copies of a test image in its
@@ -31,8 +32,9 @@ from modelrank.errors import MetricError
 from modelrank.metrics.registry import MetricInputs, MetricSpec
 
 
-def stratified_half_sample(labels: np.ndarray, rng: np.random.Generator,
-                           fraction: float = 0.5) -> np.ndarray:
+def stratified_half_sample(
+    labels: np.ndarray, rng: np.random.Generator, fraction: float = 0.5
+) -> np.ndarray:
     """Sorted indices of ``fraction`` of each class's images (at least 2), without replacement."""
     labels = np.asarray(labels)
     keep = []
@@ -45,14 +47,19 @@ def stratified_half_sample(labels: np.ndarray, rng: np.random.Generator,
 
 def subset_inputs(inputs: MetricInputs, idx: np.ndarray) -> MetricInputs:
     """The inputs of the images ``idx`` (rows of every per-image array), a fresh memo."""
+
     def take(a):
         return None if a is None else a[idx]
 
-    return MetricInputs(features=take(inputs.features), labels=take(inputs.labels),
-                        logits=take(inputs.logits),
-                        layer_features={k: v[idx] for k, v in inputs.layer_features.items()},
-                        cubical_betti=take(inputs.cubical_betti), layer_names=inputs.layer_names,
-                        model_info=inputs.model_info)
+    return MetricInputs(
+        features=take(inputs.features),
+        labels=take(inputs.labels),
+        logits=take(inputs.logits),
+        layer_features={k: v[idx] for k, v in inputs.layer_features.items()},
+        cubical_betti=take(inputs.cubical_betti),
+        layer_names=inputs.layer_names,
+        model_info=inputs.model_info,
+    )
 
 
 def backbone_values(specs: Sequence[MetricSpec], inputs: MetricInputs) -> dict[str, Any]:
@@ -72,8 +79,9 @@ def backbone_values(specs: Sequence[MetricSpec], inputs: MetricInputs) -> dict[s
     return out
 
 
-def combine_pool(specs: Sequence[MetricSpec], values: Mapping[str, Mapping[str, Any]]
-                 ) -> dict[str, dict[str, float]]:
+def combine_pool(
+    specs: Sequence[MetricSpec], values: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, float]]:
     """{score: {model: value in ranking direction}} from :func:`backbone_values` of a pool,
     pool-dependent scores combined over the backbones that have them."""
     out: dict[str, dict[str, float]] = {s.name: {} for s in specs}
@@ -95,8 +103,9 @@ def combine_pool(specs: Sequence[MetricSpec], values: Mapping[str, Mapping[str, 
     return out
 
 
-def pool_scores(specs: Sequence[MetricSpec], inputs: Mapping[str, MetricInputs]
-                ) -> dict[str, dict[str, float]]:
+def pool_scores(
+    specs: Sequence[MetricSpec], inputs: Mapping[str, MetricInputs]
+) -> dict[str, dict[str, float]]:
     """{score: {model: value in ranking direction}} for a pool; a score that fails for a
     backbone leaves that backbone out of that score."""
     return combine_pool(specs, {m: backbone_values(specs, inp) for m, inp in inputs.items()})
@@ -105,13 +114,19 @@ def pool_scores(specs: Sequence[MetricSpec], inputs: Mapping[str, MetricInputs]
 def half_samples(labels: np.ndarray, *, replicates: int, seed: int) -> list[np.ndarray]:
     """The image indices of each replicate; replicate r uses ``default_rng([seed, r])``, so a
     longer run extends a shorter one and every backbone of a target sees the same images."""
-    return [stratified_half_sample(labels, np.random.default_rng([seed, r]))
-            for r in range(replicates)]
+    return [
+        stratified_half_sample(labels, np.random.default_rng([seed, r])) for r in range(replicates)
+    ]
 
 
-def bootstrap_backbone(specs: Sequence[MetricSpec], inputs: MetricInputs, *, replicates: int,
-                       seed: int, on_replicate: Callable[[int, int], None] | None = None
-                       ) -> list[dict[str, Any]]:
+def bootstrap_backbone(
+    specs: Sequence[MetricSpec],
+    inputs: MetricInputs,
+    *,
+    replicates: int,
+    seed: int,
+    on_replicate: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     """:func:`backbone_values` of one backbone on each half-sample of its target's images."""
     out = []
     for r, idx in enumerate(half_samples(inputs.labels, replicates=replicates, seed=seed)):
@@ -121,10 +136,14 @@ def bootstrap_backbone(specs: Sequence[MetricSpec], inputs: MetricInputs, *, rep
     return out
 
 
-def bootstrap_scores(specs: Sequence[MetricSpec], inputs: Mapping[str, MetricInputs], *,
-                     replicates: int, seed: int,
-                     on_replicate: Callable[[int, int], None] | None = None
-                     ) -> list[dict[str, dict[str, float]]]:
+def bootstrap_scores(
+    specs: Sequence[MetricSpec],
+    inputs: Mapping[str, MetricInputs],
+    *,
+    replicates: int,
+    seed: int,
+    on_replicate: Callable[[int, int], None] | None = None,
+) -> list[dict[str, dict[str, float]]]:
     """Every score of every backbone on ``replicates`` half-samples of one target's images.
 
     Args:
@@ -134,23 +153,27 @@ def bootstrap_scores(specs: Sequence[MetricSpec], inputs: Mapping[str, MetricInp
 
     Returns one {score: {model: value in ranking direction}} per replicate.
     """
-    per_model = {m: bootstrap_backbone(specs, inp, replicates=replicates, seed=seed)
-                 for m, inp in inputs.items()}
+    per_model = {
+        m: bootstrap_backbone(specs, inp, replicates=replicates, seed=seed)
+        for m, inp in inputs.items()
+    }
     return combine_replicates(specs, per_model)
 
 
-def combine_replicates(specs: Sequence[MetricSpec],
-                       per_model: Mapping[str, Sequence[Mapping[str, Any]]]
-                       ) -> list[dict[str, dict[str, float]]]:
+def combine_replicates(
+    specs: Sequence[MetricSpec], per_model: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[dict[str, dict[str, float]]]:
     """:func:`combine_pool` of each replicate of :func:`bootstrap_backbone`'s per-model lists."""
     n = min((len(v) for v in per_model.values()), default=0)
     return [combine_pool(specs, {m: v[r] for m, v in per_model.items()}) for r in range(n)]
 
 
-def replicate_tau(tables: Sequence[Mapping[str, Mapping[str, float]]],
-                  accuracies: Mapping[str, float], *,
-                  complete: Sequence[str] | Mapping[str, Sequence[str]]
-                  ) -> dict[str, np.ndarray]:
+def replicate_tau(
+    tables: Sequence[Mapping[str, Mapping[str, float]]],
+    accuracies: Mapping[str, float],
+    *,
+    complete: Sequence[str] | Mapping[str, Sequence[str]],
+) -> dict[str, np.ndarray]:
     """{score: (replicates,) weighted tau} of :func:`bootstrap_scores`' tables against fixed
     ``accuracies``, over the backbones of ``complete`` (one list, or one per score: the
     backbones its point estimate used); a replicate where one of them has no value gives NaN
@@ -164,8 +187,9 @@ def replicate_tau(tables: Sequence[Mapping[str, Mapping[str, float]]],
     return out
 
 
-def _pool_tau(pool: Sequence[str], scores: Mapping[str, float],
-              accuracies: Mapping[str, float]) -> float:
+def _pool_tau(
+    pool: Sequence[str], scores: Mapping[str, float], accuracies: Mapping[str, float]
+) -> float:
     """Weighted tau of ``scores`` over the backbones of ``pool`` against ``accuracies`` (over
     those of them with an accuracy, as the point estimate correlates); NaN when the pool is empty
     or one of its backbones has no score in this replicate (never a tau over a smaller pool)."""
@@ -192,9 +216,13 @@ def seed_spread(per_seed: Mapping[str, Sequence[float]]) -> dict[str, Any]:
     half = {m: float(np.ptp(v)) / 2 for m, v in per_seed.items() if len(v)}
     pairs = list(itertools.combinations(sorted(means), 2))
     within = [(a, b) for a, b in pairs if abs(means[a] - means[b]) <= half[a] + half[b]]
-    return {"half_range": half, "mean_half_range": float(np.mean(list(half.values()))) if half
-            else float("nan"), "pairs": len(pairs), "pairs_within": len(within),
-            "within": [f"{a}~{b}" for a, b in within]}
+    return {
+        "half_range": half,
+        "mean_half_range": float(np.mean(list(half.values()))) if half else float("nan"),
+        "pairs": len(pairs),
+        "pairs_within": len(within),
+        "within": [f"{a}~{b}" for a, b in within],
+    }
 
 
 def loto_prior(accuracies: Mapping[str, Mapping[str, float]], target: str) -> dict[str, float]:
@@ -207,8 +235,9 @@ def loto_prior(accuracies: Mapping[str, Mapping[str, float]], target: str) -> di
     return {m: float(np.mean([accuracies[t][m] for t in others])) for m in sorted(models)}
 
 
-def resample_seeds(per_seed: Mapping[str, Mapping[str, Sequence[float]]],
-                   rng: np.random.Generator) -> dict[str, dict[str, float]]:
+def resample_seeds(
+    per_seed: Mapping[str, Mapping[str, Sequence[float]]], rng: np.random.Generator
+) -> dict[str, dict[str, float]]:
     """One resample of a ground truth: {target: {model: mean accuracy over its seeds drawn with
     replacement}}, each backbone x target drawn on its own (its runs share nothing with another
     backbone's or target's). A backbone with one seed keeps its accuracy."""
@@ -222,12 +251,17 @@ def resample_seeds(per_seed: Mapping[str, Mapping[str, Sequence[float]]],
     return out
 
 
-def joint_tau_replicates(*, per_seed: Mapping[str, Mapping[str, Sequence[float]]],
-                         image_tables: Mapping[str, Sequence[Mapping[str, Mapping[str, float]]]],
-                         fixed: Mapping[str, Mapping[str, Mapping[str, float]]],
-                         complete: Mapping[str, Mapping[str, Sequence[str]]],
-                         pool: Sequence[str], replicates: int, seed: int,
-                         loto_name: str | None = None) -> dict[str, dict[str, np.ndarray]]:
+def joint_tau_replicates(
+    *,
+    per_seed: Mapping[str, Mapping[str, Sequence[float]]],
+    image_tables: Mapping[str, Sequence[Mapping[str, Mapping[str, float]]]],
+    fixed: Mapping[str, Mapping[str, Mapping[str, float]]],
+    complete: Mapping[str, Mapping[str, Sequence[str]]],
+    pool: Sequence[str],
+    replicates: int,
+    seed: int,
+    loto_name: str | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
     """Weighted τ of every score on every target over joint resamples of both noises.
 
     Replicate r pairs the r-th half-sample of the scored images (``image_tables[target][r]``,
@@ -273,8 +307,12 @@ def joint_tau_replicates(*, per_seed: Mapping[str, Mapping[str, Sequence[float]]
     return out
 
 
-def pivot_interval(point: float, replicates: np.ndarray, level: float = 0.95,
-                   bounds: tuple[float, float] = (-1.0, 1.0)) -> tuple[float, float, int]:
+def pivot_interval(
+    point: float,
+    replicates: np.ndarray,
+    level: float = 0.95,
+    bounds: tuple[float, float] = (-1.0, 1.0),
+) -> tuple[float, float, int]:
     """(low, high, finite replicates): the replicates' percentile interval moved so that their
     median sits on ``point``, clipped to ``bounds`` (those of a τ; (−2, 2) for a difference).
 
@@ -292,8 +330,9 @@ def pivot_interval(point: float, replicates: np.ndarray, level: float = 0.95,
     return float(max(bounds[0], point + lo - mid)), float(min(bounds[1], point + hi - mid)), n
 
 
-def mean_over_targets(point: dict[str, float], reps: dict[str, np.ndarray],
-                      targets: list[str]) -> tuple[float, np.ndarray | None]:
+def mean_over_targets(
+    point: dict[str, float], reps: dict[str, np.ndarray], targets: list[str]
+) -> tuple[float, np.ndarray | None]:
     """(mean of ``point``, mean of the (B,) replicates ``reps``) over the ``targets`` where the
     point is finite and there are replicates, so that the mean's replicates average the same
     targets as its point; (NaN, None) when there are none."""
@@ -301,5 +340,7 @@ def mean_over_targets(point: dict[str, float], reps: dict[str, np.ndarray],
     if not use:
         return float("nan"), None
     with np.errstate(all="ignore"):
-        return (float(np.mean([point[t] for t in use])),
-                np.mean(np.vstack([reps[t] for t in use]), axis=0))
+        return (
+            float(np.mean([point[t] for t in use])),
+            np.mean(np.vstack([reps[t] for t in use]), axis=0),
+        )

@@ -28,13 +28,17 @@ def _as_mapping(values, what: str) -> Mapping:
         return values
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1:
-        raise MetricError(f"{what} must be a mapping {{backbone: value}} or a 1-D sequence, got "
-                          f"an array of shape {arr.shape}")
+        raise MetricError(
+            f"{what} must be a mapping {{backbone: value}} or a 1-D sequence, got "
+            f"an array of shape {arr.shape}"
+        )
     return {i: v for i, v in enumerate(arr.tolist())}
 
 
-def weighted_tau(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
-                 accuracies: Mapping[str, float] | Sequence[float] | np.ndarray) -> float:
+def weighted_tau(
+    scores: Mapping[str, float] | Sequence[float] | np.ndarray,
+    accuracies: Mapping[str, float] | Sequence[float] | np.ndarray,
+) -> float:
     """``scipy.stats.weightedtau`` (default arguments) of a score with accuracy: over the
     backbones in both mappings, or two sequences paired by position; NaN below 3 backbones or
     when either side is constant (no ranking to compare). Every weighted tau modelrank prints
@@ -46,15 +50,19 @@ def weighted_tau(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
     else:
         s, a = np.asarray(scores, float), np.asarray(accuracies, float)
         if s.shape != a.shape or s.ndim != 1:
-            raise MetricError(f"scores and accuracies must be 1-D of the same length, got "
-                              f"shapes {s.shape} and {a.shape}")
+            raise MetricError(
+                f"scores and accuracies must be 1-D of the same length, got "
+                f"shapes {s.shape} and {a.shape}"
+            )
     if len(s) < 3 or np.ptp(s) == 0 or np.ptp(a) == 0:
         return float("nan")
     return float(stats.weightedtau(s, a)[0])
 
 
-def correlate(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
-              accuracies: Mapping[str, float] | Sequence[float] | np.ndarray) -> dict[str, float]:
+def correlate(
+    scores: Mapping[str, float] | Sequence[float] | np.ndarray,
+    accuracies: Mapping[str, float] | Sequence[float] | np.ndarray,
+) -> dict[str, float]:
     """Correlation of a score with accuracy over the backbones present in both mappings.
 
     ``scores`` and ``accuracies`` are mappings {backbone: value}, or two sequences / 1-D arrays
@@ -72,22 +80,34 @@ def correlate(scores: Mapping[str, float] | Sequence[float] | np.ndarray,
         if isinstance(scores, Mapping) or isinstance(accuracies, Mapping):
             raise MetricError("scores and accuracies must both be mappings or both be sequences")
         if len(scores) != len(accuracies):
-            raise MetricError(f"scores and accuracies must have the same length, got "
-                              f"{len(scores)} and {len(accuracies)}")
+            raise MetricError(
+                f"scores and accuracies must have the same length, got "
+                f"{len(scores)} and {len(accuracies)}"
+            )
     scores, accuracies = _as_mapping(scores, "scores"), _as_mapping(accuracies, "accuracies")
-    bad = [(m, a) for m, a in accuracies.items()
-           if not (isinstance(a, (int, float, np.floating, np.integer)) and math.isfinite(a)
-                   and a >= 0)]
+    bad = [
+        (m, a)
+        for m, a in accuracies.items()
+        if not (
+            isinstance(a, (int, float, np.floating, np.integer)) and math.isfinite(a) and a >= 0
+        )
+    ]
     if bad:
         raise MetricError(f"accuracies must be finite numbers ≥ 0; {bad[0][0]!r} has {bad[0][1]!r}")
-    common = [m for m in scores if m in accuracies
-              and math.isfinite(scores[m]) and math.isfinite(accuracies[m])]
+    common = [
+        m
+        for m in scores
+        if m in accuracies and math.isfinite(scores[m]) and math.isfinite(accuracies[m])
+    ]
     if common and max(accuracies[m] for m in common) == 0:
-        raise MetricError("every accuracy is 0: nothing to correlate with (rel@k divides by the "
-                          "best accuracy)")
+        raise MetricError(
+            "every accuracy is 0: nothing to correlate with (rel@k divides by the best accuracy)"
+        )
     if len(common) < 3:
-        raise MetricError(f"correlation needs at least 3 backbones with both a score and an "
-                          f"accuracy, got {len(common)}")
+        raise MetricError(
+            f"correlation needs at least 3 backbones with both a score and an "
+            f"accuracy, got {len(common)}"
+        )
     s = np.array([scores[m] for m in common], float)
     a = np.array([accuracies[m] for m in common], float)
     constant = np.ptp(s) == 0 or np.ptp(a) == 0
@@ -114,4 +134,3 @@ def shared_ranks(values: Sequence[float | None]) -> list[int | None]:
         else:
             out.append(1 + sum(1 for w in finite if w > v))
     return out
-

@@ -51,8 +51,14 @@ TRIM_THRESHOLD = -1  # never give the free heap top back (man mallopt: -1 disabl
 TOP_PAD = 64 << 20  # bytes added to each heap extension (fewer brk calls)
 SPIN_COUNT = 30_000  # GNU OpenMP's busy-wait iterations before a worker thread sleeps
 
-_MALLOC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
-                     "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST")
+_MALLOC_VARIABLES = (
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_ARENA_TEST",
+)
 _ALLOCATORS = ("jemalloc", "tcmalloc", "mimalloc")
 
 _state: dict[str, str] | None = None
@@ -79,9 +85,11 @@ def _configure_malloc(environ) -> str:
         return f"unchanged ({reason})"
     try:
         libc = ctypes.CDLL(None)
-        ok = (libc.mallopt(_M_MMAP_MAX, 0) == 1
-              and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
-              and libc.mallopt(_M_TOP_PAD, TOP_PAD) == 1)
+        ok = (
+            libc.mallopt(_M_MMAP_MAX, 0) == 1
+            and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+            and libc.mallopt(_M_TOP_PAD, TOP_PAD) == 1
+        )
     except (OSError, AttributeError):
         ok = False
     return "mmap off, trim off" if ok else "unchanged (mallopt refused)"
@@ -115,8 +123,10 @@ def configure(environ=None) -> dict[str, str]:
         return dict(_state)
     env = os.environ if environ is None else environ
     if env.get("MODELRANK_CPU_TUNING", "").strip().lower() in ("off", "0", "no", "false"):
-        _state = {"malloc": "unchanged (MODELRANK_CPU_TUNING=off)",
-                  "openmp": "unchanged (MODELRANK_CPU_TUNING=off)"}
+        _state = {
+            "malloc": "unchanged (MODELRANK_CPU_TUNING=off)",
+            "openmp": "unchanged (MODELRANK_CPU_TUNING=off)",
+        }
     else:
         _state = {"malloc": _configure_malloc(env), "openmp": _configure_openmp(env)}
     return dict(_state)

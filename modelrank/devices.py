@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def resolve_device(device: str | None) -> "torch.device":
-    """"auto"/None -> cuda when available else cpu; otherwise torch.device(device), refused in
+    """ "auto"/None -> cuda when available else cpu; otherwise torch.device(device), refused in
     one line when it is unknown, unsupported or absent here."""
     import torch  # this module stays importable without paying for torch
 

@@ -10,4 +10,6 @@ from typing import Any
 def digest(obj: Any, length: int = 32) -> str:
     """First ``length`` hex digits of the SHA-256 of ``obj`` as sorted-key JSON (``str`` for
     anything JSON cannot hold)."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:length]
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[
+        :length
+    ]

@@ -25,6 +25,7 @@ def download_attempt(*, missing: str, remedy: str) -> Iterator[None]:
     except Exception as exc:  # network errors come in many types (URLError, HTTPError, OSError)
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatasetUnavailableError(
-            f"{missing} and could not be downloaded ({why}); are you offline? {remedy}") from None
+            f"{missing} and could not be downloaded ({why}); are you offline? {remedy}"
+        ) from None
     finally:
         socket.setdefaulttimeout(old)

@@ -88,8 +88,13 @@ def task_key(name: str) -> tuple[str, frozenset[str] | None]:
     return base.lower(), frozenset(classes)
 
 
-def history_prior(history: Mapping[str, Mapping[str, float]], target: str, pool: Sequence[str],
-                  *, same_images: Iterable[str] = ()) -> HistoryPrior:
+def history_prior(
+    history: Mapping[str, Mapping[str, float]],
+    target: str,
+    pool: Sequence[str],
+    *,
+    same_images: Iterable[str] = (),
+) -> HistoryPrior:
     """The history prior of every backbone of ``pool`` on ``target`` (see the module docstring).
 
     Args:
@@ -116,27 +121,30 @@ def history_prior(history: Mapping[str, Mapping[str, float]], target: str, pool:
             used.append(t)
             columns.append(z)
     if len(used) < MIN_TARGETS:
-        why = (f"a history prior needs at least {MIN_TARGETS} other targets holding at least "
-               f"{MIN_BACKBONES} of these backbones; the history has {len(used)}"
-               + (f" (left out as {target} itself: {', '.join(excluded)})" if excluded else ""))
-        return HistoryPrior(target, {}, tuple(used), excluded, tuple(pool), why,
-                            _overlapping(used, own))
+        why = (
+            f"a history prior needs at least {MIN_TARGETS} other targets holding at least "
+            f"{MIN_BACKBONES} of these backbones; the history has {len(used)}"
+            + (f" (left out as {target} itself: {', '.join(excluded)})" if excluded else "")
+        )
+        return HistoryPrior(
+            target, {}, tuple(used), excluded, tuple(pool), why, _overlapping(used, own)
+        )
     prior = {}
     for m in pool:
         vals = [col[m] for col in columns if m in col]
         if vals:
             prior[m] = float(np.mean(vals))
     absent = tuple(m for m in pool if m not in prior)
-    return HistoryPrior(target, prior, tuple(used), excluded, absent, None,
-                        _overlapping(used, own))
+    return HistoryPrior(target, prior, tuple(used), excluded, absent, None, _overlapping(used, own))
 
 
 def _overlapping(used: Sequence[str], own: tuple[str, frozenset[str] | None]) -> tuple[str, ...]:
     return tuple(t for t in used if task_key(t)[0] == own[0])
 
 
-def history_tau(accuracies: Mapping[str, Mapping[str, float]], pool: Sequence[str]
-                ) -> dict[str, float]:
+def history_tau(
+    accuracies: Mapping[str, Mapping[str, float]], pool: Sequence[str]
+) -> dict[str, float]:
     """{target: weighted τ of its history prior (from every other target of ``accuracies``)
     against its own accuracies} over the backbones of ``pool`` it has; targets where the prior
     is unavailable are left out. Needs no images: how well the history alone ranks each target."""
@@ -156,8 +164,9 @@ def published_history(group: str = "group1_supervised") -> dict[str, dict[str, f
     import json
     from importlib import resources
 
-    doc = json.loads((resources.files("modelrank") / "published" / "ground_truth_sfda.json")
-                     .read_text())
+    doc = json.loads(
+        (resources.files("modelrank") / "published" / "ground_truth_sfda.json").read_text()
+    )
     if group not in doc or group.startswith("_"):
         from modelrank.errors import ConfigError
 
@@ -183,8 +192,9 @@ def rank_average(prior: Mapping[str, float], scores: Mapping[str, float]) -> dic
     return {m: float((a + b) / 2) for m, a, b in zip(common, rp, rs)}
 
 
-def weighted_z(prior: Mapping[str, float], scores: Mapping[str, float], weight: float
-               ) -> dict[str, float]:
+def weighted_z(
+    prior: Mapping[str, float], scores: Mapping[str, float], weight: float
+) -> dict[str, float]:
     """{backbone: weight · z(prior) + (1 − weight) · z(scores)}, each standardised over the
     backbones both give a finite value; {} when either is constant there (it ranks nothing and
     cannot be standardised) or fewer than 2 backbones are common."""

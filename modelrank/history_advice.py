@@ -24,7 +24,8 @@ STUDY_RESULT = (
     "in a held-out study (benchmarks/results/history_fusion.md) no fusion of the prior with a "
     "score beat the prior alone on the suite it was not chosen on (mean weighted tau 0.52 "
     "against 0.83), and the prior alone (0.83 on both suites) ranked better than every score "
-    "(0.70 at best), when the history held tasks like the new one")
+    "(0.70 at best), when the history held tasks like the new one"
+)
 
 
 @dataclass(frozen=True)
@@ -62,23 +63,33 @@ class HistoryAdvice:
         """The advice's history lines, for a terminal or a log."""
         p = self.prior
         if p.unavailable is not None or self.leader is None:
-            return [f"No history prior from {self.source}: {p.unavailable or 'no backbone has one'}."]
+            return [
+                f"No history prior from {self.source}: {p.unavailable or 'no backbone has one'}."
+            ]
         n = len(p.used)
-        head = (f"History ({self.source}, {n} other targets): {self.leader} is first by the prior "
-                f"(best on {self.first_on} of {n} targets")
+        head = (
+            f"History ({self.source}, {n} other targets): {self.leader} is first by the prior "
+            f"(best on {self.first_on} of {n} targets"
+        )
         if self.runner_up is not None and self.margin is not None:
             head += f"; {self.margin:.2f} SD of accuracy ahead of {self.runner_up}"
         head += ")."
         out = [head]
         if self.score_pick is not None:
-            agree = ("The history and the target's scores agree."
-                     if self.score_pick == self.leader else
-                     f"The target's scores pick {self.score_pick} instead.")
-            out.append(agree + " The recommendation rests on the target's scores; the history "
-                       f"prior is shown beside them, not fused with them: {STUDY_RESULT}.")
+            agree = (
+                "The history and the target's scores agree."
+                if self.score_pick == self.leader
+                else f"The target's scores pick {self.score_pick} instead."
+            )
+            out.append(
+                agree + " The recommendation rests on the target's scores; the history "
+                f"prior is shown beside them, not fused with them: {STUDY_RESULT}."
+            )
         if p.overlapping:
-            out.append(f"Targets sharing images with this one, used as other tasks: "
-                       f"{', '.join(p.overlapping)}.")
+            out.append(
+                f"Targets sharing images with this one, used as other tasks: "
+                f"{', '.join(p.overlapping)}."
+            )
         if p.excluded:
             out.append(f"Left out as this target itself: {', '.join(p.excluded)}.")
         if p.absent:
@@ -86,17 +97,27 @@ class HistoryAdvice:
         return out
 
 
-def advise_from_history(history: History, target: str, pool: Sequence[str], *,
-                        score_pick: str | None) -> HistoryAdvice:
+def advise_from_history(
+    history: History, target: str, pool: Sequence[str], *, score_pick: str | None
+) -> HistoryAdvice:
     """The history's advice on ``target`` for the backbones ``pool``
     (:func:`modelrank.history_sources.prior_for`: the target itself left out by name and by its
     test images); ``score_pick``: the backbone the target's scores recommend."""
-    return history_advice(prior_for(history, target, pool), history.accuracies,
-                          source=history.source, score_pick=score_pick)
+    return history_advice(
+        prior_for(history, target, pool),
+        history.accuracies,
+        source=history.source,
+        score_pick=score_pick,
+    )
 
 
-def history_advice(prior: HistoryPrior, history: Mapping[str, Mapping[str, float]], *,
-                   source: str, score_pick: str | None) -> HistoryAdvice:
+def history_advice(
+    prior: HistoryPrior,
+    history: Mapping[str, Mapping[str, float]],
+    *,
+    source: str,
+    score_pick: str | None,
+) -> HistoryAdvice:
     """The :class:`HistoryAdvice` of ``prior`` (computed from ``history``, whose used targets
     say on how many the leader was best)."""
     ranked = sorted(prior.prior.items(), key=lambda kv: -kv[1])
@@ -118,5 +139,11 @@ def prior_table(advice: HistoryAdvice, models: Sequence[str]) -> list[tuple[str,
     """(backbone, its prior, its rank by the prior) for each of ``models`` ("–" without one)."""
     ranked = sorted(advice.prior.prior.items(), key=lambda kv: -kv[1])
     rank = {m: i + 1 for i, (m, _) in enumerate(ranked)}
-    return [(m, f"{advice.prior.prior[m]:+.2f}" if m in advice.prior.prior else "–",
-             str(rank[m]) if m in rank else "–") for m in models]
+    return [
+        (
+            m,
+            f"{advice.prior.prior[m]:+.2f}" if m in advice.prior.prior else "–",
+            str(rank[m]) if m in rank else "–",
+        )
+        for m in models
+    ]

@@ -60,8 +60,10 @@ def load_history(source: str) -> History:
     path = Path(source).expanduser()
     if path.suffix.lower() in (".json", ".csv"):
         return history_from_file(path)
-    raise ConfigError(f"history source {source!r}: use published, published:GROUP, db, db:PATH, "
-                      "or a .json / .csv file of past accuracies")
+    raise ConfigError(
+        f"history source {source!r}: use published, published:GROUP, db, db:PATH, "
+        "or a .json / .csv file of past accuracies"
+    )
 
 
 def history_from_file(path: str | Path) -> History:
@@ -71,7 +73,9 @@ def history_from_file(path: str | Path) -> History:
     try:
         text = p.read_text()
     except OSError as exc:
-        raise ConfigError(f"history file {str(p)!r} cannot be read: {exc.strerror or exc}") from None
+        raise ConfigError(
+            f"history file {str(p)!r} cannot be read: {exc.strerror or exc}"
+        ) from None
     pairs: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     if p.suffix.lower() == ".json":
         try:
@@ -79,8 +83,9 @@ def history_from_file(path: str | Path) -> History:
         except ValueError as exc:
             raise ConfigError(f"history file {str(p)!r} is not valid JSON: {exc}") from None
         if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
-            raise ConfigError(f"history file {str(p)!r} must map each target to "
-                              "{backbone: accuracy}")
+            raise ConfigError(
+                f"history file {str(p)!r} must map each target to {{backbone: accuracy}}"
+            )
         for t, col in doc.items():
             for m, a in col.items():
                 pairs[str(t)][str(m)].append(_accuracy(a, p, f"{t} / {m}"))
@@ -88,13 +93,16 @@ def history_from_file(path: str | Path) -> History:
         rows = list(csv.DictReader(text.splitlines()))
         need = {"target", "backbone", "accuracy"}
         if not rows or not need <= set(rows[0]):
-            raise ConfigError(f"history file {str(p)!r} needs the columns target, backbone, "
-                              f"accuracy (it has {', '.join(rows[0]) if rows else 'no rows'})")
+            raise ConfigError(
+                f"history file {str(p)!r} needs the columns target, backbone, "
+                f"accuracy (it has {', '.join(rows[0]) if rows else 'no rows'})"
+            )
         for i, row in enumerate(rows, start=2):
-            pairs[row["target"]][row["backbone"]].append(
-                _accuracy(row["accuracy"], p, f"line {i}"))
-    return History(f"the file {p}", {t: {m: sum(v) / len(v) for m, v in col.items()}
-                                     for t, col in pairs.items()})
+            pairs[row["target"]][row["backbone"]].append(_accuracy(row["accuracy"], p, f"line {i}"))
+    return History(
+        f"the file {p}",
+        {t: {m: sum(v) / len(v) for m, v in col.items()} for t, col in pairs.items()},
+    )
 
 
 def _accuracy(value: Any, path: Path, where: str) -> float:
@@ -103,8 +111,10 @@ def _accuracy(value: Any, path: Path, where: str) -> float:
     except (TypeError, ValueError):
         a = float("nan")
     if not (math.isfinite(a) and 0.0 <= a <= 100.0):
-        raise ConfigError(f"history file {str(path)!r}, {where}: an accuracy must be a "
-                          f"percentage in [0, 100], got {value!r}")
+        raise ConfigError(
+            f"history file {str(path)!r}, {where}: an accuracy must be a "
+            f"percentage in [0, 100], got {value!r}"
+        )
     return a
 
 
@@ -115,14 +125,23 @@ def _recipe_group(row: dict[str, Any]) -> tuple[str, str]:
     if recipe.get("kind") == "benchmark":
         suite = recipe.get("suite", "?")
         return f"benchmark|{suite}|{row['protocol']}", f"{row['protocol']}, benchmark {suite}"
-    config = {k: v for k, v in (recipe.get("config") or {}).items()
-              if k not in ("seed", "sample_seed")}
+    config = {
+        k: v for k, v in (recipe.get("config") or {}).items() if k not in ("seed", "sample_seed")
+    }
     train = recipe.get("train") or {}
     size = (recipe.get("preprocess") or {}).get("size")
-    key = json.dumps({"protocol": row["protocol"], "config": config,
-                      "per_class": train.get("per_class"), "size": size}, sort_keys=True)
-    words = (f"{row['protocol']}, {train.get('per_class') or 'all'} images per class"
-             + (f", {size} px" if size else ""))
+    key = json.dumps(
+        {
+            "protocol": row["protocol"],
+            "config": config,
+            "per_class": train.get("per_class"),
+            "size": size,
+        },
+        sort_keys=True,
+    )
+    words = f"{row['protocol']}, {train.get('per_class') or 'all'} images per class" + (
+        f", {size} px" if size else ""
+    )
     return "evaluate|" + key, words
 
 
@@ -132,13 +151,16 @@ def history_from_store(db: str | Path | None = None) -> History:
 
     path = resolve_path(db)
     if not path.is_file():
-        raise ConfigError(f"no results database at {path}: run `modelrank evaluate` (or "
-                          "`benchmark`) first, or give --db")
+        raise ConfigError(
+            f"no results database at {path}: run `modelrank evaluate` (or "
+            "`benchmark`) first, or give --db"
+        )
     with Store(path, create=False) as store:
         rows = store.evaluation_history()
     # {target: {group: {backbone: [accuracies]}}}, and the latest run of each group
     groups: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(list)))
+        lambda: defaultdict(lambda: defaultdict(list))
+    )
     latest: dict[tuple[str, str], int] = {}
     words: dict[str, str] = {}
     content: dict[str, str] = {}
@@ -160,8 +182,9 @@ def history_from_store(db: str | Path | None = None) -> History:
         col = by_group[key]
         accuracies[t] = {m: sum(v) / len(v) for m, v in col.items()}
         seeds = sorted({len(v) for v in col.values()})
-        recipes[t] = words[key] + (f", mean of {'/'.join(map(str, seeds))} runs"
-                                   if seeds != [1] else "")
+        recipes[t] = words[key] + (
+            f", mean of {'/'.join(map(str, seeds))} runs" if seeds != [1] else ""
+        )
     return History(f"the results database {path}", accuracies, content, recipes)
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 from modelrank.writable import write_atomically
 
-
 _DAMAGED = object()
 
 
@@ -54,5 +53,6 @@ class Journal:
             return
         p = self._path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(p, lambda tmp: tmp.write_bytes(
-            pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+        write_atomically(
+            p, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        )

@@ -14,12 +14,12 @@ from modelrank.topology.omega import class_means
 @dataclass
 class LayerReport:
     """Attributes:
-        layers: probed layer names, input side first.
-        shapes: each layer's activation shape ("CxHxW"), "" where unknown.
-        mean_betti: (L, 3) class-balanced means of the per-image cubical (β0, β1, β2).
-        omega_cubical: (L,) Ω of the cubical counts.
-        omega_rips: (L,) Ω of the Rips Betti numbers, or None when they were not computed.
-        n_images: images behind the means.
+    layers: probed layer names, input side first.
+    shapes: each layer's activation shape ("CxHxW"), "" where unknown.
+    mean_betti: (L, 3) class-balanced means of the per-image cubical (β0, β1, β2).
+    omega_cubical: (L,) Ω of the cubical counts.
+    omega_rips: (L,) Ω of the Rips Betti numbers, or None when they were not computed.
+    n_images: images behind the means.
     """
 
     layers: list[str]
@@ -32,11 +32,17 @@ class LayerReport:
     def table(self) -> tuple[list[str], list[list[str]]]:
         """Header and formatted cells, one row a layer."""
         header = ["#", "layer", "shape", "b0", "b1", "b2", "Omega"] + (
-            ["Omega_rips"] if self.omega_rips is not None else [])
+            ["Omega_rips"] if self.omega_rips is not None else []
+        )
         rows = []
         for i, name in enumerate(self.layers):
-            cells = [str(i + 1), name, self.shapes[i], *(f"{v:.1f}" for v in self.mean_betti[i]),
-                     f"{self.omega_cubical[i]:.1f}"]
+            cells = [
+                str(i + 1),
+                name,
+                self.shapes[i],
+                *(f"{v:.1f}" for v in self.mean_betti[i]),
+                f"{self.omega_cubical[i]:.1f}",
+            ]
             if self.omega_rips is not None:
                 cells.append(f"{self.omega_rips[i]:.2f}")
             rows.append(cells)
@@ -50,8 +56,10 @@ def layer_report(row: RankRow) -> LayerReport:
     labels = np.asarray(topo["arrays"]["labels"])
     shapes = row.info.get("layer_shapes", {})
     return LayerReport(
-        layers=list(topo["layers"]), shapes=[shapes.get(n, "") for n in topo["layers"]],
+        layers=list(topo["layers"]),
+        shapes=[shapes.get(n, "") for n in topo["layers"]],
         mean_betti=class_means(b, labels).mean(axis=0),
         omega_cubical=np.asarray(topo["omega_cubical"], float),
         omega_rips=np.asarray(topo["omega_rips"], float) if "omega_rips" in topo else None,
-        n_images=len(labels))
+        n_images=len(labels),
+    )

@@ -19,8 +19,8 @@ import html
 import io
 import json
 import math
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -30,7 +30,14 @@ from modelrank.errors import ConfigError, ParameterError
 
 FORMATS = ("md", "csv", "json", "html")
 #: Protocols whose accuracy the scatter plots use first, in this order; otherwise the first by name.
-PREFERRED_PROTOCOLS = ("finetune", "fine-tune", "fine_tune", "linear", "linear-probe", "linear_probe")
+PREFERRED_PROTOCOLS = (
+    "finetune",
+    "fine-tune",
+    "fine_tune",
+    "linear",
+    "linear-probe",
+    "linear_probe",
+)
 
 
 @dataclass
@@ -76,8 +83,11 @@ class TauTable:
 
     @property
     def title(self) -> str:
-        return self.suite if self.ground_truth == "headline" else \
-            f"{self.suite} (against {self.ground_truth})"
+        return (
+            self.suite
+            if self.ground_truth == "headline"
+            else f"{self.suite} (against {self.ground_truth})"
+        )
 
 
 @dataclass
@@ -91,6 +101,7 @@ class Leaderboard:
 
 
 # --------------------------------------------------------------------------- reading the store
+
 
 def build(store, datasets: Sequence[str] | None = None, metric: str | None = None) -> Leaderboard:
     """Read everything the leaderboard shows from ``store``.
@@ -107,17 +118,24 @@ def build(store, datasets: Sequence[str] | None = None, metric: str | None = Non
     unknown = [d for d in chosen if d not in known]
     if unknown:
         have = ", ".join(known) if known else "none yet"
-        raise ConfigError(f"no results for dataset {unknown[0]!r} in {store.path} "
-                          f"(datasets there: {have})")
+        raise ConfigError(
+            f"no results for dataset {unknown[0]!r} in {store.path} (datasets there: {have})"
+        )
     all_scores = store.scores()
     if metric is not None and metric not in {s["metric"] for s in all_scores}:
         have = ", ".join(sorted({s["metric"] for s in all_scores})) or "none yet"
         raise ConfigError(f"no {metric!r} scores in {store.path} (scores there: {have})")
     corr = store.correlations()
-    targets = [t for ds in chosen
-               for t in _targets(store, ds, metric, [c for c in corr if c["dataset"] == ds])]
-    return Leaderboard(str(store.path), targets,
-                       _tau_tables(corr, chosen if datasets else None, store.tau_summaries()))
+    targets = [
+        t
+        for ds in chosen
+        for t in _targets(store, ds, metric, [c for c in corr if c["dataset"] == ds])
+    ]
+    return Leaderboard(
+        str(store.path),
+        targets,
+        _tau_tables(corr, chosen if datasets else None, store.tau_summaries()),
+    )
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
@@ -137,8 +155,14 @@ def _recipe_key(rec: dict[str, Any]) -> tuple:
     recipe, info = rec["recipe"], rec["info"]
     data = recipe.get("data", {}) if isinstance(recipe.get("data"), dict) else {}
     per_class = data.get("per_class", rec["per_class"])
-    return (rec["split"], per_class, info.get("image_size"), recipe.get("eta"),
-            recipe.get("layout"), (recipe.get("versions") or {}).get("modelrank"))
+    return (
+        rec["split"],
+        per_class,
+        info.get("image_size"),
+        recipe.get("eta"),
+        recipe.get("layout"),
+        (recipe.get("versions") or {}).get("modelrank"),
+    )
 
 
 def _recipe_label(key: tuple) -> str:
@@ -164,17 +188,36 @@ def _targets(store, dataset: str, metric: str | None, corr: list[dict]) -> list[
         groups.setdefault(key, {})[(rec["model"], rec["metric"])] = rec
         last[key] = rec["run_id"]
     # what every table of the target shows beside its scores, read once
-    shared = {"accs": store.accuracies(dataset=dataset), "infos": store.model_infos(dataset),
-              "primary": store.primary_metric(dataset), "omega": _omegas(store, dataset)}
+    shared = {
+        "accs": store.accuracies(dataset=dataset),
+        "infos": store.model_infos(dataset),
+        "primary": store.primary_metric(dataset),
+        "omega": _omegas(store, dataset),
+    }
     if not groups:
         return [_target(dataset, metric, corr, [], "", shared)]
     keys = sorted(groups, key=lambda k: -last[k])
-    return [_target(dataset, metric, corr, list(groups[k].values()),
-                    _recipe_label(k) if len(keys) > 1 else "", shared) for k in keys]
+    return [
+        _target(
+            dataset,
+            metric,
+            corr,
+            list(groups[k].values()),
+            _recipe_label(k) if len(keys) > 1 else "",
+            shared,
+        )
+        for k in keys
+    ]
 
 
-def _target(dataset: str, metric: str | None, corr: list[dict], scores: list[dict],
-            recipe: str, shared: dict[str, Any]) -> TargetBoard:
+def _target(
+    dataset: str,
+    metric: str | None,
+    corr: list[dict],
+    scores: list[dict],
+    recipe: str,
+    shared: dict[str, Any],
+) -> TargetBoard:
     accs = shared["accs"]
     metrics = sorted({s["metric"] for s in scores})
     ranked_by = metric if metric is not None else shared["primary"]
@@ -187,8 +230,18 @@ def _target(dataset: str, metric: str | None, corr: list[dict], scores: list[dic
     by_model: dict[str, dict[str, Any]] = {}
 
     def entry(model: str) -> dict[str, Any]:
-        return by_model.setdefault(model, {"rank": None, "model": model, "raw": {}, "scores": {},
-                                           "unavailable": {}, "accuracy": {}, "control": None})
+        return by_model.setdefault(
+            model,
+            {
+                "rank": None,
+                "model": model,
+                "raw": {},
+                "scores": {},
+                "unavailable": {},
+                "accuracy": {},
+                "control": None,
+            },
+        )
 
     for s in scores:
         e = entry(s["model"])
@@ -202,16 +255,24 @@ def _target(dataset: str, metric: str | None, corr: list[dict], scores: list[dic
     for model, info in shared["infos"].items():
         if model in by_model:
             by_model[model]["control"] = control_kind(info)
-    rows = sorted(by_model.values(), key=lambda e: (ranked_by not in e["scores"],
-                                                    -e["scores"].get(ranked_by, 0.0), e["model"]))
+    rows = sorted(
+        by_model.values(),
+        key=lambda e: (ranked_by not in e["scores"], -e["scores"].get(ranked_by, 0.0), e["model"]),
+    )
     from modelrank.correlation import shared_ranks
 
     for e, rank in zip(rows, shared_ranks([r["scores"].get(ranked_by) for r in rows])):
         e["rank"] = rank  # equal values share a rank
     runs = sorted({(s["run_id"], s["split"], s["per_class"]) for s in scores})
-    board = TargetBoard(dataset, ranked_by, metrics, protocols, rows,
-                        runs=[{"run_id": r, "split": sp, "per_class": pc} for r, sp, pc in runs],
-                        recipe=recipe)
+    board = TargetBoard(
+        dataset,
+        ranked_by,
+        metrics,
+        protocols,
+        rows,
+        runs=[{"run_id": r, "split": sp, "per_class": pc} for r, sp, pc in runs],
+        recipe=recipe,
+    )
     board.omega = dict(shared["omega"])
     board.tau = _scatter_taus(board, corr)
     return board
@@ -228,7 +289,10 @@ def control_kind(info: dict[str, Any]) -> str | None:
 
 
 def _protocol_order(p: str) -> tuple[int, str]:
-    return (PREFERRED_PROTOCOLS.index(p) if p in PREFERRED_PROTOCOLS else len(PREFERRED_PROTOCOLS), p)
+    return (
+        PREFERRED_PROTOCOLS.index(p) if p in PREFERRED_PROTOCOLS else len(PREFERRED_PROTOCOLS),
+        p,
+    )
 
 
 def omega_from_arrays(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -269,43 +333,64 @@ def _scatter_taus(board: TargetBoard, corr: list[dict]) -> dict[str, dict[str, A
     if not board.protocols:
         return {}
     protocol = board.protocols[0]
-    stored = {c["score"]: c for c in sorted(corr, key=lambda c: c["run_id"])
-              if c.get("ground_truth", "headline") == "headline"}
+    stored = {
+        c["score"]: c
+        for c in sorted(corr, key=lambda c: c["run_id"])
+        if c.get("ground_truth", "headline") == "headline"
+    }
     out: dict[str, dict[str, Any]] = {}
     for m in board.metrics:
         c = stored.get(m)
         if c is not None and c["weighted_tau"] is not None:
-            out[m] = {"value": c["weighted_tau"], "source": "stored", "suite": c["suite"],
-                      "protocol": protocol}
+            out[m] = {
+                "value": c["weighted_tau"],
+                "source": "stored",
+                "suite": c["suite"],
+                "protocol": protocol,
+            }
             continue
         x, y = _points(board, m, protocol)
         if len(x) >= 3:
             from modelrank.correlation import weighted_tau
 
             v = weighted_tau(x, y)
-            out[m] = {"value": v if math.isfinite(v) else None, "source": "computed",
-                      "protocol": protocol}
+            out[m] = {
+                "value": v if math.isfinite(v) else None,
+                "source": "computed",
+                "protocol": protocol,
+            }
     return out
 
 
 def _points(board: TargetBoard, metric: str, protocol: str) -> tuple[list[float], list[float]]:
-    pts = [(r["scores"][metric], r["accuracy"][protocol]) for r in board.rows
-           if metric in r["scores"] and protocol in r["accuracy"]]
+    pts = [
+        (r["scores"][metric], r["accuracy"][protocol])
+        for r in board.rows
+        if metric in r["scores"] and protocol in r["accuracy"]
+    ]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
-def _tau_tables(corr: list[dict], only: list[str] | None,
-                summaries: list[dict] | None = None) -> list[TauTable]:
+def _tau_tables(
+    corr: list[dict], only: list[str] | None, summaries: list[dict] | None = None
+) -> list[TauTable]:
     """The cross-target tables; a stored summary (mean interval, verdict) is attached to a row
     only when it comes from the run of all that row's correlations and covers the same number
     of datasets (a filtered or mixed table has a different mean)."""
     by_key = {(r["suite"], r["ground_truth"], r["score"]): r for r in summaries or []}
     tables = []
-    groups = sorted({(c["suite"], c.get("ground_truth", "headline")) for c in corr},
-                    key=lambda g: (g[0], g[1] != "headline", g[1]))
+    groups = sorted(
+        {(c["suite"], c.get("ground_truth", "headline")) for c in corr},
+        key=lambda g: (g[0], g[1] != "headline", g[1]),
+    )
     for suite, gt in groups:
-        rows_s = [c for c in corr if c["suite"] == suite and c.get("ground_truth", "headline") == gt
-                  and (only is None or c["dataset"] in only)]
+        rows_s = [
+            c
+            for c in corr
+            if c["suite"] == suite
+            and c.get("ground_truth", "headline") == gt
+            and (only is None or c["dataset"] in only)
+        ]
         if not rows_s:
             continue
         datasets = sorted({c["dataset"] for c in rows_s})
@@ -321,9 +406,15 @@ def _tau_tables(corr: list[dict], only: list[str] | None,
                     if c.get("tau_low") is not None and c.get("tau_high") is not None:
                         intervals[c["dataset"]] = (c["tau_low"], c["tau_high"])
             vals = [v for v in taus.values() if v is not None]
-            row = {"score": score, "weighted_tau": taus, "interval": intervals,
-                   "mean": float(np.mean(vals)) if vals else None, "n_datasets": len(vals),
-                   "mean_interval": None, "verdict": None}
+            row = {
+                "score": score,
+                "weighted_tau": taus,
+                "interval": intervals,
+                "mean": float(np.mean(vals)) if vals else None,
+                "n_datasets": len(vals),
+                "mean_interval": None,
+                "verdict": None,
+            }
             summ = by_key.get((suite, gt, score))
             if summ and runs == {summ["run_id"]} and summ["n_datasets"] == len(vals):
                 if summ["tau_low"] is not None and summ["tau_high"] is not None:
@@ -339,6 +430,7 @@ def _tau_tables(corr: list[dict], only: list[str] | None,
 
 # --------------------------------------------------------------------------- text formats
 
+
 def format_for(fmt: str | None, output: str | None) -> str:
     """The format to write: ``fmt`` when given, else the one ``output``'s suffix names
     (.md/.markdown, .csv, .json, .html/.htm), else ``md`` when there is no output file."""
@@ -346,8 +438,11 @@ def format_for(fmt: str | None, output: str | None) -> str:
         suffix = Path(output).suffix.lower().lstrip(".") if output else ""
         fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix) or "md"
         if fmt not in FORMATS:
-            raise ParameterError("fmt", f"is needed: the format cannot be told from {output!r} "
-                                 f"(give one of {', '.join(FORMATS)})")
+            raise ParameterError(
+                "fmt",
+                f"is needed: the format cannot be told from {output!r} "
+                f"(give one of {', '.join(FORMATS)})",
+            )
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ParameterError("fmt", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -367,7 +462,7 @@ def _num(v: float | None, spec: str) -> str:
 
 
 def _target_header(t: TargetBoard) -> list[str]:
-    return (["rank", "model"] + t.metrics + [f"{p} acc (%)" for p in t.protocols])
+    return ["rank", "model"] + t.metrics + [f"{p} acc (%)" for p in t.protocols]
 
 
 def _target_cells(t: TargetBoard, r: dict[str, Any]) -> list[str]:
@@ -397,21 +492,27 @@ def _tau_cells(tt: TauTable, r: dict[str, Any]) -> list[str]:
     mean = with_interval(r["mean"], r.get("mean_interval"))
     if r["mean"] is not None and r["n_datasets"] < len(tt.datasets):
         mean += "†"
-    cells = ([r["score"]] + [with_interval(r["weighted_tau"][d], r.get("interval", {}).get(d))
-                             for d in tt.datasets] + [mean])
+    cells = (
+        [r["score"]]
+        + [with_interval(r["weighted_tau"][d], r.get("interval", {}).get(d)) for d in tt.datasets]
+        + [mean]
+    )
     if _has_verdicts(tt):
         cells.append(r.get("verdict") or "")
     return cells
 
 
 def _runs_note(t: TargetBoard) -> str:
-    parts = [f"run {r['run_id']} ({r['split']}, "
-             f"{'all' if r['per_class'] is None else r['per_class']} per class)" for r in t.runs]
+    parts = [
+        f"run {r['run_id']} ({r['split']}, "
+        f"{'all' if r['per_class'] is None else r['per_class']} per class)"
+        for r in t.runs
+    ]
     return "scores from " + "; ".join(parts) if parts else ""
 
 
 def _direction_note(t: TargetBoard) -> str:
-    """" (ranked by X, higher is better)" from the score registry, or "" for an unknown score."""
+    """ " (ranked by X, higher is better)" from the score registry, or "" for an unknown score."""
     if t.ranked_by is None:
         return ""
     from modelrank.errors import MetricError
@@ -440,11 +541,21 @@ def to_markdown(board: Leaderboard) -> str:
     if not board.correlations:
         out += ["No rank correlations stored yet (they come from `modelrank benchmark`).", ""]
     for tt in board.correlations:
-        out += [f"Suite `{tt.title}`; rows sorted by mean weighted τ"
-                + ("; [95 % interval] where the suite computed one." if any(
-                    r.get("interval") for r in tt.rows) else ".")
-                + (" A score beats the best static baseline only when its mean's interval lies "
-                   "above the baseline's mean." if _has_verdicts(tt) else ""), ""]
+        out += [
+            f"Suite `{tt.title}`; rows sorted by mean weighted τ"
+            + (
+                "; [95 % interval] where the suite computed one."
+                if any(r.get("interval") for r in tt.rows)
+                else "."
+            )
+            + (
+                " A score beats the best static baseline only when its mean's interval lies "
+                "above the baseline's mean."
+                if _has_verdicts(tt)
+                else ""
+            ),
+            "",
+        ]
         out += _md_table(_tau_header(tt), [_tau_cells(tt, r) for r in tt.rows]) + [""]
         if any(r["n_datasets"] < len(tt.datasets) for r in tt.rows):
             out += ["† mean over fewer datasets (the score is missing on some).", ""]
@@ -452,15 +563,20 @@ def to_markdown(board: Leaderboard) -> str:
 
 
 def _md_target(t: TargetBoard) -> list[str]:
-    title = (f"## {t.dataset}" + (f" — ranked by {t.ranked_by}" if t.ranked_by else "")
-             + (f" — {t.recipe}" if t.recipe else ""))
+    title = (
+        f"## {t.dataset}"
+        + (f" — ranked by {t.ranked_by}" if t.ranked_by else "")
+        + (f" — {t.recipe}" if t.recipe else "")
+    )
     out = [title, ""]
     if not t.rows:
         return out + ["No scores or accuracies stored for this target.", ""]
     if t.ranked_by is not None and not any(t.ranked_by in r["scores"] for r in t.rows):
         out += [f"No {t.ranked_by} scores on this target; backbones listed by name.", ""]
     out += _md_table(_target_header(t), [_target_cells(t, r) for r in t.rows]) + [""]
-    notes = [f"- {r['model']}: {m} n/a ({why})" for r in t.rows for m, why in r["unavailable"].items()]
+    notes = [
+        f"- {r['model']}: {m} n/a ({why})" for r in t.rows for m, why in r["unavailable"].items()
+    ]
     if t.runs:
         out += [f"Raw score values{_direction_note(t)}; {_runs_note(t)}.", ""]
     return out + (notes + [""] if notes else [])
@@ -468,32 +584,53 @@ def _md_target(t: TargetBoard) -> list[str]:
 
 def to_csv(board: Leaderboard) -> str:
     """Two blocks separated by one empty line: the per-target rows (header ``dataset,recipe,
-    ranked_by,rank,model,<scores…>,<protocol> acc (%)…``; recipe empty when a target has one), then the τ rows (``suite,score,<datasets…>,mean,
+    ranked_by,rank,model,<scores…>,<protocol> acc (%)…``; recipe empty when a target has one),
+    then the τ rows (``suite,score,<datasets…>,mean,
     n_datasets,mean_low,mean_high,verdict``: the mean's 95 % interval and the verdict against the
-    best static baseline where the benchmark stored them; the suite is written "SUITE (against GT)" for a second ground truth).
+    best static baseline where the benchmark stored them; the suite is written "SUITE (against
+    GT)" for a second ground truth).
     Unavailable / missing cells are empty."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     metrics = _dedupe(m for t in board.targets for m in t.metrics)
     protocols = _dedupe(p for t in board.targets for p in t.protocols)
-    w.writerow(["dataset", "recipe", "ranked_by", "rank", "model"] + metrics
-               + [f"{p} acc (%)" for p in protocols])
+    w.writerow(
+        ["dataset", "recipe", "ranked_by", "rank", "model"]
+        + metrics
+        + [f"{p} acc (%)" for p in protocols]
+    )
     for t in board.targets:
         for r in t.rows:
-            w.writerow([t.dataset, t.recipe, t.ranked_by or "",
-                        "" if r["rank"] is None else r["rank"], r["model"]]
-                       + [_repr(r["raw"].get(m)) for m in metrics]
-                       + [_repr(r["accuracy"].get(p)) for p in protocols])
+            w.writerow(
+                [
+                    t.dataset,
+                    t.recipe,
+                    t.ranked_by or "",
+                    "" if r["rank"] is None else r["rank"],
+                    r["model"],
+                ]
+                + [_repr(r["raw"].get(m)) for m in metrics]
+                + [_repr(r["accuracy"].get(p)) for p in protocols]
+            )
     buf.write("\n")
     datasets = _dedupe(d for tt in board.correlations for d in tt.datasets)
-    w.writerow(["suite", "score"] + datasets + ["mean", "n_datasets", "mean_low", "mean_high",
-                                                 "verdict"])
+    w.writerow(
+        ["suite", "score"] + datasets + ["mean", "n_datasets", "mean_low", "mean_high", "verdict"]
+    )
     for tt in board.correlations:
         for r in tt.rows:
             iv = r.get("mean_interval") or (None, None)
-            w.writerow([tt.title, r["score"]] + [_repr(r["weighted_tau"].get(d)) for d in datasets]
-                       + [_repr(r["mean"]), r["n_datasets"], _repr(iv[0]), _repr(iv[1]),
-                          r.get("verdict") or ""])
+            w.writerow(
+                [tt.title, r["score"]]
+                + [_repr(r["weighted_tau"].get(d)) for d in datasets]
+                + [
+                    _repr(r["mean"]),
+                    r["n_datasets"],
+                    _repr(iv[0]),
+                    _repr(iv[1]),
+                    r.get("verdict") or "",
+                ]
+            )
     return buf.getvalue()
 
 
@@ -544,43 +681,68 @@ document.querySelectorAll("table.sortable").forEach(t=>{
 #: Scores a target's HTML table shows beside the one it is ranked by (those stored, in this
 #: order, up to :data:`HTML_SCORES_SHOWN` in all); every score is in the "all scores" table
 #: behind a toggle, so that a page with 30 scores still fits 1280 px.
-HTML_PREFERRED_SCORES = ("knn", "linear", "logme", "nleep", "sfda", "ncti", "betti-cubical",
-                         "hscore", "leep", "gbc")
+HTML_PREFERRED_SCORES = (
+    "knn",
+    "linear",
+    "logme",
+    "nleep",
+    "sfda",
+    "ncti",
+    "betti-cubical",
+    "hscore",
+    "leep",
+    "gbc",
+)
 HTML_SCORES_SHOWN = 6
-
 
 
 def to_html(board: Leaderboard) -> str:
     """One self-contained page: inline CSS, plots as inline base64 PNGs, no external reference."""
     e = html.escape
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>modelrank leaderboard</title>", f"<style>{_CSS}</style></head><body>",
-             "<h1>modelrank leaderboard</h1>",
-             f'<p class="note">From the results database <code>{e(board.database)}</code>.</p>']
-    links = [f'<a href="#{_anchor(t.dataset + (" " + t.recipe if t.recipe else ""))}">'
-             f'{e(t.dataset + (" (" + t.recipe + ")" if t.recipe else ""))}</a>'
-             for t in board.targets]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>modelrank leaderboard</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>modelrank leaderboard</h1>",
+        f'<p class="note">From the results database <code>{e(board.database)}</code>.</p>',
+    ]
+    links = [
+        f'<a href="#{_anchor(t.dataset + (" " + t.recipe if t.recipe else ""))}">'
+        f"{e(t.dataset + (' (' + t.recipe + ')' if t.recipe else ''))}</a>"
+        for t in board.targets
+    ]
     links.append('<a href="#across-targets">across targets</a>')
     parts.append('<nav class="note">Targets: ' + " · ".join(links) + "</nav>")
     if not board.targets:
         parts.append('<p class="empty">No results in the database yet.</p>')
     for t in board.targets:
         parts += _html_target(t)
-    parts.append('<h2 id="across-targets">Across targets: weighted τ of each score against accuracy</h2>')
+    parts.append(
+        '<h2 id="across-targets">Across targets: weighted τ of each score against accuracy</h2>'
+    )
     if not board.correlations:
-        parts.append('<p class="empty">No rank correlations stored yet '
-                     "(they come from <code>modelrank benchmark</code>).</p>")
+        parts.append(
+            '<p class="empty">No rank correlations stored yet '
+            "(they come from <code>modelrank benchmark</code>).</p>"
+        )
     for tt in board.correlations:
         parts.append(f"<h3>Suite {e(tt.title)}</h3>")
         parts.append(_html_table(_tau_header(tt), [_tau_cells(tt, r) for r in tt.rows], "tau"))
         if any(r["n_datasets"] < len(tt.datasets) for r in tt.rows):
-            parts.append('<p class="note">† mean over fewer datasets (the score is missing on some).</p>')
+            parts.append(
+                '<p class="note">† mean over fewer datasets (the score is missing on some).</p>'
+            )
         if any(r.get("interval") for r in tt.rows):
-            parts.append('<p class="note">[low, high]: 95 % interval over half-samples of the '
-                         "scored images.</p>")
+            parts.append(
+                '<p class="note">[low, high]: 95 % interval over half-samples of the '
+                "scored images.</p>"
+            )
         if _has_verdicts(tt):
-            parts.append('<p class="note">A score beats the best static baseline only when its '
-                         "mean's interval lies above the baseline's mean.</p>")
+            parts.append(
+                '<p class="note">A score beats the best static baseline only when its '
+                "mean's interval lies above the baseline's mean.</p>"
+            )
         parts.append(_figure(_plot_tau_bars(tt), f"Mean weighted τ per score, suite {tt.title}"))
     parts.append(f"<script>{_SORT_JS}</script></body></html>")
     return "\n".join(parts) + "\n"
@@ -594,17 +756,24 @@ def _html_cell(v: str, kind: str) -> str:
     return text
 
 
-def _html_table(header: list[str], body: list[list[str]], kind: str,
-                row_classes: list[str] | None = None) -> str:
+def _html_table(
+    header: list[str], body: list[list[str]], kind: str, row_classes: list[str] | None = None
+) -> str:
     e = html.escape
     cls = [' class="model"' if h in ("model", "score") else "" for h in header]
-    head = "<thead><tr>" + "".join(f"<th{c}>{e(h)}</th>" for h, c in zip(header, cls)) + "</tr></thead>"
+    head = (
+        "<thead><tr>"
+        + "".join(f"<th{c}>{e(h)}</th>" for h, c in zip(header, cls))
+        + "</tr></thead>"
+    )
     rows = []
     for i, row in enumerate(body):
         rc = row_classes[i] if row_classes else ""
-        rows.append((f'<tr class="{rc}">' if rc else "<tr>")
-                    + "".join(f"<td{c}>{_html_cell(v, kind)}</td>" for v, c in zip(row, cls))
-                    + "</tr>")
+        rows.append(
+            (f'<tr class="{rc}">' if rc else "<tr>")
+            + "".join(f"<td{c}>{_html_cell(v, kind)}</td>" for v, c in zip(row, cls))
+            + "</tr>"
+        )
     return f'<table class="{kind} sortable">{head}<tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -621,41 +790,68 @@ def _shown_metrics(t: TargetBoard) -> list[str]:
 
 def _html_target(t: TargetBoard) -> list[str]:
     e = html.escape
-    title = (e(t.dataset) + (f" — ranked by {e(t.ranked_by)}" if t.ranked_by else "")
-             + (f" — {e(t.recipe)}" if t.recipe else ""))
+    title = (
+        e(t.dataset)
+        + (f" — ranked by {e(t.ranked_by)}" if t.ranked_by else "")
+        + (f" — {e(t.recipe)}" if t.recipe else "")
+    )
     out = [f'<h2 id="{_anchor(t.dataset + (" " + t.recipe if t.recipe else ""))}">{title}</h2>']
     if not t.rows:
         return out + ['<p class="empty">No scores or accuracies stored for this target.</p>']
     if t.ranked_by is not None and not any(t.ranked_by in r["scores"] for r in t.rows):
-        out.append(f'<p class="empty">No {e(t.ranked_by)} scores on this target; '
-                   "backbones listed by name.</p>")
-    classes = [" ".join(c for c in ("best" if r["rank"] == 1 else "",
-                                    "control" if r.get("control") else "") if c)
-               for r in t.rows]
+        out.append(
+            f'<p class="empty">No {e(t.ranked_by)} scores on this target; '
+            "backbones listed by name.</p>"
+        )
+    classes = [
+        " ".join(
+            c
+            for c in ("best" if r["rank"] == 1 else "", "control" if r.get("control") else "")
+            if c
+        )
+        for r in t.rows
+    ]
     compact = TargetBoard(t.dataset, t.ranked_by, _shown_metrics(t), t.protocols, t.rows)
-    out.append(_html_table(_target_header(compact), [_target_cells(compact, r) for r in t.rows],
-                           "ranking", classes))
+    out.append(
+        _html_table(
+            _target_header(compact), [_target_cells(compact, r) for r in t.rows], "ranking", classes
+        )
+    )
     if len(compact.metrics) < len(t.metrics):
-        out.append(f"<details><summary>All {len(t.metrics)} scores</summary><div class=\"wide\">"
-                   + _html_table(_target_header(t), [_target_cells(t, r) for r in t.rows],
-                                 "ranking", classes) + "</div></details>")
+        out.append(
+            f'<details><summary>All {len(t.metrics)} scores</summary><div class="wide">'
+            + _html_table(
+                _target_header(t), [_target_cells(t, r) for r in t.rows], "ranking", classes
+            )
+            + "</div></details>"
+        )
     if t.runs:
-        out.append(f'<p class="note">Raw score values (ranked by the higher-is-better score; '
-                   f"the first row, highlighted, is the recommended backbone; click a column to "
-                   f"sort); {e(_runs_note(t))}.</p>")
-    notes = [f"{r['model']}: {m} n/a ({why})" for r in t.rows for m, why in r["unavailable"].items()]
+        out.append(
+            f'<p class="note">Raw score values (ranked by the higher-is-better score; '
+            f"the first row, highlighted, is the recommended backbone; click a column to "
+            f"sort); {e(_runs_note(t))}.</p>"
+        )
+    notes = [
+        f"{r['model']}: {m} n/a ({why})" for r in t.rows for m, why in r["unavailable"].items()
+    ]
     if notes:
-        out.append(f'<details><summary>{len(notes)} unavailable scores and why</summary>'
-                   '<ul class="note">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul></details>")
+        out.append(
+            f"<details><summary>{len(notes)} unavailable scores and why</summary>"
+            '<ul class="note">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul></details>"
+        )
     if t.omega:
         out.append(_figure(_plot_omega(t), f"Ω over normalised depth on {t.dataset}"))
     else:
         out.append('<p class="empty">No Betti arrays or Ω stored for this target.</p>')
     if t.protocols and any(_points(t, m, t.protocols[0])[0] for m in t.metrics):
-        out.append(_figure(_plot_scatter(t), f"Scores against {t.protocols[0]} accuracy on {t.dataset}"))
+        out.append(
+            _figure(_plot_scatter(t), f"Scores against {t.protocols[0]} accuracy on {t.dataset}")
+        )
     else:
-        out.append('<p class="empty">No accuracies stored for this target, so no score-vs-accuracy '
-                   "plot.</p>")
+        out.append(
+            '<p class="empty">No accuracies stored for this target, so no score-vs-accuracy '
+            "plot.</p>"
+        )
     return out
 
 
@@ -667,8 +863,10 @@ def _anchor(dataset: str) -> str:
 def _figure(png: bytes, caption: str) -> str:
     e = html.escape
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption class=\"note\">{e(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
+        f'<figcaption class="note">{e(caption)}</figcaption></figure>'
+    )
 
 
 def _plot_omega(t: TargetBoard) -> bytes:
@@ -700,8 +898,13 @@ def _plot_scatter(t: TargetBoard) -> bytes:
         ax.scatter(x, y, s=18)
         for r in t.rows:
             if m in r["scores"] and protocol in r["accuracy"]:
-                ax.annotate(r["model"], (r["scores"][m], r["accuracy"][protocol]), fontsize=6,
-                            xytext=(2, 2), textcoords="offset points")
+                ax.annotate(
+                    r["model"],
+                    (r["scores"][m], r["accuracy"][protocol]),
+                    fontsize=6,
+                    xytext=(2, 2),
+                    textcoords="offset points",
+                )
         tau = t.tau.get(m, {}).get("value")
         ax.set_title(f"{m}: τw = {'n/a' if tau is None else format(tau, '.3f')}", fontsize=10)
         ax.set_xlabel(f"{_score_label(t, m)} (higher is better)", fontsize=8)
@@ -726,7 +929,9 @@ def _plot_tau_bars(tt: TauTable) -> bytes:
     ax = fig.add_subplot()
     names = [r["score"] for r in rows][::-1]
     means = [r["mean"] for r in rows][::-1]
-    bars = ax.barh(names, means, color=[style.POSITIVE if v >= 0 else style.NEGATIVE for v in means])
+    bars = ax.barh(
+        names, means, color=[style.POSITIVE if v >= 0 else style.NEGATIVE for v in means]
+    )
     ax.bar_label(bars, labels=[f"{v:.3f}" for v in means], padding=3, fontsize=8)
     ax.axvline(0.0, color=style.REFERENCE, linewidth=0.8)
     ax.set_xlim(-1.1, 1.1)

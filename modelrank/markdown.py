@@ -12,8 +12,9 @@ def _cell(value: object, empty: str) -> str:
     return text if text else empty
 
 
-def table(header: Sequence[object], rows: Iterable[Sequence[object]], *,
-          empty: str = "") -> list[str]:
+def table(
+    header: Sequence[object], rows: Iterable[Sequence[object]], *, empty: str = ""
+) -> list[str]:
     """The lines of a GitHub-flavoured Markdown table: the header, its rule, one line a row.
 
     Args:

@@ -53,18 +53,26 @@ def entry_from_spec(word: str) -> ZooEntry:
         name, _, tag = rest.partition(".")
         if not timm.is_model(name):
             close = timm.list_models(f"*{name[:6]}*")[:5]
-            raise UnknownModelError(f"timm has no model {name!r}"
-                                    + (f" (close: {', '.join(close)})" if close else ""))
+            raise UnknownModelError(
+                f"timm has no model {name!r}" + (f" (close: {', '.join(close)})" if close else "")
+            )
         return ZooEntry(name=word, source="timm", id=name, weights=tag or None, tags=("timm",))
     if kind == "tv":
         import torchvision.models as tvm
 
         name, _, weights = rest.partition(":")
         if name not in tvm.list_models():
-            raise UnknownModelError(f"torchvision has no model {name!r}; see "
-                                    "torchvision.models.list_models()")
-        return ZooEntry(name=word, source="torchvision", id=name, weights=weights or "DEFAULT",
-                        imagenet_top1="auto", tags=("torchvision",))
+            raise UnknownModelError(
+                f"torchvision has no model {name!r}; see torchvision.models.list_models()"
+            )
+        return ZooEntry(
+            name=word,
+            source="torchvision",
+            id=name,
+            weights=weights or "DEFAULT",
+            imagenet_top1="auto",
+            tags=("torchvision",),
+        )
     if kind == "hf":
         repo, _, rev = rest.partition("@")
         if repo.count("/") != 1 or not all(repo.split("/")):
@@ -73,14 +81,16 @@ def entry_from_spec(word: str) -> ZooEntry:
     if kind == "file":
         arch, eq, path = rest.rpartition("=")
         if not eq or not arch or not path:
-            raise ConfigError(f"{word!r}: a state dict is file:ARCH=PATH "
-                              "(e.g. file:timm:resnet50=./weights.pth)")
+            raise ConfigError(
+                f"{word!r}: a state dict is file:ARCH=PATH (e.g. file:timm:resnet50=./weights.pth)"
+            )
         if not Path(path).expanduser().is_file():
             raise ConfigError(f"{word!r}: weights file {path!r} does not exist")
         if not arch.startswith(("timm:", "torchvision:")):
             arch = f"timm:{arch}"
-        return ZooEntry(name=word, source="file", id=arch, weights=str(Path(path).expanduser()),
-                        tags=("file",))
+        return ZooEntry(
+            name=word, source="file", id=arch, weights=str(Path(path).expanduser()), tags=("file",)
+        )
     raise ConfigError(f"{word!r}: unknown prefix {kind!r} (one of {', '.join(PREFIXES)})")
 
 
@@ -91,7 +101,7 @@ def expand_pattern(word: str, zoo_names: list[str]) -> list[str]:
     if word.startswith("timm:"):
         import timm
 
-        names = [f"timm:{n}" for n in timm.list_pretrained(word[len("timm:"):])]
+        names = [f"timm:{n}" for n in timm.list_pretrained(word[len("timm:") :])]
         where = "timm's pretrained models"
     elif is_spec(word):
         raise ConfigError(f"{word!r}: patterns work over zoo names and after timm: only")
@@ -101,8 +111,10 @@ def expand_pattern(word: str, zoo_names: list[str]) -> list[str]:
     if not names:
         raise UnknownModelError(f"pattern {word!r} matches none of {where}")
     if len(names) > MAX_MATCHES:
-        raise ConfigError(f"pattern {word!r} matches {len(names)} of {where}, more than "
-                          f"{MAX_MATCHES}; narrow it (the first: {', '.join(names[:5])}, ...)")
+        raise ConfigError(
+            f"pattern {word!r} matches {len(names)} of {where}, more than "
+            f"{MAX_MATCHES}; narrow it (the first: {', '.join(names[:5])}, ...)"
+        )
     return names
 
 
@@ -130,6 +142,9 @@ def catalogue(source: str, pattern: str = "*") -> list[ZooEntry]:
             repos = sorted(r.repo_id for r in scan_cache_dir().repos if r.repo_type == "model")
         except Exception:  # no cache directory yet
             repos = []
-        return [entry_from_spec(f"hf:{r}") for r in fnmatch.filter(repos, pattern)
-                if r.count("/") == 1 and not r.startswith("timm/")]
+        return [
+            entry_from_spec(f"hf:{r}")
+            for r in fnmatch.filter(repos, pattern)
+            if r.count("/") == 1 and not r.startswith("timm/")
+        ]
     raise ParameterError("source", f"must be one of {', '.join(CATALOGUES)}, got {source!r}")

@@ -118,19 +118,30 @@ def noise_ceiling(per_seed: Mapping[str, Sequence[float]]) -> NoiseCeiling:
         return unmeasured(f"backbones have different numbers of seeds ({sorted(counts)})")
     seeds = counts.pop()
     if seeds < MIN_SEEDS:
-        return unmeasured(f"{seeds} seed{'s' if seeds != 1 else ''}; a ceiling needs "
-                          f"{MIN_SEEDS}", seeds)
+        return unmeasured(
+            f"{seeds} seed{'s' if seeds != 1 else ''}; a ceiling needs {MIN_SEEDS}", seeds
+        )
     acc = np.array([per_seed[m] for m in models], float)  # (backbones, seeds)
     wt, kt = [], []
     for a, b in balanced_splits(seeds):
         x, y = acc[:, list(a)].mean(axis=1), acc[:, list(b)].mean(axis=1)
         wt.append(weighted_tau(x, y))
-        kt.append(float(stats.kendalltau(x, y).statistic)
-                  if np.ptp(x) > 0 and np.ptp(y) > 0 else float("nan"))
+        kt.append(
+            float(stats.kendalltau(x, y).statistic)
+            if np.ptp(x) > 0 and np.ptp(y) > 0
+            else float("nan")
+        )
     w = float(np.mean(wt))  # NaN when a half is constant: the ranking is undefined there
-    return NoiseCeiling(w, float(np.mean(kt)), spearman_brown(w), seeds, len(wt), len(models),
-                        "" if math.isfinite(w) else "a half-mean is constant across backbones",
-                        tuple(wt))
+    return NoiseCeiling(
+        w,
+        float(np.mean(kt)),
+        spearman_brown(w),
+        seeds,
+        len(wt),
+        len(models),
+        "" if math.isfinite(w) else "a half-mean is constant across backbones",
+        tuple(wt),
+    )
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -144,8 +155,9 @@ def parse_seeds(text: str) -> list[int]:
         else:
             seeds = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"must be a range like 0-3 or a comma list like 0,1,2,3, got {text!r}") \
-            from None
+        raise ValueError(
+            f"must be a range like 0-3 or a comma list like 0,1,2,3, got {text!r}"
+        ) from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
         raise ValueError(f"must be distinct whole numbers ≥ 0, got {text!r}")
     return seeds
@@ -155,10 +167,13 @@ def describe(ceiling: NoiseCeiling) -> str:
     """One line for a user: the ceiling and what it means for ranking these backbones."""
     if not math.isfinite(ceiling.weighted_tau):
         return f"noise ceiling not measured: {ceiling.reason}"
-    head = (f"noise ceiling {ceiling.weighted_tau:.2f} (split-half weighted τ over "
-            f"{ceiling.splits} splits of {ceiling.seeds} seeds; Kendall {ceiling.kendall:.2f})")
+    head = (
+        f"noise ceiling {ceiling.weighted_tau:.2f} (split-half weighted τ over "
+        f"{ceiling.splits} splits of {ceiling.seeds} seeds; Kendall {ceiling.kendall:.2f})"
+    )
     if ceiling.rankable:
         return f"{head}: this ground truth can rank these backbones"
-    return (f"{head}: too noisy to rank: a second measurement would order these backbones "
-            "differently; their differences are within the seed noise")
-
+    return (
+        f"{head}: too noisy to rank: a second measurement would order these backbones "
+        "differently; their differences are within the seed noise"
+    )

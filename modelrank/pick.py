@@ -6,18 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-
 from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ParameterError
 from modelrank.history_advice import advise_from_history
 from modelrank.history_sources import History, load_history
 from modelrank.progress import OnProgress
-from modelrank.zoo import ZooEntry
-from modelrank.ranking_result import Ranking
-from modelrank.score_options import ScoreOptions
 from modelrank.ranking import rank
+from modelrank.ranking_result import Ranking
 from modelrank.recommendation import DEFAULT_REPLICATES, recommend
+from modelrank.score_options import ScoreOptions
+from modelrank.zoo import ZooEntry
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -79,23 +78,28 @@ class Pick(str):
         return self.recommendation.tied
 
     def __repr__(self) -> str:
-        return (f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r}, "
-                f"conclusive={self.conclusive!r}, plausible={self.plausible!r})")
+        return (
+            f"Pick({str(self)!r}, stability={self.stability!r}, margin={self.margin!r}, "
+            f"conclusive={self.conclusive!r}, plausible={self.plausible!r})"
+        )
 
 
-def pick_backbone(dataset: str | TargetData = "digits", *,
-                  candidates: str | Iterable[str] | None = None,
-                  metric: str = "knn",
-                  stability: int | None = None,
-                  zoo: str | Path | dict[str, ZooEntry] | None = None,
-                  split: str = "train",
-                  per_class: int | None = None,
-                  seed: int = 0,
-                  device: str | None = None,
-                  options: ScoreOptions | None = None,
-                  executor: "Executor | None" = None,
-                  on_progress: OnProgress | None = None,
-                  history: str | Path | History | None = None) -> Pick:
+def pick_backbone(
+    dataset: str | TargetData = "digits",
+    *,
+    candidates: str | Iterable[str] | None = None,
+    metric: str = "knn",
+    stability: int | None = None,
+    zoo: str | Path | dict[str, ZooEntry] | None = None,
+    split: str = "train",
+    per_class: int | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    options: ScoreOptions | None = None,
+    executor: "Executor | None" = None,
+    on_progress: OnProgress | None = None,
+    history: str | Path | History | None = None,
+) -> Pick:
     """The backbone ``metric`` ranks first among ``candidates`` on ``dataset``, as a
     :class:`Pick`: the name, how far ahead and how stable the choice is, and the ranking.
 
@@ -119,17 +123,31 @@ def pick_backbone(dataset: str | TargetData = "digits", *,
     check_whole_number("stability", stability, least=0)  # refused before the work
     past = load_history(str(history)) if isinstance(history, (str, Path)) else history
     if past is not None and not isinstance(past, History):
-        raise ParameterError("history", f"must be a source name or a History, got "
-                                        f"{type(past).__name__}")
-    data = dataset if isinstance(dataset, TargetData) else load_target(
-        dataset, split=split, per_class=per_class, seed=seed)
-    ranking = rank(data, zoo=zoo, models=candidates, metrics=[metric], seed=seed, device=device,
-                   options=options, executor=executor, on_progress=on_progress,
-                   stability=stability)
+        raise ParameterError(
+            "history", f"must be a source name or a History, got {type(past).__name__}"
+        )
+    data = (
+        dataset
+        if isinstance(dataset, TargetData)
+        else load_target(dataset, split=split, per_class=per_class, seed=seed)
+    )
+    ranking = rank(
+        data,
+        zoo=zoo,
+        models=candidates,
+        metrics=[metric],
+        seed=seed,
+        device=device,
+        options=options,
+        executor=executor,
+        on_progress=on_progress,
+        stability=stability,
+    )
     ranking.best()  # the reasons, when no backbone has the score
     rec = recommend(ranking)
     advice = None
     if past is not None:
-        advice = advise_from_history(past, data.name, [r.model for r in ranking.rows],
-                                     score_pick=rec.model)
+        advice = advise_from_history(
+            past, data.name, [r.model for r in ranking.rows], score_pick=rec.model
+        )
     return Pick(rec, ranking, advice)

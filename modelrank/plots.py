@@ -10,8 +10,14 @@ import numpy as np
 from modelrank import plot_style as style
 
 
-def plot_betti_layers(layers: Sequence[str], mean_betti: np.ndarray, omega: np.ndarray,
-                      omega_rips: np.ndarray | None, title: str, path: str) -> None:
+def plot_betti_layers(
+    layers: Sequence[str],
+    mean_betti: np.ndarray,
+    omega: np.ndarray,
+    omega_rips: np.ndarray | None,
+    title: str,
+    path: str,
+) -> None:
     """Two panels: mean b0, b1, b2 per layer (log scale), and Omega normalised by its maximum
     (cubical, and Rips when given) over depth rescaled to [0, 1]."""
     x = np.arange(1, len(layers) + 1)
@@ -36,8 +42,7 @@ def plot_betti_layers(layers: Sequence[str], mean_betti: np.ndarray, omega: np.n
     style.save(fig, path)
 
 
-def plot_benchmark_scatter(res, scores: Sequence[str], path: str, label: str = "headline"
-                           ) -> None:
+def plot_benchmark_scatter(res, scores: Sequence[str], path: str, label: str = "headline") -> None:
     """A grid of score-vs-accuracy panels: one row per score in ``scores``, one column per target
     of a BenchmarkResult ``res``; each point a backbone of the headline pool, accuracies from
     ground truth ``label``, weighted tau in the panel title."""

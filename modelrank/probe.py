@@ -88,7 +88,9 @@ def check_betti_engine(engine: str) -> None:
     from modelrank.errors import ParameterError
 
     if engine not in BETTI_ENGINES:
-        raise ParameterError("betti_engine", f"must be one of {', '.join(BETTI_ENGINES)}, got {engine!r}")
+        raise ParameterError(
+            "betti_engine", f"must be one of {', '.join(BETTI_ENGINES)}, got {engine!r}"
+        )
 
 
 class CubicalBettiReducer(Reducer):
@@ -125,7 +127,9 @@ class CubicalBettiReducer(Reducer):
 
         # float32 first, as the numpy engine sees it: a float16 activation compared with eta
         # in float16 would round eta, and could differ from the float32 comparison
-        counts = betti_counts_torch(act.float(), eta=self.params["eta"], layout=self.params["layout"])
+        counts = betti_counts_torch(
+            act.float(), eta=self.params["eta"], layout=self.params["layout"]
+        )
         return counts.to(torch.int32).cpu().numpy()
 
     def snapshot(self, act: torch.Tensor) -> np.ndarray:
@@ -137,7 +141,9 @@ class CubicalBettiReducer(Reducer):
         """(B, 3) int32 Betti numbers of a (B, ...) float array (thread-safe: numpy/scipy only)."""
         from modelrank.topology.cubical import betti_counts
 
-        return betti_counts(acts, eta=self.params["eta"], layout=self.params["layout"]).astype(np.int32)
+        return betti_counts(acts, eta=self.params["eta"], layout=self.params["layout"]).astype(
+            np.int32
+        )
 
 
 @dataclass
@@ -229,10 +235,11 @@ class ChunkStore:
         except OSError as exc:
             from modelrank.errors import ConfigError
 
-            raise ConfigError(f"cannot write the embedding cache in {str(self.dir.parent.parent)!r}: "
-                              f"{exc.strerror or exc} (choose another cache directory, or turn the "
-                              "cache off)"
-                              ) from None
+            raise ConfigError(
+                f"cannot write the embedding cache in {str(self.dir.parent.parent)!r}: "
+                f"{exc.strerror or exc} (choose another cache directory, or turn the "
+                "cache off)"
+            ) from None
 
     def save_chunk(self, start: int, end: int, arrays: dict[str, np.ndarray]) -> None:
         self._write(f"chunk_{start:07d}_{end:07d}.npz", arrays)
@@ -257,8 +264,14 @@ class _Collector:
     the hook, in the device's stream order.
     """
 
-    def __init__(self, bb: Backbone, reducers: Sequence[Reducer], want_head: bool,
-                 pool: ThreadPoolExecutor | None = None, workers: int = 1):
+    def __init__(
+        self,
+        bb: Backbone,
+        reducers: Sequence[Reducer],
+        want_head: bool,
+        pool: ThreadPoolExecutor | None = None,
+        workers: int = 1,
+    ):
         self.bb, self.reducers, self.pool, self.workers = bb, reducers, pool, workers
         self.batch: dict[str, list[np.ndarray | list[Future]]] = {}
         self.handles = []
@@ -275,15 +288,21 @@ class _Collector:
             act = canonical(out[0] if isinstance(out, tuple) else out, li)
             for r in self.reducers:
                 key = f"{r.group}:{li.name}"
-                if (self.pool is not None and isinstance(r, CubicalBettiReducer)
-                        and r.engine_on(act.device) == "numpy"):
+                if (
+                    self.pool is not None
+                    and isinstance(r, CubicalBettiReducer)
+                    and r.engine_on(act.device) == "numpy"
+                ):
                     a = r.snapshot(act)
                     step = -(-a.shape[0] // self.workers)
-                    reduced = [self.pool.submit(r.count, a[i:i + step])
-                               for i in range(0, a.shape[0], step)]
+                    reduced = [
+                        self.pool.submit(r.count, a[i : i + step])
+                        for i in range(0, a.shape[0], step)
+                    ]
                 else:
                     reduced = r.reduce(li, act)
                 self.batch.setdefault(key, []).append(reduced)
+
         return hook
 
     def _head_hook(self, mod, inp, out):
@@ -302,8 +321,10 @@ class _Collector:
     @staticmethod
     def resolve(batch: dict[str, list]) -> dict[str, np.ndarray]:
         """The arrays of a detached batch, waiting for its counts."""
-        return {k: (np.concatenate([f.result() for f in v[0]]) if isinstance(v[0], list) else v[0])
-                for k, v in batch.items()}
+        return {
+            k: (np.concatenate([f.result() for f in v[0]]) if isinstance(v[0], list) else v[0])
+            for k, v in batch.items()
+        }
 
     def close(self) -> None:
         for h in self.handles:
@@ -380,11 +401,23 @@ def probe(
     if todo:
         start = min(pos for pos, _ in todo.values())
         active = [r for g in todo for r in groups[g]]
-        parts = _run(bb, data, reducers=active, want_head="base" in todo, start=start,
-                     batch_size=batch_size, dev=dev, amp=amp, stores={g: stores[g] for g in todo},
-                     first={g: pos for g, (pos, _) in todo.items()}, chunk_images=chunk_images,
-                     on_progress=on_progress, use_cache=use_cache, prefetch=prefetch)
-        for g, (pos, chunks) in todo.items():
+        parts = _run(
+            bb,
+            data,
+            reducers=active,
+            want_head="base" in todo,
+            start=start,
+            batch_size=batch_size,
+            dev=dev,
+            amp=amp,
+            stores={g: stores[g] for g in todo},
+            first={g: pos for g, (pos, _) in todo.items()},
+            chunk_images=chunk_images,
+            on_progress=on_progress,
+            use_cache=use_cache,
+            prefetch=prefetch,
+        )
+        for g, (_pos, chunks) in todo.items():
             arrays = _concat(chunks + parts[g])
             if use_cache:
                 stores[g].finish(arrays)
@@ -399,24 +432,50 @@ def probe(
     cub = None
     if "cubical" in results:
         cub = np.stack([results["cubical"][f"cubical:{n}"] for n in bb.layer_names], axis=1)
-    return Embeddings(features=feats, logits=base.get("base:logits"), layers=layers,
-                      labels=np.asarray(data.labels), layer_names=bb.layer_names, cubical=cub,
-                      computed=computed, meta={"device": str(dev), "amp": amp,
-                                               "batch_size": batch_size,
-                                               "from_parent": from_parent,
-                                               "betti_engine": betti_engine})
+    return Embeddings(
+        features=feats,
+        logits=base.get("base:logits"),
+        layers=layers,
+        labels=np.asarray(data.labels),
+        layer_names=bb.layer_names,
+        cubical=cub,
+        computed=computed,
+        meta={
+            "device": str(dev),
+            "amp": amp,
+            "batch_size": batch_size,
+            "from_parent": from_parent,
+            "betti_engine": betti_engine,
+        },
+    )
 
 
-def _stores(root: Path, recipe: dict[str, Any], layer_names: list[str], data: TargetData,
-            groups: dict[str, list[Reducer]], amp: bool) -> dict[str, ChunkStore]:
+def _stores(
+    root: Path,
+    recipe: dict[str, Any],
+    layer_names: list[str],
+    data: TargetData,
+    groups: dict[str, list[Reducer]],
+    amp: bool,
+) -> dict[str, ChunkStore]:
     """The cache store of each reducer group of the backbone of ``recipe`` (its entry's
     :meth:`~modelrank.zoo.ZooEntry.recipe`) probed at ``layer_names`` on ``data``, keyed by all
     that determines its arrays."""
-    common = {"v": CACHE_VERSION, "backbone": recipe, "layers": layer_names,
-              "data": data.pass_fingerprint(), "amp": amp}
-    return {g: ChunkStore(root, digest({**common, "group": g, "reducers": [r.key for r in rs]}),
-                          {**common, "group": g, "dataset": data.recipe()})
-            for g, rs in groups.items()}
+    common = {
+        "v": CACHE_VERSION,
+        "backbone": recipe,
+        "layers": layer_names,
+        "data": data.pass_fingerprint(),
+        "amp": amp,
+    }
+    return {
+        g: ChunkStore(
+            root,
+            digest({**common, "group": g, "reducers": [r.key for r in rs]}),
+            {**common, "group": g, "dataset": data.recipe()},
+        )
+        for g, rs in groups.items()
+    }
 
 
 #: {digest of a parent's recipe and preprocessing: (its resolved recipe, its probe layers)}:
@@ -445,9 +504,14 @@ def _parent_layout(parent: "ZooEntry", preprocess) -> tuple[dict[str, Any], list
     return _PARENT_LAYOUTS[key]
 
 
-def _from_parent(parent: "ZooEntry", bb: Backbone, data: TargetData,
-                 groups: dict[str, list[Reducer]], amp: bool,
-                 root: Path) -> dict[str, dict[str, np.ndarray]] | None:
+def _from_parent(
+    parent: "ZooEntry",
+    bb: Backbone,
+    data: TargetData,
+    groups: dict[str, list[Reducer]],
+    amp: bool,
+    root: Path,
+) -> dict[str, dict[str, np.ndarray]] | None:
     """``bb``'s arrays of ``groups`` cut from ``parent``'s finished cache entries on ``data``, or
     None when ``parent`` cannot stand in for it: it cannot be built here, its pass is not
     (wholly) in the cache, or ``bb``'s probed layers are not its first layers. ``bb`` must be
@@ -476,8 +540,23 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([c[k] for c in chunks], axis=0) for k in chunks[0]}
 
 
-def _run(bb, data, *, reducers, want_head, start, batch_size, dev, amp, stores, first,
-         chunk_images, on_progress, use_cache, prefetch) -> dict[str, list[dict[str, np.ndarray]]]:
+def _run(
+    bb,
+    data,
+    *,
+    reducers,
+    want_head,
+    start,
+    batch_size,
+    dev,
+    amp,
+    stores,
+    first,
+    chunk_images,
+    on_progress,
+    use_cache,
+    prefetch,
+) -> dict[str, list[dict[str, np.ndarray]]]:
     """One forward pass over ``data`` from image ``start`` on, feeding every reducer.
 
     ``stores`` and ``first`` are per reducer group: where its chunks are saved and the first
@@ -485,8 +564,9 @@ def _run(bb, data, *, reducers, want_head, start, batch_size, dev, amp, stores, 
     the chunks computed now ({array name: (n_images, ...)} each), in image order.
     """
     transform = make_transform(bb.preprocess)
-    threaded = any(isinstance(r, CubicalBettiReducer) and r.engine_on(dev) == "numpy"
-                   for r in reducers)
+    threaded = any(
+        isinstance(r, CubicalBettiReducer) and r.engine_on(dev) == "numpy" for r in reducers
+    )
     workers = max(1, torch.get_num_threads())
     pool = ThreadPoolExecutor(workers, thread_name_prefix="betti") if threaded else None
     col = _Collector(bb, reducers, want_head, pool, workers)
@@ -495,8 +575,10 @@ def _run(bb, data, *, reducers, want_head, start, batch_size, dev, amp, stores, 
     pend_start = {g: max(first[g], start) for g in stores}
     n = len(data)
     bb.model.to(dev)
-    autocast = torch.autocast(dev.type, dtype=torch.float16 if dev.type == "cuda" else torch.bfloat16,
-                              enabled=amp)
+    autocast = torch.autocast(
+        dev.type, dtype=torch.float16 if dev.type == "cuda" else torch.bfloat16, enabled=amp
+    )
+
     def load(b0: int) -> torch.Tensor:
         return torch.stack([transform(data.images[i]) for i in range(b0, min(n, b0 + batch_size))])
 

@@ -47,4 +47,3 @@ def to_stderr(*, every_s: float = 5.0, stream=None) -> OnProgress:
         print(f"[{what}] {done}/{total}", file=out, flush=True)
 
     return report
-

@@ -6,24 +6,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-
 from modelrank import cpu_runtime
 from modelrank.benchmark_stats import combine_replicates
-from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
-from modelrank.journal import Journal
 from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ConfigError, MetricError, ParameterError
+from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
+from modelrank.journal import Journal
 from modelrank.metrics.registry import MetricSpec
 from modelrank.progress import OnProgress
-from modelrank.zoo import ZooEntry, load_zoo, select, truncation_parent
-from modelrank.ranking_result import RankRow, Ranking, library_versions, scored_resolution
+from modelrank.ranking_result import Ranking, RankRow, library_versions, scored_resolution
 from modelrank.score_options import ScoreOptions
 from modelrank.scoring import UnitScore, resolve_metrics, score_backbone, set_score, unit_key
+from modelrank.zoo import ZooEntry, load_zoo, select, truncation_parent
 
 #: What callers of scoring need, from the modules that own them.
-__all__ = ["RankRow", "Ranking", "ScoreOptions", "rank", "rank_targets", "resolve_metrics",
-           "scored_resolution"]
+__all__ = [
+    "RankRow",
+    "Ranking",
+    "ScoreOptions",
+    "rank",
+    "rank_targets",
+    "resolve_metrics",
+    "scored_resolution",
+]
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -73,17 +79,33 @@ def rank(
         ``Ranking.skipped``.
     """
     check_whole_number("seed", seed, least=0)
-    data = dataset if isinstance(dataset, TargetData) else load_target(
-        dataset, split=split, per_class=per_class, seed=seed)
-    ranking = rank_targets([data], zoo=zoo, models=models, metrics=metrics, seed=seed,
-                           device=device, options=options, executor=executor,
-                           on_progress=on_progress, on_skip=on_skip, stability=stability)[0]
+    data = (
+        dataset
+        if isinstance(dataset, TargetData)
+        else load_target(dataset, split=split, per_class=per_class, seed=seed)
+    )
+    ranking = rank_targets(
+        [data],
+        zoo=zoo,
+        models=models,
+        metrics=metrics,
+        seed=seed,
+        device=device,
+        options=options,
+        executor=executor,
+        on_progress=on_progress,
+        on_skip=on_skip,
+        stability=stability,
+    )[0]
     if store:
         from modelrank.recording import record_ranking
 
-        record_ranking(ranking, db=None if store is True else store,
-                       command=f"python: modelrank.rank({data.name!r}, models={models!r}, "
-                               f"metrics={metrics!r})")
+        record_ranking(
+            ranking,
+            db=None if store is True else store,
+            command=f"python: modelrank.rank({data.name!r}, models={models!r}, "
+            f"metrics={metrics!r})",
+        )
     return ranking
 
 
@@ -116,8 +138,9 @@ def rank_targets(
     check_whole_number("stability", stability, least=0)
     for t in targets:
         if t.num_classes < 2:
-            raise ConfigError(f"{t.name} ({t.split}) has {t.num_classes} class; ranking needs at "
-                              "least 2")
+            raise ConfigError(
+                f"{t.name} ({t.split}) has {t.num_classes} class; ranking needs at least 2"
+            )
     specs = resolve_metrics(metrics)
     names = tuple(s.name for s in specs)
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
@@ -132,22 +155,39 @@ def rank_targets(
     for ti, data in enumerate(targets):
         shared = Shared(data)
         for entry in submit_order:
-            args: tuple = (entry, shared, names, opts, truncation_parent(entry, entries),
-                           (stability, seed))
+            args: tuple = (
+                entry,
+                shared,
+                names,
+                opts,
+                truncation_parent(entry, entries),
+                (stability, seed),
+            )
             if ex.in_process and on_progress is not None:
                 args += (on_progress,)
-            task = Task(unit_key(entry, data, names, opts, (stability, seed)),
-                        f"score {entry.name} x {data.name}",
-                        score_backbone, args, num_cpus=ex.cpus_per_task, device=task_device,
-                        context=(ti, entry.name))
+            task = Task(
+                unit_key(entry, data, names, opts, (stability, seed)),
+                f"score {entry.name} x {data.name}",
+                score_backbone,
+                args,
+                num_cpus=ex.cpus_per_task,
+                device=task_device,
+                context=(ti, entry.name),
+            )
             tasks.append(task)
 
     def told(oc) -> None:
         if oc.ok and oc.value.skipped is not None and on_skip:
             on_skip(oc.task.context[1], oc.value.skipped)
 
-    outcomes = run_journaled(tasks, journal=journal, executor=ex, expect=UnitScore,
-                             keep=lambda unit: unit.skipped is None, on_outcome=told)
+    outcomes = run_journaled(
+        tasks,
+        journal=journal,
+        executor=ex,
+        expect=UnitScore,
+        keep=lambda unit: unit.skipped is None,
+        on_outcome=told,
+    )
     results: list[dict[str, UnitScore]] = [{} for _ in targets]
     failed: list[list[tuple[str, str]]] = [[] for _ in targets]
     for task in tasks:
@@ -159,19 +199,34 @@ def rank_targets(
         if oc.attempts == 0:  # read back from the journal: no forward pass in this run
             oc.value.row.info.update(forward_pass=False, from_journal=True)
         results[ti][model] = oc.value
-    recipe_base = {"seed": seed, "eta": opts.eta if need_cubical else None,
-                   "layout": opts.layout if need_cubical else None, "amp": opts.amp,
-                   "batch_size": opts.batch_size, "versions": library_versions(),
-                   "zoo": str(zoo) if zoo is not None and not isinstance(zoo, dict) else "packaged",
-                   "execution": ex.describe()}
+    recipe_base = {
+        "seed": seed,
+        "eta": opts.eta if need_cubical else None,
+        "layout": opts.layout if need_cubical else None,
+        "amp": opts.amp,
+        "batch_size": opts.batch_size,
+        "versions": library_versions(),
+        "zoo": str(zoo) if zoo is not None and not isinstance(zoo, dict) else "packaged",
+        "execution": ex.describe(),
+    }
     order = [e.name for e in entries]
-    return [_assemble(specs, [results[ti][m] for m in order if m in results[ti]], failed[ti],
-                      {"data": data.recipe(), **recipe_base})
-            for ti, data in enumerate(targets)]
+    return [
+        _assemble(
+            specs,
+            [results[ti][m] for m in order if m in results[ti]],
+            failed[ti],
+            {"data": data.recipe(), **recipe_base},
+        )
+        for ti, data in enumerate(targets)
+    ]
 
 
-def _assemble(specs: list[MetricSpec], units: list[UnitScore], failed: list[tuple[str, str]],
-              recipe: dict[str, Any]) -> Ranking:
+def _assemble(
+    specs: list[MetricSpec],
+    units: list[UnitScore],
+    failed: list[tuple[str, str]],
+    recipe: dict[str, Any],
+) -> Ranking:
     """Combine pool-dependent sub-scores over the pool and sort (units in zoo order)."""
     rows = [u.row for u in units if u.row is not None]
     skipped = [(u.model, u.skipped) for u in units if u.skipped is not None]
@@ -197,6 +252,7 @@ def _assemble(specs: list[MetricSpec], units: list[UnitScore], failed: list[tupl
     # the half-samples of the backbones that have the primary score, combined over them as the
     # full-sample score was (a pool-dependent score is normalised over the same pool)
     scored = {r.model for r in rows if primary in r.scores}
-    halves = combine_replicates(specs[:1], {u.model: u.half_samples for u in units
-                                            if u.half_samples and u.model in scored})
+    halves = combine_replicates(
+        specs[:1], {u.model: u.half_samples for u in units if u.half_samples and u.model in scored}
+    )
     return Ranking([s.name for s in specs], primary, rows, skipped, recipe, failed, halves)

@@ -22,8 +22,18 @@ def library_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for pkg in ("modelrank", "torch", "torchvision", "timm", "numpy", "scipy", "scikit-learn",
-                "transformers", "ripser", "gudhi"):
+    for pkg in (
+        "modelrank",
+        "torch",
+        "torchvision",
+        "timm",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "transformers",
+        "ripser",
+        "gudhi",
+    ):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -73,8 +83,9 @@ class Ranking:
     def __post_init__(self) -> None:
         from modelrank.correlation import shared_ranks
 
-        for row, rank in zip(self.rows, shared_ranks([r.scores.get(self.primary)
-                                                      for r in self.rows])):
+        for row, rank in zip(
+            self.rows, shared_ranks([r.scores.get(self.primary) for r in self.rows])
+        ):
             row.rank = rank
 
     def tied_first(self) -> list[str]:
@@ -89,12 +100,19 @@ class Ranking:
         for r in self.rows:
             if self.primary in r.scores:
                 return r.model
-        why = ([f"{m} skipped ({reason})" for m, reason in self.skipped]
-               + [f"{m} failed ({reason})" for m, reason in self.failed]
-               + [f"{r.model}: {r.unavailable[self.primary]}" for r in self.rows
-                  if self.primary in r.unavailable])
-        raise MetricError(f"no backbone has a {self.primary} score"
-                          + (": " + "; ".join(why) if why else ": no backbone was selected"))
+        why = (
+            [f"{m} skipped ({reason})" for m, reason in self.skipped]
+            + [f"{m} failed ({reason})" for m, reason in self.failed]
+            + [
+                f"{r.model}: {r.unavailable[self.primary]}"
+                for r in self.rows
+                if self.primary in r.unavailable
+            ]
+        )
+        raise MetricError(
+            f"no backbone has a {self.primary} score"
+            + (": " + "; ".join(why) if why else ": no backbone was selected")
+        )
 
     def table(self) -> tuple[list[str], list[list[str]]]:
         """Header and formatted cells: rank, model, each metric (raw value, direction-aware)."""
@@ -114,8 +132,15 @@ class Ranking:
             "metrics": self.metrics,
             "primary": self.primary,
             "ranking": [
-                {"rank": r.rank, "model": r.model, "scores": r.scores, "raw": r.raw,
-                 "unavailable": r.unavailable, "info": r.info, "topology": r.topology}
+                {
+                    "rank": r.rank,
+                    "model": r.model,
+                    "scores": r.scores,
+                    "raw": r.raw,
+                    "unavailable": r.unavailable,
+                    "info": r.info,
+                    "topology": r.topology,
+                }
                 for r in self.rows
             ],
             "skipped": [{"model": m, "reason": why} for m, why in self.skipped],
@@ -134,17 +159,25 @@ class Ranking:
         except ImportError:
             raise ConfigError("Ranking.to_pandas needs pandas: pip install pandas") from None
         return pd.DataFrame(
-            [{"model": r.model, "rank": r.rank, **{m: r.raw.get(m, float("nan"))
-                                                   for m in self.metrics}}
-             for r in self.rows]).set_index("model")
+            [
+                {
+                    "model": r.model,
+                    "rank": r.rank,
+                    **{m: r.raw.get(m, float("nan")) for m in self.metrics},
+                }
+                for r in self.rows
+            ]
+        ).set_index("model")
 
     def to_csv(self) -> str:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(["rank", "model"] + self.metrics)
         for r in self.rows:
-            w.writerow(["" if r.rank is None else r.rank, r.model]
-                       + ["" if r.raw.get(m) is None else repr(r.raw[m]) for m in self.metrics])
+            w.writerow(
+                ["" if r.rank is None else r.rank, r.model]
+                + ["" if r.raw.get(m) is None else repr(r.raw[m]) for m in self.metrics]
+            )
         return buf.getvalue()
 
     def to_markdown(self) -> str:
@@ -152,8 +185,11 @@ class Ranking:
 
         lines = table(*self.table())
         rec = self.recipe.get("data", {})
-        lines.insert(0, f"Ranking on {rec.get('dataset')} ({rec.get('split')}, "
-                        f"{rec.get('n_images')} images), sorted by {self.primary}\n")
+        lines.insert(
+            0,
+            f"Ranking on {rec.get('dataset')} ({rec.get('split')}, "
+            f"{rec.get('n_images')} images), sorted by {self.primary}\n",
+        )
         if self.skipped or self.failed:
             lines.append("")
             lines += [f"- skipped {m}: {why}" for m, why in self.skipped]
@@ -169,7 +205,10 @@ class Ranking:
             raise ParameterError("path", f"must end in .json, .csv or .md, got {p.name!r}")
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text())
-        arrays = {f"{r.model}/{k}": np.asarray(v) for r in self.rows
-                  for k, v in r.topology.get("arrays", {}).items()}
+        arrays = {
+            f"{r.model}/{k}": np.asarray(v)
+            for r in self.rows
+            for k, v in r.topology.get("arrays", {}).items()
+        }
         if arrays:
             np.savez_compressed(p.with_name(p.name + ".betti.npz"), **arrays)

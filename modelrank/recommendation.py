@@ -3,7 +3,8 @@
 :func:`recommend` takes a :class:`~modelrank.ranking.Ranking` and says: the backbone first under
 the primary score, its margin over the runner-up, the share of half-samples of the scored
 images (half of each class, without replacement; the primary score recomputed on them by the
-scoring units from the embeddings they hold: ``rank(..., stability=N)``) in which it stays first, and the share of the other computed
+scoring units from the embeddings they hold: ``rank(..., stability=N)``) in which it stays first,
+and the share of the other computed
 scores that also put it first. Ties at the top count as 1/k for each of the k tied backbones,
 so two indistinguishable backbones share the first place half-and-half.
 
@@ -90,16 +91,20 @@ class Recommendation:
         if self.conclusive is False:
             return self._inconclusive_line()
         if len(self.tied) > 1:
-            out = (f"Tied first by {self.score}: {', '.join(self.tied)}. Recommended: "
-                   f"{self.model}, by {self.tie_break}")
+            out = (
+                f"Tied first by {self.score}: {', '.join(self.tied)}. Recommended: "
+                f"{self.model}, by {self.tie_break}"
+            )
         else:
             out = f"Recommended: {self.model} (by {self.score}"
             if self.runner_up is not None:
                 out += f", {self.margin:.4g} ahead of {self.runner_up}"
             out += ")"
         if self.stability is not None:
-            out += (f"; a clear pick: first in {100 * self.stability:.0f} % of {self.replicates} "
-                    "half-samples of the images")
+            out += (
+                f"; a clear pick: first in {100 * self.stability:.0f} % of {self.replicates} "
+                "half-samples of the images"
+            )
         return out + self._agreement_text() + "."
 
     def _agreement_text(self) -> str:
@@ -115,20 +120,27 @@ class Recommendation:
         names = list(self.plausible)
         lo, hi = (100 * min(share[m] for m in names), 100 * max(share[m] for m in names))
         spread = f"{lo:.0f} %" if round(lo) == round(hi) else f"{lo:.0f}–{hi:.0f} %"
-        who = (f"{', '.join(names[:-1])} and {names[-1]} each come" if len(names) > 1
-               else f"{names[0]} comes")
-        out = (f"Inconclusive by {self.score}: {who} first in {spread} of {self.replicates} "
-               f"half-samples of the images (a clear pick needs {100 * CLEAR_STABILITY:.0f} %); "
-               f"on all of them {self.model} leads")
+        who = (
+            f"{', '.join(names[:-1])} and {names[-1]} each come"
+            if len(names) > 1
+            else f"{names[0]} comes"
+        )
+        out = (
+            f"Inconclusive by {self.score}: {who} first in {spread} of {self.replicates} "
+            f"half-samples of the images (a clear pick needs {100 * CLEAR_STABILITY:.0f} %); "
+            f"on all of them {self.model} leads"
+        )
         if len(self.tied) > 1:
             others = ", ".join(m for m in self.tied if m != self.model)
             out += f" (tied with {others}; taken by {self.tie_break})"
         elif self.runner_up is not None:
             out += f", {self.margin:.4g} ahead of {self.runner_up}"
-        more = (f"score more images per class to separate them (now {self.per_class}; e.g. "
-                f"--per-class {2 * self.per_class})"
-                if self.per_class is not None else
-                "every image was scored: only more images of the target can separate them")
+        more = (
+            f"score more images per class to separate them (now {self.per_class}; e.g. "
+            f"--per-class {2 * self.per_class})"
+            if self.per_class is not None
+            else "every image was scored: only more images of the target can separate them"
+        )
         return out + self._agreement_text() + f"; {more}."
 
 
@@ -138,8 +150,11 @@ def break_tie(ranking: "Ranking", tied: list[str]) -> tuple[str, str]:
     from modelrank.correlation import shared_ranks
 
     rows = {r.model: r for r in ranking.rows}
-    others = [m for m in ranking.metrics if m != ranking.primary
-              and all(m in rows[t].scores for t in tied)]
+    others = [
+        m
+        for m in ranking.metrics
+        if m != ranking.primary and all(m in rows[t].scores for t in tied)
+    ]
     if not others:
         return tied[0], "zoo order: no other computed score has all of them"
     mean_rank = {t: 0.0 for t in tied}
@@ -152,8 +167,9 @@ def break_tie(ranking: "Ranking", tied: list[str]) -> tuple[str, str]:
     if len(winners) == len(tied):
         return tied[0], f"zoo order: the other scores ({names}) do not separate them either"
     if len(winners) > 1:
-        return winners[0], (f"{TIE_RULE} ({names}), which still ties {', '.join(winners)}; "
-                            "then zoo order")
+        return winners[0], (
+            f"{TIE_RULE} ({names}), which still ties {', '.join(winners)}; then zoo order"
+        )
     return winners[0], f"{TIE_RULE} ({names}: mean rank {best:.3g} of {len(tied)})"
 
 
@@ -166,8 +182,7 @@ def _first_share(scores: dict[str, float], model: str) -> float:
     return 1.0 / len(tied) if model in tied else 0.0
 
 
-def plausible_winners(shares: dict[str, float], *, mass: float = PLAUSIBLE_MASS
-                      ) -> tuple[str, ...]:
+def plausible_winners(shares: dict[str, float], *, mass: float = PLAUSIBLE_MASS) -> tuple[str, ...]:
     """The fewest backbones whose shares of the first places (``{backbone: share}``, summing to
     1) add up to ``mass``, largest share first; a backbone tied with the last one taken is
     taken too (the order between them is not evidence)."""
@@ -238,20 +253,33 @@ def recommend(ranking: "Ranking") -> Recommendation:
         shares = first_place_shares(tables, primary, [r.model for r in have])
         stability = shares[best]
         plausible = plausible_winners(shares)
-    others = [m for m in ranking.metrics if m != primary
-              and sum(m in r.scores for r in ranking.rows) > 1]
+    others = [
+        m for m in ranking.metrics if m != primary and sum(m in r.scores for r in ranking.rows) > 1
+    ]
     agreement, agree_first = None, 0
     if others:
-        agreeing = [_first_share({r.model: r.scores[m] for r in ranking.rows if m in r.scores},
-                                 best) for m in others]
+        agreeing = [
+            _first_share({r.model: r.scores[m] for r in ranking.rows if m in r.scores}, best)
+            for m in others
+        ]
         agreement, agree_first = float(np.mean(agreeing)), sum(x > 0 for x in agreeing)
     if stability is not None and not np.isfinite(stability):
         raise MetricError("the recommendation's stability is not a number")
     per_class = ranking.recipe.get("data", {}).get("per_class")
-    return Recommendation(best, primary, None if runner is None else runner.model, margin,
-                          stability, len(tables) if stability is not None else 0, agreement,
-                          len(others), tuple(tied) if len(tied) > 1 else (), tie_break,
-                          agree_first,
-                          tuple(sorted(shares.items(), key=lambda kv: -kv[1])), plausible,
-                          None if stability is None else is_clear(stability),
-                          per_class)
+    return Recommendation(
+        best,
+        primary,
+        None if runner is None else runner.model,
+        margin,
+        stability,
+        len(tables) if stability is not None else 0,
+        agreement,
+        len(others),
+        tuple(tied) if len(tied) > 1 else (),
+        tie_break,
+        agree_first,
+        tuple(sorted(shares.items(), key=lambda kv: -kv[1])),
+        plausible,
+        None if stability is None else is_clear(stability),
+        per_class,
+    )

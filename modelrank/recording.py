@@ -35,32 +35,58 @@ def record_ranking(ranking: "Ranking", *, db: str | os.PathLike | None, command:
         return store.record_ranking(ranking.to_dict(), command)
 
 
-def record_evaluation(evaluation: "Evaluation", *, db: str | os.PathLike | None, command: str,
-                      execution: dict | None = None) -> list[int]:
+def record_evaluation(
+    evaluation: "Evaluation",
+    *,
+    db: str | os.PathLike | None,
+    command: str,
+    execution: dict | None = None,
+) -> list[int]:
     """Store each backbone's accuracy as a run of its own (its recipe: how it was trained), and
     the failed backbones, when there are any, as one more run; returns the run ids."""
     ids = []
     content = _test_content(evaluation.dataset) if evaluation.results else None
     with Store(db) as store:
-        base = {"kind": "evaluate", "dataset": evaluation.dataset,
-                **({"test_content": content} if content else {})}
+        base = {
+            "kind": "evaluate",
+            "dataset": evaluation.dataset,
+            **({"test_content": content} if content else {}),
+        }
         if evaluation.failed:
-            ids.append(store.record_run(command, {**base, "execution": execution or {},
-                                                  "failed": [{"model": m, "reason": why}
-                                                             for m, why in evaluation.failed]}))
+            ids.append(
+                store.record_run(
+                    command,
+                    {
+                        **base,
+                        "execution": execution or {},
+                        "failed": [{"model": m, "reason": why} for m, why in evaluation.failed],
+                    },
+                )
+            )
         for r in evaluation.results:
             run_id = store.record_run(command, {**base, **r.recipe})
-            store.record_evaluation(run_id, r.model, r.dataset, r.protocol, r.best, r.accuracy,
-                                    r.accuracy_kind, "test", {"grid": r.grid})
+            store.record_evaluation(
+                run_id,
+                r.model,
+                r.dataset,
+                r.protocol,
+                r.best,
+                r.accuracy,
+                r.accuracy_kind,
+                "test",
+                {"grid": r.grid},
+            )
             ids.append(run_id)
     return ids
 
 
-def record_benchmark(result: "BenchmarkResult", suite: "Suite", *, db: str | os.PathLike | None, command: str) -> int:
+def record_benchmark(
+    result: "BenchmarkResult", suite: "Suite", *, db: str | os.PathLike | None, command: str
+) -> int:
     """Store a benchmark: each target's ranking, every ground-truth accuracy, each score's
     correlation per target and the summary over targets; returns the benchmark's run id."""
-    from modelrank.benchmark_report import summary_rows
     from modelrank.accuracy import accuracy_kind
+    from modelrank.benchmark_report import summary_rows
 
     with Store(db) as store:
         for ranking in result.rankings.values():
@@ -69,16 +95,31 @@ def record_benchmark(result: "BenchmarkResult", suite: "Suite", *, db: str | os.
         for label, gt in result.ground_truths.items():
             spec = suite.ground_truth if label == "headline" else suite.also_against[label]
             published = spec["kind"] == "published"
-            protocol = ("published" if published else
-                        "finetune" if spec.get("protocol", "full") == "full" else "linear")
+            protocol = (
+                "published"
+                if published
+                else "finetune"
+                if spec.get("protocol", "full") == "full"
+                else "linear"
+            )
             for target, accs in gt.accuracies.items():
                 kind = accuracy_kind(target, published=published)
                 content = None if published else _test_content(target)
                 for model, acc in accs.items():
                     store.record_evaluation(
-                        run_id, model, target, protocol, {}, float(acc), kind, "test",
-                        {"per_seed": gt.per_seed.get(target, {}).get(model),
-                         **({"test_content": content} if content else {})})
+                        run_id,
+                        model,
+                        target,
+                        protocol,
+                        {},
+                        float(acc),
+                        kind,
+                        "test",
+                        {
+                            "per_seed": gt.per_seed.get(target, {}).get(model),
+                            **({"test_content": content} if content else {}),
+                        },
+                    )
             store.record_correlations(run_id, suite.name, result.tables[label]["records"])
         store.record_tau_summaries(run_id, suite.name, summary_rows(result))
     return run_id

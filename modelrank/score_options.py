@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from modelrank.checks import check_whole_number
 from modelrank.errors import ParameterError
 from modelrank.paths import cache_root
@@ -52,8 +51,9 @@ class ScoreOptions:
         except (TypeError, ValueError):
             finite_eta = False
         if not finite_eta:
-            raise ParameterError("eta", "(the cubical threshold) must be a finite number, got "
-                                        f"{self.eta!r}")
+            raise ParameterError(
+                "eta", f"(the cubical threshold) must be a finite number, got {self.eta!r}"
+            )
         check_layout(self.layout)
         check_betti_engine(self.betti_engine)
         if self.cache_dir is not None:

@@ -17,10 +17,9 @@ from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
 from modelrank.progress import OnProgress
-from modelrank.zoo import ZooEntry
 from modelrank.ranking_result import RankRow
 from modelrank.score_options import ScoreOptions
-
+from modelrank.zoo import ZooEntry
 
 DEFAULT_METRICS = ("knn",)
 
@@ -40,10 +39,17 @@ def resolve_metrics(metrics: str | Sequence[str] | None) -> list[MetricSpec]:
 
 def metric_inputs(emb, entry: ZooEntry, param_count: int) -> MetricInputs:
     return MetricInputs(
-        features=emb.features, labels=emb.labels, logits=emb.logits,
-        layer_features=emb.layers, cubical_betti=emb.cubical, layer_names=emb.layer_names,
-        model_info={"imagenet_top1": entry.imagenet_top1, "param_count": param_count,
-                    "source_top1": entry.source_top1},
+        features=emb.features,
+        labels=emb.labels,
+        logits=emb.logits,
+        layer_features=emb.layers,
+        cubical_betti=emb.cubical,
+        layer_names=emb.layer_names,
+        model_info={
+            "imagenet_top1": entry.imagenet_top1,
+            "param_count": param_count,
+            "source_top1": entry.source_top1,
+        },
     )
 
 
@@ -75,11 +81,16 @@ class UnitScore:
     half_samples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
-                   opts: ScoreOptions, parent: ZooEntry | None = None,
-                   stability: tuple[int, int] = (0, 0),
-                   on_progress: OnProgress | None = None,
-                   device: str | None = None) -> UnitScore:
+def score_backbone(
+    entry: ZooEntry,
+    data: TargetData,
+    metrics: tuple[str, ...],
+    opts: ScoreOptions,
+    parent: ZooEntry | None = None,
+    stability: tuple[int, int] = (0, 0),
+    on_progress: OnProgress | None = None,
+    device: str | None = None,
+) -> UnitScore:
     """One scoring unit: build ``entry``, probe ``data`` on ``device``, compute every metric in
     ``metrics`` (registered names). ``parent``: the full-depth network ``entry`` is a truncation
     of, whose cached pass the probe may read ``entry``'s layers from
@@ -93,8 +104,8 @@ def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
     """
     import socket
 
-    from modelrank.loaders import build_backbone
     from modelrank.devices import resolve_device
+    from modelrank.loaders import build_backbone
     from modelrank.probe import CubicalBettiReducer, probe
 
     specs = [get_metric(m) for m in metrics]
@@ -105,19 +116,39 @@ def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
         return UnitScore(entry.name, skipped=str(exc))
     need_cubical = any("cubical_betti" in s.needs for s in specs)
     cb = CubicalBettiReducer(opts.eta, opts.layout, opts.betti_engine) if need_cubical else None
-    emb = probe(bb, data, cubical=cb, batch_size=opts.batch_size, device=device, amp=opts.amp,
-                cache_dir=opts.cache_dir, use_cache=opts.use_cache, on_progress=on_progress,
-                parent=parent)
-    row = RankRow(entry.name, info={
-        "source": entry.source, "id": entry.id, "weights": bb.info.get("weights_tag"),
-        "image_size": bb.preprocess.size, "preprocess": bb.preprocess.as_dict(),
-        "probe_layers": bb.layer_names, "param_count": bb.param_count,
-        "layer_shapes": {li.name: "x".join(map(str, li.shape)) for li in bb.layers},
-        "imagenet_top1": bb.entry.imagenet_top1, "truncate": entry.truncate,
-        "tags": list(entry.tags), "forward_pass": emb.computed,
-        "device": emb.meta["device"], "host": socket.gethostname(),
-        "layers_from": emb.meta["from_parent"], "betti_engine": emb.meta["betti_engine"],
-    })
+    emb = probe(
+        bb,
+        data,
+        cubical=cb,
+        batch_size=opts.batch_size,
+        device=device,
+        amp=opts.amp,
+        cache_dir=opts.cache_dir,
+        use_cache=opts.use_cache,
+        on_progress=on_progress,
+        parent=parent,
+    )
+    row = RankRow(
+        entry.name,
+        info={
+            "source": entry.source,
+            "id": entry.id,
+            "weights": bb.info.get("weights_tag"),
+            "image_size": bb.preprocess.size,
+            "preprocess": bb.preprocess.as_dict(),
+            "probe_layers": bb.layer_names,
+            "param_count": bb.param_count,
+            "layer_shapes": {li.name: "x".join(map(str, li.shape)) for li in bb.layers},
+            "imagenet_top1": bb.entry.imagenet_top1,
+            "truncate": entry.truncate,
+            "tags": list(entry.tags),
+            "forward_pass": emb.computed,
+            "device": emb.meta["device"],
+            "host": socket.gethostname(),
+            "layers_from": emb.meta["from_parent"],
+            "betti_engine": emb.meta["betti_engine"],
+        },
+    )
     inputs = metric_inputs(emb, bb.entry, bb.param_count)
     have = inputs.available()
     out = UnitScore(entry.name, row)
@@ -142,13 +173,25 @@ def score_backbone(entry: ZooEntry, data: TargetData, metrics: tuple[str, ...],
     return out
 
 
-def unit_key(entry: ZooEntry, data: TargetData, metrics: Sequence[str], opts: ScoreOptions,
-             stability: tuple[int, int] = (0, 0)) -> str:
+def unit_key(
+    entry: ZooEntry,
+    data: TargetData,
+    metrics: Sequence[str],
+    opts: ScoreOptions,
+    stability: tuple[int, int] = (0, 0),
+) -> str:
     """Digest of everything that determines a scoring unit's result (its journal key); the
     half-samples only when asked for, so the keys of units without them stay as they were."""
-    what = {"unit": "score-v1", "version": __version__, "entry": entry.recipe(),
-            "data": data.fingerprint(), "metrics": list(metrics), "amp": opts.amp,
-            "eta": opts.eta, "layout": opts.layout}
+    what = {
+        "unit": "score-v1",
+        "version": __version__,
+        "entry": entry.recipe(),
+        "data": data.fingerprint(),
+        "metrics": list(metrics),
+        "amp": opts.amp,
+        "eta": opts.eta,
+        "layout": opts.layout,
+    }
     if stability[0]:
         what["stability"] = list(stability)
     return digest(what, 32)

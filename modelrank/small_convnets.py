@@ -37,17 +37,26 @@ def parse_arch(spec: str) -> tuple[str, dict[str, Any]]:
     family, _, rest = spec.partition(":")
     if family not in FAMILIES:
         raise ConfigError(f"architecture {spec!r}: family must be one of {', '.join(FAMILIES)}")
-    out: dict[str, Any] = {"depth": 4, "width": 16, "act": "relu", "classes": 10, "patch": 2,
-                           "layers": 3}
+    out: dict[str, Any] = {
+        "depth": 4,
+        "width": 16,
+        "act": "relu",
+        "classes": 10,
+        "patch": 2,
+        "layers": 3,
+    }
     for item in filter(None, (s.strip() for s in rest.split(","))):
         key, eq, value = item.partition("=")
         if not eq or key not in _KEYS:
-            raise ConfigError(f"architecture {spec!r}: {item!r} is not key=value with a key in "
-                              f"{', '.join(sorted(_KEYS))}")
+            raise ConfigError(
+                f"architecture {spec!r}: {item!r} is not key=value with a key in "
+                f"{', '.join(sorted(_KEYS))}"
+            )
         if key == "act":
             if value not in ACTIVATIONS:
-                raise ConfigError(f"architecture {spec!r}: act must be one of "
-                                  f"{', '.join(ACTIVATIONS)}")
+                raise ConfigError(
+                    f"architecture {spec!r}: act must be one of {', '.join(ACTIVATIONS)}"
+                )
             out[key] = value
         elif not value.isdigit() or int(value) < 1:
             raise ConfigError(f"architecture {spec!r}: {key} must be a whole number ≥ 1")
@@ -56,15 +65,20 @@ def parse_arch(spec: str) -> tuple[str, dict[str, Any]]:
     return family, out
 
 
-def _conv_bn(cin: int, cout: int, act: type[nn.Module], *, k: int = 3, stride: int = 1,
-             groups: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), act())
+def _conv_bn(
+    cin: int, cout: int, act: type[nn.Module], *, k: int = 3, stride: int = 1, groups: int = 1
+) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+        act(),
+    )
 
 
 class _Residual(nn.Module):
-    def __init__(self, body: nn.Module, shortcut: nn.Module | None = None,
-                 after: nn.Module | None = None):
+    def __init__(
+        self, body: nn.Module, shortcut: nn.Module | None = None, after: nn.Module | None = None
+    ):
         super().__init__()
         self.body = body
         self.shortcut = shortcut if shortcut is not None else nn.Identity()
@@ -77,11 +91,11 @@ class _Residual(nn.Module):
 class _DenseBlock(nn.Module):
     def __init__(self, cin: int, growth: int, layers: int, act: type[nn.Module]):
         super().__init__()
-        self.convs = nn.ModuleList(
-            [_conv_bn(cin + i * growth, growth, act) for i in range(layers)])
+        self.convs = nn.ModuleList([_conv_bn(cin + i * growth, growth, act) for i in range(layers)])
         cout = cin + layers * growth
-        self.transition = nn.Sequential(nn.Conv2d(cout, cout // 2, 1, bias=False),
-                                        nn.BatchNorm2d(cout // 2), act())
+        self.transition = nn.Sequential(
+            nn.Conv2d(cout, cout // 2, 1, bias=False), nn.BatchNorm2d(cout // 2), act()
+        )
         self.out_channels = cout // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -113,8 +127,11 @@ class SmallConvNet(nn.Module):
         if family == "convmixer":
             self.stem = _conv_bn(3, w, act, k=p["patch"], stride=p["patch"])
             for _ in range(depth):
-                blocks.append(nn.Sequential(
-                    _Residual(_conv_bn(w, w, act, k=5, groups=w)), _conv_bn(w, w, act, k=1)))
+                blocks.append(
+                    nn.Sequential(
+                        _Residual(_conv_bn(w, w, act, k=5, groups=w)), _conv_bn(w, w, act, k=1)
+                    )
+                )
             c = w
         else:
             self.stem = _conv_bn(3, w, act)
@@ -123,22 +140,32 @@ class SmallConvNet(nn.Module):
                 down = i > 0 and i % 2 == 0  # halve the resolution every second block
                 if family == "plain":
                     cout = c * 2 if down else c
-                    blocks.append(nn.Sequential(*([nn.MaxPool2d(2)] if down else []),
-                                                _conv_bn(c, cout, act)))
+                    blocks.append(
+                        nn.Sequential(*([nn.MaxPool2d(2)] if down else []), _conv_bn(c, cout, act))
+                    )
                 elif family == "resnet":
                     cout, stride = (c * 2, 2) if down else (c, 1)
-                    body = nn.Sequential(_conv_bn(c, cout, act, stride=stride),
-                                         nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
-                                         nn.BatchNorm2d(cout))
-                    short = None if not down else nn.Sequential(
-                        nn.Conv2d(c, cout, 1, 2, bias=False), nn.BatchNorm2d(cout))
+                    body = nn.Sequential(
+                        _conv_bn(c, cout, act, stride=stride),
+                        nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                        nn.BatchNorm2d(cout),
+                    )
+                    short = (
+                        None
+                        if not down
+                        else nn.Sequential(
+                            nn.Conv2d(c, cout, 1, 2, bias=False), nn.BatchNorm2d(cout)
+                        )
+                    )
                     blocks.append(_Residual(body, short, act()))
                 elif family == "mobile":
                     cout, stride = (c * 2, 2) if down else (c, 1)
-                    body = nn.Sequential(_conv_bn(c, 2 * c, act, k=1),
-                                         _conv_bn(2 * c, 2 * c, act, stride=stride, groups=2 * c),
-                                         nn.Conv2d(2 * c, cout, 1, bias=False),
-                                         nn.BatchNorm2d(cout))
+                    body = nn.Sequential(
+                        _conv_bn(c, 2 * c, act, k=1),
+                        _conv_bn(2 * c, 2 * c, act, stride=stride, groups=2 * c),
+                        nn.Conv2d(2 * c, cout, 1, bias=False),
+                        nn.BatchNorm2d(cout),
+                    )
                     blocks.append(_Residual(body) if cout == c and stride == 1 else body)
                 else:  # dense
                     block = _DenseBlock(c, w, p["layers"], act)

@@ -74,9 +74,12 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
 
 # --------------------------------------------------------------------------- schema & migrations
 
+
 def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
     """Version 0 is an empty database (or one with no ``schema_version`` row); create v1."""
-    _execute_all(conn, """
+    _execute_all(
+        conn,
+        """
         CREATE TABLE IF NOT EXISTS runs (
             id INTEGER PRIMARY KEY,
             created_at TEXT NOT NULL,
@@ -146,7 +149,8 @@ def _migrate_0_to_1(conn: sqlite3.Connection) -> None:
             rel_at_3 REAL
         );
         CREATE INDEX IF NOT EXISTS correlations_key ON correlations(suite, dataset, score);
-    """)
+    """,
+    )
 
 
 def _execute_all(conn: sqlite3.Connection, script: str) -> None:
@@ -160,21 +164,26 @@ def _execute_all(conn: sqlite3.Connection, script: str) -> None:
 def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     """v2: a correlation names the ground truth it is against ("headline" for the rows of v1)
     and may carry a 95 % interval of its weighted tau."""
-    _execute_all(conn, """
+    _execute_all(
+        conn,
+        """
         ALTER TABLE correlations ADD COLUMN ground_truth TEXT NOT NULL DEFAULT 'headline';
         ALTER TABLE correlations ADD COLUMN tau_low REAL;
         ALTER TABLE correlations ADD COLUMN tau_high REAL;
         DROP INDEX IF EXISTS correlations_key;
         CREATE INDEX IF NOT EXISTS correlations_key
             ON correlations(suite, ground_truth, dataset, score)
-    """)
+    """,
+    )
 
 
 def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
     """v3: a benchmark's mean weighted tau per score and ground truth, with its 95 % interval and
     the verdict against the best static baseline (recomputing them needs the half-sample
     replicates, which the database does not hold)."""
-    _execute_all(conn, """
+    _execute_all(
+        conn,
+        """
         CREATE TABLE IF NOT EXISTS tau_summaries (
             id INTEGER PRIMARY KEY,
             run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -191,19 +200,23 @@ def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX IF NOT EXISTS tau_summaries_key
             ON tau_summaries(suite, ground_truth, score)
-    """)
+    """,
+    )
 
 
 #: ``MIGRATIONS[v]`` upgrades a database at version ``v`` to ``v + 1`` (inside one transaction).
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _migrate_0_to_1,
-                                                                1: _migrate_1_to_2,
-                                                                2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    0: _migrate_0_to_1,
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+}
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
     """The stored schema version; 0 for a database without a ``schema_version`` row."""
-    has = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
-                       ).fetchone()
+    has = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
+    ).fetchone()
     if not has:
         return 0
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
@@ -219,8 +232,10 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     with _transaction(conn):
         old = schema_version(conn)
         if old > target:
-            raise ConfigError(f"the results database has schema version {old}, newer than this "
-                              f"modelrank understands ({target}); upgrade modelrank")
+            raise ConfigError(
+                f"the results database has schema version {old}, newer than this "
+                f"modelrank understands ({target}); upgrade modelrank"
+            )
         for v in range(old, target):
             step = MIGRATIONS.get(v)
             if step is None:
@@ -240,8 +255,10 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
-            raise ConfigError(f"the results database stayed locked by another process for "
-                              f"{BUSY_TIMEOUT_S:g} s; try again when it has finished") from None
+            raise ConfigError(
+                f"the results database stayed locked by another process for "
+                f"{BUSY_TIMEOUT_S:g} s; try again when it has finished"
+            ) from None
         raise
     try:
         yield conn
@@ -250,15 +267,19 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
             conn.execute("ROLLBACK")
         if _disk_full(exc):
-            raise ConfigError(f"no space left on the device of the results database "
-                              f"({_db_path(conn)}); nothing of this write was stored") from None
+            raise ConfigError(
+                f"no space left on the device of the results database "
+                f"({_db_path(conn)}); nothing of this write was stored"
+            ) from None
         raise
 
 
 def _disk_full(exc: BaseException) -> bool:
     return isinstance(exc, (sqlite3.Error, OSError)) and (
-        "disk is full" in str(exc) or "No space left" in str(exc)
-        or getattr(exc, "errno", None) == 28)
+        "disk is full" in str(exc)
+        or "No space left" in str(exc)
+        or getattr(exc, "errno", None) == 28
+    )
 
 
 def _db_path(conn: sqlite3.Connection) -> str:
@@ -269,6 +290,7 @@ def _db_path(conn: sqlite3.Connection) -> str:
 
 
 # --------------------------------------------------------------------------- value helpers
+
 
 def _json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=jsonable)
@@ -296,8 +318,9 @@ def _rank(row: Mapping[str, Any], position: int) -> int | None:
     try:
         return int(rank)
     except (TypeError, ValueError):
-        raise ConfigError(f"the rank of {row.get('model')!r} must be a whole number, got "
-                          f"{rank!r}") from None
+        raise ConfigError(
+            f"the rank of {row.get('model')!r} must be a whole number, got {rank!r}"
+        ) from None
 
 
 def _opt_str(value: Any) -> str | None:
@@ -323,8 +346,12 @@ def _recipe_columns(recipe: Mapping[str, Any]) -> dict[str, Any]:
     per_class = pick("per_class")
     seed = pick("seed")
     ds = pick("dataset")
-    return {"dataset": _opt_str(ds), "split": pick("split"),
-            "per_class": _opt_int(per_class), "seed": _opt_int(seed)}
+    return {
+        "dataset": _opt_str(ds),
+        "split": pick("split"),
+        "per_class": _opt_int(per_class),
+        "seed": _opt_int(seed),
+    }
 
 
 def pack_arrays(arrays: Mapping[str, Any]) -> tuple[str, bytes]:
@@ -354,6 +381,7 @@ def unpack_arrays(blob: bytes) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- the store
 
+
 def check_writable(path: str | os.PathLike | None = None) -> Path:
     """The database path, after checking that results can be written there (before any work).
 
@@ -364,13 +392,16 @@ def check_writable(path: str | os.PathLike | None = None) -> Path:
         if p.is_dir():
             raise ConfigError(f"results database {str(p)!r} is a directory; pass --db FILE")
         if not os.access(p, os.W_OK) or not os.access(p.parent, os.W_OK | os.X_OK):
-            raise ConfigError(f"results database {str(p)!r} is read-only here; pass --db with a "
-                              "writable path")
+            raise ConfigError(
+                f"results database {str(p)!r} is read-only here; pass --db with a writable path"
+            )
     else:
         parent = existing_ancestor(p)
         if not can_create_under(parent):
-            raise ConfigError(f"results database {str(p)!r} cannot be created: {str(parent)!r} "
-                              "is not a writable directory; pass --db with a writable path")
+            raise ConfigError(
+                f"results database {str(p)!r} cannot be created: {str(parent)!r} "
+                "is not a writable directory; pass --db with a writable path"
+            )
     with Store(p):
         pass
     return p
@@ -386,40 +417,51 @@ class Store:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
-                 read_only: bool = False):
+    def __init__(
+        self, path: str | os.PathLike | None = None, *, create: bool = True, read_only: bool = False
+    ):
         self.path = resolve_path(path)
         self.read_only = read_only
         if not self.path.exists():
             if not create or read_only:
-                raise ConfigError(f"no results database at {self.path}; run `modelrank score` "
-                                  "first or pass --db PATH")
+                raise ConfigError(
+                    f"no results database at {self.path}; run `modelrank score` "
+                    "first or pass --db PATH"
+                )
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise ConfigError(f"results database {str(self.path)!r} cannot be created: "
-                                  f"{exc.strerror or exc}; pass --db (or set MODELRANK_DB) with a "
-                                  "writable path") from None
+                raise ConfigError(
+                    f"results database {str(self.path)!r} cannot be created: "
+                    f"{exc.strerror or exc}; pass --db (or set MODELRANK_DB) with a "
+                    "writable path"
+                ) from None
         try:
             if read_only:
                 # A directory we cannot write holds no -wal/-shm files for us: read the file
                 # as it is (immutable), which needs neither.
-                flags = "mode=ro" + ("" if os.access(self.path.parent, os.W_OK)
-                                     else "&immutable=1")
-                self._conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True,
-                                             timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                flags = "mode=ro" + ("" if os.access(self.path.parent, os.W_OK) else "&immutable=1")
+                self._conn = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?{flags}",
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_S,
+                    isolation_level=None,
+                )
             else:
-                self._conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S,
-                                             isolation_level=None)
+                self._conn = sqlite3.connect(
+                    str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None
+                )
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the results database {self.path}: {exc}") from None
         try:
             self._check_intact()
             if read_only:
                 if schema_version(self._conn) != SCHEMA_VERSION:
-                    raise ConfigError(f"{self.path} has schema version "
-                                      f"{schema_version(self._conn)}; open it once with "
-                                      "`modelrank score` to upgrade it")
+                    raise ConfigError(
+                        f"{self.path} has schema version "
+                        f"{schema_version(self._conn)}; open it once with "
+                        "`modelrank score` to upgrade it"
+                    )
             else:
                 self._setup()
         except ConfigError:
@@ -428,10 +470,12 @@ class Store:
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             if _disk_full(exc):
-                raise ConfigError(f"no space left on the device of the results database "
-                                  f"{self.path}") from None
-            raise ConfigError(f"{self.path} is not a usable modelrank results database ({exc})"
-                              ) from None
+                raise ConfigError(
+                    f"no space left on the device of the results database {self.path}"
+                ) from None
+            raise ConfigError(
+                f"{self.path} is not a usable modelrank results database ({exc})"
+            ) from None
         except BaseException:
             self._conn.close()
             raise
@@ -441,11 +485,15 @@ class Store:
         try:
             rows = self._conn.execute("PRAGMA quick_check(1)").fetchall()
         except sqlite3.DatabaseError as exc:
-            raise ConfigError(f"{self.path} is not a usable modelrank results database ({exc}); "
-                              "move it away or pass --db with another path") from None
+            raise ConfigError(
+                f"{self.path} is not a usable modelrank results database ({exc}); "
+                "move it away or pass --db with another path"
+            ) from None
         if rows and rows[0][0] != "ok":
-            raise ConfigError(f"{self.path} is damaged (SQLite quick_check: {rows[0][0]}); "
-                              "move it away or pass --db with another path")
+            raise ConfigError(
+                f"{self.path} is damaged (SQLite quick_check: {rows[0][0]}); "
+                "move it away or pass --db with another path"
+            )
 
     def _setup(self) -> None:
         c = self._conn
@@ -461,8 +509,10 @@ class Store:
                 if "locked" not in str(exc):
                     raise
                 if time.monotonic() > deadline:
-                    raise ConfigError(f"the results database {self.path} stayed locked by "
-                                      "another process; try again when it has finished") from None
+                    raise ConfigError(
+                        f"the results database {self.path} stayed locked by "
+                        "another process; try again when it has finished"
+                    ) from None
                 time.sleep(0.05)
         if str(mode).lower() != "wal":
             raise sqlite3.DatabaseError(f"journal mode is {mode}, not wal")
@@ -512,17 +562,27 @@ class Store:
         with self.transaction():
             return self._insert_run(command, "run", recipe, None)
 
-    def _insert_run(self, command: str, kind: str, recipe: Mapping[str, Any],
-                    primary: str | None) -> int:
+    def _insert_run(
+        self, command: str, kind: str, recipe: Mapping[str, Any], primary: str | None
+    ) -> int:
         if not isinstance(recipe, Mapping):
             raise ConfigError(f"a run's recipe must be a dict, got {type(recipe).__name__}")
         cols = _recipe_columns(recipe)
         cur = self.conn.execute(
             "INSERT INTO runs(created_at, command, kind, dataset, split, per_class, seed, "
             "primary_metric, recipe_json) VALUES (?,?,?,?,?,?,?,?,?)",
-            (_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), str(command), kind,
-             cols["dataset"], cols["split"], cols["per_class"], cols["seed"], primary,
-             _json(dict(recipe))))
+            (
+                _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                str(command),
+                kind,
+                cols["dataset"],
+                cols["split"],
+                cols["per_class"],
+                cols["seed"],
+                primary,
+                _json(dict(recipe)),
+            ),
+        )
         return int(cur.lastrowid)
 
     def record_ranking(self, ranking_dict: dict, command: str) -> int:
@@ -545,36 +605,68 @@ class Store:
                 self._insert_ranked_model(c, run_id, dataset, i, row)
         return run_id
 
-    def _insert_ranked_model(self, c: sqlite3.Connection, run_id: int, dataset: str | None,
-                             position: int, row: Mapping[str, Any]) -> None:
+    def _insert_ranked_model(
+        self,
+        c: sqlite3.Connection,
+        run_id: int,
+        dataset: str | None,
+        position: int,
+        row: Mapping[str, Any],
+    ) -> None:
         model = str(row["model"])
         topo = row.get("topology") or {}
         sha = None
         if topo.get("arrays"):
             sha, blob = pack_arrays(topo["arrays"])
-            c.execute("INSERT OR IGNORE INTO arrays(sha256, npz, nbytes) VALUES (?,?,?)",
-                      (sha, blob, len(blob)))
+            c.execute(
+                "INSERT OR IGNORE INTO arrays(sha256, npz, nbytes) VALUES (?,?,?)",
+                (sha, blob, len(blob)),
+            )
         omega = topo.get("omega_cubical")
         layers = topo.get("layers")
         c.execute(
             "INSERT INTO run_models(run_id, model, dataset, rank, info_json, layers_json, "
             "omega_json, arrays_sha256) VALUES (?,?,?,?,?,?,?,?)",
-            (run_id, model, dataset, _rank(row, position), _json(row.get("info") or {}),
-             None if layers is None else _json(list(layers)),
-             None if omega is None else _json([float(x) for x in omega]), sha))
+            (
+                run_id,
+                model,
+                dataset,
+                _rank(row, position),
+                _json(row.get("info") or {}),
+                None if layers is None else _json(list(layers)),
+                None if omega is None else _json([float(x) for x in omega]),
+                sha,
+            ),
+        )
         scores, raw = row.get("scores") or {}, row.get("raw") or {}
         unavailable = row.get("unavailable") or {}
         for metric in sorted(set(scores) | set(raw) | set(unavailable)):
             c.execute(
                 "INSERT INTO scores(run_id, model, metric, dataset, raw, score, unavailable) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (run_id, model, str(metric), dataset, _real(raw.get(metric), f"{model} {metric} raw"),
-                 _real(scores.get(metric), f"{model} {metric} score"),
-                 _opt_str(unavailable.get(metric))))
+                (
+                    run_id,
+                    model,
+                    str(metric),
+                    dataset,
+                    _real(raw.get(metric), f"{model} {metric} raw"),
+                    _real(scores.get(metric), f"{model} {metric} score"),
+                    _opt_str(unavailable.get(metric)),
+                ),
+            )
 
-    def record_evaluation(self, run_id: int, model: str, dataset: str, protocol: str,
-                          hparams: dict, accuracy: float, accuracy_kind: str, split: str,
-                          extra: dict | None = None) -> None:
+    def record_evaluation(
+        self,
+        run_id: int,
+        model: str,
+        dataset: str,
+        protocol: str,
+        hparams: dict,
+        accuracy: float,
+        accuracy_kind: str,
+        split: str,
+        extra: dict | None = None,
+    ) -> None:
         """One fine-tuning / linear-probe result: ``accuracy`` in percent (0–100) on ``split``."""
         acc = _real(accuracy, "accuracy")
         if acc is None or not 0.0 <= acc <= 100.0:
@@ -584,15 +676,33 @@ class Store:
             c.execute(
                 "INSERT INTO evaluations(run_id, model, dataset, protocol, hparams_json, accuracy, "
                 "accuracy_kind, split, extra_json) VALUES (?,?,?,?,?,?,?,?,?)",
-                (int(run_id), str(model), str(dataset), str(protocol), _json(hparams or {}), acc,
-                 str(accuracy_kind), str(split), None if extra is None else _json(extra)))
+                (
+                    int(run_id),
+                    str(model),
+                    str(dataset),
+                    str(protocol),
+                    _json(hparams or {}),
+                    acc,
+                    str(accuracy_kind),
+                    str(split),
+                    None if extra is None else _json(extra),
+                ),
+            )
 
     def record_correlations(self, run_id: int, suite: str, rows: list[dict]) -> None:
         """Rank correlations of scores against accuracy; each row {dataset, score, n, weighted_tau,
         kendall_tau, spearman, pearson, rel_at_1, rel_at_3, and optionally ground_truth
         (default "headline"), tau_low, tau_high} (missing / non-finite → NULL)."""
-        fields = ("weighted_tau", "tau_low", "tau_high", "kendall_tau", "spearman", "pearson",
-                  "rel_at_1", "rel_at_3")
+        fields = (
+            "weighted_tau",
+            "tau_low",
+            "tau_high",
+            "kendall_tau",
+            "spearman",
+            "pearson",
+            "rel_at_1",
+            "rel_at_3",
+        )
         with self.transaction() as c:
             self._require_run(c, run_id)
             for r in rows:
@@ -600,10 +710,20 @@ class Store:
                     raise ConfigError("a correlation row needs 'dataset' and 'score'")
                 c.execute(
                     "INSERT INTO correlations(run_id, suite, ground_truth, dataset, score, n, "
-                    + ", ".join(fields) + ") VALUES (" + ",".join("?" * (6 + len(fields))) + ")",
-                    (int(run_id), str(suite), str(r.get("ground_truth") or "headline"),
-                     str(r["dataset"]), str(r["score"]), _opt_int(r.get("n")),
-                     *(_real(r.get(f), f) for f in fields)))
+                    + ", ".join(fields)
+                    + ") VALUES ("
+                    + ",".join("?" * (6 + len(fields)))
+                    + ")",
+                    (
+                        int(run_id),
+                        str(suite),
+                        str(r.get("ground_truth") or "headline"),
+                        str(r["dataset"]),
+                        str(r["score"]),
+                        _opt_int(r.get("n")),
+                        *(_real(r.get(f), f) for f in fields),
+                    ),
+                )
 
     def record_tau_summaries(self, run_id: int, suite: str, rows: list[dict]) -> None:
         """Mean weighted tau per score and ground truth; each row {ground_truth, score,
@@ -617,11 +737,20 @@ class Store:
                     raise ConfigError("a tau summary row needs 'ground_truth' and 'score'")
                 c.execute(
                     "INSERT INTO tau_summaries(run_id, suite, ground_truth, score, n_datasets, "
-                    + ", ".join(reals + texts) + ") VALUES ("
-                    + ",".join("?" * (5 + len(reals) + len(texts))) + ")",
-                    (int(run_id), str(suite), str(r["ground_truth"]), str(r["score"]),
-                     _opt_int(r.get("n_datasets")), *(_real(r.get(f), f) for f in reals),
-                     *(_opt_str(r.get(f)) for f in texts)))
+                    + ", ".join(reals + texts)
+                    + ") VALUES ("
+                    + ",".join("?" * (5 + len(reals) + len(texts)))
+                    + ")",
+                    (
+                        int(run_id),
+                        str(suite),
+                        str(r["ground_truth"]),
+                        str(r["score"]),
+                        _opt_int(r.get("n_datasets")),
+                        *(_real(r.get(f), f) for f in reals),
+                        *(_opt_str(r.get(f)) for f in texts),
+                    ),
+                )
 
     @staticmethod
     def _require_run(c: sqlite3.Connection, run_id: int) -> None:
@@ -645,8 +774,11 @@ class Store:
         return self._rows(
             "SELECT s.model, s.metric, s.dataset, s.raw, s.score, s.unavailable, s.run_id, "
             "r.split, r.per_class, r.created_at FROM scores s JOIN runs r ON r.id = s.run_id "
-            "WHERE s.id IN (SELECT MAX(id) FROM scores GROUP BY model, metric, dataset)" + where
-            + " ORDER BY s.dataset, s.metric, s.model", params)
+            "WHERE s.id IN (SELECT MAX(id) FROM scores GROUP BY model, metric, dataset)"
+            + where
+            + " ORDER BY s.dataset, s.metric, s.model",
+            params,
+        )
 
     def score_history(self, dataset: str) -> list[dict]:
         """Every stored value on ``dataset``, oldest first, with what its run scored: each dict
@@ -656,7 +788,9 @@ class Store:
             "SELECT s.model, s.metric, s.raw, s.score, s.unavailable, s.run_id, r.split, "
             "r.per_class, r.recipe_json, m.info_json FROM scores s JOIN runs r ON r.id = s.run_id "
             "LEFT JOIN run_models m ON m.run_id = s.run_id AND m.model = s.model "
-            "WHERE s.dataset = ? ORDER BY s.id", (dataset,))
+            "WHERE s.dataset = ? ORDER BY s.id",
+            (dataset,),
+        )
         for r in rows:
             r["recipe"] = json.loads(r.pop("recipe_json"))
             info = r.pop("info_json")
@@ -673,8 +807,11 @@ class Store:
             "e.hparams_json, e.extra_json, e.run_id FROM evaluations e WHERE e.id IN ("
             " SELECT (SELECT id FROM evaluations x WHERE x.model = g.model AND x.dataset = g.dataset"
             "  AND x.protocol = g.protocol ORDER BY x.accuracy DESC, x.id DESC LIMIT 1)"
-            " FROM (SELECT DISTINCT model, dataset, protocol FROM evaluations) g)" + where
-            + " ORDER BY e.dataset, e.protocol, e.model", params)
+            " FROM (SELECT DISTINCT model, dataset, protocol FROM evaluations) g)"
+            + where
+            + " ORDER BY e.dataset, e.protocol, e.model",
+            params,
+        )
         for r in rows:
             r["hparams"] = json.loads(r.pop("hparams_json"))
             extra = r.pop("extra_json")
@@ -687,7 +824,8 @@ class Store:
         (what :mod:`modelrank.history_sources` groups into a transfer history)."""
         rows = self._rows(
             "SELECT e.model, e.dataset, e.protocol, e.accuracy, e.extra_json, e.run_id, "
-            "r.recipe_json FROM evaluations e JOIN runs r ON r.id = e.run_id ORDER BY e.id")
+            "r.recipe_json FROM evaluations e JOIN runs r ON r.id = e.run_id ORDER BY e.id"
+        )
         for r in rows:
             r["recipe"] = json.loads(r.pop("recipe_json"))
             extra = r.pop("extra_json")
@@ -703,7 +841,9 @@ class Store:
             "SELECT suite, ground_truth, dataset, score, n, weighted_tau, tau_low, tau_high, "
             "kendall_tau, spearman, pearson, rel_at_1, rel_at_3, run_id FROM correlations WHERE "
             "id IN (SELECT MAX(id) FROM correlations GROUP BY suite, ground_truth, dataset, "
-            "score)" + where + " ORDER BY suite, ground_truth, dataset, score", params)
+            "score)" + where + " ORDER BY suite, ground_truth, dataset, score",
+            params,
+        )
 
     def tau_summaries(self, suite: str | None = None) -> list[dict]:
         """Latest summary row per suite × ground truth × score. Each dict: suite, ground_truth,
@@ -712,8 +852,11 @@ class Store:
         return self._rows(
             "SELECT suite, ground_truth, score, n_datasets, mean_tau, tau_low, tau_high, verdict, "
             "baseline, baseline_tau, run_id FROM tau_summaries WHERE id IN (SELECT MAX(id) FROM "
-            "tau_summaries GROUP BY suite, ground_truth, score)" + where
-            + " ORDER BY suite, ground_truth, score", params)
+            "tau_summaries GROUP BY suite, ground_truth, score)"
+            + where
+            + " ORDER BY suite, ground_truth, score",
+            params,
+        )
 
     def topology(self, dataset: str | None = None) -> list[dict]:
         """Latest topology summary per model × dataset that has one: model, dataset, layers
@@ -722,8 +865,11 @@ class Store:
         rows = self._rows(
             "SELECT model, dataset, layers_json, omega_json, arrays_sha256, run_id FROM run_models "
             "WHERE rowid IN (SELECT MAX(rowid) FROM run_models WHERE omega_json IS NOT NULL OR "
-            "arrays_sha256 IS NOT NULL GROUP BY model, dataset)" + where
-            + " ORDER BY dataset, model", params)
+            "arrays_sha256 IS NOT NULL GROUP BY model, dataset)"
+            + where
+            + " ORDER BY dataset, model",
+            params,
+        )
         for r in rows:
             lj, oj = r.pop("layers_json"), r.pop("omega_json")
             r["layers"] = None if lj is None else json.loads(lj)
@@ -735,7 +881,9 @@ class Store:
         truncate, tags, param_count, ... as the ranking recorded them)."""
         rows = self._rows(
             "SELECT model, info_json FROM run_models WHERE rowid IN (SELECT MAX(rowid) FROM "
-            "run_models WHERE dataset = ? GROUP BY model)", (dataset,))
+            "run_models WHERE dataset = ? GROUP BY model)",
+            (dataset,),
+        )
         return {r["model"]: json.loads(r["info_json"]) for r in rows}
 
     def betti_arrays(self, model: str, dataset: str) -> dict[str, np.ndarray] | None:
@@ -744,7 +892,8 @@ class Store:
         row = self.conn.execute(
             "SELECT a.npz FROM run_models m JOIN arrays a ON a.sha256 = m.arrays_sha256 "
             "WHERE m.model = ? AND m.dataset = ? ORDER BY m.run_id DESC LIMIT 1",
-            (model, dataset)).fetchone()
+            (model, dataset),
+        ).fetchone()
         return None if row is None else unpack_arrays(row[0])
 
     def run(self, run_id: int) -> dict | None:
@@ -761,7 +910,9 @@ class Store:
         """The primary metric of the latest ranking run on ``dataset``."""
         row = self.conn.execute(
             "SELECT primary_metric FROM runs WHERE dataset = ? AND primary_metric IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1", (dataset,)).fetchone()
+            "ORDER BY id DESC LIMIT 1",
+            (dataset,),
+        ).fetchone()
         return None if row is None else row[0]
 
     def datasets(self) -> list[str]:
@@ -769,13 +920,21 @@ class Store:
         rows = self.conn.execute(
             "SELECT dataset FROM scores WHERE dataset IS NOT NULL UNION "
             "SELECT dataset FROM evaluations UNION SELECT dataset FROM correlations "
-            "ORDER BY 1").fetchall()
+            "ORDER BY 1"
+        ).fetchall()
         return [r[0] for r in rows]
 
     def count(self, table: str) -> int:
         """Number of rows in one of the store's tables (for checks and tests)."""
-        if table not in {"runs", "run_models", "scores", "arrays", "evaluations", "correlations",
-                         "tau_summaries"}:
+        if table not in {
+            "runs",
+            "run_models",
+            "scores",
+            "arrays",
+            "evaluations",
+            "correlations",
+            "tau_summaries",
+        }:
             raise ConfigError(f"no table {table!r} in the results database")
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 

@@ -59,33 +59,50 @@ class Recipe:
 def _fmnist_nets() -> tuple[Net, ...]:
     rows = [
         # family, depth, width, activation, steps, extra
-        ("plain", 4, 16, "relu", 400, ""), ("plain", 4, 32, "tanh", 800, ""),
-        ("plain", 6, 16, "gelu", 800, ""), ("plain", 6, 32, "relu", 200, ""),
+        ("plain", 4, 16, "relu", 400, ""),
+        ("plain", 4, 32, "tanh", 800, ""),
+        ("plain", 6, 16, "gelu", 800, ""),
+        ("plain", 6, 32, "relu", 200, ""),
         ("plain", 8, 24, "relu", 800, ""),
-        ("resnet", 2, 16, "relu", 400, ""), ("resnet", 4, 32, "gelu", 800, ""),
-        ("resnet", 4, 16, "tanh", 400, ""), ("resnet", 6, 24, "relu", 800, ""),
+        ("resnet", 2, 16, "relu", 400, ""),
+        ("resnet", 4, 32, "gelu", 800, ""),
+        ("resnet", 4, 16, "tanh", 400, ""),
+        ("resnet", 6, 24, "relu", 800, ""),
         ("resnet", 6, 16, "gelu", 200, ""),
-        ("mobile", 4, 16, "relu", 400, ""), ("mobile", 6, 24, "gelu", 800, ""),
-        ("mobile", 6, 16, "tanh", 400, ""), ("mobile", 8, 16, "relu", 800, ""),
+        ("mobile", 4, 16, "relu", 400, ""),
+        ("mobile", 6, 24, "gelu", 800, ""),
+        ("mobile", 6, 16, "tanh", 400, ""),
+        ("mobile", 8, 16, "relu", 800, ""),
         ("mobile", 4, 32, "gelu", 200, ""),
-        ("dense", 2, 12, "relu", 400, "layers=3"), ("dense", 4, 12, "gelu", 800, "layers=3"),
-        ("dense", 4, 8, "tanh", 400, "layers=4"), ("dense", 4, 16, "relu", 800, "layers=2"),
+        ("dense", 2, 12, "relu", 400, "layers=3"),
+        ("dense", 4, 12, "gelu", 800, "layers=3"),
+        ("dense", 4, 8, "tanh", 400, "layers=4"),
+        ("dense", 4, 16, "relu", 800, "layers=2"),
         ("dense", 6, 8, "gelu", 200, "layers=2"),
-        ("convmixer", 4, 32, "gelu", 400, "patch=2"), ("convmixer", 6, 32, "relu", 800, "patch=2"),
-        ("convmixer", 4, 48, "tanh", 400, "patch=4"), ("convmixer", 8, 48, "gelu", 800, "patch=4"),
+        ("convmixer", 4, 32, "gelu", 400, "patch=2"),
+        ("convmixer", 6, 32, "relu", 800, "patch=2"),
+        ("convmixer", 4, 48, "tanh", 400, "patch=4"),
+        ("convmixer", 8, 48, "gelu", 800, "patch=4"),
         ("convmixer", 6, 64, "relu", 200, "patch=4"),
     ]
     nets = []
     for family, depth, width, act, steps, extra in rows:
         arch = f"{family}:depth={depth},width={width},act={act},classes=5" + (
-            f",{extra}" if extra else "")
+            f",{extra}" if extra else ""
+        )
         nets.append(Net(f"{family}-d{depth}-w{width}-{act}-s{steps}", arch, steps))
     return tuple(nets)
 
 
 RECIPES: dict[str, Recipe] = {
-    "fmnist": Recipe(source="fashion-mnist[first-five]", image_size=32, batch_size=64, lr=0.05,
-                     weight_decay=5e-4, nets=_fmnist_nets()),
+    "fmnist": Recipe(
+        source="fashion-mnist[first-five]",
+        image_size=32,
+        batch_size=64,
+        lr=0.05,
+        weight_decay=5e-4,
+        nets=_fmnist_nets(),
+    ),
 }
 
 
@@ -112,32 +129,44 @@ def _source_tensors(recipe: Recipe, split: str) -> tuple[torch.Tensor, torch.Ten
 def _tensors(source: str, size: int, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from modelrank.data import load_target
 
-    d = load_target(source, split=split,
-                    per_class=None if split == "train" else SOURCE_TEST_PER_CLASS)
+    d = load_target(
+        source, split=split, per_class=None if split == "train" else SOURCE_TEST_PER_CLASS
+    )
     pix = np.stack([np.asarray(d.images[i].convert("L")) for i in range(len(d))])
     x = torch.from_numpy(pix).float().div_(255.0).unsqueeze(1)
-    x = torch.nn.functional.interpolate(x, size=(size,) * 2, mode="bilinear",
-                                        align_corners=False)
+    x = torch.nn.functional.interpolate(x, size=(size,) * 2, mode="bilinear", align_corners=False)
     return x.sub_(0.5).div_(0.5).expand(-1, 3, -1, -1).contiguous(), torch.from_numpy(d.labels)
 
 
-def train_net(net: Net, recipe: Recipe, x: torch.Tensor, y: torch.Tensor, *, seed: int,
-              on_step: Callable[[int, int], None] | None = None) -> torch.nn.Module:
+def train_net(
+    net: Net,
+    recipe: Recipe,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    seed: int,
+    on_step: Callable[[int, int], None] | None = None,
+) -> torch.nn.Module:
     """SGD (Nesterov momentum 0.9, cosine schedule, ``recipe`` lr and weight decay) for
     ``net.steps`` steps of ``recipe.batch_size`` images drawn without replacement per epoch."""
     from modelrank.small_convnets import SmallConvNet
 
     torch.manual_seed(seed)
     model = SmallConvNet(net.arch).train()
-    opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
-                          weight_decay=recipe.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=recipe.lr,
+        momentum=0.9,
+        nesterov=True,
+        weight_decay=recipe.weight_decay,
+    )
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=net.steps)
     gen = torch.Generator().manual_seed(seed)
     order, pos = torch.randperm(x.shape[0], generator=gen), 0
     for step in range(net.steps):
         if pos + recipe.batch_size > order.numel():
             order, pos = torch.randperm(x.shape[0], generator=gen), 0
-        idx = order[pos: pos + recipe.batch_size]
+        idx = order[pos : pos + recipe.batch_size]
         pos += recipe.batch_size
         opt.zero_grad(set_to_none=True)
         loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
@@ -154,7 +183,7 @@ def train_net(net: Net, recipe: Recipe, x: torch.Tensor, y: torch.Tensor, *, see
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Top-1 accuracy in percent."""
-    pred = torch.cat([model(x[i: i + 512]).argmax(1) for i in range(0, x.shape[0], 512)])
+    pred = torch.cat([model(x[i : i + 512]).argmax(1) for i in range(0, x.shape[0], 512)])
     return float((pred == y).float().mean()) * 100.0
 
 
@@ -163,9 +192,15 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 BUILD_THREADS = 2
 
 
-def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = None,
-              nets: int | None = None, steps: int | None = None,
-              on_progress: Callable[[str, int, int], None] | None = None) -> Path:
+def build_zoo(
+    name: str = "fmnist",
+    *,
+    seed: int = 0,
+    root: str | Path | None = None,
+    nets: int | None = None,
+    steps: int | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> Path:
     """Train the recipe's networks and write the zoo; returns the path of the zoo file.
 
     Args:
@@ -188,9 +223,22 @@ def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = 
     records = json.loads(records_path.read_text()) if records_path.is_file() else {}
     x_tr = y_tr = x_te = y_te = None
     for i, net in enumerate(chosen):
-        key = digest({"net": net.arch, "steps": net.steps, "seed": seed, "recipe": [
-            recipe.source, recipe.image_size, recipe.batch_size, recipe.lr, recipe.weight_decay],
-            "threads": BUILD_THREADS}, 16)
+        key = digest(
+            {
+                "net": net.arch,
+                "steps": net.steps,
+                "seed": seed,
+                "recipe": [
+                    recipe.source,
+                    recipe.image_size,
+                    recipe.batch_size,
+                    recipe.lr,
+                    recipe.weight_decay,
+                ],
+                "threads": BUILD_THREADS,
+            },
+            16,
+        )
         weights = out / "weights" / f"{net.name}.pt"
         if records.get(net.name, {}).get("key") == key and weights.is_file():
             continue
@@ -199,18 +247,30 @@ def build_zoo(name: str = "fmnist", *, seed: int = 0, root: str | Path | None = 
             x_te, y_te = _source_tensors(recipe, "test")
         net_seed = int(digest({"seed": seed, "net": net.name}, 8), 16)
         with fixed_float_order(BUILD_THREADS):
-            model = train_net(net, recipe, x_tr, y_tr, seed=net_seed,
-                              on_step=(lambda d, t, n=net.name: on_progress(f"train {n}", d, t))
-                              if on_progress else None)
+            model = train_net(
+                net,
+                recipe,
+                x_tr,
+                y_tr,
+                seed=net_seed,
+                on_step=(lambda d, t, n=net.name: on_progress(f"train {n}", d, t))
+                if on_progress
+                else None,
+            )
         # Saved through memory: torch.save names the archive inside the file after the file it
         # writes, and the temporary file's name is random, so the bytes (and the content digest
         # that keys results of these weights, ZooEntry.recipe) would differ from build to build.
         buf = io.BytesIO()
         torch.save(model.state_dict(), buf)
         write_atomically(weights, lambda p, data=buf.getvalue(): p.write_bytes(data))
-        records[net.name] = {"key": key, "arch": net.arch, "steps": net.steps, "seed": net_seed,
-                             "source_top1": round(accuracy(model, x_te, y_te), 2),
-                             "params": sum(p.numel() for p in model.parameters())}
+        records[net.name] = {
+            "key": key,
+            "arch": net.arch,
+            "steps": net.steps,
+            "seed": net_seed,
+            "source_top1": round(accuracy(model, x_te, y_te), 2),
+            "params": sum(p.numel() for p in model.parameters()),
+        }
         write_atomically(records_path, lambda p: p.write_text(json.dumps(records, indent=1)))
         if on_progress:
             on_progress("networks", i + 1, len(chosen))
@@ -226,30 +286,48 @@ def write_zoo_file(name: str, recipe: Recipe, nets, records: dict, out: Path) ->
         rec = records[net.name]
         family, act = net.arch.split(":")[0], net.arch.split("act=")[1].split(",")[0]
         models[net.name] = {
-            "source": "file", "id": f"modelrank:{net.arch}",
+            "source": "file",
+            "id": f"modelrank:{net.arch}",
             "weights": str((out / "weights" / f"{net.name}.pt").resolve()),
             "layers": SmallConvNet(net.arch).probe_layers(),
-            "source_top1": rec["source_top1"], "tags": [family, act, "trained"],
+            "source_top1": rec["source_top1"],
+            "tags": [family, act, "trained"],
         }
-    doc = {"defaults": {"preprocess": {"size": recipe.image_size, "resize": recipe.image_size,
-                                       "mean": [0.5] * 3, "std": [0.5] * 3,
-                                       "interpolation": "bilinear"}},
-           "models": models}
-    header = (f"# Generated by `modelrank zoo build {name}`: {len(models)} small convnets "
-              f"pre-trained on {recipe.source} ({recipe.image_size} px); source_top1 = their test "
-              "accuracy there (%).\n")
+    doc = {
+        "defaults": {
+            "preprocess": {
+                "size": recipe.image_size,
+                "resize": recipe.image_size,
+                "mean": [0.5] * 3,
+                "std": [0.5] * 3,
+                "interpolation": "bilinear",
+            }
+        },
+        "models": models,
+    }
+    header = (
+        f"# Generated by `modelrank zoo build {name}`: {len(models)} small convnets "
+        f"pre-trained on {recipe.source} ({recipe.image_size} px); source_top1 = their test "
+        "accuracy there (%).\n"
+    )
     path = out / "zoo.yaml"
     write_atomically(path, lambda p: p.write_text(header + yaml.safe_dump(doc, sort_keys=False)))
     return path
 
 
-def built_zoo_path(spec: str, *, root: str | Path | None = None,
-                   on_progress: Callable[[str, int, int], None] | None = None) -> Path:
+def built_zoo_path(
+    spec: str,
+    *,
+    root: str | Path | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> Path:
     """The zoo file of ``trained:NAME`` (or ``trained:NAME:SEED``), built when missing."""
     parts = spec.split(":")
     if len(parts) not in (2, 3) or parts[0] != "trained" or parts[1] not in RECIPES:
-        raise ConfigError(f"a trained zoo is written trained:NAME[:SEED] with NAME one of "
-                          f"{', '.join(RECIPES)}, got {spec!r}")
+        raise ConfigError(
+            f"a trained zoo is written trained:NAME[:SEED] with NAME one of "
+            f"{', '.join(RECIPES)}, got {spec!r}"
+        )
     seed = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
     path = zoo_dir(parts[1], seed, root) / "zoo.yaml"
     if path.is_file() and _complete(path, parts[1]):
@@ -264,5 +342,5 @@ def _complete(path: Path, name: str) -> bool:
         return False
     have = set((doc or {}).get("models") or {})
     return have >= {n.name for n in RECIPES[name].nets} and all(
-        Path(m["weights"]).is_file() for m in doc["models"].values())
-
+        Path(m["weights"]).is_file() for m in doc["models"].values()
+    )

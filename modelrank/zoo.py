@@ -18,9 +18,20 @@ from modelrank import model_specs
 from modelrank.errors import ConfigError, UnknownModelError
 from modelrank.zoo_entry import LAYER_MODES, SOURCES, Preprocess, ZooEntry, parse_entry
 
-__all__ = ["LAYER_MODES", "SOURCES", "Preprocess", "ZooEntry", "default_zoo_path", "load_zoo",
-           "packaged_zoo_names", "parse_entry", "read_yaml", "select", "truncation_parent",
-           "zoo_path"]
+__all__ = [
+    "LAYER_MODES",
+    "SOURCES",
+    "Preprocess",
+    "ZooEntry",
+    "default_zoo_path",
+    "load_zoo",
+    "packaged_zoo_names",
+    "parse_entry",
+    "read_yaml",
+    "select",
+    "truncation_parent",
+    "zoo_path",
+]
 
 
 def default_zoo_path() -> Path:
@@ -30,8 +41,11 @@ def default_zoo_path() -> Path:
 
 def packaged_zoo_names() -> list[str]:
     """Short names of the zoo files shipped with modelrank (``modelrank/zoos/<name>.yaml``)."""
-    return sorted(f.name[:-5] for f in (resources.files("modelrank") / "zoos").iterdir()
-                  if f.name.endswith(".yaml"))
+    return sorted(
+        f.name[:-5]
+        for f in (resources.files("modelrank") / "zoos").iterdir()
+        if f.name.endswith(".yaml")
+    )
 
 
 def zoo_path(name: str | Path | None) -> str | None:
@@ -55,10 +69,16 @@ def load_zoo(path: str | Path | None = None) -> dict[str, ZooEntry]:
     or a packaged or trained zoo by name (:func:`zoo_path`)."""
     where = zoo_path(path)
     p = Path(where) if where is not None else default_zoo_path()
-    if not p.is_file() and path is not None and "/" not in str(path) \
-            and not str(path).endswith((".yaml", ".yml")):
-        raise ConfigError(f"unknown zoo {str(path)!r}: neither a file nor a packaged zoo "
-                          f"({', '.join(packaged_zoo_names())}, or trained:NAME)")
+    if (
+        not p.is_file()
+        and path is not None
+        and "/" not in str(path)
+        and not str(path).endswith((".yaml", ".yml"))
+    ):
+        raise ConfigError(
+            f"unknown zoo {str(path)!r}: neither a file nor a packaged zoo "
+            f"({', '.join(packaged_zoo_names())}, or trained:NAME)"
+        )
     doc = read_yaml(p, "zoo file")
     if not isinstance(doc, dict) or not isinstance(doc.get("models"), dict):
         raise ConfigError(f"zoo file {str(p)!r} must have a top-level 'models' mapping")
@@ -78,7 +98,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise ConfigError(f"the name {key!r} appears twice (line {key_node.start_mark.line + 1})")
+                raise ConfigError(
+                    f"the name {key!r} appears twice (line {key_node.start_mark.line + 1})"
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -157,7 +179,11 @@ def truncation_parent(entry: ZooEntry, candidates: Iterable[ZooEntry]) -> ZooEnt
         return None
     same = (entry.source, entry.id, entry.weights, entry.seed, entry.preprocess, entry.layers)
     for c in candidates:
-        if (c.truncate is None and c.name != entry.name and c.options == entry.options
-                and (c.source, c.id, c.weights, c.seed, c.preprocess, c.layers) == same):
+        if (
+            c.truncate is None
+            and c.name != entry.name
+            and c.options == entry.options
+            and (c.source, c.id, c.weights, c.seed, c.preprocess, c.layers) == same
+        ):
             return c
     return None

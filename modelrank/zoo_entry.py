@@ -133,22 +133,31 @@ def _parse_preprocess(raw: Any, where: str) -> Preprocess | None:
         except (TypeError, ValueError):
             stats[key] = ()
         if len(stats[key]) != 3 or not all(math.isfinite(v) for v in stats[key]):
-            raise ConfigError(f"{where}: preprocess {key} must be 3 numbers (R, G, B), "
-                              f"got {value!r}")
+            raise ConfigError(
+                f"{where}: preprocess {key} must be 3 numbers (R, G, B), got {value!r}"
+            )
     if any(v <= 0 for v in stats["std"]):
         raise ConfigError(f"{where}: preprocess std must be positive, got {list(stats['std'])}")
     interpolation = str(raw.get("interpolation", "bilinear"))
     if interpolation not in ("bilinear", "bicubic", "nearest"):
-        raise ConfigError(f"{where}: preprocess interpolation must be bilinear, bicubic or "
-                          f"nearest, got {interpolation!r}")
-    return Preprocess(size=size, resize=resize, mean=stats["mean"], std=stats["std"],
-                      interpolation=interpolation)
+        raise ConfigError(
+            f"{where}: preprocess interpolation must be bilinear, bicubic or "
+            f"nearest, got {interpolation!r}"
+        )
+    return Preprocess(
+        size=size, resize=resize, mean=stats["mean"], std=stats["std"], interpolation=interpolation
+    )
 
 
 def _whole(value: Any, what: str, low: int = 0) -> int:
     """``value`` as an int ≥ ``low``; ConfigError naming ``what`` otherwise (no bools, no 2.5)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value != int(value) or int(value) < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value != int(value)
+        or int(value) < low
+    ):
         raise ConfigError(f"{what} must be a whole number ≥ {low}, got {value!r}")
     return int(value)
 
@@ -160,8 +169,17 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
         raise ConfigError(f"{where} must be a mapping, got {type(raw).__name__}")
     merged = {**(defaults or {}), **raw}
     known = {
-        "source", "id", "weights", "preprocess", "layers", "imagenet_top1", "source_top1",
-        "tags", "seed", "truncate", "options",
+        "source",
+        "id",
+        "weights",
+        "preprocess",
+        "layers",
+        "imagenet_top1",
+        "source_top1",
+        "tags",
+        "seed",
+        "truncate",
+        "options",
     }
     unknown = set(merged) - known
     if unknown:
@@ -189,11 +207,18 @@ def parse_entry(name: str, raw: dict[str, Any], defaults: dict[str, Any] | None 
         except (TypeError, ValueError):
             source_top1 = float("nan")
         if not 0 <= source_top1 <= 100:
-            raise ConfigError(f"{where}: source_top1 must be a percentage from 0 to 100, got "
-                              f"{merged.get('source_top1')!r}")
+            raise ConfigError(
+                f"{where}: source_top1 must be a percentage from 0 to 100, got "
+                f"{merged.get('source_top1')!r}"
+            )
     weights = merged.get("weights")
-    if source == "file" and isinstance(weights, str) and weights not in ("random",) \
-            and not weights.startswith("package:") and not Path(weights).expanduser().is_file():
+    if (
+        source == "file"
+        and isinstance(weights, str)
+        and weights not in ("random",)
+        and not weights.startswith("package:")
+        and not Path(weights).expanduser().is_file()
+    ):
         raise ConfigError(f"{where}: weights file {weights!r} does not exist")
     tags = merged.get("tags", ()) or ()
     if not isinstance(tags, (list, tuple)):

@@ -43,23 +43,38 @@ class Hub:
                     repo = hub.root / parts[2] / parts[3]
                     if not repo.is_dir():
                         return self._send(404, {"X-Error-Code": "RepoNotFound"})
-                    body = json.dumps({"id": f"{parts[2]}/{parts[3]}", "sha": COMMIT,
-                                       "siblings": [{"rfilename": f.name} for f in repo.iterdir()]}).encode()
-                    return self._send(200, {"Content-Type": "application/json",
-                                            "Content-Length": str(len(body))}, body)
+                    body = json.dumps(
+                        {
+                            "id": f"{parts[2]}/{parts[3]}",
+                            "sha": COMMIT,
+                            "siblings": [{"rfilename": f.name} for f in repo.iterdir()],
+                        }
+                    ).encode()
+                    return self._send(
+                        200,
+                        {"Content-Type": "application/json", "Content-Length": str(len(body))},
+                        body,
+                    )
                 if len(parts) >= 5 and parts[2] == "resolve":
                     repo = hub.root / parts[0] / parts[1]
                     if not repo.is_dir():
                         return self._send(404, {"X-Error-Code": "RepoNotFound"})
                     f = repo.joinpath(*parts[4:])
                     if not f.is_file():
-                        return self._send(404, {"X-Error-Code": "EntryNotFound",
-                                                "X-Repo-Commit": COMMIT})
+                        return self._send(
+                            404, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": COMMIT}
+                        )
                     body = f.read_bytes()
-                    return self._send(200, {"X-Repo-Commit": COMMIT,
-                                            "ETag": '"' + hashlib.sha256(body).hexdigest() + '"',
-                                            "Content-Length": str(len(body)),
-                                            "Content-Type": "application/octet-stream"}, body)
+                    return self._send(
+                        200,
+                        {
+                            "X-Repo-Commit": COMMIT,
+                            "ETag": '"' + hashlib.sha256(body).hexdigest() + '"',
+                            "Content-Length": str(len(body)),
+                            "Content-Type": "application/octet-stream",
+                        },
+                        body,
+                    )
                 return self._send(404, {})
 
             do_GET = do_HEAD = _route

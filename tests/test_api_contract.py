@@ -29,16 +29,34 @@ POSITIONAL = {
 }
 
 #: every long-running public function: they all take ``on_progress(what, done, total)``
-PROGRESSING = [ranking.rank, ranking.rank_targets, pick.pick_backbone, finetuning.evaluate,
-               finetuning.evaluate_targets, finetuning.finetune, benchmark.run_benchmark,
-               benchmark.ground_truth, probe.probe, trained_zoo.build_zoo,
-               invariance.invariance_study, layers.layer_study, loss_barcode.loss_barcode,
-               topology_study.score_suite]
+PROGRESSING = [
+    ranking.rank,
+    ranking.rank_targets,
+    pick.pick_backbone,
+    finetuning.evaluate,
+    finetuning.evaluate_targets,
+    finetuning.finetune,
+    benchmark.run_benchmark,
+    benchmark.ground_truth,
+    probe.probe,
+    trained_zoo.build_zoo,
+    invariance.invariance_study,
+    layers.layer_study,
+    loss_barcode.loss_barcode,
+    topology_study.score_suite,
+]
 
 
 def test_the_package_exports_the_real_functions():
-    assert set(modelrank.__all__) == {"ModelrankError", "ScoreOptions", "__version__",
-                                      "correlate", "evaluate", "pick_backbone", "rank"}
+    assert set(modelrank.__all__) == {
+        "ModelrankError",
+        "ScoreOptions",
+        "__version__",
+        "correlate",
+        "evaluate",
+        "pick_backbone",
+        "rank",
+    }
     assert modelrank.ScoreOptions is ranking.ScoreOptions
     assert modelrank.rank is ranking.rank
     assert modelrank.pick_backbone is pick.pick_backbone
@@ -51,7 +69,9 @@ def test_the_package_exports_the_real_functions():
 def test_options_after_the_data_argument_are_keyword_only():
     for fn, positional in POSITIONAL.items():
         params = list(inspect.signature(fn).parameters.values())
-        by_position = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        by_position = [
+            p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
         assert by_position == positional, fn.__qualname__
         rest = [p for p in params if p.name not in positional]
         assert all(p.kind == KW for p in rest), fn.__qualname__
@@ -88,11 +108,13 @@ def test_one_progress_protocol():
 
 
 def test_score_options_refuse_bad_values_naming_the_field(tmp_path):
-    for field, value, message in [("batch_size", 0, "batch_size must be a whole number of at least 1, got 0"),
-                                  ("batch_size", True, "batch_size must be a whole number"),
-                                  ("eta", float("nan"), "eta (the cubical threshold) must be a finite number"),
-                                  ("layout", "cube", "layout must be one of whc, channel-mean, per-channel"),
-                                  ("betti_engine", "cupy", "betti_engine must be one of auto, numpy, torch")]:
+    for field, value, message in [
+        ("batch_size", 0, "batch_size must be a whole number of at least 1, got 0"),
+        ("batch_size", True, "batch_size must be a whole number"),
+        ("eta", float("nan"), "eta (the cubical threshold) must be a finite number"),
+        ("layout", "cube", "layout must be one of whc, channel-mean, per-channel"),
+        ("betti_engine", "cupy", "betti_engine must be one of auto, numpy, torch"),
+    ]:
         with pytest.raises(ParameterError) as info:
             ranking.ScoreOptions(**{field: value})
         assert str(info.value).startswith(message) and info.value.parameter == field
@@ -111,7 +133,10 @@ def test_the_command_line_names_the_flag_where_the_library_names_the_parameter()
 
     exc = ParameterError("per_class", "must be a whole number of at least 1, got 0")
     assert str(exc) == "per_class must be a whole number of at least 1, got 0"
-    assert worded_for_the_command_line(exc) == "--per-class must be a whole number of at least 1, got 0"
+    assert (
+        worded_for_the_command_line(exc)
+        == "--per-class must be a whole number of at least 1, got 0"
+    )
     assert flag_for("metrics") == "--metric" and flag_for("max_retries") == "--retries"
     assert worded_for_the_command_line(ConfigError("plain")) == "plain"
 
@@ -146,11 +171,33 @@ def test_every_shared_command_line_option_is_declared_once():
 
     import modelrank.cli as cli
 
-    shared = {"--dataset", "--zoo", "--models", "--model", "--metric", "--per-class", "--split",
-              "--seed", "--device", "--batch-size", "--amp", "--eta", "--layout",
-              "--betti-engine", "--cache-dir", "--no-cache", "--output", "--plot", "--db",
-              "--executor", "--ray-address", "--workers", "--retries", "--cpus-per-task",
-              "--gpus-per-task"}
+    shared = {
+        "--dataset",
+        "--zoo",
+        "--models",
+        "--model",
+        "--metric",
+        "--per-class",
+        "--split",
+        "--seed",
+        "--device",
+        "--batch-size",
+        "--amp",
+        "--eta",
+        "--layout",
+        "--betti-engine",
+        "--cache-dir",
+        "--no-cache",
+        "--output",
+        "--plot",
+        "--db",
+        "--executor",
+        "--ray-address",
+        "--workers",
+        "--retries",
+        "--cpus-per-task",
+        "--gpus-per-task",
+    }
     # a flag of a different meaning keeps its own declaration
     own = {("leaderboard.py", "--metric"), ("study.py", "--dataset")}
     for path in Path(cli.__file__).parent.glob("*.py"):
@@ -167,16 +214,27 @@ def _in_option_call(node, path) -> bool:
 
     tree = ast.parse(path.read_text())
     for call in ast.walk(tree):
-        if (isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "Option"
-                and any(a is node or (isinstance(a, ast.Constant) and a.value == node.value
-                                      and a.lineno == node.lineno) for a in call.args)):
+        if (
+            isinstance(call, ast.Call)
+            and getattr(call.func, "attr", None) == "Option"
+            and any(
+                a is node
+                or (
+                    isinstance(a, ast.Constant)
+                    and a.value == node.value
+                    and a.lineno == node.lineno
+                )
+                for a in call.args
+            )
+        ):
             return True
     return False
 
 
 def test_every_device_default_is_auto():
-    from modelrank.cli import app
     import typer.main
+
+    from modelrank.cli import app
 
     group = typer.main.get_command(app)
 

@@ -2,7 +2,6 @@
 
 import time
 
-import numpy as np
 import pytest
 import torch
 
@@ -49,8 +48,11 @@ def test_randomly_initialised_lite_does_not_know_palaces():
 @pytest.mark.parametrize("arch, n_layers", [("resnet18", 11), ("resnet50", 19)])
 def test_resnet_blocks_follow_the_paper_recipe(arch, n_layers):
     """docs/methods.md §1: conv1, bn1, relu, then every residual block (ResNet-18: 11, ResNet-50: 19)."""
-    bb = build_backbone(entry(source="torchvision", id=arch, weights="random",
-                              preprocess={"size": 64, "resize": 64}))
+    bb = build_backbone(
+        entry(
+            source="torchvision", id=arch, weights="random", preprocess={"size": 64, "resize": 64}
+        )
+    )
     names = bb.layer_names
     assert len(names) == n_layers
     assert names[:4] == ["conv1", "bn1", "relu", "layer1.0"]
@@ -59,41 +61,82 @@ def test_resnet_blocks_follow_the_paper_recipe(arch, n_layers):
 
 
 def test_stages_are_the_last_block_of_each_resolution():
-    bb = build_backbone(entry(source="torchvision", id="resnet18", weights="random", layers="stages",
-                              preprocess={"size": 64, "resize": 64}))
+    bb = build_backbone(
+        entry(
+            source="torchvision",
+            id="resnet18",
+            weights="random",
+            layers="stages",
+            preprocess={"size": 64, "resize": 64},
+        )
+    )
     assert bb.layer_names == ["relu", "layer1.1", "layer2.1", "layer3.1", "layer4.1"]
 
 
-@pytest.mark.parametrize("arch", ["densenet121", "mobilenet_v2", "mnasnet1_0", "googlenet",
-                                  "inception_v3"])
+@pytest.mark.parametrize(
+    "arch", ["densenet121", "mobilenet_v2", "mnasnet1_0", "googlenet", "inception_v3"]
+)
 def test_group1_architectures_resolve_blocks_and_head(arch):
     size = 299 if arch == "inception_v3" else 64
-    bb = build_backbone(entry(source="torchvision", id=arch, weights="random",
-                              preprocess={"size": size, "resize": size}))
+    bb = build_backbone(
+        entry(
+            source="torchvision",
+            id=arch,
+            weights="random",
+            preprocess={"size": size, "resize": size},
+        )
+    )
     assert len(bb.layers) >= 5
     assert all(li.layout == "NCHW" and len(li.shape) == 3 for li in bb.layers)
     assert bb.head is not None and bb.head.split(".")[0] in ("fc", "classifier")
 
 
 def test_token_models_probe_every_encoder_block():
-    bb = build_backbone(entry(source="timm", id="vit_tiny_patch16_224", weights="random",
-                              preprocess={"size": 224, "resize": 224}))
+    bb = build_backbone(
+        entry(
+            source="timm",
+            id="vit_tiny_patch16_224",
+            weights="random",
+            preprocess={"size": 224, "resize": 224},
+        )
+    )
     blocks = [n for n in bb.layer_names if n.startswith("blocks.")]
     assert len(blocks) == 12
     assert all(li.layout == "NTD" for li in bb.layers if li.name.startswith("blocks."))
 
 
 def test_channels_last_stages_are_detected_and_permuted():
-    bb = build_backbone(entry(source="torchvision", id="swin_t", weights="random",
-                              preprocess={"size": 64, "resize": 64}))
+    bb = build_backbone(
+        entry(
+            source="torchvision",
+            id="swin_t",
+            weights="random",
+            preprocess={"size": 64, "resize": 64},
+        )
+    )
     nhwc = [li for li in bb.layers if li.layout == "NHWC"]
     assert nhwc, "torchvision Swin stages are channels-last"
 
 
 def test_hf_backbone_from_a_config_builds_and_runs_offline():
-    bb = build_backbone(entry(source="hf", id="vit", weights="random", options={"config": {
-        "model_type": "vit", "image_size": 32, "patch_size": 8, "hidden_size": 32,
-        "num_hidden_layers": 3, "num_attention_heads": 2, "intermediate_size": 64}}))
+    bb = build_backbone(
+        entry(
+            source="hf",
+            id="vit",
+            weights="random",
+            options={
+                "config": {
+                    "model_type": "vit",
+                    "image_size": 32,
+                    "patch_size": 8,
+                    "hidden_size": 32,
+                    "num_hidden_layers": 3,
+                    "num_attention_heads": 2,
+                    "intermediate_size": 64,
+                }
+            },
+        )
+    )
     names = bb.layer_names  # embeddings output, then each of the 3 encoder layers
     assert names[0] == "model.embeddings" and len(names) == 4
     assert [n.rsplit(".", 1)[1] for n in names[1:]] == ["0", "1", "2"]
@@ -118,7 +161,12 @@ def test_hub_weights_offline_are_reported_fast(monkeypatch):
 
 def test_in_order_loading_checks_every_shape():
     m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
-    good = {"a.w": torch.ones(4, 3), "a.b": torch.zeros(4), "b.w": torch.ones(2, 4), "b.b": torch.zeros(2)}
+    good = {
+        "a.w": torch.ones(4, 3),
+        "a.b": torch.zeros(4),
+        "b.w": torch.ones(2, 4),
+        "b.b": torch.zeros(2),
+    }
     assert load_state_dict_in_order(m, good) == "in-order"
     assert torch.equal(m[1].weight, torch.ones(2, 4))
     bad = dict(good, **{"b.w": torch.ones(4, 2)})
@@ -130,15 +178,28 @@ def test_in_order_loading_checks_every_shape():
 
 def test_missing_weights_file_and_package():
     with pytest.raises(ConfigError, match="zoo entry .*weights file '/no/such.pth' does not exist"):
-        build_backbone(entry(source="file", id="timm:tf_efficientnet_lite0", weights="/no/such.pth"))
+        build_backbone(
+            entry(source="file", id="timm:tf_efficientnet_lite0", weights="/no/such.pth")
+        )
     with pytest.raises(WeightsUnavailableError, match="not installed"):
-        build_backbone(entry(source="file", id="timm:tf_efficientnet_lite0", weights="package:no_such_pkg"))
+        build_backbone(
+            entry(source="file", id="timm:tf_efficientnet_lite0", weights="package:no_such_pkg")
+        )
 
 
 def test_truncated_backbone_stops_at_the_named_layer():
-    bb = build_backbone(entry(source="torchvision", id="resnet18", weights="random",
-                              preprocess={"size": 64, "resize": 64}, truncate="layer2.1"))
+    bb = build_backbone(
+        entry(
+            source="torchvision",
+            id="resnet18",
+            weights="random",
+            preprocess={"size": 64, "resize": 64},
+            truncate="layer2.1",
+        )
+    )
     assert bb.layer_names[-1] == "layer2.1" and bb.head is None
     m = bb.model
-    by_hand = sum(p.numel() for mod in (m.conv1, m.bn1, m.layer1, m.layer2) for p in mod.parameters())
+    by_hand = sum(
+        p.numel() for mod in (m.conv1, m.bn1, m.layer1, m.layer2) for p in mod.parameters()
+    )
     assert bb.param_count == by_hand

@@ -9,21 +9,6 @@ import pytest
 
 from modelrank.errors import ConfigError, MetricError
 from modelrank.ranking import ScoreOptions
-from test_cli import run as cli  # the command line in a subprocess, offline
-
-TINY_ZOO = """
-models:
-  r18a: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}, tags: [tiny]}
-  r18b: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}, tags: [tiny]}
-  hubonly: {source: timm, id: resnet18, weights: a1_in1k, tags: [hub]}
-"""
-
-
-@pytest.fixture
-def zoo_file(tmp_path):
-    p = tmp_path / "zoo.yaml"
-    p.write_text(TINY_ZOO)
-    return p
 
 
 def one_line_error(code, stderr, message):
@@ -35,29 +20,52 @@ def one_line_error(code, stderr, message):
 # ---------------------------------------------------------------- 3, 4: checked before any work
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--batch-size", "0"], "--batch-size must be a whole number of at least 1, got 0"),
-    (["--device", "mps"], "device 'mps' is not supported"),
-    (["--device", "meta"], "device 'meta' is not supported"),
-    (["--eta", "nan"], "--eta (the cubical threshold) must be a finite number"),
-    (["--eta", "inf"], "--eta (the cubical threshold) must be a finite number"),
-    (["--seed", "-1"], "--seed must be a whole number of at least 0, got -1"),
-    (["--models", ""], "models is empty"),
-    (["--models", "hub"], "none of the 1 selected backbone(s) could be scored here"),
-    (["--per-class", "100000000000000000000"], "--per-class must be a whole number from 1 to"),
-])
-def test_score_refuses_deterministic_bad_input_at_once(tmp_path, zoo_file, args, message):
-    base = ["score", "--zoo", str(zoo_file), "--models", "tiny", "--per-class", "3",
-            "--db", str(tmp_path / "r.sqlite")]
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--batch-size", "0"], "--batch-size must be a whole number of at least 1, got 0"),
+        (["--device", "mps"], "device 'mps' is not supported"),
+        (["--device", "meta"], "device 'meta' is not supported"),
+        (["--eta", "nan"], "--eta (the cubical threshold) must be a finite number"),
+        (["--eta", "inf"], "--eta (the cubical threshold) must be a finite number"),
+        (["--seed", "-1"], "--seed must be a whole number of at least 0, got -1"),
+        (["--models", ""], "models is empty"),
+        (["--models", "hub"], "none of the 1 selected backbone(s) could be scored here"),
+        (["--per-class", "100000000000000000000"], "--per-class must be a whole number from 1 to"),
+    ],
+)
+def test_score_refuses_deterministic_bad_input_at_once(cli, tmp_path, tiny_zoo, args, message):
+    base = [
+        "score",
+        "--zoo",
+        str(tiny_zoo),
+        "--models",
+        "tiny",
+        "--per-class",
+        "3",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    ]
     code, _, stderr = cli(*base, *args, env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
     one_line_error(code, stderr, message)
 
 
-def test_a_cache_path_that_is_a_file_is_refused(tmp_path, zoo_file):
+def test_a_cache_path_that_is_a_file_is_refused(cli, tmp_path, tiny_zoo):
     f = tmp_path / "file"
     f.write_text("x")
-    code, _, stderr = cli("score", "--zoo", str(zoo_file), "--models", "tiny", "--per-class", "3",
-                          "--cache-dir", str(f), "--db", str(tmp_path / "r.sqlite"))
+    code, _, stderr = cli(
+        "score",
+        "--zoo",
+        str(tiny_zoo),
+        "--models",
+        "tiny",
+        "--per-class",
+        "3",
+        "--cache-dir",
+        str(f),
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    )
     one_line_error(code, stderr, "is a file, not a directory")
 
 
@@ -76,26 +84,40 @@ def test_a_weights_file_that_is_not_a_state_dict_is_named(tmp_path):
 
     bad = tmp_path / "weights.pth"
     bad.write_bytes(b"this is not a torch file")
-    entry = parse_entry("mine", {"source": "file", "id": "torchvision:resnet18",
-                                 "weights": str(bad)})
-    with pytest.raises(ConfigError, match=r"zoo entry 'mine': weights file .*weights\.pth.* is "
-                                          r"not a torch state dict"):
+    entry = parse_entry(
+        "mine", {"source": "file", "id": "torchvision:resnet18", "weights": str(bad)}
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"zoo entry 'mine': weights file .*weights\.pth.* is "
+        r"not a torch state dict",
+    ):
         build_backbone(entry)
 
 
-@pytest.mark.parametrize("text,message", [
-    ("models:\n  a: {source: timm, id: x}\n  a: {source: timm, id: y}\n", "'a' appears twice"),
-    ("models:\n  a: {source: timm, id: x, tags: offline}\n", "tags must be a list"),
-    ("models:\n  a: {source: timm, id: x, seed: two}\n", "seed must be a whole number"),
-    ("models:\n  a: {source: timm, id: x, preprocess: {size: big}}\n", "preprocess size must be"),
-    ("models:\n  a: {source: timm, id: x, preprocess: {mean: [0.5, 0.5]}}\n",
-     "preprocess mean must be 3 numbers"),
-    ("models: {}\n", "lists no models"),
-    ("models:\n  a: {source: file, id: 'timm:x', weights: /no/such/file.pth}\n",
-     "zoo entry 'a': weights file '/no/such/file.pth' does not exist"),
-    ("- just\n- a list\n", "must have a top-level 'models' mapping"),
-])
-def test_malformed_zoo_files_are_config_errors_naming_the_entry(tmp_path, text, message):
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("models:\n  a: {source: timm, id: x}\n  a: {source: timm, id: y}\n", "'a' appears twice"),
+        ("models:\n  a: {source: timm, id: x, tags: offline}\n", "tags must be a list"),
+        ("models:\n  a: {source: timm, id: x, seed: two}\n", "seed must be a whole number"),
+        (
+            "models:\n  a: {source: timm, id: x, preprocess: {size: big}}\n",
+            "preprocess size must be",
+        ),
+        (
+            "models:\n  a: {source: timm, id: x, preprocess: {mean: [0.5, 0.5]}}\n",
+            "preprocess mean must be 3 numbers",
+        ),
+        ("models: {}\n", "lists no models"),
+        (
+            "models:\n  a: {source: file, id: 'timm:x', weights: /no/such/file.pth}\n",
+            "zoo entry 'a': weights file '/no/such/file.pth' does not exist",
+        ),
+        ("- just\n- a list\n", "must have a top-level 'models' mapping"),
+    ],
+)
+def test_malformed_tiny_zoos_are_config_errors_naming_the_entry(tmp_path, text, message):
     from modelrank.zoo import load_zoo
 
     p = tmp_path / "zoo.yaml"
@@ -104,7 +126,7 @@ def test_malformed_zoo_files_are_config_errors_naming_the_entry(tmp_path, text, 
         load_zoo(p)
 
 
-def test_a_zoo_file_that_is_not_utf8_is_a_config_error(tmp_path):
+def test_a_tiny_zoo_that_is_not_utf8_is_a_config_error(tmp_path):
     from modelrank.zoo import load_zoo
 
     p = tmp_path / "zoo.yaml"
@@ -113,9 +135,14 @@ def test_a_zoo_file_that_is_not_utf8_is_a_config_error(tmp_path):
         load_zoo(p)
 
 
-@pytest.mark.parametrize("text,message", [("[1, 2]\n", "must be a mapping"),
-                                          ("name: x\n", "missing a field"),
-                                          ("name: x\nname: y\n", "appears twice")])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("[1, 2]\n", "must be a mapping"),
+        ("name: x\n", "missing a field"),
+        ("name: x\nname: y\n", "appears twice"),
+    ],
+)
 def test_malformed_suite_files_are_config_errors(tmp_path, text, message):
     from modelrank.benchmark import load_suite
 
@@ -128,11 +155,16 @@ def test_malformed_suite_files_are_config_errors(tmp_path, text, message):
 # ---------------------------------------------------------------- 2: caches
 
 
-def test_a_damaged_done_file_or_journal_entry_is_recomputed(tmp_path, zoo_file):
+def test_a_damaged_done_file_or_journal_entry_is_recomputed(tmp_path, tiny_zoo):
     from modelrank.ranking import rank
 
-    kw = dict(zoo=zoo_file, models="r18a", metrics=["knn"], per_class=3,
-              options=ScoreOptions(cache_dir=tmp_path))
+    kw = dict(
+        zoo=tiny_zoo,
+        models="r18a",
+        metrics=["knn"],
+        per_class=3,
+        options=ScoreOptions(cache_dir=tmp_path),
+    )
     first = rank("digits", **kw)
     done = sorted(tmp_path.rglob("done.npz"))
     units = sorted((tmp_path / "units").rglob("*.pkl"))
@@ -189,11 +221,17 @@ def test_a_full_disk_is_a_one_line_error_and_leaves_no_temporary_file(tmp_path, 
 # ---------------------------------------------------------------- 5, 6: outputs and database
 
 
-def test_outputs_are_checked_before_the_work(tmp_path, zoo_file):
-    base = ["score", "--zoo", str(zoo_file), "--models", "tiny", "--per-class", "3"]
+def test_outputs_are_checked_before_the_work(cli, tmp_path, tiny_zoo):
+    base = ["score", "--zoo", str(tiny_zoo), "--models", "tiny", "--per-class", "3"]
     env = {"MODELRANK_CACHE": str(tmp_path / "c")}
-    code, _, stderr = cli(*base, "--output", str(tmp_path / "r.txt"),
-                          "--db", str(tmp_path / "r.sqlite"), env_extra=env)
+    code, _, stderr = cli(
+        *base,
+        "--output",
+        str(tmp_path / "r.txt"),
+        "--db",
+        str(tmp_path / "r.sqlite"),
+        env_extra=env,
+    )
     one_line_error(code, stderr, "--output must end in .json, .csv or .md")
     ro = tmp_path / "ro"
     ro.mkdir()
@@ -216,7 +254,9 @@ def test_a_corrupted_database_is_refused_and_left_untouched(tmp_path):
     p = tmp_path / "r.sqlite"
     with Store(p) as s:
         s.conn.execute("CREATE TABLE filler (x BLOB)")
-        s.conn.executemany("INSERT INTO filler VALUES (?)", [(os.urandom(3000),) for _ in range(50)])
+        s.conn.executemany(
+            "INSERT INTO filler VALUES (?)", [(os.urandom(3000),) for _ in range(50)]
+        )
     data = bytearray(p.read_bytes())
     data[5000:9000] = os.urandom(4000)  # clobber pages in the middle
     p.write_bytes(bytes(data))
@@ -227,12 +267,12 @@ def test_a_corrupted_database_is_refused_and_left_untouched(tmp_path):
     assert p.read_bytes() == bytes(data)
 
 
-def test_leaderboard_reads_a_database_in_a_read_only_directory(tmp_path):
+def test_leaderboard_reads_a_database_in_a_read_only_directory(cli, tmp_path):
     from modelrank.store import Store
 
     d = tmp_path / "shared"
     d.mkdir()
-    with Store(d / "r.sqlite") as s:
+    with Store(d / "r.sqlite"):
         pass
     for extra in d.glob("r.sqlite-*"):
         extra.unlink()
@@ -260,17 +300,33 @@ def test_correlate_refuses_negative_or_all_zero_accuracies():
     assert correlate(scores, {"a": 1.0, "b": 2.0, "c": 3.0})["kendall_tau"] == pytest.approx(1.0)
 
 
-def test_pick_backbone_says_why_no_backbone_was_scored(tmp_path, zoo_file):
+def test_pick_backbone_says_why_no_backbone_was_scored(tmp_path, tiny_zoo):
     from modelrank.pick import pick_backbone
 
     with pytest.raises(MetricError, match=r"no backbone has a knn score: hubonly skipped \("):
-        pick_backbone("digits", zoo=zoo_file, candidates="hub", metric="knn", per_class=3,
-                      options=ScoreOptions(cache_dir=tmp_path))
+        pick_backbone(
+            "digits",
+            zoo=tiny_zoo,
+            candidates="hub",
+            metric="knn",
+            per_class=3,
+            options=ScoreOptions(cache_dir=tmp_path),
+        )
 
 
-@pytest.mark.parametrize("field,value", [("steps", 0), ("batch_size", -1), ("lrs", ()),
-                                         ("lrs", (0.1, float("nan"))), ("ws", (-1e-4,)),
-                                         ("image_size", 0), ("val_fraction", 1.0), ("seed", -2)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("steps", 0),
+        ("batch_size", -1),
+        ("lrs", ()),
+        ("lrs", (0.1, float("nan"))),
+        ("ws", (-1e-4,)),
+        ("image_size", 0),
+        ("val_fraction", 1.0),
+        ("seed", -2),
+    ],
+)
 def test_finetune_config_validates_its_fields(field, value):
     from dataclasses import replace
 
@@ -282,9 +338,18 @@ def test_finetune_config_validates_its_fields(field, value):
         FinetuneConfig(**{field: value})
 
 
-def test_plot_into_a_directory_writes_there_and_bad_plot_names_fail_first(tmp_path, zoo_file):
-    base = ["betti", "--zoo", str(zoo_file), "--model", "r18a", "--per-class", "3",
-            "--db", str(tmp_path / "r.sqlite")]
+def test_plot_into_a_directory_writes_there_and_bad_plot_names_fail_first(cli, tmp_path, tiny_zoo):
+    base = [
+        "betti",
+        "--zoo",
+        str(tiny_zoo),
+        "--model",
+        "r18a",
+        "--per-class",
+        "3",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    ]
     env = {"MODELRANK_CACHE": str(tmp_path / "c")}
     code, _, stderr = cli(*base, "--plot", str(tmp_path / "plot.txt"), env_extra=env)
     one_line_error(code, stderr, "--plot must end in .png, .pdf or .svg")
@@ -297,12 +362,20 @@ def test_plot_into_a_directory_writes_there_and_bad_plot_names_fail_first(tmp_pa
     assert f"wrote {plots / 'betti_r18a.png'}" in stderr.replace("\n", "")
 
 
-def test_evaluate_and_benchmark_refuse_bad_options_before_work(tmp_path):
-    code, _, stderr = cli("evaluate", "--dataset", "digits", "--image-size", "0",
-                          "--db", str(tmp_path / "r.sqlite"))
+def test_evaluate_and_benchmark_refuse_bad_options_before_work(cli, tmp_path):
+    code, _, stderr = cli(
+        "evaluate", "--dataset", "digits", "--image-size", "0", "--db", str(tmp_path / "r.sqlite")
+    )
     one_line_error(code, stderr, "--image-size must be a whole number of at least 8, got 0")
-    code, _, stderr = cli("benchmark", "--suite", "offline", "--output", str(tmp_path / "t.csv"),
-                          "--db", str(tmp_path / "r.sqlite"))
+    code, _, stderr = cli(
+        "benchmark",
+        "--suite",
+        "offline",
+        "--output",
+        str(tmp_path / "t.csv"),
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    )
     one_line_error(code, stderr, "--output must end in .md or .json")
 
 
@@ -317,46 +390,101 @@ def test_a_full_disk_under_the_database_says_so_and_stores_nothing(tmp_path):
         pages = s.conn.execute("PRAGMA page_count").fetchone()[0]
         s.conn.execute(f"PRAGMA max_page_count = {pages}")  # every further page: "disk is full"
         before = s.count("runs")
-        with pytest.raises(ConfigError, match="no space left on the device of the results database"):
+        with pytest.raises(
+            ConfigError, match="no space left on the device of the results database"
+        ):
             with s.transaction() as c:
                 c.execute("INSERT INTO filler VALUES (?)", (os.urandom(200_000),))
         assert s.count("runs") == before
         assert s.conn.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == 0
 
 
-def test_evaluate_with_every_backbone_skipped_exits_non_zero(tmp_path, zoo_file):
-    code, _, stderr = cli("evaluate", "--dataset", "digits", "--zoo", str(zoo_file), "--models",
-                          "hub", "--per-class", "5", "--db", str(tmp_path / "r.sqlite"),
-                          env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
+def test_evaluate_with_every_backbone_skipped_exits_non_zero(cli, tmp_path, tiny_zoo):
+    code, _, stderr = cli(
+        "evaluate",
+        "--dataset",
+        "digits",
+        "--zoo",
+        str(tiny_zoo),
+        "--models",
+        "hub",
+        "--per-class",
+        "5",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+        env_extra={"MODELRANK_CACHE": str(tmp_path / "c")},
+    )
     one_line_error(code, stderr, "none of the selected backbones could be evaluated here")
     assert "skipped hubonly" in stderr
 
 
-def test_betti_of_a_tag_prints_each_backbone_under_its_own_name(tmp_path, zoo_file):
+def test_betti_of_a_tag_prints_each_backbone_under_its_own_name(cli, tmp_path, tiny_zoo):
     """Issue 30, item 4: a tag selecting two backbones gives two tables, each titled with its
     backbone, with the direction of each score; one plot file for two backbones is refused."""
-    base = ["betti", "--zoo", str(zoo_file), "--model", "tiny", "--per-class", "3",
-            "--db", str(tmp_path / "r.sqlite")]
+    base = [
+        "betti",
+        "--zoo",
+        str(tiny_zoo),
+        "--model",
+        "tiny",
+        "--per-class",
+        "3",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    ]
     env = {"MODELRANK_CACHE": str(tmp_path / "c")}
     code, stdout, stderr = cli(*base, env_extra=env)
     assert code == 0, stderr
-    assert "r18a on digits" in stdout and "r18b on digits" in stdout and "tiny on digits" not in stdout
+    assert (
+        "r18a on digits" in stdout and "r18b on digits" in stdout and "tiny on digits" not in stdout
+    )
     assert stdout.count("betti-cubical: ") == 2 and "(lower is better)" in stdout
     code, _, stderr = cli(*base, "--plot", str(tmp_path / "one.png"), env_extra=env)
     one_line_error(code, stderr, "--plot names one file, but 'tiny' selects 2 backbones")
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs a /proc, which refuses new entries")
-def test_unwritable_data_database_and_plot_paths_are_one_line_errors(tmp_path, zoo_file):
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self"), reason="needs a /proc, which refuses new entries"
+)
+def test_unwritable_data_database_and_plot_paths_are_one_line_errors(cli, tmp_path, tiny_zoo):
     """Issue 31, item 7: directories that pass the permission check but refuse a new entry."""
-    code, _, stderr = cli("score", "--dataset", "cifar10", "--per-class", "2",
-                          "--db", str(tmp_path / "r.sqlite"),
-                          env_extra={"MODELRANK_DATA": "/proc/modelrank-x/data"})
-    one_line_error(code, stderr, "the data directory (MODELRANK_DATA) '/proc/modelrank-x/data' "
-                                 "cannot be created")
-    code, _, stderr = cli("score", "--zoo", str(zoo_file), "--models", "r18a", "--per-class", "2",
-                          env_extra={"MODELRANK_DB": "/proc/modelrank-x/r.sqlite"})
+    code, _, stderr = cli(
+        "score",
+        "--dataset",
+        "cifar10",
+        "--per-class",
+        "2",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+        env_extra={"MODELRANK_DATA": "/proc/modelrank-x/data"},
+    )
+    one_line_error(
+        code,
+        stderr,
+        "the data directory (MODELRANK_DATA) '/proc/modelrank-x/data' cannot be created",
+    )
+    code, _, stderr = cli(
+        "score",
+        "--zoo",
+        str(tiny_zoo),
+        "--models",
+        "r18a",
+        "--per-class",
+        "2",
+        env_extra={"MODELRANK_DB": "/proc/modelrank-x/r.sqlite"},
+    )
     one_line_error(code, stderr, "results database '/proc/modelrank-x/r.sqlite' cannot be created")
-    code, _, stderr = cli("betti", "--zoo", str(zoo_file), "--model", "r18a", "--per-class", "2",
-                          "--plot", "/proc/modelrank-x/p.png", "--db", str(tmp_path / "r.sqlite"))
+    code, _, stderr = cli(
+        "betti",
+        "--zoo",
+        str(tiny_zoo),
+        "--model",
+        "r18a",
+        "--per-class",
+        "2",
+        "--plot",
+        "/proc/modelrank-x/p.png",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    )
     one_line_error(code, stderr, "--plot '/proc/modelrank-x/p.png' cannot be written")

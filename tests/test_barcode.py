@@ -64,13 +64,22 @@ def test_camel_two_finite_bars_match_analytic_and_published_values():
     # one graph edge; only bars longer than that are features of f.
     ei, ej = knn_edges_independent(pts, 6)
     noise_floor = float(np.abs(vals[ei] - vals[ej]).max())
-    assert noise_floor < 0.5  # the real bars (~0.58) must stand above it for the test to mean anything
+    assert (
+        noise_floor < 0.5
+    )  # the real bars (~0.58) must stand above it for the test to mean anything
     significant = [b for b in bars if b.is_finite and b.length > noise_floor]
     assert len(significant) == 2
     for bar in significant:
-        assert bar.birth == pytest.approx(0.2988, abs=0.02) and bar.birth == pytest.approx(f_min, abs=0.02)
-        assert bar.death == pytest.approx(0.8773, abs=0.02) and bar.death == pytest.approx(f_sad, abs=0.02)
-        assert abs(abs(bar.location[0]) - x_min) < 0.05 and abs(bar.location[1] + bar.location[0] / 2) < 0.05
+        assert bar.birth == pytest.approx(0.2988, abs=0.02) and bar.birth == pytest.approx(
+            f_min, abs=0.02
+        )
+        assert bar.death == pytest.approx(0.8773, abs=0.02) and bar.death == pytest.approx(
+            f_sad, abs=0.02
+        )
+        assert (
+            abs(abs(bar.location[0]) - x_min) < 0.05
+            and abs(bar.location[1] + bar.location[0] / 2) < 0.05
+        )
         assert 1000 < bar.basin_size < 50_000
     assert {np.sign(b.location[0]) for b in significant} == {-1.0, 1.0}
 
@@ -89,7 +98,11 @@ def test_smooth_1d_function_gives_its_analytic_bar():
 
     x = np.linspace(0.5, 12.0, 200_001)
     bars = function_barcode(x[:, None], f(x), k=2)  # k = 2 on a 1-D grid: the path graph
-    x1, x2, xs = math.pi - math.asin(0.1), 3 * math.pi - math.asin(0.1), math.asin(0.1) + 2 * math.pi
+    x1, x2, xs = (
+        math.pi - math.asin(0.1),
+        3 * math.pi - math.asin(0.1),
+        math.asin(0.1) + 2 * math.pi,
+    )
     assert len(bars) == 2
     finite = [b for b in bars if b.is_finite]
     infinite = [b for b in bars if not b.is_finite]
@@ -115,7 +128,9 @@ def test_hand_built_piecewise_linear_function():
     knots_f = np.array([7, 1, 5, 0, 4, 2, 6, 3, 8], dtype=float)
     x = np.linspace(0, 8, 801)
     bars = function_barcode(x, np.interp(x, knots_x, knots_f), k=2)
-    got = sorted((round(b.birth, 9), round(b.death, 9), round(float(b.location[0]), 9)) for b in bars)
+    got = sorted(
+        (round(b.birth, 9), round(b.death, 9), round(float(b.location[0]), 9)) for b in bars
+    )
     assert got == [(0.0, math.inf, 3.0), (1.0, 5.0, 1.0), (2.0, 4.0, 5.0), (3.0, 6.0, 7.0)]
     assert to_score(bars) == pytest.approx(2 + 4 + 3)
     assert to_score(bars, normalise=True) == pytest.approx(9 / 6)  # values involved: 0 .. 6
@@ -233,7 +248,9 @@ def test_optimised_path_is_bounded_by_endpoints_and_straight_line(one_thread):
     # the reported maximum is the maximum of the reported polyline, re-evaluated independently
     poly = res.polyline
     s = torch.arange(resample, dtype=torch.float64).view(1, -1, 1) / resample
-    dense = (poly[:-1].unsqueeze(1) + s * (poly[1:] - poly[:-1]).unsqueeze(1)).reshape(-1, poly.shape[1])
+    dense = (poly[:-1].unsqueeze(1) + s * (poly[1:] - poly[:-1]).unsqueeze(1)).reshape(
+        -1, poly.shape[1]
+    )
     dense = torch.cat([dense, poly[-1:]])
     assert res.max_loss == pytest.approx(_sequential_losses(dense, x, y, [2, 6, 2]).max(), rel=1e-9)
     assert torch.equal(poly[0], a) and torch.equal(poly[-1], b)
@@ -243,7 +260,14 @@ def test_loss_barcode_runs_and_is_deterministic():
     from modelrank.studies.loss_barcode import loss_barcode
 
     kwargs = dict(
-        data="moons", arch="1x4", minima=3, seed=5, steps=150, path_points=4, path_steps=20, n_samples=80
+        data="moons",
+        arch="1x4",
+        minima=3,
+        seed=5,
+        steps=150,
+        path_points=4,
+        path_steps=20,
+        n_samples=80,
     )
     first, second = loss_barcode(**kwargs), loss_barcode(**kwargs)
     assert np.array_equal(first.minima_losses, second.minima_losses)
@@ -273,7 +297,12 @@ def test_loss_barcode_rejects_bad_configuration():
     with pytest.raises(ConfigError):
         loss_barcode(data="moons", arch="1x4", minima=1)
     x, y = load_dataset("digits")
-    assert x.shape == (1797, 64) and set(np.unique(y)) == set(range(10)) and 0 <= x.min() and x.max() <= 1
+    assert (
+        x.shape == (1797, 64)
+        and set(np.unique(y)) == set(range(10))
+        and 0 <= x.min()
+        and x.max() <= 1
+    )
 
 
 def test_d1_data_set_when_available():
@@ -294,8 +323,25 @@ def test_cli_barcode_prints_to_score_and_writes_outputs(tmp_path):
     from modelrank.cli.study import study_app
 
     png, out = tmp_path / "bars.png", tmp_path / "result.json"
-    args = ["barcode", "--dataset", "circles", "--arch", "1x4", "--minima", "3", "--steps", "100",
-            "--path-points", "3", "--path-steps", "10", "--plot", str(png), "--output", str(out)]
+    args = [
+        "barcode",
+        "--dataset",
+        "circles",
+        "--arch",
+        "1x4",
+        "--minima",
+        "3",
+        "--steps",
+        "100",
+        "--path-points",
+        "3",
+        "--path-steps",
+        "10",
+        "--plot",
+        str(png),
+        "--output",
+        str(out),
+    ]
     result = CliRunner().invoke(study_app, args)
     assert result.exit_code == 0, result.output
     assert "TO-score (raw" in result.output and "TO-score (normalised" in result.output

@@ -5,9 +5,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from modelrank.benchmark_stats import (bootstrap_scores, interval, loto_prior, pool_scores,
-                                       replicate_tau, seed_spread, stratified_half_sample,
-                                       weighted_tau)
+from modelrank.benchmark_stats import (
+    bootstrap_scores,
+    interval,
+    loto_prior,
+    pool_scores,
+    replicate_tau,
+    seed_spread,
+    stratified_half_sample,
+    weighted_tau,
+)
 from modelrank.metrics import get_metric
 from modelrank.metrics.registry import MetricInputs
 
@@ -26,15 +33,19 @@ def test_half_sample_variance_of_a_mean_matches_a_fresh_draw():
     rng = np.random.default_rng(1)
     x = rng.normal(size=400)
     y = np.zeros(400, int)
-    means = [x[stratified_half_sample(y, np.random.default_rng([0, r]))].mean() for r in range(4000)]
+    means = [
+        x[stratified_half_sample(y, np.random.default_rng([0, r]))].mean() for r in range(4000)
+    ]
     assert np.var(means) == pytest.approx(x.var(ddof=1) / 400, rel=0.08)
 
 
 def test_replicate_tau_is_scipys_weighted_tau_and_nan_when_a_backbone_is_missing():
     accs = {"a": 70.0, "b": 60.0, "c": 80.0, "d": 50.0}
-    tables = [{"s": {"a": 3.0, "b": 2.0, "c": 4.0, "d": 1.0}},
-              {"s": {"a": 1.0, "b": 2.0, "c": 4.0, "d": 3.0}},
-              {"s": {"a": 1.0, "b": 2.0, "c": 4.0}}]
+    tables = [
+        {"s": {"a": 3.0, "b": 2.0, "c": 4.0, "d": 1.0}},
+        {"s": {"a": 1.0, "b": 2.0, "c": 4.0, "d": 3.0}},
+        {"s": {"a": 1.0, "b": 2.0, "c": 4.0}},
+    ]
     got = replicate_tau(tables, accs, complete=list(accs))["s"]
     assert got[0] == pytest.approx(1.0)
     assert got[1] == pytest.approx(stats.weightedtau([1, 2, 4, 3], [70, 60, 80, 50])[0])
@@ -60,8 +71,11 @@ def test_seed_spread_by_hand():
 
 
 def test_loto_prior_is_the_mean_over_the_other_targets():
-    accs = {"t1": {"a": 10.0, "b": 20.0}, "t2": {"a": 30.0, "b": 40.0, "c": 1.0},
-            "t3": {"a": 50.0, "b": 0.0, "c": 2.0}}
+    accs = {
+        "t1": {"a": 10.0, "b": 20.0},
+        "t2": {"a": 30.0, "b": 40.0, "c": 1.0},
+        "t3": {"a": 50.0, "b": 0.0, "c": 2.0},
+    }
     assert loto_prior(accs, "t1") == {"a": 40.0, "b": 20.0, "c": 1.5}
     assert loto_prior(accs, "t2") == {"a": 30.0, "b": 10.0}  # c has no accuracy on t1
     assert loto_prior({"t1": accs["t1"], "t2": accs["t2"]}, "t1") == {}  # needs 3 targets
@@ -70,13 +84,16 @@ def test_loto_prior_is_the_mean_over_the_other_targets():
 def test_bootstrap_scores_recompute_each_score_on_the_half_sample():
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 10)
-    inputs = {m: MetricInputs(features=rng.normal(size=(30, 4)) + y[:, None] * k, labels=y)
-              for k, m in enumerate(["a", "b", "c"])}
+    inputs = {
+        m: MetricInputs(features=rng.normal(size=(30, 4)) + y[:, None] * k, labels=y)
+        for k, m in enumerate(["a", "b", "c"])
+    }
     specs = [get_metric("logme"), get_metric("knn")]
     tables = bootstrap_scores(specs, inputs, replicates=3, seed=7)
     idx = stratified_half_sample(y, np.random.default_rng([7, 1]))
-    by_hand = get_metric("logme").compute(MetricInputs(features=inputs["b"].features[idx],
-                                                       labels=y[idx]))
+    by_hand = get_metric("logme").compute(
+        MetricInputs(features=inputs["b"].features[idx], labels=y[idx])
+    )
     assert tables[1]["logme"]["b"] == pytest.approx(by_hand)
     full = pool_scores(specs, inputs)
     assert full["logme"]["b"] == pytest.approx(get_metric("logme").compute(inputs["b"]))
@@ -85,10 +102,12 @@ def test_bootstrap_scores_recompute_each_score_on_the_half_sample():
 
 # -- joint resamples of images and seeds (issue 29, item 3)
 
+
 def _toy_truth(rng, noise_sd, seeds=4, models=6, targets=("a", "b", "c")):
     true = {m: 70.0 + 0.5 * i for i, m in enumerate(f"m{i}" for i in range(models))}
-    return {t: {m: list(v + rng.normal(0, noise_sd, seeds)) for m, v in true.items()}
-            for t in targets}
+    return {
+        t: {m: list(v + rng.normal(0, noise_sd, seeds)) for m, v in true.items()} for t in targets
+    }
 
 
 def test_pivot_interval_always_contains_its_point():
@@ -113,15 +132,22 @@ def test_joint_replicates_without_seed_noise_are_the_image_only_replicates():
     models = [f"m{i}" for i in range(6)]
     per_seed = {"a": {m: [60.0 + 2 * i] * 4 for i, m in enumerate(models)}}
     tables = [{"s": {m: float(rng.normal()) for m in models}} for _ in range(20)]
-    joint = joint_tau_replicates(per_seed=per_seed, image_tables={"a": tables}, fixed={},
-                                 complete={"a": {"s": models}}, pool=models, replicates=20, seed=0)
+    joint = joint_tau_replicates(
+        per_seed=per_seed,
+        image_tables={"a": tables},
+        fixed={},
+        complete={"a": {"s": models}},
+        pool=models,
+        replicates=20,
+        seed=0,
+    )
     acc = {m: v[0] for m, v in per_seed["a"].items()}
     plain = replicate_tau(tables, acc, complete=models)
     assert np.array_equal(joint["s"]["a"], plain["s"])
 
 
 def test_a_static_prior_gets_the_ground_truths_noise_and_loto_is_recomputed_per_replicate():
-    from modelrank.benchmark_stats import (joint_tau_replicates, loto_prior, resample_seeds)
+    from modelrank.benchmark_stats import joint_tau_replicates, loto_prior, resample_seeds
     from modelrank.correlation import weighted_tau
 
     models = [f"m{i}" for i in range(6)]
@@ -131,9 +157,16 @@ def test_a_static_prior_gets_the_ground_truths_noise_and_loto_is_recomputed_per_
         per_seed = _toy_truth(np.random.default_rng(2), noise)
         fixed = {t: {"prior": prior} for t in per_seed}
         complete = {t: {"prior": models} for t in per_seed}
-        reps = joint_tau_replicates(per_seed=per_seed, image_tables={}, fixed=fixed,
-                                    complete=complete, pool=models, replicates=40, seed=3,
-                                    loto_name="loto")
+        reps = joint_tau_replicates(
+            per_seed=per_seed,
+            image_tables={},
+            fixed=fixed,
+            complete=complete,
+            pool=models,
+            replicates=40,
+            seed=3,
+            loto_name="loto",
+        )
         widths.append(np.ptp(reps["prior"]["a"]))
         r = 7  # replicate 7 by hand
         acc = resample_seeds(per_seed, np.random.default_rng([3, r, 1]))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from modelrank.data.class_subsets import split_target
 from modelrank.data import load_target
+from modelrank.data.class_subsets import split_target
 from modelrank.errors import UnknownDatasetError
 
 
@@ -39,18 +39,26 @@ def test_named_groups_and_folder_subsets(tmp_path):
     assert d.class_names == ["cat", "eel"] and len(d) == 6
     from modelrank.data.class_subsets import CLASS_GROUPS
 
-    assert CLASS_GROUPS["fashion-mnist"]["upper-body"] == ("T-shirt/top", "Pullover", "Coat", "Shirt")
+    assert CLASS_GROUPS["fashion-mnist"]["upper-body"] == (
+        "T-shirt/top",
+        "Pullover",
+        "Coat",
+        "Shirt",
+    )
 
 
-@pytest.mark.parametrize("spec, why", [
-    ("digits[]", "at least one class"),
-    ("digits[1,,2]", "no empty item"),
-    ("digits[3]", "at least 2 classes"),
-    ("digits[1,1]", "more than once"),
-    ("digits[10]", "'10' is not a class of digits"),
-    ("digits[4-1]", "'4-1' is not a class"),
-    ("digits[1,2", "one pair of brackets at the end"),
-])
+@pytest.mark.parametrize(
+    "spec, why",
+    [
+        ("digits[]", "at least one class"),
+        ("digits[1,,2]", "no empty item"),
+        ("digits[3]", "at least 2 classes"),
+        ("digits[1,1]", "more than once"),
+        ("digits[10]", "'10' is not a class of digits"),
+        ("digits[4-1]", "'4-1' is not a class"),
+        ("digits[1,2", "one pair of brackets at the end"),
+    ],
+)
 def test_bad_subsets_are_one_line_errors(spec, why):
     with pytest.raises(UnknownDatasetError, match=why.replace("(", r"\(")):
         load_target(spec)
@@ -61,14 +69,30 @@ def test_split_target():
     assert split_target("fashion-mnist[ Coat , Shirt ]") == ("fashion-mnist", ["Coat", "Shirt"])
 
 
-def test_cli_keeps_the_brackets_in_tables_and_errors(tmp_path):
-    from tests.test_cli import run
-
-    rc, out, err = run("score", "--dataset", "digits[0-3]", "--models", "efficientnet_lite0",
-                       "--per-class", "3", "--metric", "knn", "--db", str(tmp_path / "r.db"))
+def test_cli_keeps_the_brackets_in_tables_and_errors(cli, tmp_path):
+    rc, out, err = cli(
+        "score",
+        "--dataset",
+        "digits[0-3]",
+        "--models",
+        "efficientnet_lite0",
+        "--per-class",
+        "3",
+        "--metric",
+        "knn",
+        "--db",
+        str(tmp_path / "r.db"),
+    )
     assert rc == 0, err
     assert "digits[0-3] (train, 12 images, 4" in out
-    rc, out, err = run("score", "--dataset", "digits[ten]", "--models", "efficientnet_lite0",
-                       "--db", str(tmp_path / "r.db"))
+    rc, out, err = cli(
+        "score",
+        "--dataset",
+        "digits[ten]",
+        "--models",
+        "efficientnet_lite0",
+        "--db",
+        str(tmp_path / "r.db"),
+    )
     assert rc == 1 and "target 'digits[ten]': 'ten' is not a class of digits" in err
     assert "Traceback" not in err

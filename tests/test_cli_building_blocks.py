@@ -19,13 +19,21 @@ def test_with_execution_adds_the_six_options_and_hands_them_over_as_one():
         seen["name"], seen["execution"] = name, execution
 
     params = inspect.signature(job).parameters
-    assert list(params) == ["name", "executor", "ray_address", "workers", "retries",
-                            "cpus_per_task", "gpus_per_task"]
+    assert list(params) == [
+        "name",
+        "executor",
+        "ray_address",
+        "workers",
+        "retries",
+        "cpus_per_task",
+        "gpus_per_task",
+    ]
     app = typer.Typer()
     app.command()(job)
     app.command("other")(lambda: None)
-    res = CliRunner().invoke(app, ["job", "--name", "y", "--retries", "0", "--executor", "ray",
-                                   "--cpus-per-task", "2"])
+    res = CliRunner().invoke(
+        app, ["job", "--name", "y", "--retries", "0", "--executor", "ray", "--cpus-per-task", "2"]
+    )
     assert res.exit_code == 0, res.output
     ex = seen["execution"]
     assert seen["name"] == "y" and ex.retries == 0 and ex.executor.value == "ray"
@@ -38,12 +46,16 @@ def test_the_layer_report_is_the_class_balanced_mean_of_the_counts():
     from modelrank.ranking import RankRow
 
     # 3 images, 2 layers: class 0 has images 0 and 1, class 1 has image 2
-    b = np.array([[[1, 0, 0], [4, 2, 0]],
-                  [[3, 0, 0], [2, 2, 2]],
-                  [[10, 1, 0], [1, 0, 0]]], float)
-    row = RankRow("m", info={"layer_shapes": {"a": "8x4x4"}},
-                  topology={"layers": ["a", "b"], "omega_cubical": [5.5, 3.5],
-                            "arrays": {"cubical_betti": b, "labels": np.array([0, 0, 1])}})
+    b = np.array([[[1, 0, 0], [4, 2, 0]], [[3, 0, 0], [2, 2, 2]], [[10, 1, 0], [1, 0, 0]]], float)
+    row = RankRow(
+        "m",
+        info={"layer_shapes": {"a": "8x4x4"}},
+        topology={
+            "layers": ["a", "b"],
+            "omega_cubical": [5.5, 3.5],
+            "arrays": {"cubical_betti": b, "labels": np.array([0, 0, 1])},
+        },
+    )
     r = layer_report(row)
     # by hand: class means (2, 0, 0) and (10, 1, 0) at layer a, (3, 2, 1) and (1, 0, 0) at b
     np.testing.assert_allclose(r.mean_betti, [[6.0, 0.5, 0.0], [2.0, 1.0, 0.5]])

@@ -48,10 +48,14 @@ def test_imagenet_top1_prior_reproduces_the_published_weighted_tau():
     """docs/methods.md §5: ranking group1 by ImageNet top-1 gives 0.252 on Flowers, 0.654 on average."""
     import torchvision.models as tvm
 
-    gt = json.loads((resources.files("modelrank") / "published" / "ground_truth_sfda.json").read_text())
+    gt = json.loads(
+        (resources.files("modelrank") / "published" / "ground_truth_sfda.json").read_text()
+    )
     pool = gt["group1_supervised"]
-    top1 = {m: tvm.get_model_weights(m)["IMAGENET1K_V1"].meta["_metrics"]["ImageNet-1K"]["acc@1"]
-            for m in pool["flowers"]}
+    top1 = {
+        m: tvm.get_model_weights(m)["IMAGENET1K_V1"].meta["_metrics"]["ImageNet-1K"]["acc@1"]
+        for m in pool["flowers"]
+    }
     taus = {d: correlate(top1, acc)["weighted_tau"] for d, acc in pool.items()}
     assert len(taus) == 11
     assert round(taus["flowers"], 3) == 0.252

@@ -12,8 +12,10 @@ import pytest
 
 import modelrank.cpu_runtime as cpu_runtime
 
-glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-                           reason="the allocator settings apply to glibc only")
+glibc = pytest.mark.skipif(
+    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
+    reason="the allocator settings apply to glibc only",
+)
 
 # malloc, touch and free 64 MiB 12 times through the C library (what torch's CPU allocator does
 # for every activation); report minor page faults and what modelrank did.
@@ -45,11 +47,19 @@ WORK_STARTS = "import modelrank\nmodelrank.correlate"
 
 
 def run_child(env_extra: dict, imports: str = WORK_STARTS) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MALLOC_", "OMP_WAIT", "GOMP_", "MODELRANK_CPU", "GLIBC_TUNABLES"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MALLOC_", "OMP_WAIT", "GOMP_", "MODELRANK_CPU", "GLIBC_TUNABLES"))
+    }
     env.update(env_extra)
-    out = subprocess.run([sys.executable, "-c", CHILD.format(imports=imports)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(imports=imports)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -62,8 +72,10 @@ def test_importing_modelrank_changes_nothing_in_the_process():
 
 
 def test_the_command_line_applies_the_settings_before_its_command():
-    cli = ("import contextlib, io\nfrom modelrank.cli import main\n"
-           "with contextlib.redirect_stdout(io.StringIO()):\n    main(['metrics'])")
+    cli = (
+        "import contextlib, io\nfrom modelrank.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n    main(['metrics'])"
+    )
     got = run_child({}, imports=cli)
     assert got["status"] is not None and got["spin"] == str(cpu_runtime.SPIN_COUNT)
 
@@ -76,8 +88,10 @@ def test_a_heavy_library_call_applies_the_settings():
 @glibc
 def test_settings_applied_when_work_starts_stop_the_page_faults():
     tuned = run_child({})
-    assert tuned["status"] == {"malloc": "mmap off, trim off",
-                               "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}"}
+    assert tuned["status"] == {
+        "malloc": "mmap off, trim off",
+        "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}",
+    }
     assert tuned["spin"] == str(cpu_runtime.SPIN_COUNT)
     naive = run_child({"MODELRANK_CPU_TUNING": "off"})
     assert naive["status"]["malloc"] == "unchanged (MODELRANK_CPU_TUNING=off)"
@@ -89,13 +103,20 @@ def test_settings_applied_when_work_starts_stop_the_page_faults():
 
 
 @glibc
-@pytest.mark.parametrize("variable,value", [("MALLOC_ARENA_MAX", "2"),
-                                            ("MALLOC_MMAP_THRESHOLD_", "131072"),
-                                            ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072")])
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("MALLOC_ARENA_MAX", "2"),
+        ("MALLOC_MMAP_THRESHOLD_", "131072"),
+        ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072"),
+    ],
+)
 def test_a_users_malloc_setting_wins(variable, value):
     got = run_child({variable: value})
     assert got["status"]["malloc"].startswith("unchanged (")
-    assert variable.split("_")[0] in got["status"]["malloc"] or "tunables" in got["status"]["malloc"]
+    assert (
+        variable.split("_")[0] in got["status"]["malloc"] or "tunables" in got["status"]["malloc"]
+    )
     assert got["faults"] >= 0.9 * PAGES  # glibc's behaviour, not ours
 
 
@@ -118,4 +139,5 @@ def test_configure_reads_the_environment_it_is_given(monkeypatch):
     assert cpu_runtime.configure({}) == state  # once per process
     monkeypatch.setattr(cpu_runtime, "_state", None)
     assert cpu_runtime.configure({"LD_PRELOAD": "/usr/lib/libjemalloc.so.2"})["malloc"] == (
-        "unchanged (jemalloc preloaded)")
+        "unchanged (jemalloc preloaded)"
+    )

@@ -18,10 +18,15 @@ def test_digits_splits_are_disjoint_stratified_and_cover_the_set():
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    truth = Counter((np.clip(im * 255 / 16, 0, 255).astype(np.uint8).tobytes(), int(y))
-                    for im, y in zip(d.images, d.target))
-    got = Counter((np.asarray(t.images[i]).tobytes(), int(t.labels[i]))
-                  for t in (tr, te) for i in range(len(t)))
+    truth = Counter(
+        (np.clip(im * 255 / 16, 0, 255).astype(np.uint8).tobytes(), int(y))
+        for im, y in zip(d.images, d.target)
+    )
+    got = Counter(
+        (np.asarray(t.images[i]).tobytes(), int(t.labels[i]))
+        for t in (tr, te)
+        for i in range(len(t))
+    )
     assert got == truth  # train + test is exactly the data set, image by image
 
 
@@ -198,12 +203,16 @@ def test_evaluate_splits_of_a_folder_never_test_on_training_images(tmp_path):
     only_train = _split_folder(tmp_path / "t", {"train": {"cat": 4, "dog": 4}})
     with pytest.raises(ConfigError, match=r"it has train\)"):
         load_splits(str(only_train), None, 0, 0.2)
-    ok = _split_folder(tmp_path / "ok", {"train": {"cat": 5, "dog": 5}, "test": {"cat": 2, "dog": 3}})
+    ok = _split_folder(
+        tmp_path / "ok", {"train": {"cat": 5, "dog": 5}, "test": {"cat": 2, "dog": 3}}
+    )
     train, val, test, carve = load_splits(str(ok), None, 0, 0.2)
     assert (train.split, test.split, len(test)) == ("train", "test", 5) and carve is not None
     assert set(train.source.split("/")[-1:]) == {"train"} and test.source.endswith("/test")
-    with_val = _split_folder(tmp_path / "v", {"train": {"a": 4, "b": 4}, "valid": {"a": 2, "b": 2},
-                                              "test": {"a": 2, "b": 2}})
+    with_val = _split_folder(
+        tmp_path / "v",
+        {"train": {"a": 4, "b": 4}, "valid": {"a": 2, "b": 2}, "test": {"a": 2, "b": 2}},
+    )
     train, val, test, carve = load_splits(str(with_val), None, 0, 0.2)
     assert (val.split, test.split, carve) == ("valid", "test", None)
 
@@ -212,9 +221,12 @@ def test_train_and_test_classes_must_match_by_name(tmp_path):
     from modelrank.errors import ConfigError
     from modelrank.finetuning import load_splits
 
-    root = _split_folder(tmp_path, {"train": {"ant": 4, "bee": 4, "cat": 4},
-                                    "test": {"bee": 2, "cat": 2}})  # indices would shift by one
-    with pytest.raises(ConfigError, match="test split's classes differ from train's; not in test: ant"):
+    root = _split_folder(
+        tmp_path, {"train": {"ant": 4, "bee": 4, "cat": 4}, "test": {"bee": 2, "cat": 2}}
+    )  # indices would shift by one
+    with pytest.raises(
+        ConfigError, match="test split's classes differ from train's; not in test: ant"
+    ):
         load_splits(str(root), None, 0, 0.2)
 
 
@@ -235,14 +247,18 @@ def test_joined_splits_are_the_union_sampled_after_joining():
         load_target("digits", split="train+nope")
 
 
-@pytest.mark.parametrize("name, split, message", [
-    ("country211", "valid", "country211 is not in"),
-    ("imagenette", "val", "imagenette is not in"),
-    ("fer2013", "test", "FER-2013 is on Kaggle only"),
-    ("pcam", "val", "pcam"),  # "needs h5py" without it, "is not in" with it
-])
-def test_the_vtab_style_sets_are_registered_and_offline_are_one_line(name, split, message, tmp_path,
-                                                                    monkeypatch):
+@pytest.mark.parametrize(
+    "name, split, message",
+    [
+        ("country211", "valid", "country211 is not in"),
+        ("imagenette", "val", "imagenette is not in"),
+        ("fer2013", "test", "FER-2013 is on Kaggle only"),
+        ("pcam", "val", "pcam"),  # "needs h5py" without it, "is not in" with it
+    ],
+)
+def test_the_vtab_style_sets_are_registered_and_offline_are_one_line(
+    name, split, message, tmp_path, monkeypatch
+):
     from modelrank.data import registry
     from modelrank.errors import DatasetUnavailableError
 
@@ -266,7 +282,8 @@ def test_the_recipe_records_the_images_per_class_actually_held(tmp_path):
         (tmp_path / c).mkdir()
         for i in range(4):
             Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
-                tmp_path / c / f"{i}.png")
+                tmp_path / c / f"{i}.png"
+            )
     rec = load_target(str(tmp_path), per_class=100).recipe()
     assert rec["per_class"] == 4 and rec["per_class_requested"] == 100 and rec["n_images"] == 12
     rec = load_target(str(tmp_path), per_class=3).recipe()

@@ -4,12 +4,27 @@ import numpy as np
 import pytest
 
 from modelrank.errors import ConfigError
-from modelrank.finetuning import (FinetuneConfig, RunLog, accuracy, accuracy_kind, evaluate, finetune,
-                                linear_probe)
+from modelrank.finetuning import (
+    FinetuneConfig,
+    RunLog,
+    accuracy,
+    accuracy_kind,
+    evaluate,
+    finetune,
+    linear_probe,
+)
 from modelrank.zoo import parse_entry
 
-TINY = parse_entry("r18", dict(source="torchvision", id="resnet18", weights="random", seed=0,
-                               preprocess={"size": 32, "resize": 32}))
+TINY = parse_entry(
+    "r18",
+    dict(
+        source="torchvision",
+        id="resnet18",
+        weights="random",
+        seed=0,
+        preprocess={"size": 32, "resize": 32},
+    ),
+)
 CFG = FinetuneConfig(lrs=(0.05, 0.005), ws=(0.0, 1e-4), steps=3, batch_size=8, retrain=True)
 
 
@@ -41,8 +56,14 @@ def test_killed_evaluation_resumes_with_the_same_numbers(tmp_path):
             raise Kill
 
     with pytest.raises(Kill):
-        finetune(TINY, "digits", cfg=CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"),
-                 on_progress=kill_after_two)
+        finetune(
+            TINY,
+            "digits",
+            cfg=CFG,
+            per_class=5,
+            log=RunLog(tmp_path / "b.jsonl"),
+            on_progress=kill_after_two,
+        )
     assert len((tmp_path / "b.jsonl").read_text().splitlines()) == 2
     resumed = finetune(TINY, "digits", cfg=CFG, per_class=5, log=RunLog(tmp_path / "b.jsonl"))
     assert resumed.runs_computed == 3  # two grid runs were already in the log
@@ -68,7 +89,8 @@ def test_accuracy_kind_follows_the_protocol_table():
     """docs/methods.md §5: mean per-class for Aircraft, Caltech, Flowers, Pets; 11-point mAP for the
     published VOC numbers; top-1 otherwise."""
     assert [accuracy_kind(d) for d in ("aircraft", "caltech101", "flowers102", "pets")] == [
-        "mean_per_class"] * 4
+        "mean_per_class"
+    ] * 4
     assert accuracy_kind("voc2007", published=True) == "map_11pt"
     assert accuracy_kind("voc2007") == accuracy_kind("cifar10") == accuracy_kind("digits") == "top1"
 
@@ -94,12 +116,14 @@ def test_the_package_functions_survive_importing_every_submodule():
 def test_cache_dir_holds_the_run_logs_and_a_rerun_trains_nothing(tmp_path):
     small = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=2, batch_size=8, retrain=True)
     zoo = {"r18": TINY}
-    (first,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5,
-                        cache_dir=tmp_path).results
+    (first,) = evaluate(
+        "digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path
+    ).results
     assert first.runs_computed == 2
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["r18__digits.jsonl"]
-    (again,) = evaluate("digits", zoo=zoo, models="r18", budget=small, per_class=5,
-                        cache_dir=tmp_path).results
+    (again,) = evaluate(
+        "digits", zoo=zoo, models="r18", budget=small, per_class=5, cache_dir=tmp_path
+    ).results
     assert again.runs_computed == 0 and again.accuracy == first.accuracy
 
 
@@ -113,8 +137,15 @@ def test_unavailable_weights_are_skipped_not_failed(preprocess, tmp_path):
     zoo = {"hubonly": parse_entry("hubonly", spec), "r18": TINY}
     told = []
     small = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=1, batch_size=8, retrain=True)
-    ev = evaluate("digits", zoo=zoo, models="hubonly,r18", budget=small, per_class=5,
-                  cache_dir=tmp_path, on_skip=lambda m, why: told.append((m, why)))
+    ev = evaluate(
+        "digits",
+        zoo=zoo,
+        models="hubonly,r18",
+        budget=small,
+        per_class=5,
+        cache_dir=tmp_path,
+        on_skip=lambda m, why: told.append((m, why)),
+    )
     assert [r.model for r in ev.results] == ["r18"] and not ev.failed
     assert [m for m, _ in ev.skipped] == ["hubonly"] and "offline" in ev.skipped[0][1].lower()
     assert told == ev.skipped and ev.dataset == "digits" and ev.protocol == "full"
@@ -129,9 +160,11 @@ def test_channels_last_fine_tuning_is_keyed_apart_and_default_keys_stay_the_same
     from modelrank.finetuning import CPU_BUDGET
 
     assert "channels_last" not in CPU_BUDGET.key_fields()
-    assert CPU_BUDGET.key_fields() == {k: v for k, v in asdict(CPU_BUDGET).items()
-                                       if k not in ("channels_last", "test_per_class",
-                                                    "sample_seed")}
+    assert CPU_BUDGET.key_fields() == {
+        k: v
+        for k, v in asdict(CPU_BUDGET).items()
+        if k not in ("channels_last", "test_per_class", "sample_seed")
+    }
     on = replace(CPU_BUDGET, channels_last=True)
     assert on.key_fields()["channels_last"] is True and on.key_fields() != CPU_BUDGET.key_fields()
 
@@ -146,31 +179,54 @@ def test_channels_last_fine_tuning_trains(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path))
     cfg = replace(CPU_BUDGET, lrs=(0.01,), steps=25, channels_last=True, retrain=False)
-    res = evaluate("digits", zoo=zoo_path("offline"), models="lite2-stage5", budget=cfg,
-                   per_class=20).results
+    res = evaluate(
+        "digits", zoo=zoo_path("offline"), models="lite2-stage5", budget=cfg, per_class=20
+    ).results
     assert len(res) == 1 and res[0].accuracy > 30.0  # chance: 10 %
     assert res[0].recipe["config"]["channels_last"] is True
 
 
-def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(tmp_path,
-                                                                               monkeypatch):
+def test_linear_probes_are_journaled_and_test_per_class_samples_the_test_split(
+    tmp_path, monkeypatch
+):
     import modelrank.finetuning.evaluation as ft
 
     cfg = FinetuneConfig(test_per_class=4)
-    first = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
-                     budget=cfg, per_class=8, cache_dir=tmp_path).results
+    first = evaluate(
+        "digits[0-2]",
+        zoo={"r18": TINY},
+        models="r18",
+        protocol="linear",
+        budget=cfg,
+        per_class=8,
+        cache_dir=tmp_path,
+    ).results
     assert first[0].recipe["test"]["n_images"] == 12 and first[0].recipe["test"]["seed"] == 0
 
     def no_work(*args, **kwargs):
         raise AssertionError("the journaled linear probe ran again")
 
     monkeypatch.setattr(ft, "linear_unit", no_work)
-    again = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
-                     budget=cfg, per_class=8, cache_dir=tmp_path).results
+    again = evaluate(
+        "digits[0-2]",
+        zoo={"r18": TINY},
+        models="r18",
+        protocol="linear",
+        budget=cfg,
+        per_class=8,
+        cache_dir=tmp_path,
+    ).results
     assert again[0].accuracy == first[0].accuracy
     # another test sample is new work: the unit runs (and here fails)
-    ev = evaluate("digits[0-2]", zoo={"r18": TINY}, models="r18", protocol="linear",
-                  budget=FinetuneConfig(test_per_class=5), per_class=8, cache_dir=tmp_path)
+    ev = evaluate(
+        "digits[0-2]",
+        zoo={"r18": TINY},
+        models="r18",
+        protocol="linear",
+        budget=FinetuneConfig(test_per_class=5),
+        per_class=8,
+        cache_dir=tmp_path,
+    )
     assert ev.results == [] and ev.failed[0][0] == "r18" and "ran again" in ev.failed[0][1]
 
 
@@ -187,8 +243,13 @@ def test_a_fixed_sample_seed_trains_every_seed_on_the_same_images(tmp_path):
     for sample_seed in (None, 0):
         for seed in (0, 1):
             c = FinetuneConfig(**{**cfg.key_fields(), "seed": seed, "sample_seed": sample_seed})
-            runs[(sample_seed, seed)] = finetune(TINY, "digits", cfg=c, per_class=6,
-                                                 log=RunLog(tmp_path / f"{sample_seed}-{seed}.jsonl"))
+            runs[(sample_seed, seed)] = finetune(
+                TINY,
+                "digits",
+                cfg=c,
+                per_class=6,
+                log=RunLog(tmp_path / f"{sample_seed}-{seed}.jsonl"),
+            )
     train = {k: r.recipe["train"] for k, r in runs.items()}
     assert train[(0, 0)] == train[(0, 1)]  # the same images, the seed changes the rest
     assert train[(None, 0)] != train[(None, 1)]  # each seed draws its own images
@@ -198,9 +259,21 @@ def test_a_fixed_sample_seed_trains_every_seed_on_the_same_images(tmp_path):
 
 
 def test_a_linear_probe_counts_as_one_run_when_computed_and_none_when_read_back(tmp_path):
-    first = evaluate("digits", zoo={"r18": TINY}, models="r18", protocol="linear", per_class=8,
-                     cache_dir=tmp_path).results[0]
-    again = evaluate("digits", zoo={"r18": TINY}, models="r18", protocol="linear", per_class=8,
-                     cache_dir=tmp_path).results[0]
+    first = evaluate(
+        "digits",
+        zoo={"r18": TINY},
+        models="r18",
+        protocol="linear",
+        per_class=8,
+        cache_dir=tmp_path,
+    ).results[0]
+    again = evaluate(
+        "digits",
+        zoo={"r18": TINY},
+        models="r18",
+        protocol="linear",
+        per_class=8,
+        cache_dir=tmp_path,
+    ).results[0]
     assert (first.runs_computed, again.runs_computed) == (1, 0)
     assert again.accuracy == first.accuracy and isinstance(first.best["C"], float)

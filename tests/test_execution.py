@@ -29,8 +29,13 @@ def test_a_flaky_task_is_retried_and_a_hopeless_one_reported_while_others_finish
     seen: list[Counts] = []
     ex = LocalExecutor(max_retries=2, on_counts=seen.append)
     flaky, hopeless = Flaky(fails=2), Flaky(fails=99)
-    outcomes = ex.run([Task("a", "a", flaky, (3,)), Task("b", "b", hopeless, (4,)),
-                       Task("c", "c", lambda x: x + 1, (5,))])
+    outcomes = ex.run(
+        [
+            Task("a", "a", flaky, (3,)),
+            Task("b", "b", hopeless, (4,)),
+            Task("c", "c", lambda x: x + 1, (5,)),
+        ]
+    )
     by = {o.task.key: o for o in outcomes}
     assert by["a"].ok and by["a"].value == 9 and by["a"].attempts == 3
     assert not by["b"].ok and by["b"].attempts == 3 and hopeless.calls == 3
@@ -61,7 +66,9 @@ def test_follow_up_tasks_run_and_shared_arguments_arrive_as_themselves():
 
     def then(oc):
         if oc.task.key == "first":
-            return [Task("second", "second", lambda p, n: p is payload and n == 10, (shared, oc.value))]
+            return [
+                Task("second", "second", lambda p, n: p is payload and n == 10, (shared, oc.value))
+            ]
         return None
 
     outcomes = LocalExecutor().run([Task("first", "first", first, (shared,))], then)
@@ -115,12 +122,18 @@ def test_a_failing_unit_is_reported_and_the_rest_ranked(tmp_path, monkeypatch):
         return real(entry, *args, **kwargs)
 
     monkeypatch.setattr(ranking, "score_backbone", broken_for_lite1)
-    r = modelrank.rank("digits", models="efficientnet_lite0,efficientnet_lite1", metrics="knn",
-                       per_class=2, executor=LocalExecutor(max_retries=1),
-options=ScoreOptions(cache_dir=tmp_path))
+    r = modelrank.rank(
+        "digits",
+        models="efficientnet_lite0,efficientnet_lite1",
+        metrics="knn",
+        per_class=2,
+        executor=LocalExecutor(max_retries=1),
+        options=ScoreOptions(cache_dir=tmp_path),
+    )
     assert [row.model for row in r.rows] == ["efficientnet_lite0"]
-    assert r.failed == [("efficientnet_lite1",
-                         "failed 2 times; last: MemoryError: out of memory in a test")]
+    assert r.failed == [
+        ("efficientnet_lite1", "failed 2 times; last: MemoryError: out of memory in a test")
+    ]
     assert r.to_dict()["failed"][0]["model"] == "efficientnet_lite1"
     assert r.recipe["failed"][0]["reason"].startswith("failed 2 times")
     assert "- failed efficientnet_lite1: failed 2 times" in r.to_markdown()
@@ -133,8 +146,13 @@ options=ScoreOptions(cache_dir=tmp_path))
         return real(entry, *args, **kwargs)
 
     monkeypatch.setattr(ranking, "score_backbone", counting)
-    again = modelrank.rank("digits", models="efficientnet_lite0,efficientnet_lite1", metrics="knn",
-                           per_class=2, options=ScoreOptions(cache_dir=tmp_path))
+    again = modelrank.rank(
+        "digits",
+        models="efficientnet_lite0,efficientnet_lite1",
+        metrics="knn",
+        per_class=2,
+        options=ScoreOptions(cache_dir=tmp_path),
+    )
     assert calls == ["efficientnet_lite1"] and not again.failed
     lite0 = {row.model: row for row in again.rows}["efficientnet_lite0"]
     assert lite0.info["from_journal"] and not lite0.info["forward_pass"]
@@ -149,36 +167,56 @@ def test_cli_exits_3_when_units_failed_after_printing_the_rest(tmp_path, monkeyp
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(ranking, "score_backbone", always_broken)
-    rc = main(["score", "--models", "efficientnet_lite0", "--per-class", "2",
-               "--cache-dir", str(tmp_path), "--retries", "0", "--db", str(tmp_path / "r.sqlite")])
+    rc = main(
+        [
+            "score",
+            "--models",
+            "efficientnet_lite0",
+            "--per-class",
+            "2",
+            "--cache-dir",
+            str(tmp_path),
+            "--retries",
+            "0",
+            "--db",
+            str(tmp_path / "r.sqlite"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 3
     assert "failed efficientnet_lite0: failed 1 time; last: RuntimeError: kaput" in err
     assert "Re-run the command to retry only them" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--workers", "2"], "--workers needs the ray executor"),
-    (["--retries", "-1"], "--retries must be at least 0"),
-    (["--gpus-per-task", "0"], "--gpus-per-task must be a fraction"),
-    (["--executor", "ray", "--workers", "0"], "--workers must be at least 1"),
-    (["--executor", "ray", "--ray-address", "nowhere"], "--ray-address must be"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "2"], "--workers needs the ray executor"),
+        (["--retries", "-1"], "--retries must be at least 0"),
+        (["--gpus-per-task", "0"], "--gpus-per-task must be a fraction"),
+        (["--executor", "ray", "--workers", "0"], "--workers must be at least 1"),
+        (["--executor", "ray", "--ray-address", "nowhere"], "--ray-address must be"),
+    ],
+)
 def test_bad_executor_options_on_the_command_line(args, message, tmp_path, capsys):
     from modelrank.cli import main
 
-    rc = main(["score", "--models", "efficientnet_lite0", "--per-class", "2",
-               "--cache-dir", str(tmp_path), "--db", str(tmp_path / "r.sqlite"), *args])
+    rc = main(
+        [
+            "score",
+            "--models",
+            "efficientnet_lite0",
+            "--per-class",
+            "2",
+            "--cache-dir",
+            str(tmp_path),
+            "--db",
+            str(tmp_path / "r.sqlite"),
+            *args,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 1 and message in err and "Traceback" not in err
-
-
-TINY_ZOO = """
-models:
-  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}
-  rb: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}}
-  rc: {source: torchvision, id: resnet18, weights: random, seed: 3, preprocess: {size: 32, resize: 32}}
-"""
 
 
 def _fail_for(model: str, monkeypatch):
@@ -194,36 +232,58 @@ def _fail_for(model: str, monkeypatch):
     monkeypatch.setattr(job, "finetune_run", broken)
 
 
-def test_cli_evaluate_reports_and_stores_a_failed_backbone_and_exits_3(tmp_path, monkeypatch,
-                                                                       capsys):
+def test_cli_evaluate_reports_and_stores_a_failed_backbone_and_exits_3(
+    random_zoo, tmp_path, monkeypatch, capsys
+):
     from modelrank.cli import main
     from modelrank.store import Store
 
-    (tmp_path / "zoo.yaml").write_text(TINY_ZOO)
     _fail_for("rb", monkeypatch)
     db = tmp_path / "r.sqlite"
-    rc = main(["evaluate", "--zoo", str(tmp_path / "zoo.yaml"), "--models", "ra,rb",
-               "--per-class", "5", "--steps", "1", "--retries", "0", "--db", str(db),
-               "--cache-dir", str(tmp_path / "cache")])
+    rc = main(
+        [
+            "evaluate",
+            "--zoo",
+            str(tmp_path / "zoo.yaml"),
+            "--models",
+            "ra,rb",
+            "--per-class",
+            "5",
+            "--steps",
+            "1",
+            "--retries",
+            "0",
+            "--db",
+            str(db),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 3 and "Re-run the command to retry only them" in out.err
     assert "diverged hardware" in out.out and "failed" in out.out
     with Store(db) as store:
         assert [a["model"] for a in store.accuracies()] == ["ra"]
         failed = [store.run(i)["recipe"].get("failed") for i in range(1, 4) if store.run(i)]
-    assert [f for f in failed if f] == [[{"model": "rb", "reason":
-                                          "grid run lr=0.01 w=0: failed 1 time; last: "
-                                          "RuntimeError: diverged hardware"}]]
+    assert [f for f in failed if f] == [
+        [
+            {
+                "model": "rb",
+                "reason": "grid run lr=0.01 w=0: failed 1 time; last: "
+                "RuntimeError: diverged hardware",
+            }
+        ]
+    ]
 
 
-def test_benchmark_leaves_a_failed_backbone_out_and_lists_it(tmp_path, monkeypatch):
+def test_benchmark_leaves_a_failed_backbone_out_and_lists_it(random_zoo, tmp_path, monkeypatch):
     from modelrank.benchmark import load_suite, run_benchmark
 
     rd = "  rd: {source: torchvision, id: resnet18, weights: random, seed: 4, preprocess: {size: 32, resize: 32}}\n"
-    (tmp_path / "zoo.yaml").write_text(TINY_ZOO + rd)
+    random_zoo.write_text(random_zoo.read_text() + rd)
     (tmp_path / "suite.yaml").write_text(f"""
 name: tiny
-zoo: {tmp_path / 'zoo.yaml'}
+zoo: {tmp_path / "zoo.yaml"}
 models: all
 targets: [digits]
 per_class: {{digits: 6}}
@@ -235,9 +295,13 @@ ground_truth:
   per_class: {{digits: 5}}
 """)
     _fail_for("rc", monkeypatch)
-    res = run_benchmark(load_suite(str(tmp_path / "suite.yaml")), executor=LocalExecutor(max_retries=0),
-                        options=ScoreOptions(cache_dir=tmp_path / "cache"))
+    res = run_benchmark(
+        load_suite(str(tmp_path / "suite.yaml")),
+        executor=LocalExecutor(max_retries=0),
+        options=ScoreOptions(cache_dir=tmp_path / "cache"),
+    )
     assert set(res.accuracies["digits"]) == {"ra", "rb", "rd"} and not res.skipped
-    assert res.failed == ["rc on digits: grid run lr=0.01 w=0: failed 1 time; last: "
-                          "RuntimeError: diverged hardware"]
+    assert res.failed == [
+        "rc on digits: grid run lr=0.01 w=0: failed 1 time; last: RuntimeError: diverged hardware"
+    ]
     assert [r["n"] for r in res.records] == [3]  # correlated over the three that were fine-tuned

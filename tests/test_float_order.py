@@ -12,8 +12,16 @@ from modelrank.correctness import pack_correct, unpack_correct
 from modelrank.finetuning import FinetuneConfig, RunLog, finetune
 from modelrank.zoo import parse_entry
 
-TINY = parse_entry("r18", dict(source="torchvision", id="resnet18", weights="random", seed=0,
-                               preprocess={"size": 32, "resize": 32}))
+TINY = parse_entry(
+    "r18",
+    dict(
+        source="torchvision",
+        id="resnet18",
+        weights="random",
+        seed=0,
+        preprocess={"size": 32, "resize": 32},
+    ),
+)
 
 #: PROTOCOL_VERSION -> the digest of the training path it was measured with. A change of the
 #: path fails here: if it changes what a run computes, bump PROTOCOL_VERSION (old runs are then
@@ -25,8 +33,9 @@ PINNED = {2: "71468a0b3bfe9908"}
 
 
 def _run(tmp_path, name: str, **cfg_changes) -> dict:
-    cfg = FinetuneConfig(lrs=(0.05,), ws=(0.0,), steps=3, batch_size=8, retrain=False,
-                         **cfg_changes)
+    cfg = FinetuneConfig(
+        lrs=(0.05,), ws=(0.0,), steps=3, batch_size=8, retrain=False, **cfg_changes
+    )
     finetune(TINY, "digits", cfg=cfg, per_class=5, log=RunLog(tmp_path / f"{name}.jsonl"))
     (line,) = (tmp_path / f"{name}.jsonl").read_text().splitlines()
     return json.loads(line)
@@ -55,7 +64,8 @@ def test_a_run_pins_its_threads_whatever_the_process_uses(tmp_path):
 def test_the_training_path_is_pinned_to_the_protocol_version():
     assert finetuning.training_path_digest() == PINNED[finetuning.PROTOCOL_VERSION], (
         "the fine-tuning path changed: bump finetuning.PROTOCOL_VERSION if it changes what a run "
-        "computes, and pin the new digest in tests/test_float_order.py")
+        "computes, and pin the new digest in tests/test_float_order.py"
+    )
 
 
 def test_runs_of_another_protocol_version_are_not_reused(tmp_path, monkeypatch):
@@ -87,8 +97,17 @@ def test_outcomes_pack_and_unpack_by_hand():
     text = pack_correct(pred, labels)
     # 1 1 0 1 0 1 0 1 | 1 -> bytes 0b11010101 = 0xD5 and 0b10000000 = 0x80
     assert text == "1YA="
-    assert unpack_correct(text, 9).tolist() == [True, True, False, True, False, True, False,
-                                                True, True]
+    assert unpack_correct(text, 9).tolist() == [
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
     with pytest.raises(ValueError, match="not the bits of 20 images"):
         unpack_correct(text, 20)
 
@@ -100,24 +119,38 @@ def test_threads_must_be_a_whole_number():
         FinetuneConfig(threads=0)
 
 
-def test_evaluate_takes_the_runs_thread_count_and_records_it(tmp_path):
+def test_evaluate_takes_the_runs_thread_count_and_records_it(cli, tmp_path):
     import sqlite3
-
-    from tests.test_cli import run
 
     (tmp_path / "z.yaml").write_text(
         "models:\n  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, "
-        "preprocess: {size: 32, resize: 32}}\n")
-    common = ["evaluate", "--zoo", str(tmp_path / "z.yaml"), "--models", "all", "--per-class", "5",
-              "--steps", "2", "--image-size", "32", "--cache-dir", str(tmp_path / "c"),
-              "--db", str(tmp_path / "r.db")]
-    rc, _, err = run(*common, "--train-threads", "2")
+        "preprocess: {size: 32, resize: 32}}\n"
+    )
+    common = [
+        "evaluate",
+        "--zoo",
+        str(tmp_path / "z.yaml"),
+        "--models",
+        "all",
+        "--per-class",
+        "5",
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
+    rc, _, err = cli(*common, "--train-threads", "2")
     assert rc == 0, err
     with sqlite3.connect(tmp_path / "r.db") as con:
-        (recipe,) = con.execute("SELECT recipe_json FROM runs WHERE recipe_json LIKE "
-                                "'%float_order%'").fetchone()
+        (recipe,) = con.execute(
+            "SELECT recipe_json FROM runs WHERE recipe_json LIKE '%float_order%'"
+        ).fetchone()
     rec = json.loads(recipe)
     assert rec["float_order"]["threads"] == 2 and rec["config"]["threads"] == 2
     assert rec["protocol_version"] == finetuning.PROTOCOL_VERSION
-    rc, _, err = run(*common, "--train-threads", "0")
+    rc, _, err = cli(*common, "--train-threads", "0")
     assert rc == 1 and "--train-threads must be a whole number of at least 1" in err

@@ -20,7 +20,9 @@ def folder(tmp_path):
     for c in CLASSES:
         (root / c).mkdir(parents=True)
         for i in range(7):
-            Image.fromarray((rng.random((12, 12, 3)) * 255).astype(np.uint8)).save(root / c / f"{i:02d}.png")
+            Image.fromarray((rng.random((12, 12, 3)) * 255).astype(np.uint8)).save(
+                root / c / f"{i:02d}.png"
+            )
     return root
 
 
@@ -34,7 +36,9 @@ def test_a_saved_dataset_ranks_the_same_images_as_its_folder(folder, tmp_path):
     from modelrank.zoo import parse_entry
 
     paths, labels = _rows(folder)
-    feats = datasets.Features({"img": datasets.Image(), "y": datasets.ClassLabel(names=list(CLASSES))})
+    feats = datasets.Features(
+        {"img": datasets.Image(), "y": datasets.ClassLabel(names=list(CLASSES))}
+    )
     ds = datasets.Dataset.from_dict({"img": paths, "y": labels}, features=feats)
     ds.save_to_disk(str(tmp_path / "saved"))
     a = load_target(str(folder), split="all", per_class=4, seed=3)
@@ -42,10 +46,24 @@ def test_a_saved_dataset_ranks_the_same_images_as_its_folder(folder, tmp_path):
     assert b.class_names == list(CLASSES) == a.class_names and np.array_equal(a.labels, b.labels)
     for i in range(len(a)):
         assert np.array_equal(np.asarray(a.images[i]), np.asarray(b.images[i]))
-    zoo = {"r": parse_entry("r", {"source": "torchvision", "id": "resnet18", "weights": "random",
-                                  "seed": 1, "preprocess": {"size": 32, "resize": 32}})}
-    kw = dict(zoo=zoo, models="all", metrics=["knn", "logme"],
-              options=ScoreOptions(cache_dir=tmp_path / "c"))
+    zoo = {
+        "r": parse_entry(
+            "r",
+            {
+                "source": "torchvision",
+                "id": "resnet18",
+                "weights": "random",
+                "seed": 1,
+                "preprocess": {"size": 32, "resize": 32},
+            },
+        )
+    }
+    kw = dict(
+        zoo=zoo,
+        models="all",
+        metrics=["knn", "logme"],
+        options=ScoreOptions(cache_dir=tmp_path / "c"),
+    )
     assert modelrank.rank(a, **kw).rows[0].raw == modelrank.rank(b, **kw).rows[0].raw
     # a class subset of it, as of any target
     sub = load_target(f"{tmp_path / 'saved'}[cat,owl]", split="all")
@@ -55,10 +73,13 @@ def test_a_saved_dataset_ranks_the_same_images_as_its_folder(folder, tmp_path):
 def test_splits_of_a_saved_dict_and_columns_named_by_hand(folder, tmp_path):
     paths, labels = _rows(folder)
     names = [CLASSES[y] for y in labels]
-    ds = datasets.Dataset.from_dict({"picture": paths, "kind": names},
-                                    features=datasets.Features({"picture": datasets.Image(),
-                                                                "kind": datasets.Value("string")}))
-    dd = datasets.DatasetDict({"train": ds.select(range(0, 21, 2)), "test": ds.select(range(1, 21, 2))})
+    ds = datasets.Dataset.from_dict(
+        {"picture": paths, "kind": names},
+        features=datasets.Features({"picture": datasets.Image(), "kind": datasets.Value("string")}),
+    )
+    dd = datasets.DatasetDict(
+        {"train": ds.select(range(0, 21, 2)), "test": ds.select(range(1, 21, 2))}
+    )
     dd.save_to_disk(str(tmp_path / "dd"))
     with pytest.raises(DatasetUnavailableError, match="no label column in its features"):
         load_target(str(tmp_path / "dd"), split="train")
@@ -75,27 +96,47 @@ def test_a_hub_data_set_offline_and_not_cached_is_one_line(tmp_path, monkeypatch
     monkeypatch.setenv("MODELRANK_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "dcache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with pytest.raises(DatasetUnavailableError, match=r"hf:beans: not loadable .* offline it must "
-                                                      r"be there already"):
+    with pytest.raises(
+        DatasetUnavailableError,
+        match=r"hf:beans: not loadable .* offline it must "
+        r"be there already",
+    ):
         load_target("hf:beans", split="train")
 
 
-def test_the_cli_reads_a_saved_dataset_with_a_named_label_column(folder, tmp_path):
-    from tests.test_cli import run
-
+def test_the_cli_reads_a_saved_dataset_with_a_named_label_column(cli, folder, tmp_path):
     paths, labels = _rows(folder)
-    ds = datasets.Dataset.from_dict({"picture": paths, "kind": [CLASSES[y] for y in labels]},
-                                    features=datasets.Features({"picture": datasets.Image(),
-                                                                "kind": datasets.Value("string")}))
+    ds = datasets.Dataset.from_dict(
+        {"picture": paths, "kind": [CLASSES[y] for y in labels]},
+        features=datasets.Features({"picture": datasets.Image(), "kind": datasets.Value("string")}),
+    )
     ds.save_to_disk(str(tmp_path / "one"))
     zoo = tmp_path / "zoo.yaml"
-    zoo.write_text("models:\n  r: {source: torchvision, id: resnet18, weights: random, seed: 1, "
-                   "preprocess: {size: 32, resize: 32}}\n")
-    base = ("score", "--dataset", str(tmp_path / "one"), "--zoo", str(zoo), "--models", "r",
-            "--split", "all", "--per-class", "5", "--stability", "0", "--db", str(tmp_path / "r.db"))
-    code, out, err = run(*base, "--label-column", "kind",
-                         env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
+    zoo.write_text(
+        "models:\n  r: {source: torchvision, id: resnet18, weights: random, seed: 1, "
+        "preprocess: {size: 32, resize: 32}}\n"
+    )
+    base = (
+        "score",
+        "--dataset",
+        str(tmp_path / "one"),
+        "--zoo",
+        str(zoo),
+        "--models",
+        "r",
+        "--split",
+        "all",
+        "--per-class",
+        "5",
+        "--stability",
+        "0",
+        "--db",
+        str(tmp_path / "r.db"),
+    )
+    code, out, err = cli(
+        *base, "--label-column", "kind", env_extra={"MODELRANK_CACHE": str(tmp_path / "c")}
+    )
     assert code == 0, err
     assert "(all, 15 images, 3 classes)" in " ".join(out.split())  # the title may wrap
-    code, _, err = run(*base, env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
+    code, _, err = cli(*base, env_extra={"MODELRANK_CACHE": str(tmp_path / "c")})
     assert code == 1 and "name it with the label column option" in err and "Traceback" not in err

@@ -9,9 +9,11 @@ from modelrank.history import HistoryPrior, history_prior, published_history, st
 
 
 def test_the_prior_is_the_mean_standardised_accuracy_on_the_other_targets():
-    history = {"a": {"x": 90.0, "y": 80.0, "z": 70.0},    # z-scores 1.2247, 0, -1.2247
-               "b": {"x": 50.0, "y": 60.0, "z": 55.0},    # -1.2247, 1.2247, 0
-               "new": {"x": 10.0, "y": 99.0, "z": 50.0}}  # the target: never in its own prior
+    history = {
+        "a": {"x": 90.0, "y": 80.0, "z": 70.0},  # z-scores 1.2247, 0, -1.2247
+        "b": {"x": 50.0, "y": 60.0, "z": 55.0},  # -1.2247, 1.2247, 0
+        "new": {"x": 10.0, "y": 99.0, "z": 50.0},
+    }  # the target: never in its own prior
     got = history_prior(history, "new", ["x", "y", "z", "w"])
     r = np.sqrt(1.5)  # (10 / sd) with sd = sqrt(200 / 3) for a and b
     assert got.prior == pytest.approx({"x": 0.0, "y": r / 2, "z": -r / 2})
@@ -20,17 +22,22 @@ def test_the_prior_is_the_mean_standardised_accuracy_on_the_other_targets():
 
 
 def test_the_target_is_excluded_as_the_same_task_and_other_subsets_are_kept_as_overlapping():
-    history = {"CIFAR10": {"x": 1.0, "y": 2.0, "z": 3.0},           # same task, other case
-               "cifar10[0-4]": {"x": 3.0, "y": 2.0, "z": 1.0},      # another task, same images
-               "my-copy": {"x": 9.0, "y": 8.0, "z": 1.0},           # same images, other name
-               "dtd": {"x": 1.0, "y": 3.0, "z": 2.0}, "pets": {"x": 2.0, "y": 1.0, "z": 3.0}}
+    history = {
+        "CIFAR10": {"x": 1.0, "y": 2.0, "z": 3.0},  # same task, other case
+        "cifar10[0-4]": {"x": 3.0, "y": 2.0, "z": 1.0},  # another task, same images
+        "my-copy": {"x": 9.0, "y": 8.0, "z": 1.0},  # same images, other name
+        "dtd": {"x": 1.0, "y": 3.0, "z": 2.0},
+        "pets": {"x": 2.0, "y": 1.0, "z": 3.0},
+    }
     got = history_prior(history, "cifar10", ["x", "y", "z"], same_images=["my-copy"])
     assert set(got.excluded) == {"CIFAR10", "my-copy"}
     assert got.used == ("cifar10[0-4]", "dtd", "pets") and got.overlapping == ("cifar10[0-4]",)
     # a class subset is the same task as the same classes written another way (a named group)
-    fm = {"fashion-mnist[T-shirt/top,Pullover,Coat,Shirt]": {"x": 1.0, "y": 2.0, "z": 3.0},
-          "fashion-mnist[footwear]": {"x": 3.0, "y": 1.0, "z": 2.0},
-          "dtd": {"x": 1.0, "y": 3.0, "z": 2.0}}
+    fm = {
+        "fashion-mnist[T-shirt/top,Pullover,Coat,Shirt]": {"x": 1.0, "y": 2.0, "z": 3.0},
+        "fashion-mnist[footwear]": {"x": 3.0, "y": 1.0, "z": 2.0},
+        "dtd": {"x": 1.0, "y": 3.0, "z": 2.0},
+    }
     got = history_prior(fm, "Fashion-MNIST[upper-body]", ["x", "y", "z"])
     assert got.excluded == ("fashion-mnist[T-shirt/top,Pullover,Coat,Shirt]",)
     assert got.used == ("fashion-mnist[footwear]", "dtd")
@@ -44,17 +51,22 @@ def test_the_fusion_rules_against_hand_computed_values():
     scores = {"a": 10.0, "b": 30.0, "c": 30.0, "e": 1.0}
     # ranks over a, b, c: prior 3, 1, 2; scores 1, 2.5, 2.5 (a tie shares its mean rank)
     assert rank_average(prior, scores) == pytest.approx({"a": 2.0, "b": 1.75, "c": 2.25})
-    zp = {"a": 1.2247449, "b": -1.2247449, "c": 0.0}       # (v - 2) / sqrt(2/3)
+    zp = {"a": 1.2247449, "b": -1.2247449, "c": 0.0}  # (v - 2) / sqrt(2/3)
     zs = {"a": -1.4142136, "b": 0.7071068, "c": 0.7071068}  # (v - 70/3) / sqrt(800/9)
     assert z_sum(prior, scores) == pytest.approx({m: zp[m] + zs[m] for m in zp})
-    assert weighted_z(prior, scores, 0.3) == pytest.approx({m: 0.3 * zp[m] + 0.7 * zs[m] for m in zp})
+    assert weighted_z(prior, scores, 0.3) == pytest.approx(
+        {m: 0.3 * zp[m] + 0.7 * zs[m] for m in zp}
+    )
     assert weighted_z(prior, scores, 1.0) == pytest.approx(zp)
     assert weighted_z(prior, {"a": 1.0, "b": 1.0, "c": 1.0}, 0.5) == {}  # a constant score
 
 
 def test_a_history_with_one_other_target_is_unavailable_with_the_reason():
-    history = {"new": {"x": 1.0, "y": 2.0, "z": 3.0}, "a": {"x": 1.0, "y": 2.0, "z": 3.0},
-               "tiny": {"x": 1.0, "y": 2.0}}  # holds 2 of the pool: too few to count
+    history = {
+        "new": {"x": 1.0, "y": 2.0, "z": 3.0},
+        "a": {"x": 1.0, "y": 2.0, "z": 3.0},
+        "tiny": {"x": 1.0, "y": 2.0},
+    }  # holds 2 of the pool: too few to count
     got = history_prior(history, "new", ["x", "y", "z"])
     assert isinstance(got, HistoryPrior) and got.prior == {}
     assert "needs at least 2 other targets" in got.unavailable and "has 1" in got.unavailable
@@ -67,12 +79,14 @@ def test_on_the_published_table_it_matches_the_leave_one_target_out_evidence():
     # target, computed here by hand with numpy, gives 0.826
     table = published_history("group1_supervised")
     assert len(table) == 11 and all(len(v) == 11 for v in table.values())
-    taus, hand = [], []
+    taus = []
     for t in table:
         p = history_prior(table, t, list(table[t]))
         assert p.unavailable is None and len(p.used) == 10 and p.excluded == (t,)
         models = list(table[t])
-        taus.append(stats.weightedtau([p.prior[m] for m in models], [table[t][m] for m in models])[0])
+        taus.append(
+            stats.weightedtau([p.prior[m] for m in models], [table[t][m] for m in models])[0]
+        )
         z = []
         for u in table:
             if u != t:
@@ -93,9 +107,11 @@ def test_the_history_prior_imports_without_torch():
     import subprocess
     import sys
 
-    code = ("import sys, modelrank.history as h\n"
-            "h.published_history()\n"
-            "assert 'torch' not in sys.modules\n")
+    code = (
+        "import sys, modelrank.history as h\n"
+        "h.published_history()\n"
+        "assert 'torch' not in sys.modules\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
 

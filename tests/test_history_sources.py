@@ -11,14 +11,29 @@ import pytest
 from modelrank.errors import ConfigError
 from modelrank.finetuning import FinetuneConfig, evaluate
 from modelrank.history import history_prior
-from modelrank.history_sources import History, history_from_file, history_from_store, load_history, prior_for
+from modelrank.history_sources import (
+    history_from_file,
+    history_from_store,
+    load_history,
+    prior_for,
+)
 from modelrank.zoo import parse_entry
 
 REPO = Path(__file__).resolve().parents[1]
 #: three random-weight networks that a linear probe separates quickly
-ZOO = {n: parse_entry(n, dict(source="torchvision", id="resnet18", weights="random", seed=s,
-                              preprocess={"size": 32, "resize": 32}))
-       for n, s in (("ra", 0), ("rb", 1), ("rc", 2))}
+ZOO = {
+    n: parse_entry(
+        n,
+        dict(
+            source="torchvision",
+            id="resnet18",
+            weights="random",
+            seed=s,
+            preprocess={"size": 32, "resize": 32},
+        ),
+    )
+    for n, s in (("ra", 0), ("rb", 1), ("rc", 2))
+}
 TARGETS = ("digits[0-2]", "digits[3-5]", "digits[6-8]")
 
 
@@ -32,13 +47,28 @@ def stored(tmp_path_factory):
     per_seed = {}
     for t in TARGETS:
         for seed in (0, 1):
-            ev = evaluate(t, zoo=ZOO, models="ra,rb,rc", protocol="linear",
-                          budget=FinetuneConfig(seed=seed), per_class=8, cache_dir=root,
-                          store=db)
+            ev = evaluate(
+                t,
+                zoo=ZOO,
+                models="ra,rb,rc",
+                protocol="linear",
+                budget=FinetuneConfig(seed=seed),
+                per_class=8,
+                cache_dir=root,
+                store=db,
+            )
             for r in ev.results:
                 per_seed.setdefault(t, {}).setdefault(r.model, []).append(r.accuracy)
-    evaluate(TARGETS[0], zoo=ZOO, models="ra", protocol="linear", budget=FinetuneConfig(seed=5),
-             per_class=4, cache_dir=root, store=db)
+    evaluate(
+        TARGETS[0],
+        zoo=ZOO,
+        models="ra",
+        protocol="linear",
+        budget=FinetuneConfig(seed=5),
+        per_class=4,
+        cache_dir=root,
+        store=db,
+    )
     return per_seed, db, root
 
 
@@ -61,8 +91,16 @@ def test_a_database_with_one_target_gives_no_prior_with_the_reason(stored, tmp_p
 
     _, _, root = stored
     one = tmp_path / "one.db"  # the same evaluation (read back from the journal), one target
-    evaluate(TARGETS[0], zoo=ZOO, models="ra,rb,rc", protocol="linear",
-             budget=FinetuneConfig(seed=0), per_class=8, cache_dir=root, store=one)
+    evaluate(
+        TARGETS[0],
+        zoo=ZOO,
+        models="ra,rb,rc",
+        protocol="linear",
+        budget=FinetuneConfig(seed=0),
+        per_class=8,
+        cache_dir=root,
+        store=one,
+    )
     h = history_from_store(one)
     assert list(h.accuracies) == [TARGETS[0]]
     p = prior_for(h, TARGETS[1], ["ra", "rb", "rc"])
@@ -84,8 +122,17 @@ def test_a_later_benchmark_replaces_an_earlier_one_of_the_same_suite(tmp_path):
         for accs in ({"x": 50.0, "y": 60.0}, {"x": 70.0, "y": 65.0}):
             run = store.record_run("modelrank benchmark", {"kind": "benchmark", "suite": "s"})
             for m, a in accs.items():
-                store.record_evaluation(run, m, "pets", "linear", {}, a, "top1", "test",
-                                        {"per_seed": [a - 1, a + 1], "test_content": "d1"})
+                store.record_evaluation(
+                    run,
+                    m,
+                    "pets",
+                    "linear",
+                    {},
+                    a,
+                    "top1",
+                    "test",
+                    {"per_seed": [a - 1, a + 1], "test_content": "d1"},
+                )
     h = history_from_store(db)
     assert h.accuracies == {"pets": {"x": 70.0, "y": 65.0}}  # the later run, not the best
     assert h.content == {"pets": "d1"} and h.recipes["pets"] == "linear, benchmark s"
@@ -114,8 +161,9 @@ def test_the_target_under_another_path_is_recognised_by_its_images(stored, tmp_p
 def test_history_files_json_and_csv_read_the_same(tmp_path):
     doc = {"a": {"x": 70.0, "y": 80.0, "z": 90.0}, "b": {"x": 60.0, "y": 50.0, "z": 55.0}}
     (tmp_path / "h.json").write_text(json.dumps(doc))
-    rows = ["target,backbone,accuracy"] + [f"{t},{m},{a}" for t, col in doc.items()
-                                           for m, a in col.items()]
+    rows = ["target,backbone,accuracy"] + [
+        f"{t},{m},{a}" for t, col in doc.items() for m, a in col.items()
+    ]
     rows.append("a,x,72.0")  # a repeated pair is averaged
     (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
     assert history_from_file(tmp_path / "h.json").accuracies == doc
@@ -124,13 +172,20 @@ def test_history_files_json_and_csv_read_the_same(tmp_path):
     assert load_history(str(tmp_path / "h.json")).source.endswith("h.json")
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("bad.csv", "model,acc\nx,1\n", "needs the columns target, backbone, accuracy"),
-    ("bad2.csv", "target,backbone,accuracy\na,x,140\n", "line 2: an accuracy must be a percentage"),
-    ("bad.json", "[1, 2]", "must map each target"),
-    ("bad2.json", "{", "is not valid JSON"),
-    ("missing.json", None, "cannot be read"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("bad.csv", "model,acc\nx,1\n", "needs the columns target, backbone, accuracy"),
+        (
+            "bad2.csv",
+            "target,backbone,accuracy\na,x,140\n",
+            "line 2: an accuracy must be a percentage",
+        ),
+        ("bad.json", "[1, 2]", "must map each target"),
+        ("bad2.json", "{", "is not valid JSON"),
+        ("missing.json", None, "cannot be read"),
+    ],
+)
 def test_bad_history_files_are_one_line_errors(tmp_path, name, text, message):
     if text is not None:
         (tmp_path / name).write_text(text)
@@ -149,8 +204,11 @@ def test_unknown_sources_and_missing_databases_are_refused(tmp_path):
 def test_the_advice_says_what_it_rests_on_and_who_the_history_favours():
     from modelrank.history_advice import STUDY_RESULT, history_advice
 
-    hist = {"a": {"x": 90.0, "y": 80.0, "z": 70.0}, "b": {"x": 85.0, "y": 88.0, "z": 60.0},
-            "c": {"x": 70.0, "y": 75.0, "z": 72.0}}
+    hist = {
+        "a": {"x": 90.0, "y": 80.0, "z": 70.0},
+        "b": {"x": 85.0, "y": 88.0, "z": 60.0},
+        "c": {"x": 70.0, "y": 75.0, "z": 72.0},
+    }
     p = history_prior(hist, "new", ["x", "y", "z", "w"])
     adv = history_advice(p, hist, source="a file", score_pick="y")
     # by hand: z-scores a (1.22, 0, -1.22), b (0.58, 0.82, -1.41), c (-1.14, 1.30, -0.16):
@@ -163,8 +221,12 @@ def test_the_advice_says_what_it_rests_on_and_who_the_history_favours():
     assert "agree" in lines[1] and STUDY_RESULT in lines[1]
     assert lines[-1] == "No history for: w (not imputed)."
     assert adv.evidence == "the target's scores, the history prior beside them"
-    none = history_advice(history_prior({"a": hist["a"]}, "new", ["x", "y", "z"]), hist,
-                          source="a file", score_pick="y")
+    none = history_advice(
+        history_prior({"a": hist["a"]}, "new", ["x", "y", "z"]),
+        hist,
+        source="a file",
+        score_pick="y",
+    )
     assert none.evidence.endswith("(no history prior)") and "needs at least 2" in none.lines()[0]
 
 
@@ -177,7 +239,9 @@ def test_the_published_suite_shows_the_history_prior_offline(monkeypatch, tmp_pa
     suite = load_suite("sfda-group1")
     res = run_benchmark(suite, metrics="imagenet-top1")
     assert res.targets == [] and len(res.history_tau) == 11
-    assert np.mean(list(res.history_tau.values())) == pytest.approx(0.8257, abs=5e-4)  # test_history
+    assert np.mean(list(res.history_tau.values())) == pytest.approx(
+        0.8257, abs=5e-4
+    )  # test_history
     text = res.to_markdown(suite.published)
     assert "| history prior | 0.480 | 0.826 |" in text  # flowers102 and the mean, beside SFDA's
     assert res.to_dict()["history_tau"] == res.history_tau
@@ -189,8 +253,11 @@ def test_the_readme_history_example_runs_offline(tmp_path, monkeypatch, capsys):
 
     from modelrank.cli import main
 
-    line = next(s for s in (REPO / "README.md").read_text().splitlines()
-                if s.startswith("modelrank score") and "--history examples/" in s)
+    line = next(
+        s
+        for s in (REPO / "README.md").read_text().splitlines()
+        if s.startswith("modelrank score") and "--history examples/" in s
+    )
     monkeypatch.chdir(REPO)
     monkeypatch.setenv("MODELRANK_DB", str(tmp_path / "r.db"))
     monkeypatch.setenv("MODELRANK_OFFLINE", "1")
@@ -206,27 +273,40 @@ def test_pick_backbone_takes_a_history_and_says_what_the_pick_rests_on(tmp_path)
     from modelrank.pick import pick_backbone
     from modelrank.ranking import ScoreOptions
 
-    hist = {"a": {"ra": 50.0, "rb": 70.0, "rc": 60.0}, "b": {"ra": 40.0, "rb": 45.0, "rc": 44.0},
-            "digits[0-2]": {"ra": 99.0, "rb": 1.0, "rc": 2.0}}  # the target itself: left out
+    hist = {
+        "a": {"ra": 50.0, "rb": 70.0, "rc": 60.0},
+        "b": {"ra": 40.0, "rb": 45.0, "rc": 44.0},
+        "digits[0-2]": {"ra": 99.0, "rb": 1.0, "rc": 2.0},
+    }  # the target itself: left out
     path = tmp_path / "h.json"
     path.write_text(json.dumps(hist))
     opts = ScoreOptions(cache_dir=tmp_path / "cache")
-    pick = pick_backbone("digits[0-2]", candidates="ra,rb,rc", zoo=ZOO, per_class=10,
-                         stability=5, options=opts, history=str(path))
+    pick = pick_backbone(
+        "digits[0-2]",
+        candidates="ra,rb,rc",
+        zoo=ZOO,
+        per_class=10,
+        stability=5,
+        options=opts,
+        history=str(path),
+    )
     assert pick.history.leader == "rb" and pick.history.prior.excluded == ("digits[0-2]",)
     assert pick.history.score_pick == str(pick)
     assert pick.evidence == "the target's scores, the history prior beside them"
-    plain = pick_backbone("digits[0-2]", candidates="ra,rb,rc", zoo=ZOO, per_class=10,
-                          stability=5, options=opts)
+    plain = pick_backbone(
+        "digits[0-2]", candidates="ra,rb,rc", zoo=ZOO, per_class=10, stability=5, options=opts
+    )
     assert plain.history is None and plain.evidence == "the target's scores"
     assert str(plain) == str(pick)  # the history does not move the pick (not fused)
     with pytest.raises(ParameterError, match="history"):
-        pick_backbone("digits[0-2]", candidates="ra,rb,rc", zoo=ZOO, per_class=10,
-                      options=opts, history=3.5)
+        pick_backbone(
+            "digits[0-2]", candidates="ra,rb,rc", zoo=ZOO, per_class=10, options=opts, history=3.5
+        )
 
 
-def test_score_refuses_a_bad_history_source_in_one_line_before_scoring(capsys, tmp_path,
-                                                                       monkeypatch):
+def test_score_refuses_a_bad_history_source_in_one_line_before_scoring(
+    capsys, tmp_path, monkeypatch
+):
     from modelrank.cli import main
 
     monkeypatch.setenv("MODELRANK_DB", str(tmp_path / "r.db"))

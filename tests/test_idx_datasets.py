@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from modelrank.data import load_target, registry
-from modelrank.errors import DatasetUnavailableError
 from modelrank.data.idx import IDX_FILES, locate, read_idx
+from modelrank.errors import DatasetUnavailableError
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 needs_fmnist = pytest.mark.skipif(
     locate("fashion-mnist", Path("/nonexistent")) is None,
-    reason="Fashion-MNIST is not installed (Debian: apt install dataset-fashion-mnist)")
+    reason="Fashion-MNIST is not installed (Debian: apt install dataset-fashion-mnist)",
+)
 
 
 @needs_fmnist
@@ -28,8 +29,10 @@ def test_fashion_mnist_is_the_official_data_set_read_as_torchvision_reads_it(tmp
         for stem in (img, lab):  # torchvision's reader wants the uncompressed files
             src = where / stem if (where / stem).is_file() else where / f"{stem}.gz"
             raw[stem] = tmp_path / stem
-            with (gzip.open(src) if src.suffix == ".gz" else open(src, "rb")) as f, \
-                    open(raw[stem], "wb") as g:
+            with (
+                gzip.open(src) if src.suffix == ".gz" else open(src, "rb") as f,
+                open(raw[stem], "wb") as g,
+            ):
                 shutil.copyfileobj(f, g)
         d = load_target("fashion-mnist", split=split)
         tv_images = read_image_file(str(raw[img])).numpy()
@@ -98,12 +101,21 @@ def test_new_torchvision_sets_are_registered_and_fail_offline_in_one_line(tmp_pa
 
 
 @needs_fmnist
-def test_score_runs_on_fashion_mnist_offline(tmp_path):
-    from tests.test_cli import run
-
-    rc, out, err = run("score", "--dataset", "fashion-mnist", "--models", "efficientnet_lite0",
-                       "--per-class", "2", "--metric", "knn", "--db", str(tmp_path / "r.db"),
-                       env_extra={"MODELRANK_CACHE": str(tmp_path / "cache")})
+def test_score_runs_on_fashion_mnist_offline(cli, tmp_path):
+    rc, out, err = cli(
+        "score",
+        "--dataset",
+        "fashion-mnist",
+        "--models",
+        "efficientnet_lite0",
+        "--per-class",
+        "2",
+        "--metric",
+        "knn",
+        "--db",
+        str(tmp_path / "r.db"),
+        env_extra={"MODELRANK_CACHE": str(tmp_path / "cache")},
+    )
     assert rc == 0, err
     assert "fashion-mnist (train, 20 images, 10" in out and "efficientnet_lite0" in out
 
@@ -122,8 +134,11 @@ def test_a_failed_download_is_one_line_and_restores_the_socket_timeout(tmp_path,
     monkeypatch.delenv("MODELRANK_OFFLINE", raising=False)  # the download is faked below
     monkeypatch.setattr(tvd, "KMNIST", offline)
     before = socket.getdefaulttimeout()
-    with pytest.raises(DatasetUnavailableError, match=r"kmnist is not in .* and could not be "
-                       r"downloaded \(<urlopen error .*name resolution>\); are you offline\? "
-                       r"Put its four IDX files there or set MODELRANK_DATA"):
+    with pytest.raises(
+        DatasetUnavailableError,
+        match=r"kmnist is not in .* and could not be "
+        r"downloaded \(<urlopen error .*name resolution>\); are you offline\? "
+        r"Put its four IDX files there or set MODELRANK_DATA",
+    ):
         load_target("kmnist", download=True)
     assert socket.getdefaulttimeout() == before

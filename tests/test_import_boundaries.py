@@ -12,19 +12,27 @@ import modelrank.topology
 
 
 def _modules(pkg) -> list[str]:
-    return [pkg.__name__] + [m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")]
+    return [pkg.__name__] + [
+        m.name for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")
+    ]
 
 
 def test_every_metrics_and_topology_module_imports_without_torch():
     names = _modules(modelrank.metrics) + _modules(modelrank.topology)
-    assert {"modelrank.metrics.logme", "modelrank.metrics.betti",
-            "modelrank.topology.cubical", "modelrank.topology.barcode"} <= set(names)
-    code = ("import importlib, json, sys\n"
-            f"names = json.loads({json.dumps(json.dumps(names))})\n"
-            "for n in names:\n"
-            "    importlib.import_module(n)\n"
-            "    assert 'torch' not in sys.modules, n + ' imported torch'\n"
-            "print(len(names))\n")
+    assert {
+        "modelrank.metrics.logme",
+        "modelrank.metrics.betti",
+        "modelrank.topology.cubical",
+        "modelrank.topology.barcode",
+    } <= set(names)
+    code = (
+        "import importlib, json, sys\n"
+        f"names = json.loads({json.dumps(json.dumps(names))})\n"
+        "for n in names:\n"
+        "    importlib.import_module(n)\n"
+        "    assert 'torch' not in sys.modules, n + ' imported torch'\n"
+        "print(len(names))\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert int(p.stdout.strip()) == len(names)
@@ -45,8 +53,13 @@ def test_the_data_loaders_import_one_way():
             continue
         found = set()
         for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("modelrank.data"):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "modelrank.data"
+            ):
                 found.add(node.module)
             elif isinstance(node, ast.Import):
                 found |= {a.name for a in node.names if a.name.startswith("modelrank.data")}
-        assert found <= {"modelrank.data.target"} or f.stem == "target" and not found, (f.name, found)
+        assert found <= {"modelrank.data.target"} or f.stem == "target" and not found, (
+            f.name,
+            found,
+        )

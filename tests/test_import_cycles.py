@@ -124,6 +124,9 @@ def test_the_root_package_loads_its_public_functions_lazily():
     source = (ROOT / "__init__.py").read_text()
     assert "importlib.import_module" in source
     tree = ast.parse(source)
-    eager = [n for n in tree.body if isinstance(n, ast.ImportFrom)
-             and (n.module or "").startswith("modelrank.")]
+    eager = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("modelrank.")
+    ]
     assert {n.module for n in eager} <= {"modelrank.errors", "modelrank.cpu_runtime"}

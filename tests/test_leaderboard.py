@@ -28,8 +28,11 @@ RNG = np.random.default_rng(7)
 RAW = {(d, m, k): float(RNG.normal(0, 2)) for d in DATASETS for m in MODELS for k in METRICS}
 UNAVAILABLE = {("pets", "delta", "theta"): "no logits"}
 # fine-tuning results: (dataset, model) -> accuracies tried with different learning rates
-FINETUNE = {(d, m): [float(RNG.uniform(40, 95)) for _ in range(3)] for d in ("cifar10", "dtd")
-            for m in MODELS}
+FINETUNE = {
+    (d, m): [float(RNG.uniform(40, 95)) for _ in range(3)]
+    for d in ("cifar10", "dtd")
+    for m in MODELS
+}
 LINEAR = {("cifar10", m): float(RNG.uniform(30, 80)) for m in MODELS}
 TAU = {(d, k): float(RNG.uniform(-1, 1)) for d in DATASETS for k in METRICS}
 del TAU[("pets", "theta")]  # one score missing on one dataset: its mean is over two
@@ -43,20 +46,37 @@ def ranking_dict(dataset, layers=5, n=9):
     rows = []
     for i, m in enumerate(MODELS):
         raw = {k: RAW[(dataset, m, k)] for k in METRICS if (dataset, m, k) not in UNAVAILABLE}
-        rows.append({
-            "model": m, "raw": raw, "scores": {k: score(dataset, m, k) for k in raw},
-            "unavailable": {k: why for (d, mm, k), why in UNAVAILABLE.items() if (d, mm) == (dataset, m)},
-            "info": {"image_size": 32},
-            "topology": {"layers": [f"l{j}" for j in range(layers)],
-                         "omega_cubical": [float(j + i) for j in range(layers)],
-                         "arrays": {"cubical_betti": RNG.integers(0, 7, (n, layers, 3)).astype(np.int32),
-                                    "labels": np.arange(n) % 3}},
-        })
+        rows.append(
+            {
+                "model": m,
+                "raw": raw,
+                "scores": {k: score(dataset, m, k) for k in raw},
+                "unavailable": {
+                    k: why for (d, mm, k), why in UNAVAILABLE.items() if (d, mm) == (dataset, m)
+                },
+                "info": {"image_size": 32},
+                "topology": {
+                    "layers": [f"l{j}" for j in range(layers)],
+                    "omega_cubical": [float(j + i) for j in range(layers)],
+                    "arrays": {
+                        "cubical_betti": RNG.integers(0, 7, (n, layers, 3)).astype(np.int32),
+                        "labels": np.arange(n) % 3,
+                    },
+                },
+            }
+        )
     rows.sort(key=lambda r: -r["scores"]["logme"])
-    return {"recipe": {"data": {"dataset": dataset, "split": "train", "per_class": 3, "seed": 0},
-                       "seed": 0, "versions": {}},
-            "metrics": METRICS, "primary": "logme",
-            "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)], "skipped": []}
+    return {
+        "recipe": {
+            "data": {"dataset": dataset, "split": "train", "per_class": 3, "seed": 0},
+            "seed": 0,
+            "versions": {},
+        },
+        "metrics": METRICS,
+        "primary": "logme",
+        "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)],
+        "skipped": [],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +92,19 @@ def db(tmp_path_factory):
         for (d, m), a in LINEAR.items():
             s.record_evaluation(ev, m, d, "linear", {"C": 1}, a, "top1", "test")
         bench = s.record_run("benchmark", {"suite": "offline"})
-        s.record_correlations(bench, "offline", [{"dataset": d, "score": k, "n": 4, "weighted_tau": t}
-                                                 for (d, k), t in TAU.items()])
+        s.record_correlations(
+            bench,
+            "offline",
+            [{"dataset": d, "score": k, "n": 4, "weighted_tau": t} for (d, k), t in TAU.items()],
+        )
     return path
 
 
 def expected_order(dataset, metric):
     have = [m for m in MODELS if (dataset, m, metric) not in UNAVAILABLE]
-    return sorted(have, key=lambda m: -score(dataset, m, metric)) + \
-        [m for m in MODELS if m not in have]
+    return sorted(have, key=lambda m: -score(dataset, m, metric)) + [
+        m for m in MODELS if m not in have
+    ]
 
 
 def expected_means():
@@ -153,7 +177,9 @@ def test_csv_blocks_hold_exact_values(db):
         for r in mine:
             assert r["ranked_by"] == "logme"
             for k in METRICS:
-                assert r[k] == ("" if (d, r["model"], k) in UNAVAILABLE else repr(RAW[(d, r["model"], k)]))
+                assert r[k] == (
+                    "" if (d, r["model"], k) in UNAVAILABLE else repr(RAW[(d, r["model"], k)])
+                )
             acc = FINETUNE.get((d, r["model"]))
             assert r["finetune acc (%)"] == ("" if acc is None else repr(max(acc)))
             lin = LINEAR.get((d, r["model"]))
@@ -179,20 +205,32 @@ def test_json_has_targets_tau_and_omega(db):
     # Omega from the stored arrays, computed here independently: per class, mean over images of
     # b0+b1+b2; then the mean over classes.
     b, labels = arrays["cubical_betti"], arrays["labels"]
-    want = [np.mean([np.mean([b[i, layer].sum() for i in range(len(b)) if labels[i] == c])
-                     for c in sorted(set(labels.tolist()))]) for layer in range(b.shape[1])]
+    want = [
+        np.mean(
+            [
+                np.mean([b[i, layer].sum() for i in range(len(b)) if labels[i] == c])
+                for c in sorted(set(labels.tolist()))
+            ]
+        )
+        for layer in range(b.shape[1])
+    ]
     assert dtd["omega"]["beta"] == pytest.approx(want)
     (table,) = doc["correlations"]
     means = expected_means()
     assert {r["score"]: r["mean"] for r in table["rows"]} == pytest.approx(means)
     # the scatter's tau is the stored one for this dataset and score
-    assert dtd["tau"]["leep"]["value"] == TAU[("dtd", "leep")] and dtd["tau"]["leep"]["source"] == "stored"
+    assert (
+        dtd["tau"]["leep"]["value"] == TAU[("dtd", "leep")]
+        and dtd["tau"]["leep"]["source"] == "stored"
+    )
 
 
 def test_omega_falls_back_to_per_class_means_and_lists():
     pc = np.arange(2 * 3 * 3, dtype=float).reshape(2, 3, 3)
-    np.testing.assert_allclose(omega_from_arrays({"betti_per_class_mean": pc}),
-                               [(pc[0, j].sum() + pc[1, j].sum()) / 2 for j in range(3)])
+    np.testing.assert_allclose(
+        omega_from_arrays({"betti_per_class_mean": pc}),
+        [(pc[0, j].sum() + pc[1, j].sum()) / 2 for j in range(3)],
+    )
     assert omega_from_arrays({"something": np.zeros(3)}) is None
 
 
@@ -209,18 +247,38 @@ def cli_app():
 
 def test_cli_metric_and_dataset_options(db, tmp_path):
     out = tmp_path / "lb.md"
-    res = CliRunner().invoke(cli_app(), ["leaderboard", "--db", str(db), "--dataset", "dtd,pets",
-                                         "--metric", "theta", "--format", "md", "--output", str(out)])
+    res = CliRunner().invoke(
+        cli_app(),
+        [
+            "leaderboard",
+            "--db",
+            str(db),
+            "--dataset",
+            "dtd,pets",
+            "--metric",
+            "theta",
+            "--format",
+            "md",
+            "--output",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     tables = md_tables(out.read_text())
-    assert set(tables) == {"dtd — ranked by theta", "pets — ranked by theta",
-                           "Across targets: weighted τ of each score against accuracy"}
+    assert set(tables) == {
+        "dtd — ranked by theta",
+        "pets — ranked by theta",
+        "Across targets: weighted τ of each score against accuracy",
+    }
     for d in ("dtd", "pets"):
         body = tables[f"{d} — ranked by theta"][1:]
         # theta is lower-is-better: ranked by ascending raw value, unavailable last and unranked
         assert [r[1] for r in body] == expected_order(d, "theta")
-        raw = [RAW[(d, m, "theta")] for m in expected_order(d, "theta")
-               if (d, m, "theta") not in UNAVAILABLE]
+        raw = [
+            RAW[(d, m, "theta")]
+            for m in expected_order(d, "theta")
+            if (d, m, "theta") not in UNAVAILABLE
+        ]
         assert raw == sorted(raw)
     assert tables["pets — ranked by theta"][-1][:2] == ["—", "delta"]
     tau = tables["Across targets: weighted τ of each score against accuracy"]
@@ -232,11 +290,14 @@ def test_cli_metric_and_dataset_options(db, tmp_path):
     assert res.exit_code == 0 and res.stdout.startswith("dataset,recipe,ranked_by,rank,model")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--dataset", "imagenet"], "no results for dataset 'imagenet'"),
-    (["--metric", "bogus"], "no 'bogus' scores"),
-    (["--output", "lb.docx"], "the format cannot be told from"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "imagenet"], "no results for dataset 'imagenet'"),
+        (["--metric", "bogus"], "no 'bogus' scores"),
+        (["--output", "lb.docx"], "the format cannot be told from"),
+    ],
+)
 def test_cli_errors_are_one_line_config_errors(db, args, message):
     res = CliRunner().invoke(cli_app(), ["leaderboard", "--db", str(db), *args])
     assert res.exit_code == 1
@@ -257,7 +318,9 @@ def test_sections_without_data_say_so(tmp_path):
         assert "No results in the database yet." in render(board, "md")
         assert "No rank correlations stored yet" in render(board, "html")
         assert json.loads(render(board, "json"))["targets"] == []
-        assert render(board, "csv").split("\n\n")[0].startswith("dataset,recipe,ranked_by,rank,model")
+        assert (
+            render(board, "csv").split("\n\n")[0].startswith("dataset,recipe,ranked_by,rank,model")
+        )
         rk = ranking_dict("dtd")
         for r in rk["ranking"]:
             r["topology"] = {}
@@ -272,6 +335,7 @@ def test_sections_without_data_say_so(tmp_path):
 
 
 # --------------------------------------------------------------------------- headless Chromium
+
 
 class _Dom(HTMLParser):
     def __init__(self):
@@ -288,21 +352,35 @@ class _Dom(HTMLParser):
 
 # Reports, once the page has loaded, how many images there are and how many decoded, and by how
 # many pixels the page is wider than the window (> 0: a horizontal scroll bar).
-_PROBE = ('<script>addEventListener("load",()=>{const i=[...document.images],d=document.documentElement;'
-          'd.dataset.images=i.length+":"+i.filter(x=>x.complete&&x.naturalWidth>0).length;'
-          'd.dataset.overflow=d.scrollWidth-window.innerWidth;});</script>')
+_PROBE = (
+    '<script>addEventListener("load",()=>{const i=[...document.images],d=document.documentElement;'
+    'd.dataset.images=i.length+":"+i.filter(x=>x.complete&&x.naturalWidth>0).length;'
+    "d.dataset.overflow=d.scrollWidth-window.innerWidth;});</script>"
+)
 
 
 def _chromium(url, tmp_path, tag):
     """Load ``url`` in headless Chromium with every network request sent to a dead local proxy
     (port 9 = discard); return (DOM text, page-initiated request URLs from the net log, png)."""
     netlog, shot = tmp_path / f"{tag}.netlog.json", tmp_path / f"{tag}.png"
-    cmd = [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--no-first-run", f"--user-data-dir={tmp_path / (tag + '-profile')}",
-           "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-           f"--log-net-log={netlog}", "--window-size=1280,2600", f"--screenshot={shot}",
-           "--dump-dom", url]
+    cmd = [
+        shutil.which("chromium"),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / (tag + '-profile')}",
+        "--proxy-server=http://127.0.0.1:9",
+        "--proxy-bypass-list=<-loopback>",
+        f"--log-net-log={netlog}",
+        "--window-size=1280,2600",
+        f"--screenshot={shot}",
+        "--dump-dom",
+        url,
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, p.stderr[-2000:]
     return p.stdout, _page_requests(netlog), shot
@@ -321,13 +399,17 @@ def _page_requests(netlog):
     for e in log["events"]:
         prm = e.get("params") or {}
         if e["type"] == start and "url" in prm:
-            if prm.get("initiator") != "not an origin" or "file://" in prm.get("network_isolation_key", ""):
+            if prm.get("initiator") != "not an origin" or "file://" in prm.get(
+                "network_isolation_key", ""
+            ):
                 out.append(prm["url"])
     return out
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="Debian's chromium is not installed (apt-get install -y chromium)",
+)
 def test_html_renders_in_headless_chromium_without_network(db, tmp_path):
     with Store(db) as s:
         page = render(build(s), "html")
@@ -361,8 +443,10 @@ def test_html_renders_in_headless_chromium_without_network(db, tmp_path):
 
     # the sensor works: the same browser set-up reports a page's external fetches
     control = tmp_path / "control.html"
-    control.write_text('<!DOCTYPE html><html><body><img src="http://example.invalid/a.png">'
-                       '<img src="https://example.invalid/b.png"></body></html>')
+    control.write_text(
+        '<!DOCTYPE html><html><body><img src="http://example.invalid/a.png">'
+        '<img src="https://example.invalid/b.png"></body></html>'
+    )
     _, requests, _ = _chromium(control.as_uri(), tmp_path, "control")
     assert sorted(requests) == ["http://example.invalid/a.png", "https://example.invalid/b.png"]
 
@@ -373,15 +457,33 @@ def test_intervals_and_second_ground_truths_are_rendered(tmp_path):
     path = tmp_path / "r.sqlite"
     with Store(path) as s:
         run = s.record_run("benchmark", {"suite": "fm"})
-        s.record_correlations(run, "fm", [
-            {"dataset": "a", "score": "logme", "n": 9, "weighted_tau": 0.5, "tau_low": 0.2,
-             "tau_high": 0.7},
-            {"dataset": "a", "score": "logme", "n": 9, "weighted_tau": -0.1,
-             "ground_truth": "linear"}])
+        s.record_correlations(
+            run,
+            "fm",
+            [
+                {
+                    "dataset": "a",
+                    "score": "logme",
+                    "n": 9,
+                    "weighted_tau": 0.5,
+                    "tau_low": 0.2,
+                    "tau_high": 0.7,
+                },
+                {
+                    "dataset": "a",
+                    "score": "logme",
+                    "n": 9,
+                    "weighted_tau": -0.1,
+                    "ground_truth": "linear",
+                },
+            ],
+        )
     with Store(path, read_only=True) as s:
         board = build(s)
-    assert [(t.suite, t.ground_truth) for t in board.correlations] == [("fm", "headline"),
-                                                                       ("fm", "linear")]
+    assert [(t.suite, t.ground_truth) for t in board.correlations] == [
+        ("fm", "headline"),
+        ("fm", "linear"),
+    ]
     md = render(board, "md")
     assert "| logme | 0.500 [0.20, 0.70] | 0.500 |" in md
     assert "Suite `fm (against linear)`" in md and "| logme | -0.100 | -0.100 |" in md
@@ -391,20 +493,45 @@ def test_intervals_and_second_ground_truths_are_rendered(tmp_path):
 
 def test_stored_mean_intervals_and_verdicts_are_shown_only_for_their_own_table(tmp_path):
     path = tmp_path / "r.sqlite"
-    summary = {"ground_truth": "headline", "n_datasets": 2, "baseline": "param-count",
-               "baseline_tau": 0.4}
+    summary = {
+        "ground_truth": "headline",
+        "n_datasets": 2,
+        "baseline": "param-count",
+        "baseline_tau": 0.4,
+    }
     with Store(path) as s:
         run = s.record_run("benchmark", {"suite": "fm"})
-        s.record_correlations(run, "fm", [
-            {"dataset": d, "score": k, "n": 9, "weighted_tau": t}
-            for d, k, t in [("a", "logme", 0.5), ("b", "logme", 0.7), ("a", "sfda", 0.1),
-                            ("b", "sfda", 0.3), ("a", "param-count", 0.3),
-                            ("b", "param-count", 0.5)]])
-        s.record_tau_summaries(run, "fm", [
-            dict(summary, score="logme", mean_tau=0.6, tau_low=0.45, tau_high=0.7,
-                 verdict="beats"),
-            dict(summary, score="sfda", mean_tau=0.2, verdict="no interval"),
-            dict(summary, score="param-count", mean_tau=0.4, verdict="baseline")])
+        s.record_correlations(
+            run,
+            "fm",
+            [
+                {"dataset": d, "score": k, "n": 9, "weighted_tau": t}
+                for d, k, t in [
+                    ("a", "logme", 0.5),
+                    ("b", "logme", 0.7),
+                    ("a", "sfda", 0.1),
+                    ("b", "sfda", 0.3),
+                    ("a", "param-count", 0.3),
+                    ("b", "param-count", 0.5),
+                ]
+            ],
+        )
+        s.record_tau_summaries(
+            run,
+            "fm",
+            [
+                dict(
+                    summary,
+                    score="logme",
+                    mean_tau=0.6,
+                    tau_low=0.45,
+                    tau_high=0.7,
+                    verdict="beats",
+                ),
+                dict(summary, score="sfda", mean_tau=0.2, verdict="no interval"),
+                dict(summary, score="param-count", mean_tau=0.4, verdict="baseline"),
+            ],
+        )
     with Store(path, read_only=True) as s:
         board = build(s)
         only_a = build(s, datasets=["a"])
@@ -424,25 +551,36 @@ def test_stored_mean_intervals_and_verdicts_are_shown_only_for_their_own_table(t
 
 def test_random_and_truncated_controls_are_marked(tmp_path):
     doc = ranking_dict("cifar10")
-    infos = {"alpha": {"weights": "random"}, "beta": {"weights": "package:x", "truncate": "blocks.3"},
-             "gamma": {"weights": "package:x", "truncate": None}}  # delta: an old row, no info
+    infos = {
+        "alpha": {"weights": "random"},
+        "beta": {"weights": "package:x", "truncate": "blocks.3"},
+        "gamma": {"weights": "package:x", "truncate": None},
+    }  # delta: an old row, no info
     for r in doc["ranking"]:
         r["info"] = infos.get(r["model"], {})
     with Store(tmp_path / "r.sqlite") as s:
         s.record_ranking(doc, "score")
         board = build(s)
     rows = {r["model"]: r["control"] for r in board.targets[0].rows}
-    assert rows == {"alpha": "random weights", "beta": "truncated after blocks.3",
-                    "gamma": None, "delta": None}
+    assert rows == {
+        "alpha": "random weights",
+        "beta": "truncated after blocks.3",
+        "gamma": None,
+        "delta": None,
+    }
     table = md_tables(render(board, "md"))["cifar10 — ranked by logme"]
-    assert {row[1] for row in table[1:]} == {"alpha (random weights)", "beta (truncated after blocks.3)",
-                                            "gamma", "delta"}
+    assert {row[1] for row in table[1:]} == {
+        "alpha (random weights)",
+        "beta (truncated after blocks.3)",
+        "gamma",
+        "delta",
+    }
     assert "alpha (random weights)" in render(board, "html")
     assert json.loads(render(board, "json"))["targets"][0]["rows"][0]["control"] in rows.values()
     # the CSV keeps the bare model names (a machine-readable key)
-    assert {r["model"] for r in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))} \
-        == set(MODELS)
-
+    assert {
+        r["model"] for r in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))
+    } == set(MODELS)
 
 
 def test_runs_of_different_recipes_are_never_ranked_in_one_column(tmp_path):
@@ -458,8 +596,10 @@ def test_runs_of_different_recipes_are_never_ranked_in_one_column(tmp_path):
         s.record_ranking(doc20, "score")
         s.record_ranking(doc5, "score")
         board = build(s)
-    assert [t.recipe for t in board.targets] == ["train split, 5 per class, 32 px",
-                                                 "train split, 20 per class, 32 px"]
+    assert [t.recipe for t in board.targets] == [
+        "train split, 5 per class, 32 px",
+        "train split, 20 per class, 32 px",
+    ]
     five, twenty = board.targets
     assert [r["model"] for r in five.rows if r["scores"]] == [doc5["ranking"][0]["model"]]
     assert all(r["scores"].get("logme") != 99.0 for r in twenty.rows)  # not mixed in
@@ -468,8 +608,9 @@ def test_runs_of_different_recipes_are_never_ranked_in_one_column(tmp_path):
     assert "## cifar10 — ranked by logme — train split, 5 per class, 32 px" in md
     assert "## cifar10 — ranked by logme — train split, 20 per class, 32 px" in md
     assert "(ranked by logme, higher is better)" in md
-    assert {row["recipe"] for row in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))} \
-        == {"train split, 5 per class, 32 px", "train split, 20 per class, 32 px"}
+    assert {
+        row["recipe"] for row in csv.DictReader(io.StringIO(render(board, "csv").split("\n\n")[0]))
+    } == {"train split, 5 per class, 32 px", "train split, 20 per class, 32 px"}
 
 
 def test_equal_scores_share_a_rank_on_the_leaderboard(tmp_path):
@@ -488,8 +629,10 @@ def test_equal_scores_share_a_rank_on_the_leaderboard(tmp_path):
     assert [row[0] for row in table[1:4]] == ["1", "1", "3"]
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="Debian's chromium is not installed (apt-get install -y chromium)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="Debian's chromium is not installed (apt-get install -y chromium)",
+)
 def test_a_page_with_every_score_fits_1280_px_and_sorts(tmp_path):
     from modelrank.metrics import list_metrics
 
@@ -499,24 +642,70 @@ def test_a_page_with_every_score_fits_1280_px_and_sorts(tmp_path):
     rng = np.random.default_rng(3)
     with Store(tmp_path / "wide.sqlite") as s:
         for d in targets[:2]:
-            rows = [{"model": m, "raw": {k: float(rng.normal()) for k in names},
-                     "scores": {k: float(rng.normal()) for k in names}, "unavailable": {},
-                     "info": {"weights": "random"} if i == 11 else {"truncate": "blocks.3"} if i == 10 else {}}
-                    for i, m in enumerate(models)]
+            rows = [
+                {
+                    "model": m,
+                    "raw": {k: float(rng.normal()) for k in names},
+                    "scores": {k: float(rng.normal()) for k in names},
+                    "unavailable": {},
+                    "info": {"weights": "random"}
+                    if i == 11
+                    else {"truncate": "blocks.3"}
+                    if i == 10
+                    else {},
+                }
+                for i, m in enumerate(models)
+            ]
             rows.sort(key=lambda r: -r["scores"][names[0]])
-            s.record_ranking({"recipe": {"data": {"dataset": d, "split": "train", "per_class": 30,
-                                                  "seed": 0}, "seed": 0, "versions": {}},
-                              "metrics": names, "primary": names[0],
-                              "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)],
-                              "skipped": []}, "score")
+            s.record_ranking(
+                {
+                    "recipe": {
+                        "data": {"dataset": d, "split": "train", "per_class": 30, "seed": 0},
+                        "seed": 0,
+                        "versions": {},
+                    },
+                    "metrics": names,
+                    "primary": names[0],
+                    "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)],
+                    "skipped": [],
+                },
+                "score",
+            )
         run = s.record_run("benchmark", {"suite": "wide"})
-        s.record_correlations(run, "wide", [
-            {"dataset": d, "score": k, "n": 12, "weighted_tau": float(rng.uniform(-1, 1)),
-             "tau_low": -0.5, "tau_high": 0.5} for d in targets for k in names])
-        s.record_tau_summaries(run, "wide", [
-            {"ground_truth": "headline", "score": k, "n_datasets": 11, "mean_tau": 0.1,
-             "tau_low": -0.1, "tau_high": 0.3, "verdict": "does not beat",
-             "baseline": "param-count", "baseline_tau": 0.4} for k in names])
+        s.record_correlations(
+            run,
+            "wide",
+            [
+                {
+                    "dataset": d,
+                    "score": k,
+                    "n": 12,
+                    "weighted_tau": float(rng.uniform(-1, 1)),
+                    "tau_low": -0.5,
+                    "tau_high": 0.5,
+                }
+                for d in targets
+                for k in names
+            ],
+        )
+        s.record_tau_summaries(
+            run,
+            "wide",
+            [
+                {
+                    "ground_truth": "headline",
+                    "score": k,
+                    "n_datasets": 11,
+                    "mean_tau": 0.1,
+                    "tau_low": -0.1,
+                    "tau_high": 0.3,
+                    "verdict": "does not beat",
+                    "baseline": "param-count",
+                    "baseline_tau": 0.4,
+                }
+                for k in names
+            ],
+        )
         page = render(build(s), "html")
     assert page.count("<details><summary>All ") == 2  # every score, behind a toggle
     assert page.count('<tr class="best">') == 2 * 2  # the first row, in both tables of each target

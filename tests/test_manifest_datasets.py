@@ -34,8 +34,11 @@ def _write(path, rows, header=("path", "label")):
 def test_a_manifest_samples_and_ranks_the_same_images_as_its_folder(folder, tmp_path):
     import modelrank
 
-    rows = [(str((folder / c / f.name).relative_to(tmp_path)), c)
-            for c in ("cat", "dog", "owl") for f in sorted((folder / c).iterdir())]
+    rows = [
+        (str((folder / c / f.name).relative_to(tmp_path)), c)
+        for c in ("cat", "dog", "owl")
+        for f in sorted((folder / c).iterdir())
+    ]
     random.Random(1).shuffle(rows)  # any row order
     manifest = tmp_path / "list.csv"
     _write(manifest, rows, header=("Path", "Class"))
@@ -47,22 +50,47 @@ def test_a_manifest_samples_and_ranks_the_same_images_as_its_folder(folder, tmp_
         assert np.array_equal(np.asarray(a.images[i]), np.asarray(b.images[i]))
     from modelrank.zoo import parse_entry
 
-    zoo = {"r": parse_entry("r", {"source": "torchvision", "id": "resnet18",
-                                    "weights": "random", "seed": 1,
-                                    "preprocess": {"size": 32, "resize": 32}})}
-    ra = modelrank.rank(a, zoo=zoo, models="all", metrics=["knn", "logme"],
-                        options=ScoreOptions(cache_dir=tmp_path / "c"))
-    rb = modelrank.rank(b, zoo=zoo, models="all", metrics=["knn", "logme"],
-                        options=ScoreOptions(cache_dir=tmp_path / "c"))
+    zoo = {
+        "r": parse_entry(
+            "r",
+            {
+                "source": "torchvision",
+                "id": "resnet18",
+                "weights": "random",
+                "seed": 1,
+                "preprocess": {"size": 32, "resize": 32},
+            },
+        )
+    }
+    ra = modelrank.rank(
+        a,
+        zoo=zoo,
+        models="all",
+        metrics=["knn", "logme"],
+        options=ScoreOptions(cache_dir=tmp_path / "c"),
+    )
+    rb = modelrank.rank(
+        b,
+        zoo=zoo,
+        models="all",
+        metrics=["knn", "logme"],
+        options=ScoreOptions(cache_dir=tmp_path / "c"),
+    )
     assert ra.rows[0].raw == rb.rows[0].raw
 
 
 def test_a_split_column_selects_rows_and_bad_manifests_are_one_line(folder, tmp_path):
-    rows = [(str(folder / c / f"{i:02d}.png"), c, "train" if i < 5 else "test")
-            for c in ("cat", "dog", "owl") for i in range(7)]
+    rows = [
+        (str(folder / c / f"{i:02d}.png"), c, "train" if i < 5 else "test")
+        for c in ("cat", "dog", "owl")
+        for i in range(7)
+    ]
     m = tmp_path / "s.csv"
     _write(m, rows, header=("file", "label", "split"))
-    assert len(load_target(str(m), split="test")) == 6 and len(load_target(str(m), split="train")) == 15
+    assert (
+        len(load_target(str(m), split="test")) == 6
+        and len(load_target(str(m), split="train")) == 15
+    )
     with pytest.raises(DatasetUnavailableError, match="has splits test, train, not 'val'"):
         load_target(str(m), split="val")
     bad = tmp_path / "bad.csv"

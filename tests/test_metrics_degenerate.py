@@ -17,8 +17,22 @@ from modelrank.metrics.registry import NEEDS, MetricInputs
 #: scores with inputs of their own; their tests live beside them).
 MODULES = {
     f"modelrank.metrics.{m}"
-    for m in ("etran", "gbc", "hscore", "knn", "leep", "linear", "logme", "nce", "ncti",
-              "nleep", "parc", "priors", "sfda", "transrate")
+    for m in (
+        "etran",
+        "gbc",
+        "hscore",
+        "knn",
+        "leep",
+        "linear",
+        "logme",
+        "nce",
+        "ncti",
+        "nleep",
+        "parc",
+        "priors",
+        "sfda",
+        "transrate",
+    )
 }
 SPECS = [s for s in metrics.list_metrics() if s.compute.__module__ in MODULES]
 ALL = [s.name for s in SPECS]
@@ -44,8 +58,9 @@ def evaluate(name, inp):
         assert isinstance(value, dict) and value
         assert all(np.isfinite(v) for v in value.values()), value
         x2, y2, z2 = make(n=len(np.asarray(inp.labels)), d=8, k=3, seed=99)
-        other = spec.compute(MetricInputs(x2, inp.labels if inp.labels is not None else y2, z2,
-                                          model_info=INFO))
+        other = spec.compute(
+            MetricInputs(x2, inp.labels if inp.labels is not None else y2, z2, model_info=INFO)
+        )
         combined = spec.combine([value, other])
         assert len(combined) == 2 and all(np.isfinite(combined))
         return combined[0]
@@ -74,7 +89,11 @@ def test_registry_entries_are_complete():
     for name in ("knn", "linear", "imagenet-top1", "param-count"):
         assert metrics.get_metric(name).kind == "prior"
     assert {s.name for s in SPECS if s.pool_dependent} == {
-        "etran", "etran-full", "etran-ref", "ncti", "ncti-nolog"
+        "etran",
+        "etran-full",
+        "etran-ref",
+        "ncti",
+        "ncti-nolog",
     }
     for name in ("leep", "leep-nolog", "nce"):
         assert metrics.get_metric(name).needs == frozenset({"logits", "labels"})
@@ -198,8 +217,14 @@ def test_extreme_logits_give_a_number(name):
 # ---------------------------------------------------------------- priors
 
 
-@pytest.mark.parametrize("info", [{}, {"imagenet_top1": None, "param_count": None},
-                                  {"imagenet_top1": float("nan"), "param_count": -1}])
+@pytest.mark.parametrize(
+    "info",
+    [
+        {},
+        {"imagenet_top1": None, "param_count": None},
+        {"imagenet_top1": float("nan"), "param_count": -1},
+    ],
+)
 @pytest.mark.parametrize("name", ["imagenet-top1", "param-count"])
 def test_priors_unknown_raise(name, info):
     with pytest.raises(MetricError):

@@ -41,27 +41,44 @@ def test_missing_or_nonfinite_subscore_raises():
 
 def test_registered_combines():
     pool = [
-        {"energy": 7.0, "lda": -0.5, "svd": -0.2, "seli": 100.0, "ncc": -0.3, "ncc_nolog": 0.8,
-         "vc": -5.0},
-        {"energy": 9.0, "lda": -1.5, "svd": -0.1, "seli": 300.0, "ncc": -0.1, "ncc_nolog": 0.9,
-         "vc": -6.0},
-        {"energy": 8.0, "lda": -1.0, "svd": -0.3, "seli": 200.0, "ncc": -0.2, "ncc_nolog": 0.6,
-         "vc": -4.0},
+        {
+            "energy": 7.0,
+            "lda": -0.5,
+            "svd": -0.2,
+            "seli": 100.0,
+            "ncc": -0.3,
+            "ncc_nolog": 0.8,
+            "vc": -5.0,
+        },
+        {
+            "energy": 9.0,
+            "lda": -1.5,
+            "svd": -0.1,
+            "seli": 300.0,
+            "ncc": -0.1,
+            "ncc_nolog": 0.9,
+            "vc": -6.0,
+        },
+        {
+            "energy": 8.0,
+            "lda": -1.0,
+            "svd": -0.3,
+            "seli": 200.0,
+            "ncc": -0.2,
+            "ncc_nolog": 0.6,
+            "vc": -4.0,
+        },
     ]
     # etran: energy (0, 1, .5) + lda (1, 0, .5)
     assert metrics.get_metric("etran").combine(pool) == pytest.approx([1.0, 1.0, 1.0])
     # etran-full adds svd (.5, 1, 0)
     assert metrics.get_metric("etran-full").combine(pool) == pytest.approx([1.5, 2.0, 1.0])
     # etran-ref: 0.15·energy + 0.85·lda
-    assert metrics.get_metric("etran-ref").combine(pool) == pytest.approx(
-        [0.85, 0.15, 0.5]
-    )
+    assert metrics.get_metric("etran-ref").combine(pool) == pytest.approx([0.85, 0.15, 0.5])
     # ncti: seli (0, 1, .5) + ncc (0, 1, .5) + vc (.5, 0, 1)
     assert metrics.get_metric("ncti").combine(pool) == pytest.approx([0.5, 2.0, 2.0])
     # ncti-nolog: ncc_nolog (2/3, 1, 0)
-    assert metrics.get_metric("ncti-nolog").combine(pool) == pytest.approx(
-        [0.5 + 2 / 3, 2.0, 1.5]
-    )
+    assert metrics.get_metric("ncti-nolog").combine(pool) == pytest.approx([0.5 + 2 / 3, 2.0, 1.5])
 
 
 def test_ncti_combine_equals_released_formula_plus_one():
@@ -79,8 +96,9 @@ def test_pool_membership_changes_a_models_value():
     """The documented pool dependence: the same backbone's ETran value moves with the pool."""
     rng = np.random.default_rng(1)
     y = np.arange(60) % 3
-    feats = [rng.standard_normal((3, 6))[y] * s + rng.standard_normal((60, 6))
-             for s in (0.5, 1.5, 3.0)]
+    feats = [
+        rng.standard_normal((3, 6))[y] * s + rng.standard_normal((60, 6)) for s in (0.5, 1.5, 3.0)
+    ]
     spec = metrics.get_metric("etran")
     subs = [spec.compute(MetricInputs(f, y)) for f in feats]
     alone = spec.combine(subs[:2])

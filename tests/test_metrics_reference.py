@@ -14,8 +14,21 @@ from scipy.special import logsumexp, softmax
 from scipy.stats import spearmanr
 
 from modelrank.errors import MetricError
-from modelrank.metrics import etran, gbc, hscore, leep, linear, logme, nce, ncti, nleep, parc
-from modelrank.metrics import priors, sfda, transrate
+from modelrank.metrics import (
+    etran,
+    gbc,
+    hscore,
+    leep,
+    linear,
+    logme,
+    nce,
+    ncti,
+    nleep,
+    parc,
+    priors,
+    sfda,
+    transrate,
+)
 
 
 def blobs(n=60, d=6, k=3, sep=1.5, seed=0, scale=1.0):
@@ -46,12 +59,21 @@ def _max_log_evidence(f, t):
     n = f.shape[0]
     best = np.inf
     for x0 in ([-6.0, 0.0], [0.0, -10.0], [0.0, 0.0], [6.0, 4.0]):
-        r = optimize.minimize(lambda th: _dense_neg2_log_evidence(f, t, *th), x0, method="L-BFGS-B",
-                              bounds=[(-40, 12), (-12, 12)], options={"ftol": 1e-15, "gtol": 1e-12})
+        r = optimize.minimize(
+            lambda th: _dense_neg2_log_evidence(f, t, *th),
+            x0,
+            method="L-BFGS-B",
+            bounds=[(-40, 12), (-12, 12)],
+            options={"ftol": 1e-15, "gtol": 1e-12},
+        )
         best = min(best, r.fun)
     if np.linalg.matrix_rank(f) == n:
-        r = optimize.minimize_scalar(lambda la: _dense_neg2_log_evidence(f, t, la, -np.inf),
-                                     bounds=(-40, 12), method="bounded", options={"xatol": 1e-12})
+        r = optimize.minimize_scalar(
+            lambda la: _dense_neg2_log_evidence(f, t, la, -np.inf),
+            bounds=(-40, 12),
+            method="bounded",
+            options={"xatol": 1e-12},
+        )
         best = min(best, r.fun)
     return -0.5 * best
 
@@ -203,8 +225,9 @@ def test_ledoit_wolf_shrinkage_matches_sklearn(n, d):
 
     x, _ = blobs(n=n, d=d, k=3, seed=8)
     xc = x - x.mean(axis=0)
-    assert hscore.ledoit_wolf_shrinkage(xc) == pytest.approx(LedoitWolf().fit(x).shrinkage_,
-                                                             rel=1e-9)
+    assert hscore.ledoit_wolf_shrinkage(xc) == pytest.approx(
+        LedoitWolf().fit(x).shrinkage_, rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("n,d", [(80, 6), (15, 40)])
@@ -269,7 +292,8 @@ def test_gbc_spherical_follows_the_released_code():
             if i != j:
                 avg = (vs[i] + vs[j]) / 2
                 dist = np.sum((mus[i] - mus[j]) ** 2 / avg) / 8 + 0.5 * (
-                    np.log(avg) - 0.5 * np.log(vs[i]) - 0.5 * np.log(vs[j]))
+                    np.log(avg) - 0.5 * np.log(vs[i]) - 0.5 * np.log(vs[j])
+                )
                 total += np.exp(-dist)
     assert gbc.gbc(x, y, gaussian="spherical") == pytest.approx(-total, rel=1e-9)
     assert gbc.gbc(x, y, gaussian="spherical") != pytest.approx(gbc.gbc(x, y), rel=1e-3)
@@ -345,8 +369,9 @@ def _fisher_posterior(x, y, k, lam, tau_trace=False):
     means = np.array([x[y == c].mean(axis=0) for c in range(k)])
     priors_ = np.array([np.mean(y == c) for c in range(k)])
     mu = x.mean(axis=0)
-    sw = sum(priors_[c] * np.cov(x[y == c], rowvar=False, bias=True).reshape(d, d)
-             for c in range(k))
+    sw = sum(
+        priors_[c] * np.cov(x[y == c], rowvar=False, bias=True).reshape(d, d) for c in range(k)
+    )
     sb = sum(priors_[c] * np.outer(means[c] - mu, means[c] - mu) for c in range(k))
     tau = np.trace(sw) / d if tau_trace else 1.0
     sw_reg = (1 - lam) * sw + lam * tau * np.eye(d)

@@ -52,6 +52,9 @@ def test_a_score_lives_in_the_file_named_after_it():
     for spec in list_metrics():
         module = spec.compute.__wrapped__.__module__
         family = spec.name.split("-")[0]
-        expected = ("modelrank.metrics.priors" if spec.kind == "prior" and spec.needs <= {"model_info"}
-                    else f"modelrank.metrics.{family}")
+        expected = (
+            "modelrank.metrics.priors"
+            if spec.kind == "prior" and spec.needs <= {"model_info"}
+            else f"modelrank.metrics.{family}"
+        )
         assert module == expected, (spec.name, module)

@@ -28,18 +28,40 @@ def _models():
     src_of = rng.choice(C_SRC, size=K, replace=False)
     logit_a = 4.0 * np.eye(C_SRC)[src_of[y]] + rng.standard_normal((N, C_SRC))
     logit_b = rng.standard_normal((N, C_SRC)) * 2.0
-    a = MetricInputs(feat_a, y, logit_a, model_info={"imagenet_top1": 80.9, "param_count": 6e7,
-                                                     "source_top1": 91.0})
-    b = MetricInputs(feat_b, y, logit_b, model_info={"imagenet_top1": 69.8, "param_count": 1e7,
-                                                     "source_top1": 70.0})
+    a = MetricInputs(
+        feat_a,
+        y,
+        logit_a,
+        model_info={"imagenet_top1": 80.9, "param_count": 6e7, "source_top1": 91.0},
+    )
+    b = MetricInputs(
+        feat_b,
+        y,
+        logit_b,
+        model_info={"imagenet_top1": 69.8, "param_count": 1e7, "source_top1": 70.0},
+    )
     return a, b
 
 
 A, B = _models()
 MODULES = {
     f"modelrank.metrics.{m}"
-    for m in ("etran", "gbc", "hscore", "knn", "leep", "linear", "logme", "nce", "ncti",
-              "nleep", "parc", "priors", "sfda", "transrate")
+    for m in (
+        "etran",
+        "gbc",
+        "hscore",
+        "knn",
+        "leep",
+        "linear",
+        "logme",
+        "nce",
+        "ncti",
+        "nleep",
+        "parc",
+        "priors",
+        "sfda",
+        "transrate",
+    )
 }
 NAMES = [s.name for s in metrics.list_metrics() if s.compute.__module__ in MODULES]
 

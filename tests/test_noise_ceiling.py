@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from modelrank.noise_ceiling import (RANKABLE, balanced_splits, noise_ceiling, spearman_brown)
+from modelrank.noise_ceiling import RANKABLE, balanced_splits, noise_ceiling, spearman_brown
 
 
 def _simulate(rng, *, models: int, seeds: int, signal_sd: float, noise_sd: float) -> dict:
     truth = rng.normal(0.0, signal_sd, models)
-    return {f"m{i}": list(80 + truth[i] + rng.normal(0.0, noise_sd, seeds))
-            for i in range(models)}
+    return {f"m{i}": list(80 + truth[i] + rng.normal(0.0, noise_sd, seeds)) for i in range(models)}
 
 
 def test_balanced_splits_by_hand():
@@ -31,8 +30,10 @@ def test_a_noise_free_ground_truth_has_ceiling_one():
 
 def test_pure_noise_has_ceiling_about_zero():
     rng = np.random.default_rng(0)
-    sims = [noise_ceiling(_simulate(rng, models=9, seeds=4, signal_sd=0.0, noise_sd=1.0))
-            for _ in range(400)]
+    sims = [
+        noise_ceiling(_simulate(rng, models=9, seeds=4, signal_sd=0.0, noise_sd=1.0))
+        for _ in range(400)
+    ]
     assert abs(np.mean([c.weighted_tau for c in sims])) < 0.04
     assert abs(np.mean([c.kendall for c in sims])) < 0.04
     assert not np.mean([c.rankable for c in sims]) > 0.2
@@ -45,10 +46,12 @@ def test_kendall_ceiling_matches_the_bivariate_normal_value(noise_sd):
     1948), and the sample τ is unbiased for it."""
     rng = np.random.default_rng(1)
     seeds, h = 4, 2
-    rho = 1.0 / (1.0 + noise_sd ** 2 / h)
+    rho = 1.0 / (1.0 + noise_sd**2 / h)
     expected = 2 / math.pi * math.asin(rho)
-    sims = [noise_ceiling(_simulate(rng, models=9, seeds=seeds, signal_sd=1.0, noise_sd=noise_sd))
-            for _ in range(600)]
+    sims = [
+        noise_ceiling(_simulate(rng, models=9, seeds=seeds, signal_sd=1.0, noise_sd=noise_sd))
+        for _ in range(600)
+    ]
     assert np.mean([c.kendall for c in sims]) == pytest.approx(expected, abs=0.035)
 
 
@@ -89,14 +92,26 @@ models:
 """
 
 
-def test_evaluate_with_four_seeds_reports_each_seed_and_the_ceiling(tmp_path):
-    from tests.test_cli import run
-
+def test_evaluate_with_four_seeds_reports_each_seed_and_the_ceiling(cli, tmp_path):
     (tmp_path / "zoo.yaml").write_text(THREE)
-    common = ["evaluate", "--zoo", str(tmp_path / "zoo.yaml"), "--models", "all",
-              "--per-class", "5", "--steps", "2", "--image-size", "32",
-              "--cache-dir", str(tmp_path / "c"), "--db", str(tmp_path / "r.db")]
-    rc, out, err = run(*common, "--seeds", "0-3")
+    common = [
+        "evaluate",
+        "--zoo",
+        str(tmp_path / "zoo.yaml"),
+        "--models",
+        "all",
+        "--per-class",
+        "5",
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--db",
+        str(tmp_path / "r.db"),
+    ]
+    rc, out, err = cli(*common, "--seeds", "0-3")
     assert rc == 0, err
     assert "each seed" in out and "seeds 0, 1, 2, 3" in out
     import sqlite3
@@ -114,9 +129,9 @@ def test_evaluate_with_four_seeds_reports_each_seed_and_the_ceiling(tmp_path):
         assert ("can rank" in line) == c.rankable and ("too noisy to rank" in line) != c.rankable
     else:
         assert "not measured" in line
-    rc, _, err = run(*common, "--seeds", "3-1")
+    rc, _, err = cli(*common, "--seeds", "3-1")
     assert rc == 1 and "--seeds must be distinct whole numbers" in err and "Traceback" not in err
-    rc, _, err = run(*common, "--seeds", "a,b")
+    rc, _, err = cli(*common, "--seeds", "a,b")
     assert rc == 1 and "--seeds must be a range like 0-3" in err
 
 
@@ -129,5 +144,8 @@ def test_parse_seeds_and_describe_by_hand():
             parse_seeds(bad)
     assert "too noisy to rank" in describe(NoiseCeiling(0.3, 0.2, 0.46, 4, 3, 9))
     assert "can rank" in describe(NoiseCeiling(0.8, 0.7, 0.89, 4, 3, 9))
-    assert describe(NoiseCeiling(float("nan"), float("nan"), float("nan"), 2, 0, 9,
-                                 "2 seeds; a ceiling needs 4")).endswith("2 seeds; a ceiling needs 4")
+    assert describe(
+        NoiseCeiling(
+            float("nan"), float("nan"), float("nan"), 2, 0, 9, "2 seeds; a ceiling needs 4"
+        )
+    ).endswith("2 seeds; a ceiling needs 4")

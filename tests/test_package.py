@@ -18,7 +18,18 @@ def test_one_json_encoder_for_numpy_values():
 
     from modelrank.jsonable import jsonable
 
-    got = json.loads(json.dumps({"a": np.arange(3), "b": np.float32(0.5), "c": np.bool_(True),
-                                 "d": {2, 1}, "e": np.int64(7), "f": object}, default=jsonable))
+    got = json.loads(
+        json.dumps(
+            {
+                "a": np.arange(3),
+                "b": np.float32(0.5),
+                "c": np.bool_(True),
+                "d": {2, 1},
+                "e": np.int64(7),
+                "f": object,
+            },
+            default=jsonable,
+        )
+    )
     assert got["a"] == [0, 1, 2] and got["b"] == 0.5 and got["c"] is True and got["e"] == 7
     assert sorted(got["d"]) == [1, 2] and got["f"] == "<class 'object'>"

@@ -21,7 +21,7 @@ def tiny(tmp_path):
     (tmp_path / "zoo.yaml").write_text(ZOO)
     (tmp_path / "suite.yaml").write_text(f"""
 name: tiny
-zoo: {tmp_path / 'zoo.yaml'}
+zoo: {tmp_path / "zoo.yaml"}
 models: all
 targets: [digits]
 score_split: train
@@ -39,10 +39,26 @@ ground_truth:
 def test_commands_write_to_the_store_and_the_leaderboard_reads_it(tiny, monkeypatch, capsys):
     db = tiny / "r.sqlite"
     monkeypatch.setenv("MODELRANK_DB", str(db))
-    assert main(["score", "--zoo", str(tiny / "zoo.yaml"), "--models", "all", "--per-class", "5",
-                 "--metric", "knn,logme"]) == 0
-    assert main(["benchmark", "--suite", str(tiny / "suite.yaml"),
-                 "--output", str(tiny / "b.md")]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--zoo",
+                str(tiny / "zoo.yaml"),
+                "--models",
+                "all",
+                "--per-class",
+                "5",
+                "--metric",
+                "knn,logme",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["benchmark", "--suite", str(tiny / "suite.yaml"), "--output", str(tiny / "b.md")])
+        == 0
+    )
     table = (tiny / "b.md").read_text()
     assert "| knn |" in table and "| logme |" in table and table.startswith("Command: `modelrank")
     with Store(db) as s:

@@ -16,8 +16,17 @@ from modelrank.zoo import load_zoo, parse_entry
 @pytest.fixture(scope="module")
 def resnet():
     torch.manual_seed(0)
-    return build_backbone(parse_entry("r18", dict(source="torchvision", id="resnet18", weights="random",
-                                                  preprocess={"size": 64, "resize": 72})))
+    return build_backbone(
+        parse_entry(
+            "r18",
+            dict(
+                source="torchvision",
+                id="resnet18",
+                weights="random",
+                preprocess={"size": 64, "resize": 72},
+            ),
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +93,21 @@ def test_every_seed_shares_one_pass_over_a_whole_split(resnet, tmp_path):
     # probe of a multi-seed ground truth tests every seed on the same whole test split
     whole = load_target("digits[0,1]", split="test", seed=0)
     first = probe(resnet, whole, batch_size=64, cache_dir=tmp_path)
-    again = probe(resnet, load_target("digits[0,1]", split="test", seed=3), batch_size=64,
-                  cache_dir=tmp_path)
+    again = probe(
+        resnet, load_target("digits[0,1]", split="test", seed=3), batch_size=64, cache_dir=tmp_path
+    )
     assert first.computed and not again.computed
     assert np.array_equal(first.features, again.features)
     assert whole.fingerprint() != load_target("digits[0,1]", split="test", seed=3).fingerprint()
     # sampled data keeps its seed in the key: other images, another pass
     sampled = load_target("digits[0,1]", split="test", per_class=5, seed=0)
     assert sampled.pass_fingerprint() == sampled.fingerprint()
-    assert probe(resnet, load_target("digits[0,1]", split="test", per_class=5, seed=3),
-                 batch_size=64, cache_dir=tmp_path).computed
+    assert probe(
+        resnet,
+        load_target("digits[0,1]", split="test", per_class=5, seed=3),
+        batch_size=64,
+        cache_dir=tmp_path,
+    ).computed
 
 
 class Interrupt(Exception):
@@ -109,8 +123,14 @@ def test_interrupted_run_resumes_where_it_stopped(resnet, tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        probe(resnet, data, batch_size=4, cache_dir=tmp_path, chunk_images=8,
-              on_progress=kill_after_16)
+        probe(
+            resnet,
+            data,
+            batch_size=4,
+            cache_dir=tmp_path,
+            chunk_images=8,
+            on_progress=kill_after_16,
+        )
 
     seen = []
     h = resnet.model.conv1.register_forward_hook(lambda m, i, o: seen.append(o.shape[0]))
@@ -120,7 +140,9 @@ def test_interrupted_run_resumes_where_it_stopped(resnet, tmp_path):
         h.remove()
     assert sum(seen) == 30 - 16  # only the images after the last checkpoint
     assert np.allclose(resumed.features, reference.features, atol=1e-6)
-    assert all(np.allclose(resumed.layers[k], reference.layers[k], atol=1e-6) for k in reference.layers)
+    assert all(
+        np.allclose(resumed.layers[k], reference.layers[k], atol=1e-6) for k in reference.layers
+    )
 
 
 def test_betti_counts_counted_in_threads_equal_counts_of_a_plain_forward_pass(resnet, tmp_path):
@@ -131,8 +153,7 @@ def test_betti_counts_counted_in_threads_equal_counts_of_a_plain_forward_pass(re
     from modelrank.topology.cubical import betti_counts
 
     data = load_target("digits", per_class=3)  # 30 images: 4 batches of 8, split among threads
-    emb = probe(resnet, data, cubical=CubicalBettiReducer(eta=0.05), batch_size=8,
-                use_cache=False)
+    emb = probe(resnet, data, cubical=CubicalBettiReducer(eta=0.05), batch_size=8, use_cache=False)
     m = resnet.model
     x = _batch(resnet, data)
     with torch.no_grad():
@@ -151,16 +172,34 @@ def test_a_truncation_reads_its_layers_from_its_full_depth_networks_cached_pass(
     from modelrank.zoo import parse_entry
 
     pre = {"size": 16, "resize": 16, "mean": [0.5] * 3, "std": [0.5] * 3}
-    raw = {"source": "file", "id": "modelrank:plain:depth=4,width=4,act=relu,classes=2",
-           "weights": "random", "seed": 3, "preprocess": pre}
-    zoo = {"pa": parse_entry("pa", raw), "pa-cut": parse_entry("pa-cut", {**raw, "truncate": "blocks.1"})}
+    raw = {
+        "source": "file",
+        "id": "modelrank:plain:depth=4,width=4,act=relu,classes=2",
+        "weights": "random",
+        "seed": 3,
+        "preprocess": pre,
+    }
+    zoo = {
+        "pa": parse_entry("pa", raw),
+        "pa-cut": parse_entry("pa-cut", {**raw, "truncate": "blocks.1"}),
+    }
     data = load_target("digits", per_class=5)
     metrics = ["betti-cubical", "knn", "logme", "hscore"]
     # listed truncation first: the full-depth network is still scored first, so its pass is cached
-    both = modelrank.rank(data, zoo=zoo, models="pa-cut,pa", metrics=metrics,
-                          options=ScoreOptions(cache_dir=tmp_path / "a"))
-    alone = modelrank.rank(data, zoo={"pa-cut": zoo["pa-cut"]}, models="pa-cut", metrics=metrics,
-                           options=ScoreOptions(cache_dir=tmp_path / "b"))
+    both = modelrank.rank(
+        data,
+        zoo=zoo,
+        models="pa-cut,pa",
+        metrics=metrics,
+        options=ScoreOptions(cache_dir=tmp_path / "a"),
+    )
+    alone = modelrank.rank(
+        data,
+        zoo={"pa-cut": zoo["pa-cut"]},
+        models="pa-cut",
+        metrics=metrics,
+        options=ScoreOptions(cache_dir=tmp_path / "b"),
+    )
     cut = {row.model: row for row in both.rows}["pa-cut"]
     assert cut.info["layers_from"] == "pa" and not cut.info["forward_pass"]
     assert alone.rows[0].info["layers_from"] is None and alone.rows[0].info["forward_pass"]
@@ -177,8 +216,25 @@ def test_a_truncation_reads_its_layers_from_its_full_depth_networks_cached_pass(
 
     # the linear probe's ground truth: the same accuracy as measuring the truncation alone
     cfg = FinetuneConfig(test_per_class=4)
-    lin = {r.model: r for r in evaluate("digits", zoo=zoo, models="pa-cut,pa", protocol="linear",
-                                        budget=cfg, per_class=8, cache_dir=tmp_path / "c").results}
-    solo = evaluate("digits", zoo={"pa-cut": zoo["pa-cut"]}, models="pa-cut", protocol="linear",
-                    budget=cfg, per_class=8, cache_dir=tmp_path / "d").results
+    lin = {
+        r.model: r
+        for r in evaluate(
+            "digits",
+            zoo=zoo,
+            models="pa-cut,pa",
+            protocol="linear",
+            budget=cfg,
+            per_class=8,
+            cache_dir=tmp_path / "c",
+        ).results
+    }
+    solo = evaluate(
+        "digits",
+        zoo={"pa-cut": zoo["pa-cut"]},
+        models="pa-cut",
+        protocol="linear",
+        budget=cfg,
+        per_class=8,
+        cache_dir=tmp_path / "d",
+    ).results
     assert lin["pa-cut"].accuracy == solo[0].accuracy and lin["pa-cut"].grid == solo[0].grid

@@ -16,9 +16,9 @@ import ray
 import modelrank
 from modelrank.benchmark import zoo_path
 from modelrank.errors import ConfigError
-from modelrank.finetuning import CPU_BUDGET
 from modelrank.execution import Task
 from modelrank.execution.ray_executor import RayExecutor
+from modelrank.finetuning import CPU_BUDGET
 from modelrank.ranking import ScoreOptions
 
 pytestmark = pytest.mark.xdist_group("ray")  # one Ray instance at a time on 2 cores
@@ -31,12 +31,20 @@ POOL = "lite0,lite1,lite0-stage3,lite0-random"
 def two_workers(tmp_path_factory):
     """A local Ray instance with 2 CPUs (2 one-CPU tasks at a time), offline, private caches."""
     root = tmp_path_factory.mktemp("ray")
-    env = {"MODELRANK_OFFLINE": "1", "MODELRANK_CACHE": str(root / "worker-cache"),
-           "MODELRANK_DATA": str(root / "data"),
-           # Only the driver writes results: a worker that opened the store would fail here.
-           "MODELRANK_DB": "/proc/workers-must-not-open-the-store/results.sqlite"}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level=logging.ERROR, runtime_env={"env_vars": env})
+    env = {
+        "MODELRANK_OFFLINE": "1",
+        "MODELRANK_CACHE": str(root / "worker-cache"),
+        "MODELRANK_DATA": str(root / "data"),
+        # Only the driver writes results: a worker that opened the store would fail here.
+        "MODELRANK_DB": "/proc/workers-must-not-open-the-store/results.sqlite",
+    }
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+        runtime_env={"env_vars": env},
+    )
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this file's task functions
     yield
     ray.shutdown()
@@ -49,11 +57,36 @@ def _comparable(ranking_json: dict) -> list:
 def test_score_on_ray_gives_the_local_numbers(two_workers, tmp_path):
     from modelrank.cli import main
 
-    common = ["score", "--zoo", OFFLINE_ZOO, "--models", POOL, "--per-class", "4",
-              "--metric", "logme,knn,leep,ncti,betti-cubical", "--db", str(tmp_path / "r.sqlite")]
-    assert main(common + ["--cache-dir", str(tmp_path / "a"), "-o", str(tmp_path / "local.json")]) == 0
-    assert main(common + ["--cache-dir", str(tmp_path / "b"), "-o", str(tmp_path / "ray.json"),
-                          "--executor", "ray"]) == 0
+    common = [
+        "score",
+        "--zoo",
+        OFFLINE_ZOO,
+        "--models",
+        POOL,
+        "--per-class",
+        "4",
+        "--metric",
+        "logme,knn,leep,ncti,betti-cubical",
+        "--db",
+        str(tmp_path / "r.sqlite"),
+    ]
+    assert (
+        main(common + ["--cache-dir", str(tmp_path / "a"), "-o", str(tmp_path / "local.json")]) == 0
+    )
+    assert (
+        main(
+            common
+            + [
+                "--cache-dir",
+                str(tmp_path / "b"),
+                "-o",
+                str(tmp_path / "ray.json"),
+                "--executor",
+                "ray",
+            ]
+        )
+        == 0
+    )
     local = json.loads((tmp_path / "local.json").read_text())
     remote = json.loads((tmp_path / "ray.json").read_text())
     assert len(local["ranking"]) == 4 and not remote["failed"]
@@ -61,14 +94,19 @@ def test_score_on_ray_gives_the_local_numbers(two_workers, tmp_path):
     assert remote["recipe"]["execution"]["executor"] == "ray"
     assert remote["recipe"]["execution"]["cluster_cpus"] == 2.0
     # computed there, not cached; lite0-stage3 read its layers from lite0's pass made there
-    assert all(r["info"]["forward_pass"] == (r["model"] != "lite0-stage3") for r in remote["ranking"])
-    assert {r["model"]: r["info"]["layers_from"] for r in remote["ranking"]}["lite0-stage3"] == "lite0"
+    assert all(
+        r["info"]["forward_pass"] == (r["model"] != "lite0-stage3") for r in remote["ranking"]
+    )
+    assert {r["model"]: r["info"]["layers_from"] for r in remote["ranking"]}[
+        "lite0-stage3"
+    ] == "lite0"
     betti = {r["model"]: r["topology"]["omega_cubical"] for r in local["ranking"]}
     assert {r["model"]: r["topology"]["omega_cubical"] for r in remote["ranking"]} == betti
 
 
 def test_ray_scoring_with_its_recommendation_runs_no_forward_pass_in_the_driver(
-        two_workers, tmp_path, monkeypatch, capsys):
+    two_workers, tmp_path, monkeypatch, capsys
+):
     """`score --executor ray`: the half-samples behind the advice come from the scoring units
     on the workers; the driver never builds a backbone nor probes (both forbidden here)."""
     import modelrank.loaders
@@ -80,9 +118,27 @@ def test_ray_scoring_with_its_recommendation_runs_no_forward_pass_in_the_driver(
 
     monkeypatch.setattr(modelrank.loaders, "build_backbone", forbidden)
     monkeypatch.setattr(modelrank.probe, "probe", forbidden)
-    rc = main(["score", "--zoo", OFFLINE_ZOO, "--models", "lite0,lite0-random", "--per-class", "4",
-               "--metric", "knn", "--stability", "10", "--executor", "ray",
-               "--cache-dir", str(tmp_path / "c"), "--db", str(tmp_path / "r.sqlite")])
+    rc = main(
+        [
+            "score",
+            "--zoo",
+            OFFLINE_ZOO,
+            "--models",
+            "lite0,lite0-random",
+            "--per-class",
+            "4",
+            "--metric",
+            "knn",
+            "--stability",
+            "10",
+            "--executor",
+            "ray",
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--db",
+            str(tmp_path / "r.sqlite"),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "of 10 half-samples of the images" in out  # the stability was computed
@@ -92,23 +148,37 @@ def test_tiny_evaluate_on_ray_gives_the_local_numbers(two_workers, tmp_path, mon
     from modelrank.cli import main
     from modelrank.store import Store
 
-    args = ["evaluate", "--zoo", OFFLINE_ZOO, "--models", "lite0,lite0-random", "--per-class", "5",
-            "--steps", "2", "--image-size", "32"]
+    args = [
+        "evaluate",
+        "--zoo",
+        OFFLINE_ZOO,
+        "--models",
+        "lite0,lite0-random",
+        "--per-class",
+        "5",
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+    ]
     accs = {}
     for name, extra in (("local", []), ("ray", ["--executor", "ray"])):
         monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path / name))  # its own run logs
         db = tmp_path / f"{name}.sqlite"
         assert main(args + ["--db", str(db)] + extra) == 0
         with Store(db) as store:
-            accs[name] = sorted((a["model"], a["accuracy"], json.dumps(a["hparams"], sort_keys=True))
-                                for a in store.accuracies())
+            accs[name] = sorted(
+                (a["model"], a["accuracy"], json.dumps(a["hparams"], sort_keys=True))
+                for a in store.accuracies()
+            )
     assert len(accs["local"]) == 2 and accs["ray"] == accs["local"]
     # The library call too: every grid run and the retrain computed remotely, same result.
     monkeypatch.setenv("MODELRANK_CACHE", str(tmp_path / "api"))
     cfg = replace(CPU_BUDGET, steps=2, image_size=32)  # what the command line ran
     with RayExecutor() as ex:
-        (res,) = modelrank.evaluate("digits", zoo=OFFLINE_ZOO, models="lite0", budget=cfg,
-                                    per_class=5, executor=ex).results
+        (res,) = modelrank.evaluate(
+            "digits", zoo=OFFLINE_ZOO, models="lite0", budget=cfg, per_class=5, executor=ex
+        ).results
         starts = ex.starts()
     assert res.runs_computed == 3 and len(starts) == 3
     local_acc = dict((m, a) for m, a, _ in accs["local"])["lite0"]
@@ -124,28 +194,53 @@ def test_finetuning_runs_on_ray_are_bit_identical_to_local_runs(two_workers, tmp
     from modelrank.finetuning import FinetuneConfig, RunLog, finetune
     from modelrank.zoo import parse_entry
 
-    tiny = parse_entry("r18", dict(source="torchvision", id="resnet18", weights="random", seed=0,
-                                   preprocess={"size": 32, "resize": 32}))
+    tiny = parse_entry(
+        "r18",
+        dict(
+            source="torchvision",
+            id="resnet18",
+            weights="random",
+            seed=0,
+            preprocess={"size": 32, "resize": 32},
+        ),
+    )
     records = {}
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         for where in ("local", "ray"):
             for seed in (0, 1):
-                cfg = FinetuneConfig(lrs=(0.05, 0.01), ws=(0.0,), steps=3, batch_size=8,
-                                     retrain=False, seed=seed, threads=threads)
+                cfg = FinetuneConfig(
+                    lrs=(0.05, 0.01),
+                    ws=(0.0,),
+                    steps=3,
+                    batch_size=8,
+                    retrain=False,
+                    seed=seed,
+                    threads=threads,
+                )
                 log = tmp_path / f"{where}-{seed}.jsonl"
                 ex = RayExecutor() if where == "ray" else None
-                res = finetune(tiny, "digits", cfg=cfg, per_class=5, log=RunLog(log),
-                               executor=ex)
+                res = finetune(tiny, "digits", cfg=cfg, per_class=5, log=RunLog(log), executor=ex)
                 if ex is not None:
                     assert len(ex.starts()) == 2  # both grid runs ran on the workers
                     ex.close()
-                runs = sorted((json.loads(x) for x in log.read_text().splitlines()),
-                              key=lambda r: r["lr"])
-                records[(where, seed)] = (res.accuracy, [
-                    (r["lr"], r["final_loss"], r["test_accuracy"], r["test_correct"],
-                     r["float_order"]["threads"]) for r in runs])
+                runs = sorted(
+                    (json.loads(x) for x in log.read_text().splitlines()), key=lambda r: r["lr"]
+                )
+                records[(where, seed)] = (
+                    res.accuracy,
+                    [
+                        (
+                            r["lr"],
+                            r["final_loss"],
+                            r["test_accuracy"],
+                            r["test_correct"],
+                            r["float_order"]["threads"],
+                        )
+                        for r in runs
+                    ],
+                )
     finally:
         torch.set_num_threads(before)
     for seed in (0, 1):
@@ -157,9 +252,16 @@ def test_finetuning_runs_on_ray_are_bit_identical_to_local_runs(two_workers, tmp
     linear = {}
     for where in ("local", "ray"):
         ex = RayExecutor() if where == "ray" else None
-        (res,) = evaluate("digits", zoo={"r18": tiny}, models="r18", protocol="linear",
-                          budget=FinetuneConfig(threads=threads), per_class=8,
-                          cache_dir=tmp_path / f"linear-{where}", executor=ex).results
+        (res,) = evaluate(
+            "digits",
+            zoo={"r18": tiny},
+            models="r18",
+            protocol="linear",
+            budget=FinetuneConfig(threads=threads),
+            per_class=8,
+            cache_dir=tmp_path / f"linear-{where}",
+            executor=ex,
+        ).results
         if ex is not None:
             ex.close()
         linear[where] = (res.accuracy, res.test_correct, res.recipe["float_order"])
@@ -185,8 +287,9 @@ def test_a_worker_killed_mid_task_is_retried_and_the_result_is_complete(two_work
     killer = threading.Thread(target=kill_first_started)
     killer.start()
     with ex:
-        remote = modelrank.rank("digits", executor=ex, **kw,
-                                options=ScoreOptions(cache_dir=tmp_path / "ray"))
+        remote = modelrank.rank(
+            "digits", executor=ex, **kw, options=ScoreOptions(cache_dir=tmp_path / "ray")
+        )
         starts = ex.starts()
     killer.join()
     assert killed, "no task started"
@@ -212,8 +315,13 @@ def _square(x):
 def test_failures_after_retries_are_outcomes_and_user_errors_are_not_retried(two_workers):
     counts = []
     with RayExecutor(max_retries=1, on_counts=counts.append) as ex:
-        outs = ex.run([Task("f", "f", _always_fails, (1,)), Task("r", "r", _refuses, (2,)),
-                       Task("s", "s", _square, (3,))])
+        outs = ex.run(
+            [
+                Task("f", "f", _always_fails, (1,)),
+                Task("r", "r", _refuses, (2,)),
+                Task("s", "s", _square, (3,)),
+            ]
+        )
         starts = ex.starts()
     by = {o.task.key: o for o in outs}
     assert by["s"].ok and by["s"].value == 9
@@ -238,21 +346,12 @@ def test_an_unreachable_or_malformed_address_is_one_line_and_quick():
         RayExecutor(address="nowhere").run([Task("s", "s", _square, (3,))])
 
 
-TINY_ZOO = """
-models:
-  ra: {source: torchvision, id: resnet18, weights: random, seed: 1, preprocess: {size: 32, resize: 32}}
-  rb: {source: torchvision, id: resnet18, weights: random, seed: 2, preprocess: {size: 32, resize: 32}}
-  rc: {source: torchvision, id: resnet18, weights: random, seed: 3, preprocess: {size: 32, resize: 32}}
-"""
-
-
-def test_benchmark_on_ray_gives_the_local_table(two_workers, tmp_path):
+def test_benchmark_on_ray_gives_the_local_table(random_zoo, two_workers, tmp_path):
     from modelrank.benchmark import load_suite, run_benchmark
 
-    (tmp_path / "zoo.yaml").write_text(TINY_ZOO)
     (tmp_path / "suite.yaml").write_text(f"""
 name: tiny
-zoo: {tmp_path / 'zoo.yaml'}
+zoo: {tmp_path / "zoo.yaml"}
 models: all
 targets: [digits, shapes]
 per_class: {{digits: 6, shapes: 6}}
@@ -267,8 +366,7 @@ bootstrap: {{replicates: 10, seed: 0}}
     suite = load_suite(str(tmp_path / "suite.yaml"))
     local = run_benchmark(suite, options=ScoreOptions(cache_dir=tmp_path / "local"))
     with RayExecutor() as ex:
-        remote = run_benchmark(suite, executor=ex,
-                               options=ScoreOptions(cache_dir=tmp_path / "ray"))
+        remote = run_benchmark(suite, executor=ex, options=ScoreOptions(cache_dir=tmp_path / "ray"))
         starts = ex.starts()
     # 3 backbones x 2 targets: 6 scoring units, 3 x 2 x (2 grid runs + retrain) = 18 fine-tuning
     # runs and 6 half-sample units
@@ -307,11 +405,20 @@ def test_ray_workers_get_modelrank_cpu_settings(two_workers):
     from modelrank import cpu_runtime
 
     with RayExecutor() as ex:
-        by = {o.task.key: o for o in ex.run([Task("s", "s", cpu_runtime.status),
-                                             Task("f", "f", _faults_of_repeated_allocations)])}
+        by = {
+            o.task.key: o
+            for o in ex.run(
+                [
+                    Task("s", "s", cpu_runtime.status),
+                    Task("f", "f", _faults_of_repeated_allocations),
+                ]
+            )
+        }
     status, faults = by["s"], by["f"]
-    assert status.value == {"malloc": "mmap off, trim off",
-                            "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}"}
+    assert status.value == {
+        "malloc": "mmap off, trim off",
+        "openmp": f"GOMP_SPINCOUNT={cpu_runtime.SPIN_COUNT}",
+    }
     assert faults.value < 0.05 * 12 * (64 << 20) // 4096
 
 
@@ -333,5 +440,8 @@ def test_the_board_counts_an_attempt_running_from_its_start_to_its_end():
     board.started("c", 15, "h")  # the retry
     board.ended("c")
     assert board.running_keys() == set()
-    assert board.snapshot() == {"a": [(11, "h"), (13, "h")], "b": [(12, "h")],
-                                "c": [(14, "h"), (15, "h")]}
+    assert board.snapshot() == {
+        "a": [(11, "h"), (13, "h")],
+        "b": [(12, "h")],
+        "c": [(14, "h"), (15, "h")],
+    }

@@ -25,13 +25,16 @@ def test_a_line_per_completed_bar_and_heartbeats_at_most_every_interval():
     # first batch (due: never said), nothing else for 30 s, then the completion
     assert lines == ["[   0.1 min] a: 1/10", "[   0.6 min] a: 7/10", "[   0.8 min] a: 10/10 done"]
     lines.clear()
-    for run in range(40):  # a bar that completes over and over, once a second
+    for _ in range(40):  # a bar that completes over and over, once a second
         clock.t += 1
         for step in (1, 2):
             p.update("steps of this run", step, 2)
     # its first start and completion, then one line per 30 s, not 80
     assert [ln.split("] ")[1] for ln in lines] == [
-        "steps of this run: 1/2", "steps of this run: 2/2 done", "steps of this run: 1/2"]
+        "steps of this run: 1/2",
+        "steps of this run: 2/2 done",
+        "steps of this run: 1/2",
+    ]
 
 
 def test_job_counts_are_said_when_they_move_and_at_the_end():
@@ -45,7 +48,8 @@ def test_job_counts_are_said_when_they_move_and_at_the_end():
     p.finish()  # already said: nothing more
     assert [ln.split("] ")[1] for ln in lines] == [
         "units of work: 0/4 finished (2 running, 2 queued, 0 failed)",
-        "units of work: 4/4 finished (0 running, 0 queued, 0 failed)"]
+        "units of work: 4/4 finished (0 running, 0 queued, 0 failed)",
+    ]
     p2_lines = []
     p2 = PlainProgress(p2_lines.append, every_s=30, clock=clock)
     p2.on_counts(Counts(total=3, done=0))

@@ -18,8 +18,9 @@ def test_every_listed_slow_test_exists():
         func = re.sub(r"\[.*\]$", "", name)
         source = ROOT / path
         assert source.is_file(), node
-        assert re.search(rf"^def {re.escape(func)}\(", source.read_text(), re.M), \
+        assert re.search(rf"^def {re.escape(func)}\(", source.read_text(), re.M), (
             f"tests/slow_tests.txt names a test that does not exist: {node}"
+        )
 
 
 class _Item:

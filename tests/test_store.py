@@ -13,8 +13,16 @@ from modelrank.errors import ConfigError
 from modelrank.store import SCHEMA_VERSION, Store
 
 
-def make_ranking(dataset, models, metrics=("logme", "theta"), seed=0, arrays=True, n=12, layers=4,
-                 unavailable=None):
+def make_ranking(
+    dataset,
+    models,
+    metrics=("logme", "theta"),
+    seed=0,
+    arrays=True,
+    n=12,
+    layers=4,
+    unavailable=None,
+):
     """A dict shaped like ``Ranking.to_dict()``. ``theta`` is lower-is-better (score = -raw);
     ``unavailable`` maps (model, metric) to a reason."""
     rng = np.random.default_rng(seed)
@@ -32,23 +40,47 @@ def make_ranking(dataset, models, metrics=("logme", "theta"), seed=0, arrays=Tru
         topo = {}
         if arrays:
             betti = rng.integers(0, 9, size=(n, layers, 3)).astype(np.int32)
-            topo = {"layers": [f"layer{i}" for i in range(layers)],
-                    "omega_cubical": list(rng.uniform(1, 5, layers)),
-                    "arrays": {"cubical_betti": betti, "labels": labels}}
-        rows.append({"model": m, "scores": scores, "raw": raw, "unavailable": missing,
-                     "info": {"image_size": 32, "device": "cpu", "weights": "w"}, "topology": topo})
+            topo = {
+                "layers": [f"layer{i}" for i in range(layers)],
+                "omega_cubical": list(rng.uniform(1, 5, layers)),
+                "arrays": {"cubical_betti": betti, "labels": labels},
+            }
+        rows.append(
+            {
+                "model": m,
+                "scores": scores,
+                "raw": raw,
+                "unavailable": missing,
+                "info": {"image_size": 32, "device": "cpu", "weights": "w"},
+                "topology": topo,
+            }
+        )
     rows.sort(key=lambda r: -r["scores"].get(metrics[0], -np.inf))
-    return {"recipe": {"data": {"dataset": dataset, "split": "train", "per_class": 4, "seed": seed,
-                                "n_images": n},
-                       "seed": seed, "versions": {"numpy": np.__version__}},
-            "metrics": list(metrics), "primary": metrics[0],
-            "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)], "skipped": []}
+    return {
+        "recipe": {
+            "data": {
+                "dataset": dataset,
+                "split": "train",
+                "per_class": 4,
+                "seed": seed,
+                "n_images": n,
+            },
+            "seed": seed,
+            "versions": {"numpy": np.__version__},
+        },
+        "metrics": list(metrics),
+        "primary": metrics[0],
+        "ranking": [dict(r, rank=i) for i, r in enumerate(rows, 1)],
+        "skipped": [],
+    }
 
 
 def counts(db):
     with Store(db) as s:
-        return {t: s.count(t) for t in ("runs", "run_models", "scores", "arrays", "evaluations",
-                                        "correlations")}
+        return {
+            t: s.count(t)
+            for t in ("runs", "run_models", "scores", "arrays", "evaluations", "correlations")
+        }
 
 
 def test_path_argument_env_and_default(tmp_path, monkeypatch):
@@ -61,7 +93,8 @@ def test_path_argument_env_and_default(tmp_path, monkeypatch):
     import platformdirs
 
     assert store_mod.resolve_path() == (
-        store_mod.Path(platformdirs.user_data_dir("modelrank")) / "results.sqlite")
+        store_mod.Path(platformdirs.user_data_dir("modelrank")) / "results.sqlite"
+    )
 
 
 def test_wal_mode_and_busy_timeout(tmp_path):
@@ -76,8 +109,14 @@ def test_ranking_round_trip(tmp_path):
     with Store(tmp_path / "r.sqlite") as s:
         run_id = s.record_ranking(rk, command="score --dataset digits")
         run = s.run(run_id)
-        assert (run["command"], run["dataset"], run["split"], run["per_class"], run["seed"],
-                run["primary_metric"]) == ("score --dataset digits", "digits", "train", 4, 0, "logme")
+        assert (
+            run["command"],
+            run["dataset"],
+            run["split"],
+            run["per_class"],
+            run["seed"],
+            run["primary_metric"],
+        ) == ("score --dataset digits", "digits", "train", 4, 0, "logme")
         assert run["recipe"]["versions"]["numpy"] == np.__version__
         got = {(r["model"], r["metric"]): r for r in s.scores(dataset="digits")}
         assert len(got) == 6
@@ -119,8 +158,9 @@ def test_latest_scores_best_accuracy_latest_correlations(tmp_path):
 
         ev = s.record_run("evaluate", {"dataset": "digits", "split": "test", "seed": 0})
         s.record_evaluation(ev, "a", "digits", "finetune", {"lr": 0.1}, 71.5, "top1", "test")
-        s.record_evaluation(ev, "a", "digits", "finetune", {"lr": 0.01}, 80.25, "top1", "test",
-                            extra={"epochs": 3})
+        s.record_evaluation(
+            ev, "a", "digits", "finetune", {"lr": 0.01}, 80.25, "top1", "test", extra={"epochs": 3}
+        )
         s.record_evaluation(ev, "a", "digits", "finetune", {"lr": 0.001}, 75.0, "top1", "test")
         s.record_evaluation(ev, "a", "digits", "linear", {"C": 1.0}, 60.0, "top1", "test")
         acc = {(r["model"], r["protocol"]): r for r in s.accuracies(dataset="digits")}
@@ -129,10 +169,32 @@ def test_latest_scores_best_accuracy_latest_correlations(tmp_path):
         assert acc[("a", "finetune")]["extra"] == {"epochs": 3}
         assert [r["protocol"] for r in s.accuracies(protocol="linear")] == ["linear"]
 
-        s.record_correlations(ev, "offline", [{"dataset": "digits", "score": "logme", "n": 2,
-                                               "weighted_tau": 0.1, "kendall_tau": 0.2}])
-        s.record_correlations(ev, "offline", [{"dataset": "digits", "score": "logme", "n": 2,
-                                               "weighted_tau": 0.5, "spearman": float("nan")}])
+        s.record_correlations(
+            ev,
+            "offline",
+            [
+                {
+                    "dataset": "digits",
+                    "score": "logme",
+                    "n": 2,
+                    "weighted_tau": 0.1,
+                    "kendall_tau": 0.2,
+                }
+            ],
+        )
+        s.record_correlations(
+            ev,
+            "offline",
+            [
+                {
+                    "dataset": "digits",
+                    "score": "logme",
+                    "n": 2,
+                    "weighted_tau": 0.5,
+                    "spearman": float("nan"),
+                }
+            ],
+        )
         (c,) = s.correlations("offline")
         assert c["weighted_tau"] == 0.5 and c["kendall_tau"] is None and c["spearman"] is None
         assert s.correlations("other") == []
@@ -202,8 +264,9 @@ def test_process_killed_mid_write_leaves_no_partial_run(tmp_path):
     with Store(db) as s:
         s.record_ranking(make_ranking("digits", ["a"]), "score")
     before = counts(db)
-    p = mp.get_context("spawn").Process(target=_die_mid_ranking,
-                                        args=(str(db), make_ranking("pets", ["x", "y", "z"])))
+    p = mp.get_context("spawn").Process(
+        target=_die_mid_ranking, args=(str(db), make_ranking("pets", ["x", "y", "z"]))
+    )
     p.start()
     p.join(60)
     assert p.exitcode == 3
@@ -224,11 +287,20 @@ def _writer(db, worker, barrier, out):
     t0 = time.monotonic()
     with Store(db) as s:
         for i in range(N_PER_WORKER):
-            rk = make_ranking(f"ds{worker}", [f"w{worker}m{j}" for j in range(3)], seed=i,
-                              arrays=(i % 5 == 0))
+            rk = make_ranking(
+                f"ds{worker}", [f"w{worker}m{j}" for j in range(3)], seed=i, arrays=(i % 5 == 0)
+            )
             run = s.record_ranking(rk, f"score worker={worker} i={i}")
-            s.record_evaluation(run, f"w{worker}m0", f"ds{worker}", "finetune",
-                                {"worker": worker, "i": i}, float(i), "top1", "test")
+            s.record_evaluation(
+                run,
+                f"w{worker}m0",
+                f"ds{worker}",
+                "finetune",
+                {"worker": worker, "i": i},
+                float(i),
+                "top1",
+                "test",
+            )
     out.put((worker, t0, time.monotonic()))
 
 
@@ -253,11 +325,16 @@ def test_two_processes_write_at_once_and_every_row_is_found(tmp_path):
         commands = {r[0] for r in s.conn.execute("SELECT command FROM runs")}
         assert commands == {f"score worker={w} i={i}" for w in (0, 1) for i in range(N_PER_WORKER)}
         hp = s.conn.execute("SELECT hparams_json FROM evaluations").fetchall()
-        assert sorted(store_mod.json.loads(h)["i"] + 100 * store_mod.json.loads(h)["worker"]
-                      for (h,) in hp) == sorted(i + 100 * w for w in (0, 1) for i in range(N_PER_WORKER))
+        assert sorted(
+            store_mod.json.loads(h)["i"] + 100 * store_mod.json.loads(h)["worker"] for (h,) in hp
+        ) == sorted(i + 100 * w for w in (0, 1) for i in range(N_PER_WORKER))
         for w in (0, 1):
-            last = make_ranking(f"ds{w}", [f"w{w}m{j}" for j in range(3)], seed=N_PER_WORKER - 1,
-                                arrays=(N_PER_WORKER - 1) % 5 == 0)
+            last = make_ranking(
+                f"ds{w}",
+                [f"w{w}m{j}" for j in range(3)],
+                seed=N_PER_WORKER - 1,
+                arrays=(N_PER_WORKER - 1) % 5 == 0,
+            )
             got = {r["model"]: r["raw"] for r in s.scores(dataset=f"ds{w}", metric="logme")}
             assert got == {r["model"]: r["raw"]["logme"] for r in last["ranking"]}
             assert s.betti_arrays(f"w{w}m0", f"ds{w}") is not None
@@ -269,8 +346,16 @@ def test_migration_from_an_empty_database(tmp_path):
     with Store(db) as s:
         assert s.version == SCHEMA_VERSION
         tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"schema_version", "runs", "run_models", "scores", "arrays", "evaluations",
-                "correlations", "tau_summaries"} <= tables
+        assert {
+            "schema_version",
+            "runs",
+            "run_models",
+            "scores",
+            "arrays",
+            "evaluations",
+            "correlations",
+            "tau_summaries",
+        } <= tables
 
 
 def test_migration_from_an_old_database_keeps_its_tables(tmp_path):
@@ -316,38 +401,68 @@ def _old_database(tmp_path, version, correlation_insert):
     db = tmp_path / f"v{version}.sqlite"
     c = sqlite3.connect(db, isolation_level=None)
     store_mod.migrate(c, target=version)
-    c.execute("INSERT INTO runs(created_at, command, kind, recipe_json) VALUES ('t', 'c', 'b', '{}')")
+    c.execute(
+        "INSERT INTO runs(created_at, command, kind, recipe_json) VALUES ('t', 'c', 'b', '{}')"
+    )
     c.execute(correlation_insert)
     c.close()
     return db
 
 
 def test_a_version_1_database_gains_ground_truths_and_intervals(tmp_path):
-    db = _old_database(tmp_path, 1, "INSERT INTO correlations(run_id, suite, dataset, score, n, "
-                       "weighted_tau) VALUES (1, 'offline', 'digits', 'logme', 5, 0.25)")
+    db = _old_database(
+        tmp_path,
+        1,
+        "INSERT INTO correlations(run_id, suite, dataset, score, n, "
+        "weighted_tau) VALUES (1, 'offline', 'digits', 'logme', 5, 0.25)",
+    )
     with Store(db) as s:
         assert s.version == SCHEMA_VERSION == 3
         (old,) = s.correlations()
         assert old["ground_truth"] == "headline" and old["weighted_tau"] == 0.25
         assert old["tau_low"] is None
-        s.record_correlations(1, "offline", [{"dataset": "digits", "score": "logme", "n": 5,
-                                              "weighted_tau": 0.5, "tau_low": 0.1,
-                                              "tau_high": 0.8, "ground_truth": "linear"}])
+        s.record_correlations(
+            1,
+            "offline",
+            [
+                {
+                    "dataset": "digits",
+                    "score": "logme",
+                    "n": 5,
+                    "weighted_tau": 0.5,
+                    "tau_low": 0.1,
+                    "tau_high": 0.8,
+                    "ground_truth": "linear",
+                }
+            ],
+        )
         rows = {r["ground_truth"]: r for r in s.correlations()}
         assert rows["headline"]["weighted_tau"] == 0.25  # a second ground truth is its own row
         assert (rows["linear"]["tau_low"], rows["linear"]["tau_high"]) == (0.1, 0.8)
 
 
 def test_a_version_2_database_gains_tau_summaries_latest_per_score(tmp_path):
-    db = _old_database(tmp_path, 2, "INSERT INTO correlations(run_id, suite, ground_truth, "
-                       "dataset, score, n, weighted_tau) VALUES (1, 'fm', 'headline', 'digits', "
-                       "'logme', 5, 0.25)")
+    db = _old_database(
+        tmp_path,
+        2,
+        "INSERT INTO correlations(run_id, suite, ground_truth, "
+        "dataset, score, n, weighted_tau) VALUES (1, 'fm', 'headline', 'digits', "
+        "'logme', 5, 0.25)",
+    )
     with Store(db) as s:
         assert s.version == 3 and s.count("tau_summaries") == 0
         assert s.correlations()[0]["weighted_tau"] == 0.25
-        row = {"ground_truth": "headline", "score": "logme", "n_datasets": 4, "mean_tau": 0.3,
-               "tau_low": 0.1, "tau_high": float("nan"), "verdict": "does not beat",
-               "baseline": "param-count", "baseline_tau": 0.6}
+        row = {
+            "ground_truth": "headline",
+            "score": "logme",
+            "n_datasets": 4,
+            "mean_tau": 0.3,
+            "tau_low": 0.1,
+            "tau_high": float("nan"),
+            "verdict": "does not beat",
+            "baseline": "param-count",
+            "baseline_tau": 0.6,
+        }
         s.record_tau_summaries(1, "fm", [row, dict(row, score="sfda", mean_tau=None)])
         s.record_tau_summaries(1, "fm", [dict(row, mean_tau=0.35)])
         got = {r["score"]: r for r in s.tau_summaries("fm")}
@@ -376,8 +491,13 @@ def test_a_backbone_the_primary_score_left_unranked_is_stored_without_a_rank(tmp
     got = dict(con.execute("SELECT model, rank FROM run_models WHERE run_id = ?", (run,)))
     assert got == {"a": 1, "b": 2, "c": None}
     assert dict(con.execute("SELECT model, rank FROM run_models WHERE run_id = ?", (old,))) == {
-        legacy["ranking"][0]["model"]: 1, legacy["ranking"][1]["model"]: 2}
+        legacy["ranking"][0]["model"]: 1,
+        legacy["ranking"][1]["model"]: 2,
+    }
     bad = make_ranking("digits", ["a"])
     bad["ranking"][0]["rank"] = "first"
-    with Store(tmp_path / "r.sqlite") as s, pytest.raises(ConfigError, match="must be a whole number"):
+    with (
+        Store(tmp_path / "r.sqlite") as s,
+        pytest.raises(ConfigError, match="must be a whole number"),
+    ):
         s.record_ranking(bad, "score")

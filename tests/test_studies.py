@@ -76,8 +76,11 @@ def test_parse_arch_and_bad_inputs():
 
 def _independent_layers(stack, i: int, x: np.ndarray, activation: str) -> list[np.ndarray]:
     """Network i's input and hidden outputs, recomputed with F.linear one layer at a time."""
-    act = {"relu": torch.relu, "tanh": torch.tanh,
-           "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.2)}[activation]
+    act = {
+        "relu": torch.relu,
+        "tanh": torch.tanh,
+        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.2),
+    }[activation]
     h = torch.as_tensor(x, dtype=torch.float32)
     outs = [x]
     with torch.no_grad():
@@ -166,12 +169,28 @@ def tiny_invariance(tmp_path_factory):
     from modelrank.studies.invariance import invariance_study
     from modelrank.zoo import parse_entry
 
-    entry = parse_entry("tiny", {"source": "torchvision", "id": "resnet18", "weights": "random",
-                                 "preprocess": {"size": 32, "resize": 32}})
+    entry = parse_entry(
+        "tiny",
+        {
+            "source": "torchvision",
+            "id": "resnet18",
+            "weights": "random",
+            "preprocess": {"size": 32, "resize": 32},
+        },
+    )
     return invariance_study(
-        model="tiny", dataset="digits", per_class=2, seed=0, size=32, sizes=(32, 48),
-        sampling_seeds=(0, 1), per_class_levels=(2, 3), depths=None, zoo={"tiny": entry},
-        cache_dir=tmp_path_factory.mktemp("cache"), use_cache=True,
+        model="tiny",
+        dataset="digits",
+        per_class=2,
+        seed=0,
+        size=32,
+        sizes=(32, 48),
+        sampling_seeds=(0, 1),
+        per_class_levels=(2, 3),
+        depths=None,
+        zoo={"tiny": entry},
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        use_cache=True,
     )
 
 
@@ -216,12 +235,15 @@ def test_invariance_plot_and_bad_levels(tiny_invariance, tmp_path):
     plot_invariance(tiny_invariance, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert stage_names(["conv_stem", "bn1", "blocks.0.0", "blocks.1.0", "blocks.1.1", "bn2"]) == [
-        "blocks.0", "blocks.1"]
+        "blocks.0",
+        "blocks.1",
+    ]
     with pytest.raises(ConfigError):
         invariance_study(sizes=(8,))
     with pytest.raises(ConfigError):
-        invariance_study(depths=["nonsense-model"], sizes=(), sampling_seeds=(),
-                         per_class_levels=(), per_class=2)
+        invariance_study(
+            depths=["nonsense-model"], sizes=(), sampling_seeds=(), per_class_levels=(), per_class=2
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -257,8 +279,24 @@ def test_cli_layers_prints_table_and_writes_outputs(tmp_path, capsys):
     from modelrank import cli
 
     png, out, md = tmp_path / "l.png", tmp_path / "l.json", tmp_path / "l.md"
-    args = ["study", "layers", "--dataset", "d1", "--arch", "4x20", "--nets", "2", "--lr", "0.02",
-            "--max-steps", "600", "--plot", str(png), "--output", str(out)]
+    args = [
+        "study",
+        "layers",
+        "--dataset",
+        "d1",
+        "--arch",
+        "4x20",
+        "--nets",
+        "2",
+        "--lr",
+        "0.02",
+        "--max-steps",
+        "600",
+        "--plot",
+        str(png),
+        "--output",
+        str(out),
+    ]
     assert cli.main(args) == 0
     text = capsys.readouterr().out
     assert "ω (a)" in text and "hidden 4" in text

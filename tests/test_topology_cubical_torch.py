@@ -29,8 +29,13 @@ def _acts(kind: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
     return rng.standard_normal(shape)
 
 
-DTYPES = {"float64": np.float64, "float32": np.float32, "float16": np.float16,
-          "int32": np.int32, "int8": np.int8}
+DTYPES = {
+    "float64": np.float64,
+    "float32": np.float32,
+    "float16": np.float16,
+    "int32": np.int32,
+    "int8": np.int8,
+}
 
 
 @pytest.mark.parametrize("layout", ["whc", "channel-mean", "per-channel"])
@@ -51,7 +56,8 @@ def test_tokens_and_vectors_equal_the_numpy_engine():
         a = np.round(rng.standard_normal(shape), 1)  # ties at eta = 0.0 and 0.2
         for eta in (0.0, 0.2):
             np.testing.assert_array_equal(
-                cubical_torch.betti_counts(torch.from_numpy(a), eta).numpy(), betti_counts(a, eta))
+                cubical_torch.betti_counts(torch.from_numpy(a), eta).numpy(), betti_counts(a, eta)
+            )
 
 
 def test_thousands_of_random_volumes_with_ties_equal_the_numpy_engine():
@@ -144,8 +150,17 @@ def _tiny_backbone():
     from modelrank.loaders import build_backbone
     from modelrank.zoo import parse_entry
 
-    return build_backbone(parse_entry("r18", dict(source="torchvision", id="resnet18",
-                                                  weights="random", preprocess={"size": 48, "resize": 48})))
+    return build_backbone(
+        parse_entry(
+            "r18",
+            dict(
+                source="torchvision",
+                id="resnet18",
+                weights="random",
+                preprocess={"size": 48, "resize": 48},
+            ),
+        )
+    )
 
 
 def _probe_both(device: str, tmp_path):
@@ -156,8 +171,14 @@ def _probe_both(device: str, tmp_path):
     data = load_target("digits", per_class=2)
     out = {}
     for engine in ("numpy", "torch"):
-        out[engine] = probe(bb, data, cubical=CubicalBettiReducer(0.0, "whc", engine),
-                            device=device, batch_size=7, cache_dir=tmp_path / engine)
+        out[engine] = probe(
+            bb,
+            data,
+            cubical=CubicalBettiReducer(0.0, "whc", engine),
+            device=device,
+            batch_size=7,
+            cache_dir=tmp_path / engine,
+        )
     return out
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from modelrank.errors import MetricError
-from modelrank.metrics.registry import MetricInputs, get_metric
 from modelrank.metrics.betti import omega_curve_cubical, omega_curve_rips
+from modelrank.metrics.registry import MetricInputs, get_metric
 from modelrank.topology import pointclouds as pc
 from modelrank.topology.decay import auc_decay, exp_decay_rate, omega, theta
 
@@ -171,9 +171,13 @@ def test_every_omega_is_the_one_of_topology_omega():
     from modelrank.leaderboard import omega_from_arrays
     from modelrank.topology.omega import class_means, omega_curve
 
-    betti = np.array([[[1, 0, 0], [2, 1, 0]],   # class 7: Ω = 1, 3
-                      [[3, 0, 0], [0, 0, 0]],   # class 7: Ω = 3, 0
-                      [[5, 2, 1], [1, 1, 1]]])  # class 2: Ω = 8, 3
+    betti = np.array(
+        [
+            [[1, 0, 0], [2, 1, 0]],  # class 7: Ω = 1, 3
+            [[3, 0, 0], [0, 0, 0]],  # class 7: Ω = 3, 0
+            [[5, 2, 1], [1, 1, 1]],
+        ]
+    )  # class 2: Ω = 8, 3
     labels = np.array([7, 7, 2])  # any label values; sorted: class 2 first
     want = np.array([(8 + (1 + 3) / 2) / 2, (3 + (3 + 0) / 2) / 2])
     np.testing.assert_allclose(omega_curve(betti, labels), want, rtol=0, atol=1e-15)

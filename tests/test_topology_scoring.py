@@ -12,8 +12,13 @@ from modelrank.zoo import load_zoo
 
 
 def test_lite_zoo_scored_with_betti_metrics_and_arrays_saved(tmp_path):
-    r = modelrank.rank("digits", models="offline", metrics="betti-cubical,betti-rips", per_class=2,
-                       options=ScoreOptions(cache_dir=tmp_path))
+    r = modelrank.rank(
+        "digits",
+        models="offline",
+        metrics="betti-cubical,betti-rips",
+        per_class=2,
+        options=ScoreOptions(cache_dir=tmp_path),
+    )
     assert sorted(row.model for row in r.rows) == [f"efficientnet_lite{i}" for i in range(3)]
     for row in r.rows:
         assert np.isfinite(row.raw["betti-cubical"]) and np.isfinite(row.raw["betti-rips"])
@@ -33,8 +38,13 @@ def test_saved_cubical_counts_equal_cubicalripser_on_the_real_activation(tmp_pat
     the same layer's (W, H, C) volume, taken from a separate forward pass."""
     cripser = pytest.importorskip("cripser")
     bb = build_backbone(load_zoo()["efficientnet_lite0"])
-    r = modelrank.rank("digits", models="efficientnet_lite0", metrics="betti-cubical",
-                       per_class=2, options=ScoreOptions(cache_dir=tmp_path))
+    r = modelrank.rank(
+        "digits",
+        models="efficientnet_lite0",
+        metrics="betti-cubical",
+        per_class=2,
+        options=ScoreOptions(cache_dir=tmp_path),
+    )
     counts = r.rows[0].topology["arrays"]["cubical_betti"]
     layer = "blocks.5.0"  # 192 x 7 x 7: small enough for full persistence in a test
     li = bb.layer_names.index(layer)

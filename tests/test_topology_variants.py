@@ -54,8 +54,7 @@ def test_channel_sorted_and_top8_do_not_depend_on_the_channel_order():
 def test_quantile_thresholds_are_scale_and_shift_free_eta0_is_not():
     a, b = tv.layer_omegas(ACTS), tv.layer_omegas(3.7 * ACTS + 1.25)
     for j, name in enumerate(COLS):
-        if name.split("/")[-1] in ("q25", "q50", "q75", "total-persistence",
-                                  "persistent-entropy"):
+        if name.split("/")[-1] in ("q25", "q50", "q75", "total-persistence", "persistent-entropy"):
             np.testing.assert_allclose(a[:, j], b[:, j], rtol=1e-5, err_msg=name)
     assert not np.array_equal(a[:, col("whc/eta0")], b[:, col("whc/eta0")])
 
@@ -87,7 +86,7 @@ def test_stage_layers_keep_the_last_layer_of_each_resolution():
 
 
 def test_statistics_by_hand_and_their_direction():
-    assert tv.score_of(np.array([math.e - 1, math.e ** 2 - 1]), "log-slope") == pytest.approx(-1)
+    assert tv.score_of(np.array([math.e - 1, math.e**2 - 1]), "log-slope") == pytest.approx(-1)
     assert tv.score_of(np.array([3.0, 5.0, 1.0]), "last-first") == pytest.approx(-0.5)
     falling, flat = np.array([8.0, 4, 2, 1, 1]), np.array([2.0, 2, 2, 2, 2])
     for stat in tv.STATISTICS:  # every score prefers the curve that simplifies
@@ -103,7 +102,8 @@ def test_the_faithful_variant_is_the_registered_betti_cubical():
     columns = np.stack([tv.layer_omegas(a) for a in acts], axis=1)
     betti = np.stack([betti_counts(a, eta=0.0, layout="whc") for a in acts], axis=1)
     theta = get_metric("betti-cubical").compute(
-        MetricInputs(np.zeros((n, 2)), labels, None, cubical_betti=betti))
+        MetricInputs(np.zeros((n, 2)), labels, None, cubical_betti=betti)
+    )
     scores = tv.cubical_variant_scores(columns, labels)
     assert len(scores) == 22 * 2 * 6 * 2
     assert scores["whc/eta0/all/theta/per-class"] == pytest.approx(-theta, rel=1e-12)
@@ -128,11 +128,17 @@ def test_the_probe_computes_every_column_in_one_pass(tmp_path):
     from modelrank.probe import probe
     from modelrank.zoo import parse_entry
 
-    entry = parse_entry("tiny", {"source": "file", "id": "modelrank:plain:depth=3,width=4,act=relu,"
-                                 "classes=2", "weights": "random", "seed": 0,
-                                 "layers": ["stem", "blocks.0", "blocks.1", "blocks.2"],
-                                 "preprocess": {"size": 16, "resize": 16, "mean": [0.5] * 3,
-                                                "std": [0.5] * 3}})
+    entry = parse_entry(
+        "tiny",
+        {
+            "source": "file",
+            "id": "modelrank:plain:depth=3,width=4,act=relu,classes=2",
+            "weights": "random",
+            "seed": 0,
+            "layers": ["stem", "blocks.0", "blocks.1", "blocks.2"],
+            "preprocess": {"size": 16, "resize": 16, "mean": [0.5] * 3, "std": [0.5] * 3},
+        },
+    )
     data = load_target("digits", per_class=2)
     bb = build_backbone(entry, device="cpu")
     emb = probe(bb, data, cubical=tv.VariantColumnsReducer(), device="cpu", cache_dir=tmp_path)
@@ -154,8 +160,12 @@ def test_the_vectorised_statistics_equal_the_scalar_ones():
             try:
                 want = tv.score_of(cv, stat)
             except ValueError:
-                assert math.isnan(batch[i]) and stat in ("theta", "theta-depth01", "auc",
-                                                         "exp-rate")
+                assert math.isnan(batch[i]) and stat in (
+                    "theta",
+                    "theta-depth01",
+                    "auc",
+                    "exp-rate",
+                )
                 continue
             tol = 1e-6 if stat == "exp-rate" else 1e-9
             assert batch[i] == pytest.approx(want, rel=tol, abs=tol), (stat, i)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from modelrank.errors import ConfigError
 from modelrank.data.idx import locate
+from modelrank.errors import ConfigError
 from modelrank.ranking import ScoreOptions
 from modelrank.small_convnets import FAMILIES, SmallConvNet, parse_arch
 from modelrank.trained_zoo import RECIPES, build_zoo
@@ -14,7 +14,8 @@ from modelrank.zoo import load_zoo, parse_entry
 
 needs_fmnist = pytest.mark.skipif(
     locate("fashion-mnist", Path("/nonexistent")) is None,
-    reason="Fashion-MNIST is not installed (Debian: apt install dataset-fashion-mnist)")
+    reason="Fashion-MNIST is not installed (Debian: apt install dataset-fashion-mnist)",
+)
 
 
 def test_the_fmnist_recipe_spans_five_families_three_activations_and_training_lengths():
@@ -32,15 +33,23 @@ def test_every_family_builds_and_its_probe_layers_are_the_stem_and_the_blocks(fa
     arch = f"{family}:depth=4,width=8,act=gelu,classes=5"
     net = SmallConvNet(arch)
     assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 5)
-    entry = parse_entry("n", {"source": "file", "id": f"modelrank:{arch}", "weights": "random",
-                              "layers": net.probe_layers()})
+    entry = parse_entry(
+        "n",
+        {
+            "source": "file",
+            "id": f"modelrank:{arch}",
+            "weights": "random",
+            "layers": net.probe_layers(),
+        },
+    )
     bb = build_backbone(entry, device="cpu")
     assert bb.layer_names == ["stem", "blocks.0", "blocks.1", "blocks.2", "blocks.3"]
     assert bb.head == "fc"
 
 
-@pytest.mark.parametrize("bad", ["vit:depth=2", "plain:depth=0", "plain:act=swish", "plain:x=1",
-                                 "plain:depth"])
+@pytest.mark.parametrize(
+    "bad", ["vit:depth=2", "plain:depth=0", "plain:act=swish", "plain:x=1", "plain:depth"]
+)
 def test_malformed_architectures_are_one_line_errors(bad):
     with pytest.raises(ConfigError):
         parse_arch(bad)
@@ -70,8 +79,14 @@ def test_a_trial_build_is_deterministic_resumable_and_a_usable_zoo(tmp_path):
     assert Path(zoo[name].weights).stat().st_mtime_ns == stamp
     from modelrank.ranking import rank
 
-    r = rank("digits", zoo=str(a), models="all", metrics=["source-top1", "knn"], per_class=3,
-             options=ScoreOptions(cache_dir=tmp_path / "cache"))
+    r = rank(
+        "digits",
+        zoo=str(a),
+        models="all",
+        metrics=["source-top1", "knn"],
+        per_class=3,
+        options=ScoreOptions(cache_dir=tmp_path / "cache"),
+    )
     assert {row.model for row in r.rows} == set(zoo)
     assert all(row.raw["source-top1"] == zoo[row.model].source_top1 for row in r.rows)
 
@@ -85,5 +100,12 @@ def test_bad_zoo_names_and_source_accuracies_are_one_line_errors(tmp_path):
         built_zoo_path("trained:cifar", root=tmp_path)
     for bad in (101, -1, "high"):
         with pytest.raises(ConfigError, match="source_top1 must be a percentage"):
-            parse_entry("n", {"source": "file", "id": "modelrank:plain:depth=2",
-                              "weights": "random", "source_top1": bad})
+            parse_entry(
+                "n",
+                {
+                    "source": "file",
+                    "id": "modelrank:plain:depth=2",
+                    "weights": "random",
+                    "source_top1": bad,
+                },
+            )

@@ -5,8 +5,19 @@ import pytest
 from modelrank.errors import ConfigError, UnknownModelError
 from modelrank.zoo import load_zoo, select
 
-GROUP1 = ["resnet34", "resnet50", "resnet101", "resnet152", "densenet121", "densenet169",
-          "densenet201", "mnasnet1_0", "mobilenet_v2", "googlenet", "inception_v3"]
+GROUP1 = [
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "densenet121",
+    "densenet169",
+    "densenet201",
+    "mnasnet1_0",
+    "mobilenet_v2",
+    "googlenet",
+    "inception_v3",
+]
 
 
 def test_packaged_zoo_has_the_benchmark_pool_modern_set_and_lite_models():
@@ -34,14 +45,17 @@ def test_unknown_model_names_the_tags():
         select(load_zoo(), "resnet9000")
 
 
-@pytest.mark.parametrize("text, match", [
-    ("models: [1, 2]", "top-level 'models' mapping"),
-    ("models:\n  a: {source: caffe, id: x}", "source must be one of"),
-    ("models:\n  a: {source: timm}", "'id' is required"),
-    ("models:\n  a: {source: timm, id: x, layers: some}", "layers must be"),
-    ("models:\n  a: {source: timm, id: x, colour: red}", "unknown fields"),
-    ("models: {a: [", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("models: [1, 2]", "top-level 'models' mapping"),
+        ("models:\n  a: {source: caffe, id: x}", "source must be one of"),
+        ("models:\n  a: {source: timm}", "'id' is required"),
+        ("models:\n  a: {source: timm, id: x, layers: some}", "layers must be"),
+        ("models:\n  a: {source: timm, id: x, colour: red}", "unknown fields"),
+        ("models: {a: [", "not valid YAML"),
+    ],
+)
 def test_malformed_zoo_files_give_config_errors(tmp_path, text, match):
     p = tmp_path / "zoo.yaml"
     p.write_text(text)
@@ -56,8 +70,10 @@ def test_missing_zoo_file():
 
 def test_user_zoo_file_with_explicit_preprocess_and_layers(tmp_path):
     p = tmp_path / "zoo.yaml"
-    p.write_text("models:\n  r18:\n    source: torchvision\n    id: resnet18\n    weights: random\n"
-                 "    preprocess: {size: 64, resize: 72}\n    layers: [layer1, layer4]\n    tags: [tiny]\n")
+    p.write_text(
+        "models:\n  r18:\n    source: torchvision\n    id: resnet18\n    weights: random\n"
+        "    preprocess: {size: 64, resize: 72}\n    layers: [layer1, layer4]\n    tags: [tiny]\n"
+    )
     (e,) = select(load_zoo(p), "tiny")
     assert e.random_init and e.preprocess.size == 64 and e.preprocess.resize == 72
     assert e.layers == ("layer1", "layer4")
@@ -74,8 +90,17 @@ def test_the_default_zoo_is_the_top_level_file_and_the_package_ships_it():
     assert top.is_file() and shipped.read_text() == top.read_text()
     assert default_zoo_path().read_text() == top.read_text()
     header = top.read_text().split("\ndefaults:")[0]
-    for field in ("source", "id", "weights", "preprocess", "layers", "imagenet_top1", "tags",
-                  "truncate", "seed"):
+    for field in (
+        "source",
+        "id",
+        "weights",
+        "preprocess",
+        "layers",
+        "imagenet_top1",
+        "tags",
+        "truncate",
+        "seed",
+    ):
         assert f"#   {field}:" in header  # every field a user may write is explained there
 
 
@@ -92,7 +117,9 @@ def test_a_packaged_zoo_is_accepted_by_name_wherever_a_zoo_file_is(tmp_path, mon
         load_zoo(str(tmp_path / "missing.yaml"))
     # a file of that name in the working directory is a file, not the packaged zoo
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "offline").write_text("models:\n  mine: {source: torchvision, id: resnet18, weights: random}\n")
+    (tmp_path / "offline").write_text(
+        "models:\n  mine: {source: torchvision, id: resnet18, weights: random}\n"
+    )
     assert list(load_zoo("offline")) == ["mine"]
     assert main(["zoo", "list", "--zoo", "fmnist-imagenet"]) in (0, None)
 
@@ -114,8 +141,9 @@ def test_a_state_dict_file_is_identified_by_its_content_not_its_path_or_time(tmp
     os.utime(b, ns=(1, 1))  # another time too
 
     def recipe(path):
-        return parse_entry("n", {"source": "file", "id": "timm:resnet18",
-                                 "weights": str(path)}).recipe()
+        return parse_entry(
+            "n", {"source": "file", "id": "timm:resnet18", "weights": str(path)}
+        ).recipe()
 
     assert recipe(a) == recipe(b) and recipe(a)["weights"].startswith("sha256:")
     b.write_bytes(b"weights-two")

@@ -16,8 +16,12 @@ from rich.markup import escape
 from modelrank.cli.consoles import err
 from modelrank.errors import ModelrankError
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
-                  help="Rank pre-trained backbones for an image-classification target.")
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Rank pre-trained backbones for an image-classification target.",
+)
 
 
 def _print_version(value: bool) -> None:
@@ -29,10 +33,19 @@ def _print_version(value: bool) -> None:
 
 
 @app.callback()
-def _global(threads: Optional[int] = typer.Option(
-        None, "--threads", help="CPU threads for torch and BLAS (default: the libraries' own)."),
-        version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, metavar="",
-                                     help="Print the version and exit.")) -> None:
+def _global(
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="CPU threads for torch and BLAS (default: the libraries' own)."
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        metavar="",
+        help="Print the version and exit.",
+    ),
+) -> None:
     """Rank pre-trained backbones for an image-classification target."""
     if threads is not None:
         from modelrank.checks import check_whole_number
@@ -91,7 +104,9 @@ def _click_exceptions() -> tuple[tuple, tuple, tuple]:
     return tuple(aborts), tuple(errors), tuple(exits)
 
 
-INTERRUPTED = "interrupted; finished work is kept (cache, journal, run logs): re-run the command to resume"
+INTERRUPTED = (
+    "interrupted; finished work is kept (cache, journal, run logs): re-run the command to resume"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     except ModelrankError as exc:
         from modelrank.cli.options import worded_for_the_command_line
 
-        err.print(f"[red]error:[/] {escape(worded_for_the_command_line(exc))}", highlight=False,
-                  soft_wrap=True)
+        err.print(
+            f"[red]error:[/] {escape(worded_for_the_command_line(exc))}",
+            highlight=False,
+            soft_wrap=True,
+        )
         return 1
     except (KeyboardInterrupt, *abort):  # click turns Ctrl-C into Abort
         # Plain write: a progress display may still own the rich console at this point.

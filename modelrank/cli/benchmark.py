@@ -15,23 +15,38 @@ PLOT_SCORES = ("logme", "nleep", "sfda", "ncti", "betti-cubical", "knn", "loto-a
 def _packaged_suites() -> list[str]:
     from importlib import resources
 
-    return sorted(p.name[:-5] for p in (resources.files("modelrank") / "suites").iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(
+        p.name[:-5]
+        for p in (resources.files("modelrank") / "suites").iterdir()
+        if p.name.endswith(".yaml")
+    )
 
 
 @with_execution
 def benchmark(
-    suite: str = typer.Option(..., "--suite", "-s", help="A packaged suite (" + ", ".join(_packaged_suites()) + ") or a suite file."),
+    suite: str = typer.Option(
+        ...,
+        "--suite",
+        "-s",
+        help="A packaged suite (" + ", ".join(_packaged_suites()) + ") or a suite file.",
+    ),
     metric: Metrics = None,
     device: Device = "auto",
     output: Output = None,
     plot: Plot = None,
-    plot_scores: str = typer.Option(",".join(PLOT_SCORES), "--plot-scores",
-                                    help="Scores of --plot, a comma list (one row each)."),
+    plot_scores: str = typer.Option(
+        ",".join(PLOT_SCORES),
+        "--plot-scores",
+        help="Scores of --plot, a comma list (one row each).",
+    ),
     db: Db = None,
     cache_dir: CacheDir = None,
-    remeasure: bool = typer.Option(False, "--remeasure", metavar="", help="Fine-tune again instead of "
-                                   "reading the suite's committed (measured) ground truth."),
+    remeasure: bool = typer.Option(
+        False,
+        "--remeasure",
+        metavar="",
+        help="Fine-tune again instead of reading the suite's committed (measured) ground truth.",
+    ),
     execution: Execution = Execution(),
 ) -> None:
     """Weighted Kendall tau of every score against fine-tuned accuracy, per target and mean.
@@ -50,9 +65,16 @@ def benchmark(
     plot_path = plot_file(plot, f"{s.name}_scatter.png")
     options = ScoreOptions(cache_dir=cache_dir)
     with job_progress(err) as (on_progress, on_counts), execution.open(on_counts) as ex:
-        res = run_benchmark(s, metrics=metric, device=device, options=options, executor=ex,
-                            on_progress=on_progress, remeasure=remeasure,
-                            on_skip=lambda m, why: print_skipped(err, m, why))
+        res = run_benchmark(
+            s,
+            metrics=metric,
+            device=device,
+            options=options,
+            executor=ex,
+            on_progress=on_progress,
+            remeasure=remeasure,
+            on_skip=lambda m, why: print_skipped(err, m, why),
+        )
     text = res.to_markdown(s.published or None)
     out.print(text, highlight=False, markup=False, soft_wrap=True)
     run_id = record_benchmark(res, s, db=db, command=command_line())

@@ -8,9 +8,25 @@ from rich.table import Table
 
 from modelrank.cli.choices import BettiEngine, Layout, plain
 from modelrank.cli.consoles import err, out
-from modelrank.cli.options import (BatchSize, BettiEngineOpt, CacheDir, Dataset, Db, Device, Eta,
-                                   LayoutOpt, Model, NoCache, Output, PerClass, Plot, Seed, Split,
-                                   Zoo, per_class_value)
+from modelrank.cli.options import (
+    BatchSize,
+    BettiEngineOpt,
+    CacheDir,
+    Dataset,
+    Db,
+    Device,
+    Eta,
+    LayoutOpt,
+    Model,
+    NoCache,
+    Output,
+    PerClass,
+    Plot,
+    Seed,
+    Split,
+    Zoo,
+    per_class_value,
+)
 
 
 def betti(
@@ -22,7 +38,9 @@ def betti(
     seed: Seed = 0,
     eta: Eta = 0.0,
     layout: LayoutOpt = Layout.whc,
-    rips: bool = typer.Option(False, "--rips", metavar="", help="Also the Rips (Naitzat) Betti numbers."),
+    rips: bool = typer.Option(
+        False, "--rips", metavar="", help="Also the Rips (Naitzat) Betti numbers."
+    ),
     device: Device = "auto",
     batch_size: BatchSize = 32,
     betti_engine: BettiEngineOpt = BettiEngine.auto,
@@ -51,28 +69,48 @@ def betti(
     selected = [e.name for e in select(load_zoo(zoo), model)]
     several = len(selected) > 1
     if several and plot and not (Path(plot).is_dir() or str(plot).endswith(("/", "\\"))):
-        raise ConfigError(f"--plot names one file, but {model!r} selects {len(selected)} "
-                          "backbones; give a directory (each backbone's plot goes there as "
-                          "betti_NAME.png)")
+        raise ConfigError(
+            f"--plot names one file, but {model!r} selects {len(selected)} "
+            "backbones; give a directory (each backbone's plot goes there as "
+            "betti_NAME.png)"
+        )
     plots = {m: plot_file(plot, f"betti_{m}.png") for m in selected}
     check_outputs(output=output, db=db)
-    options = ScoreOptions(batch_size=batch_size, eta=eta, layout=plain(layout),
-                           betti_engine=plain(betti_engine), cache_dir=cache_dir,
-                           use_cache=not no_cache)
-    metrics = ["betti-cubical", "betti-cubical-auc", "betti-cubical-exp"] + (["betti-rips"] if rips else [])
+    options = ScoreOptions(
+        batch_size=batch_size,
+        eta=eta,
+        layout=plain(layout),
+        betti_engine=plain(betti_engine),
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+    )
+    metrics = ["betti-cubical", "betti-cubical-auc", "betti-cubical-exp"] + (
+        ["betti-rips"] if rips else []
+    )
     with progress_bar(err) as on_progress:
-        r = rank(dataset, zoo=zoo, models=model, metrics=metrics, split=split,
-                 per_class=per_class_value(per_class), seed=seed, device=device, options=options,
-                 on_progress=on_progress)
+        r = rank(
+            dataset,
+            zoo=zoo,
+            models=model,
+            metrics=metrics,
+            split=split,
+            per_class=per_class_value(per_class),
+            seed=seed,
+            device=device,
+            options=options,
+            on_progress=on_progress,
+        )
     if not r.rows:
         raise ConfigError(f"{model} could not be scored: {r.skipped[0][1] if r.skipped else '?'}")
     rows = {row.model: row for row in r.rows}
     for name in [m for m in selected if m in rows]:
         row = rows[name]
         report = layer_report(row)
-        t = Table(title=escape(f"{name} on {dataset}")
-                  + f": cubical Betti numbers (eta={eta}, {plain(layout)}), "
-                    f"class-balanced means over {report.n_images} images")
+        t = Table(
+            title=escape(f"{name} on {dataset}")
+            + f": cubical Betti numbers (eta={eta}, {plain(layout)}), "
+            f"class-balanced means over {report.n_images} images"
+        )
         header, cells = report.table()
         for c in header:
             t.add_column(c, justify="left" if c in ("layer", "shape") else "right")
@@ -88,8 +126,14 @@ def betti(
         if plots.get(name):
             from modelrank.plots import plot_betti_layers
 
-            plot_betti_layers(report.layers, report.mean_betti, report.omega_cubical,
-                              report.omega_rips, f"{name} on {dataset}", plots[name])
+            plot_betti_layers(
+                report.layers,
+                report.mean_betti,
+                report.omega_cubical,
+                report.omega_rips,
+                f"{name} on {dataset}",
+                plots[name],
+            )
             err.print(f"wrote {plots[name]}")
     for name, why in r.skipped:
         err.print(f"skipped {name}: {why}", highlight=False, markup=False)

@@ -11,6 +11,7 @@ from typing import Any
 
 class Layout(str, Enum):
     """:data:`modelrank.topology.cubical.LAYOUTS`"""
+
     whc = "whc"
     channel_mean = "channel-mean"
     per_channel = "per-channel"
@@ -18,6 +19,7 @@ class Layout(str, Enum):
 
 class BettiEngine(str, Enum):
     """:data:`modelrank.probe.BETTI_ENGINES`"""
+
     auto = "auto"
     numpy = "numpy"
     torch = "torch"
@@ -25,24 +27,28 @@ class BettiEngine(str, Enum):
 
 class Protocol(str, Enum):
     """The ``protocol`` of :func:`modelrank.finetuning.evaluate`."""
+
     full = "full"
     linear = "linear"
 
 
 class Budget(str, Enum):
     """:data:`modelrank.finetuning.BUDGETS`"""
+
     cpu = "cpu"
     published = "published"
 
 
 class ExecutorName(str, Enum):
     """:data:`modelrank.execution.EXECUTORS`"""
+
     local = "local"
     ray = "ray"
 
 
 class Format(str, Enum):
     """:data:`modelrank.leaderboard.FORMATS`"""
+
     md = "md"
     csv = "csv"
     json = "json"
@@ -51,6 +57,7 @@ class Format(str, Enum):
 
 class Catalogue(str, Enum):
     """:data:`modelrank.model_specs.CATALOGUES`"""
+
     timm = "timm"
     tv = "tv"
     hf = "hf"
@@ -58,6 +65,7 @@ class Catalogue(str, Enum):
 
 class BarcodeData(str, Enum):
     """:data:`modelrank.studies.loss_barcode.DATASETS`"""
+
     digits = "digits"
     moons = "moons"
     circles = "circles"
@@ -66,6 +74,7 @@ class BarcodeData(str, Enum):
 
 class LayersData(str, Enum):
     """:data:`modelrank.studies.layers.DATASETS`"""
+
     d1 = "d1"
     d2 = "d2"
     d3 = "d3"
@@ -73,6 +82,7 @@ class LayersData(str, Enum):
 
 class Activation(str, Enum):
     """:data:`modelrank.studies.layers.ACTIVATIONS`"""
+
     relu = "relu"
     leaky_relu = "leaky_relu"
     tanh = "tanh"

@@ -32,10 +32,15 @@ class Execution:
     @contextmanager
     def open(self, on_counts) -> Iterator[_Executor]:
         """The chosen executor, closed (Ray shut down if we started it) on the way out."""
-        ex = make_executor(plain(self.executor), ray_address=self.ray_address,
-                           workers=self.workers, max_retries=self.retries,
-                           cpus_per_task=self.cpus_per_task, gpus_per_task=self.gpus_per_task,
-                           on_counts=on_counts)
+        ex = make_executor(
+            plain(self.executor),
+            ray_address=self.ray_address,
+            workers=self.workers,
+            max_retries=self.retries,
+            cpus_per_task=self.cpus_per_task,
+            gpus_per_task=self.gpus_per_task,
+            on_counts=on_counts,
+        )
         try:
             yield ex
         finally:
@@ -50,8 +55,15 @@ def with_execution(command):
     them as one keyword, ``execution`` (an :class:`Execution`), so each option is declared once."""
     own = inspect.signature(command, eval_str=True)
     hints = inspect.get_annotations(Execution, eval_str=True)
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=hints[name],
-                               default=getattr(Execution, name)) for name in _FIELDS]
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=hints[name],
+            default=getattr(Execution, name),
+        )
+        for name in _FIELDS
+    ]
     kept = [p for p in own.parameters.values() if p.name != "execution"]
 
     @functools.wraps(command)
@@ -60,8 +72,10 @@ def with_execution(command):
         return command(**kwargs, execution=execution)
 
     run.__signature__ = own.replace(parameters=kept + added)
-    run.__annotations__ = {**{p.name: p.annotation for p in kept + added},
-                           "return": own.return_annotation}
+    run.__annotations__ = {
+        **{p.name: p.annotation for p in kept + added},
+        "return": own.return_annotation,
+    }
     del run.__wrapped__  # typer reads __signature__, not the wrapped function's
     return run
 
@@ -76,7 +90,9 @@ def exit_if_failed(n_failed: int) -> None:
     if n_failed:
         from rich.console import Console
 
-        Console(stderr=True).print(f"{n_failed} unit(s) failed after their retries; the results "
-                                   "above leave them out. Re-run the command to retry only them.",
-                                   soft_wrap=True)
+        Console(stderr=True).print(
+            f"{n_failed} unit(s) failed after their retries; the results "
+            "above leave them out. Re-run the command to retry only them.",
+            soft_wrap=True,
+        )
         raise typer.Exit(FAILED_UNITS_EXIT)

@@ -14,10 +14,15 @@ from modelrank.cli.options import Datasets, Db, Output, comma_list
 def leaderboard(
     dataset: Datasets = None,
     metric: Optional[str] = typer.Option(
-        None, "--metric", help="Score each target is ranked by (default: its latest primary)."),
+        None, "--metric", help="Score each target is ranked by (default: its latest primary)."
+    ),
     fmt: Optional[Format] = typer.Option(
-        None, "--format", "-f", case_sensitive=False,
-        help="md, csv, json or html (default: from --output's suffix, else md)."),
+        None,
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="md, csv, json or html (default: from --output's suffix, else md).",
+    ),
     output: Output = None,
     db: Db = None,
 ) -> None:

@@ -21,8 +21,9 @@ def progress_bar(console: Console) -> Iterator[Callable[[str, int, int], None]]:
 
 
 @contextlib.contextmanager
-def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], None],
-                                                      Callable[[Any], None]]]:
+def job_progress(
+    console: Console,
+) -> Iterator[tuple[Callable[[str, int, int], None], Callable[[Any], None]]]:
     """Yield ``(update, on_counts)``: per-model bars (``update(model, done, total)``, from
     in-process units) and one bar over the whole job fed with executor Counts.
 
@@ -30,14 +31,21 @@ def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], N
     nothing until the end, so :class:`PlainProgress` writes plain lines instead."""
     if not console.is_terminal:
         # escaped: a target's class subset "NAME[...]" is not rich markup
-        plain = PlainProgress(lambda line: console.print(escape(line), highlight=False,
-                                                         soft_wrap=True))
+        plain = PlainProgress(
+            lambda line: console.print(escape(line), highlight=False, soft_wrap=True)
+        )
         yield plain.update, plain.on_counts
         plain.finish()
         return
-    prog = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[state]}"), TimeElapsedColumn(), console=console,
-                    transient=False)
+    prog = Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     tasks: dict[str | None, int] = {}  # None: the job's bar (no model is called None)
 
     def update(model: str, done: int, total: int) -> None:
@@ -48,8 +56,12 @@ def job_progress(console: Console) -> Iterator[tuple[Callable[[str, int, int], N
     def on_counts(c) -> None:
         if None not in tasks:
             tasks[None] = prog.add_task("units of work", total=c.total, state="")
-        prog.update(tasks[None], total=c.total, completed=c.done + c.failed,
-                    state=f"{c.running} running, {c.queued} queued, {c.failed} failed")
+        prog.update(
+            tasks[None],
+            total=c.total,
+            completed=c.done + c.failed,
+            state=f"{c.running} running, {c.queued} queued, {c.failed} failed",
+        )
 
     with prog:
         yield update, on_counts
@@ -70,8 +82,13 @@ class PlainProgress:
         clock: seconds, monotonic (``time.monotonic``; tests pass a fake one).
     """
 
-    def __init__(self, write: Callable[[str], None], *, every_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        *,
+        every_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._write, self._every, self._clock = write, every_s, clock
         self._start = clock()
         self._last: dict[str | None, float] = {}  # None: the job count
@@ -103,8 +120,10 @@ class PlainProgress:
 
     def _say_counts(self) -> None:
         c = self._counts
-        self._line(f"units of work: {c.done + c.failed}/{c.total} finished "
-                   f"({c.running} running, {c.queued} queued, {c.failed} failed)")
+        self._line(
+            f"units of work: {c.done + c.failed}/{c.total} finished "
+            f"({c.running} running, {c.queued} queued, {c.failed} failed)"
+        )
         self._last[None] = self._clock()
         self._counts_said = (c.done, c.failed, c.total)
 
@@ -124,28 +143,31 @@ def print_skipped(console: Console, what: str, why: str) -> None:
 def print_ranking(console: Console, ranking) -> None:
     header, body = ranking.table()
     rec = ranking.recipe["data"]
-    t = Table(title=escape(f"{rec['dataset']}") + f" ({rec['split']}, {rec['n_images']} images, "
-                    f"{rec['n_classes']} classes): ranked by {ranking.primary}")
+    t = Table(
+        title=escape(f"{rec['dataset']}") + f" ({rec['split']}, {rec['n_images']} images, "
+        f"{rec['n_classes']} classes): ranked by {ranking.primary}"
+    )
     for h in header:
         t.add_column(h, justify="right" if h not in ("model",) else "left")
     for row in body:
         t.add_row(*row)
     console.print(t)
     from modelrank.metrics import get_metric
-
     from modelrank.ranking import scored_resolution
 
     size = scored_resolution(ranking.rows)
     at = f" at {size}" if size else ""
     per = rec.get("per_class")
-    console.print(f"  scored {rec['n_images']} {rec['split']} images"
-                  + (f" ({per} per class)" if per is not None else "")
-                  + f"{at}; raw values:", highlight=False)
+    console.print(
+        f"  scored {rec['n_images']} {rec['split']} images"
+        + (f" ({per} per class)" if per is not None else "")
+        + f"{at}; raw values:",
+        highlight=False,
+    )
     for m in ranking.metrics:
         spec = get_metric(m)
         direction = "higher" if spec.higher_is_better else "lower"
-        console.print(escape(f"  {m} ({direction} is better): {spec.description}"),
-                      highlight=False)
+        console.print(escape(f"  {m} ({direction} is better): {spec.description}"), highlight=False)
     for r in ranking.rows:
         for m, why in r.unavailable.items():
             console.print(escape(f"  {r.model}: {m} unavailable ({why})"), highlight=False)
@@ -185,9 +207,18 @@ def print_zoo(console: Console, entries) -> None:
             meta = weights_enum(e.id, e.weights or "DEFAULT").meta
             top1 = str(meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1", "?"))
         layers = e.layers if isinstance(e.layers, str) else f"{len(e.layers)} named"
-        rows.append({"name": e.name, "source": e.source, "id": e.id, "weights": str(e.weights),
-                     "layers": layers, "top-1": top1, "tags": ",".join(e.tags),
-                     "offline": weights_status(e)})
+        rows.append(
+            {
+                "name": e.name,
+                "source": e.source,
+                "id": e.id,
+                "weights": str(e.weights),
+                "layers": layers,
+                "top-1": top1,
+                "tags": ",".join(e.tags),
+                "offline": weights_status(e),
+            }
+        )
     full = ("name", "source", "id", "weights", "layers", "top-1", "tags", "offline")
     needed = sum(max([len(h)] + [len(r[h]) for r in rows]) + 3 for h in full) + 1
     narrow = console.width < needed
@@ -202,13 +233,16 @@ def print_zoo(console: Console, entries) -> None:
         t.add_row(*(r[h] for h in shown))
     console.print(t)
     if narrow:
-        console.print(f"(id, weights and layers need a terminal {needed} columns wide: "
-                      f"COLUMNS={needed} modelrank zoo list)", highlight=False)
+        console.print(
+            f"(id, weights and layers need a terminal {needed} columns wide: "
+            f"COLUMNS={needed} modelrank zoo list)",
+            highlight=False,
+        )
 
 
 def print_datasets(console: Console) -> None:
-    from modelrank.data import data_root, registry
     from modelrank.availability import dataset_status
+    from modelrank.data import data_root, registry
 
     t = Table(title=f"target data sets (data dir: {data_root()})")
     for h in ("name", "splits", "offline", "description"):
@@ -216,12 +250,19 @@ def print_datasets(console: Console) -> None:
     for info in registry().values():
         t.add_row(info.name, ",".join(info.splits), dataset_status(info), info.description)
     console.print(t)
-    console.print("Any ImageFolder directory (one sub-directory per class) also works as --dataset PATH.")
+    console.print(
+        "Any ImageFolder directory (one sub-directory per class) also works as --dataset PATH."
+    )
     from modelrank.data.class_subsets import CLASS_GROUPS
 
     groups = "; ".join(f"{d}: {', '.join(g)}" for d, g in CLASS_GROUPS.items())
-    console.print(escape(f"Some classes of any of them: NAME[class,...] (names, indices, ranges "
-                         f"such as 0-4, or named groups — {groups})."), highlight=False)
+    console.print(
+        escape(
+            f"Some classes of any of them: NAME[class,...] (names, indices, ranges "
+            f"such as 0-4, or named groups — {groups})."
+        ),
+        highlight=False,
+    )
 
 
 def print_metrics(console: Console) -> None:
@@ -233,9 +274,16 @@ def print_metrics(console: Console) -> None:
         t.add_column(h, no_wrap=h == "name")
     for s in list_metrics():
         mark = " *" if s.name in RECOMMENDED_FIRST else ""
-        t.add_row(s.name + mark, s.kind, "higher" if s.higher_is_better else "lower",
-                  ",".join(sorted(s.needs)), s.description)
+        t.add_row(
+            s.name + mark,
+            s.kind,
+            "higher" if s.higher_is_better else "lower",
+            ",".join(sorted(s.needs)),
+            s.description,
+        )
     console.print(t)
-    console.print(f"* try first: {', '.join(RECOMMENDED_FIRST)} (README, \"Which score should I "
-                  "use?\"); check the static baselines before trusting any score.",
-                  highlight=False)
+    console.print(
+        f'* try first: {", ".join(RECOMMENDED_FIRST)} (README, "Which score should I '
+        'use?"); check the static baselines before trusting any score.',
+        highlight=False,
+    )

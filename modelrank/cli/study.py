@@ -15,17 +15,37 @@ from rich.console import Console
 from rich.table import Table
 
 from modelrank.cli.choices import Activation, BarcodeData, LayersData, plain
-from modelrank.cli.options import (BatchSize, CacheDir, Dataset, Device, Eta, Model, NoCache,
-                                   Output, PerClass, Plot, Seed, Split, Zoo, comma_list,
-                                   per_class_value)
+from modelrank.cli.options import (
+    BatchSize,
+    CacheDir,
+    Dataset,
+    Device,
+    Eta,
+    Model,
+    NoCache,
+    Output,
+    PerClass,
+    Plot,
+    Seed,
+    Split,
+    Zoo,
+    comma_list,
+    per_class_value,
+)
 from modelrank.cli.paths import output_file, plot_file
 from modelrank.errors import ConfigError, ParameterError
 from modelrank.topology.barcode import Bar
 
 #: --arch of every study: hidden layers x width (:func:`modelrank.studies.architecture.parse_arch`).
-Arch = Annotated[str, typer.Option("--arch", help="HIDDENxWIDTH: hidden layers of WIDTH units "
-                                   "(the output layer not counted), e.g. 2x16; 9x15 is Naitzat "
-                                   "et al.'s depth-10 width-15 network.")]
+Arch = Annotated[
+    str,
+    typer.Option(
+        "--arch",
+        help="HIDDENxWIDTH: hidden layers of WIDTH units "
+        "(the output layer not counted), e.g. 2x16; 9x15 is Naitzat "
+        "et al.'s depth-10 width-15 network.",
+    ),
+]
 
 
 def _status(status):
@@ -59,8 +79,13 @@ def barcode_table(bars: list[Bar], title: str = "Loss barcode") -> Table:
 
 @study_app.command("barcode")
 def barcode(
-    dataset: BarcodeData = typer.Option(BarcodeData.moons, "--dataset", "-d", case_sensitive=False,
-                                        help="The data the networks are trained on."),
+    dataset: BarcodeData = typer.Option(
+        BarcodeData.moons,
+        "--dataset",
+        "-d",
+        case_sensitive=False,
+        help="The data the networks are trained on.",
+    ),
     arch: Arch = "1x16",
     minima: int = typer.Option(5, "--minima", help="number of minima trained from different seeds"),
     seed: Seed = 0,
@@ -88,8 +113,14 @@ def barcode(
     console = Console()
     with console.status("training minima and optimising paths…") as status:
         result = loss_barcode(
-            data=plain(dataset), arch=arch, minima=minima, seed=seed, steps=steps,
-            path_points=path_points, path_steps=path_steps, on_progress=_status(status),
+            data=plain(dataset),
+            arch=arch,
+            minima=minima,
+            seed=seed,
+            steps=steps,
+            path_points=path_points,
+            path_steps=path_steps,
+            on_progress=_status(status),
         )
     cfg = result.config
     title = f"Loss barcode: {cfg['data']}, {cfg['arch']} ({cfg['n_params']} parameters), {minima} minima"
@@ -127,18 +158,48 @@ def layers_table(result) -> Table:
 
 @study_app.command("layers")
 def layers(
-    dataset: LayersData = typer.Option(LayersData.d1, "--dataset", "-d", case_sensitive=False,
-                                       help="Naitzat et al.'s D-I, D-II or D-III."),
+    dataset: LayersData = typer.Option(
+        LayersData.d1,
+        "--dataset",
+        "-d",
+        case_sensitive=False,
+        help="Naitzat et al.'s D-I, D-II or D-III.",
+    ),
     arch: Arch = "9x15",
     activation: Activation = typer.Option(Activation.relu, "--activation", case_sensitive=False),
-    nets: int = typer.Option(5, "--nets", help="networks trained (seeds SEED*10007+i); those short of 100 % are discarded"),
+    nets: int = typer.Option(
+        5,
+        "--nets",
+        help="networks trained (seeds SEED*10007+i); those short of 100 % are discarded",
+    ),
     seed: Seed = 0,
-    max_steps: int = typer.Option(10000, "--max-steps", help="cap on full-batch Adam steps per network"),
-    lr: Optional[float] = typer.Option(None, "--lr", help="initial learning rate, halved every 2,500 steps (default 0.01 for d1/d2, 0.005 for d3)"),
-    check_every: int = typer.Option(1, "--check-every", help="steps between 100 %-accuracy checks (1: stop at once; the released code used 1000)"),
-    include_output: bool = typer.Option(False, "--include-output", metavar="", help="also probe the output logits (as the released code did)"),
-    size: Optional[int] = typer.Option(None, "--size", help="generator size: d1 grid points, d2 points per ring, d3 points per shell"),
-    max_points: int = typer.Option(2500, "--max-points", help="per-class cap; larger classes keep every d-th point"),
+    max_steps: int = typer.Option(
+        10000, "--max-steps", help="cap on full-batch Adam steps per network"
+    ),
+    lr: Optional[float] = typer.Option(
+        None,
+        "--lr",
+        help="initial learning rate, halved every 2,500 steps (default 0.01 for d1/d2, 0.005 for d3)",
+    ),
+    check_every: int = typer.Option(
+        1,
+        "--check-every",
+        help="steps between 100 %-accuracy checks (1: stop at once; the released code used 1000)",
+    ),
+    include_output: bool = typer.Option(
+        False,
+        "--include-output",
+        metavar="",
+        help="also probe the output logits (as the released code did)",
+    ),
+    size: Optional[int] = typer.Option(
+        None,
+        "--size",
+        help="generator size: d1 grid points, d2 points per ring, d3 points per shell",
+    ),
+    max_points: int = typer.Option(
+        2500, "--max-points", help="per-class cap; larger classes keep every d-th point"
+    ),
     plot: Plot = None,
     output: Output = None,
 ) -> None:
@@ -158,10 +219,20 @@ def layers(
 
     console = Console()
     with console.status("training networks and computing Betti numbers…") as status:
-        result = layer_study(data=plain(dataset), arch=arch, activation=plain(activation),
-                             nets=nets, seed=seed, max_steps=max_steps, lr=lr,
-                             check_every=check_every, size=size, max_points=max_points,
-                             include_output=include_output, on_progress=_status(status))
+        result = layer_study(
+            data=plain(dataset),
+            arch=arch,
+            activation=plain(activation),
+            nets=nets,
+            seed=seed,
+            max_steps=max_steps,
+            lr=lr,
+            check_every=check_every,
+            size=size,
+            max_points=max_points,
+            include_output=include_output,
+            on_progress=_status(status),
+        )
     if result.n_converged == 0:
         raise ConfigError(
             f"none of the {nets} networks reached 100 % training accuracy within {max_steps} steps "
@@ -169,8 +240,10 @@ def layers(
         )
     console.print(layers_table(result))
     truth = result.input_truth
-    console.print(f"documented input Betti numbers: class a {truth[0]}, class b {truth[1]}; "
-                  f"discarded networks: {result.n_discarded}; steps: {result.steps.tolist()}")
+    console.print(
+        f"documented input Betti numbers: class a {truth[0]}, class b {truth[1]}; "
+        f"discarded networks: {result.n_discarded}; steps: {result.steps.tolist()}"
+    )
     if plot is not None:
         plot_layers(result, plot, title=result.title())
         console.print(f"plotted to {plot}")
@@ -202,10 +275,14 @@ def invariance_tables(result) -> list[Table]:
         for col in ("level", "layers", "images", "θ", "auc", "Ω first → last"):
             t.add_column(col, justify="left" if col == "level" else "right")
         for lv in result.factor(f):
-            t.add_row(lv.label, str(len(lv.layers)), str(lv.n_images),
-                      "n/a" if lv.theta is None else f"{lv.theta:.4f}",
-                      "n/a" if lv.auc is None else f"{lv.auc:.3f}",
-                      f"{lv.omega[0]:.1f} → {lv.omega[-1]:.1f}" if len(lv.omega) else "")
+            t.add_row(
+                lv.label,
+                str(len(lv.layers)),
+                str(lv.n_images),
+                "n/a" if lv.theta is None else f"{lv.theta:.4f}",
+                "n/a" if lv.auc is None else f"{lv.auc:.3f}",
+                f"{lv.omega[0]:.1f} → {lv.omega[-1]:.1f}" if len(lv.omega) else "",
+            )
         tables.append(t)
     return tables
 
@@ -218,10 +295,19 @@ def invariance(
     seed: Seed = 0,
     size: int = typer.Option(64, "--size", help="base input side in pixels"),
     split: Split = "train",
-    sizes: str = typer.Option("64,96,128", "--sizes", help="resolution levels (pixels); '' skips the factor"),
+    sizes: str = typer.Option(
+        "64,96,128", "--sizes", help="resolution levels (pixels); '' skips the factor"
+    ),
     seeds: str = typer.Option("0,1,2", "--seeds", help="sampling-seed levels; '' skips"),
-    per_class_levels: str = typer.Option("5,10,20", "--per-class-levels", help="images-per-class levels; '' skips"),
-    depths: str = typer.Option("auto", "--depths", help="'auto' (truncate after stages at 40 %, 70 %, and full), or a comma list of @MODULE / full / zoo names; '' skips"),
+    per_class_levels: str = typer.Option(
+        "5,10,20", "--per-class-levels", help="images-per-class levels; '' skips"
+    ),
+    depths: str = typer.Option(
+        "auto",
+        "--depths",
+        help="'auto' (truncate after stages at 40 %, 70 %, and full), or a comma list of "
+        "@MODULE / full / zoo names; '' skips",
+    ),
     zoo: Zoo = None,
     eta: Eta = 0.0,
     device: Device = "auto",
@@ -238,19 +324,33 @@ def invariance(
 
     per_class = per_class_value(per_class)
     if per_class is None:
-        raise ParameterError("per_class", "must be a whole number here: the study samples "
-                             "each level from the base images")
+        raise ParameterError(
+            "per_class",
+            "must be a whole number here: the study samples each level from the base images",
+        )
     plot = plot_file(plot, "invariance.png")
     output = output_file(output, (".json", ".md"))
     depth_specs = None if depths.strip() == "auto" else comma_list(depths)
     console = Console()
     with console.status("probing…") as status:
         result = invariance_study(
-            model=model, dataset=dataset, per_class=per_class, seed=seed, size=size, split=split,
-            sizes=_int_list(sizes, "--sizes"), sampling_seeds=_int_list(seeds, "--seeds"),
+            model=model,
+            dataset=dataset,
+            per_class=per_class,
+            seed=seed,
+            size=size,
+            split=split,
+            sizes=_int_list(sizes, "--sizes"),
+            sampling_seeds=_int_list(seeds, "--seeds"),
             per_class_levels=_int_list(per_class_levels, "--per-class-levels"),
-            depths=depth_specs, zoo=zoo, eta=eta, device=device, batch_size=batch_size,
-            cache_dir=cache_dir, use_cache=not no_cache, on_progress=_status(status),
+            depths=depth_specs,
+            zoo=zoo,
+            eta=eta,
+            device=device,
+            batch_size=batch_size,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            on_progress=_status(status),
         )
     for t in invariance_tables(result):
         console.print(t)

@@ -18,8 +18,12 @@ def zoo_list(
     zoo: Zoo = None,
     models: Models = None,
     source: Optional[Catalogue] = typer.Option(
-        None, "--source", case_sensitive=False, help="List what a library offers instead of the "
-        "zoo: timm (pretrained), tv (torchvision), hf (cached here)."),
+        None,
+        "--source",
+        case_sensitive=False,
+        help="List what a library offers instead of the "
+        "zoo: timm (pretrained), tv (torchvision), hf (cached here).",
+    ),
     pattern: str = typer.Option("*", "--pattern", help="Shell-style filter of --source's names."),
 ) -> None:
     """List the zoo's backbones (or a library's) and whether their weights are usable offline."""
@@ -36,15 +40,20 @@ def zoo_list(
     if not entries:
         raise ModelrankError(f"no {plain(source)} backbone matches {pattern!r}")
     print_zoo(out, entries)
-    out.print(f"{len(entries)} {plain(source)} backbones; use a name as --models {entries[0].name}",
-              highlight=False, soft_wrap=True)
+    out.print(
+        f"{len(entries)} {plain(source)} backbones; use a name as --models {entries[0].name}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @zoo_app.command("build")
 def zoo_build(
     name: str = typer.Argument("fmnist", help="Which trained zoo (fmnist)."),
     seed: Seed = 0,
-    root: Optional[str] = typer.Option(None, "--root", help="Where (default: $MODELRANK_CACHE/zoos)."),
+    root: Optional[str] = typer.Option(
+        None, "--root", help="Where (default: $MODELRANK_CACHE/zoos)."
+    ),
 ) -> None:
     """Pre-train a zoo of small convnets here and write its zoo file (for --zoo)."""
     from modelrank.cli.render import job_progress

@@ -29,7 +29,18 @@ from modelrank.data.target import (
 )
 
 __all__ = [
-    "IMAGE_SUFFIXES", "MAX_PER_CLASS", "DatasetInfo", "LazyImages", "TargetData", "data_root",
-    "file_images", "folder_splits", "load_image_folder", "load_target", "readable_files",
-    "registry", "sample_per_class", "to_rgb",
+    "IMAGE_SUFFIXES",
+    "MAX_PER_CLASS",
+    "DatasetInfo",
+    "LazyImages",
+    "TargetData",
+    "data_root",
+    "file_images",
+    "folder_splits",
+    "load_image_folder",
+    "load_target",
+    "readable_files",
+    "registry",
+    "sample_per_class",
+    "to_rgb",
 ]

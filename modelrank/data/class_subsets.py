@@ -46,12 +46,15 @@ def split_target(spec: str) -> tuple[str, list[str] | None]:
         if "[" in spec or "]" in spec:
             raise UnknownDatasetError(
                 f"target {spec!r}: a class subset is written NAME[class,class,...], one pair of "
-                "brackets at the end")
+                "brackets at the end"
+            )
         return spec, None
     items = [s.strip() for s in m.group("items").split(",")]
     if not any(items) or not all(items):
-        raise UnknownDatasetError(f"target {spec!r}: the class list must name at least one "
-                                  "class, with no empty item between commas")
+        raise UnknownDatasetError(
+            f"target {spec!r}: the class list must name at least one "
+            "class, with no empty item between commas"
+        )
     return m.group("base"), items
 
 
@@ -60,8 +63,9 @@ def base_name(spec: str) -> str:
     return split_target(spec)[0]
 
 
-def resolve_classes(spec: str, dataset: str, class_names: Sequence[str],
-                    items: Sequence[str]) -> list[int]:
+def resolve_classes(
+    spec: str, dataset: str, class_names: Sequence[str], items: Sequence[str]
+) -> list[int]:
     """Sorted indices into ``class_names`` that ``items`` name (see the module docstring).
 
     Raises UnknownDatasetError for an item that is none of a class, a group or an index in
@@ -82,18 +86,22 @@ def resolve_classes(spec: str, dataset: str, class_names: Sequence[str],
         else:
             from modelrank.suggest import did_you_mean
 
-            shown = ", ".join(names[:12]) + (f", … ({len(names)} in all)" if len(names) > 12 else "")
+            shown = ", ".join(names[:12]) + (
+                f", … ({len(names)} in all)" if len(names) > 12 else ""
+            )
             extra = f"; groups: {', '.join(groups)}" if groups else ""
             raise UnknownDatasetError(
                 f"target {spec!r}: {item!r} is not a class of {dataset}"
                 f"{did_you_mean(item, [*names, *groups])} (classes: {shown}{extra}; "
-                f"or an index 0-{len(names) - 1})")
+                f"or an index 0-{len(names) - 1})"
+            )
     repeated = sorted({names[c] for c in chosen if chosen.count(c) > 1})
     if repeated:
         raise UnknownDatasetError(f"target {spec!r} names class {repeated[0]!r} more than once")
     if len(chosen) < 2:
-        raise UnknownDatasetError(f"target {spec!r}: a classification target needs at least 2 "
-                                  "classes")
+        raise UnknownDatasetError(
+            f"target {spec!r}: a classification target needs at least 2 classes"
+        )
     return sorted(chosen)
 
 
@@ -105,9 +113,21 @@ def restrict(data, *, spec: str, keep: Sequence[int], per_class: int | None, see
     relabel = np.full(len(data.class_names), -1, np.int64)
     relabel[keep] = np.arange(len(keep))
     full = data.images
-    sub = finish_target(spec, data.split, LazyImages(pos.size, lambda i: full[int(pos[i])]),
-                  relabel[data.labels[pos]], [data.class_names[c] for c in keep], per_class,
-                  seed, data.source, data.skipped)
+    sub = finish_target(
+        spec,
+        data.split,
+        LazyImages(pos.size, lambda i: full[int(pos[i])]),
+        relabel[data.labels[pos]],
+        [data.class_names[c] for c in keep],
+        per_class,
+        seed,
+        data.source,
+        data.skipped,
+    )
     base_idx = data.indices if data.indices is not None else np.arange(len(data))
-    return replace(sub, indices=base_idx[pos[sub.indices]], content=data.content,
-                   class_subset=tuple(sub.class_names))
+    return replace(
+        sub,
+        indices=base_idx[pos[sub.indices]],
+        content=data.content,
+        class_subset=tuple(sub.class_names),
+    )

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from modelrank.data.target import (IMAGE_SUFFIXES, TargetData, file_images, finish_target,
-                                   readable_files)
+from modelrank.data.target import (
+    IMAGE_SUFFIXES,
+    TargetData,
+    file_images,
+    finish_target,
+    readable_files,
+)
 from modelrank.errors import DatasetUnavailableError
 
 SPLIT_NAMES = ("train", "val", "valid", "validation", "test")
@@ -21,14 +26,16 @@ def folder_splits(path: str | Path) -> tuple[str, ...]:
     """
     root = Path(path)
     dirs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    splits = [p.name for p in dirs
-              if p.name in SPLIT_NAMES and any(q.is_dir() for q in p.iterdir())]
+    splits = [
+        p.name for p in dirs if p.name in SPLIT_NAMES and any(q.is_dir() for q in p.iterdir())
+    ]
     others = sorted(p.name for p in dirs if p.name not in splits)
     if splits and others:
         raise DatasetUnavailableError(
             f"{str(path)!r} mixes split directories ({', '.join(sorted(splits))}) with other "
             f"directories ({', '.join(others[:3])}); use DIR/<split>/<class>/<image> or "
-            "DIR/<class>/<image>")
+            "DIR/<class>/<image>"
+        )
     return tuple(n for n in SPLIT_NAMES if n in splits)
 
 
@@ -36,8 +43,9 @@ def _scan_classes(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def load_image_folder(path: str | Path, split: str | None = None, per_class: int | None = None,
-                      seed: int = 0) -> TargetData:
+def load_image_folder(
+    path: str | Path, split: str | None = None, per_class: int | None = None, seed: int = 0
+) -> TargetData:
     """An ImageFolder directory: ``path/<class>/<image>`` (flat) or ``path/<split>/<class>/...``.
 
     Args:
@@ -62,23 +70,39 @@ def load_image_folder(path: str | Path, split: str | None = None, per_class: int
             roots = [root / split]
         else:
             raise DatasetUnavailableError(
-                f"{str(path)!r} has splits {', '.join(splits)}, not {split!r}")
+                f"{str(path)!r} has splits {', '.join(splits)}, not {split!r}"
+            )
     else:
         if split not in (None, "all", "train"):
             raise DatasetUnavailableError(
                 f"{str(path)!r} has no split directories (DIR/<split>/<class>/...), so it has no "
-                f"{split!r} split; the split 'all' takes every image")
+                f"{split!r} split; the split 'all' takes every image"
+            )
         roots, split = [root], "all"
     classes = sorted({c for r in roots for c in _scan_classes(r)})
     if not classes:
         raise DatasetUnavailableError(f"{str(path)!r} has no class sub-directories")
-    candidates = [(ci, f) for r in roots for ci, c in enumerate(classes) if (r / c).is_dir()
-                  for f in sorted((r / c).rglob("*"))
-                  if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+    candidates = [
+        (ci, f)
+        for r in roots
+        for ci, c in enumerate(classes)
+        if (r / c).is_dir()
+        for f in sorted((r / c).rglob("*"))
+        if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+    ]
     files, labels, skipped = readable_files(candidates, f"in {str(path)!r}")
     imgs = file_images(files)
     labels_arr = np.asarray(labels, np.int64) if labels else np.zeros(0, np.int64)
-    return finish_target(str(path), split, imgs, labels_arr, classes, per_class, seed,
-                   f"folder:{root.resolve()}" + ("" if len(roots) > 1 or roots[0] == root
-                                                  else f"/{roots[0].name}"), skipped,
-                   files=files)
+    return finish_target(
+        str(path),
+        split,
+        imgs,
+        labels_arr,
+        classes,
+        per_class,
+        seed,
+        f"folder:{root.resolve()}"
+        + ("" if len(roots) > 1 or roots[0] == root else f"/{roots[0].name}"),
+        skipped,
+        files=files,
+    )

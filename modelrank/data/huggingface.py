@@ -33,16 +33,19 @@ def is_hf_dataset(name: str) -> bool:
 def is_saved_dataset(path: str | Path) -> bool:
     """A directory that ``Dataset.save_to_disk`` or ``DatasetDict.save_to_disk`` wrote."""
     p = Path(path)
-    return p.is_dir() and ((p / "dataset_dict.json").is_file()
-                           or ((p / "state.json").is_file() and (p / "dataset_info.json").is_file()))
+    return p.is_dir() and (
+        (p / "dataset_dict.json").is_file()
+        or ((p / "state.json").is_file() and (p / "dataset_info.json").is_file())
+    )
 
 
 def _datasets():
     try:
         import datasets
     except ImportError:
-        raise DatasetUnavailableError("Hugging Face data sets need the datasets library: "
-                                      'pip install "modelrank[hf]"') from None
+        raise DatasetUnavailableError(
+            'Hugging Face data sets need the datasets library: pip install "modelrank[hf]"'
+        ) from None
     return datasets
 
 
@@ -51,7 +54,7 @@ def _open(name: str):
     datasets = _datasets()
     if not is_hf_dataset(name):
         return datasets.load_from_disk(name)
-    repo, _, config = name[len(PREFIX):].partition(":")
+    repo, _, config = name[len(PREFIX) :].partition(":")
     if not repo:
         raise DatasetUnavailableError(f"{name!r}: a Hugging Face data set is hf:NAME[:CONFIG]")
     from modelrank.network import hub_reachable
@@ -65,7 +68,8 @@ def _open(name: str):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetUnavailableError(
             f"{name}: not loadable ({first[:200]}); online it downloads into the datasets cache "
-            f"({where}); offline it must be there already") from None
+            f"({where}); offline it must be there already"
+        ) from None
 
 
 def _columns(ds, name: str, image_column: str | None, label_column: str | None) -> tuple[str, str]:
@@ -75,22 +79,33 @@ def _columns(ds, name: str, image_column: str | None, label_column: str | None) 
     def pick(given, kind, what, option):
         if given is not None:
             if given not in feats:
-                raise DatasetUnavailableError(f"{name}: no column {given!r} (columns: "
-                                              f"{', '.join(feats)})")
+                raise DatasetUnavailableError(
+                    f"{name}: no column {given!r} (columns: {', '.join(feats)})"
+                )
             return given
         found = [c for c, f in feats.items() if isinstance(f, kind)]
         if not found:
-            raise DatasetUnavailableError(f"{name}: no {what} column in its features (columns: "
-                                          f"{', '.join(feats)}); name it with the {option} option")
+            raise DatasetUnavailableError(
+                f"{name}: no {what} column in its features (columns: "
+                f"{', '.join(feats)}); name it with the {option} option"
+            )
         return found[0]
 
-    return (pick(image_column, datasets.Image, "image", "image column"),
-            pick(label_column, datasets.ClassLabel, "label", "label column"))
+    return (
+        pick(image_column, datasets.Image, "image", "image column"),
+        pick(label_column, datasets.ClassLabel, "label", "label column"),
+    )
 
 
-def load_hf_dataset(name: str, split: str | None = None, per_class: int | None = None,
-                    seed: int = 0, *, image_column: str | None = None,
-                    label_column: str | None = None):
+def load_hf_dataset(
+    name: str,
+    split: str | None = None,
+    per_class: int | None = None,
+    seed: int = 0,
+    *,
+    image_column: str | None = None,
+    label_column: str | None = None,
+):
     """The images and labels of a Hugging Face data set (see the module) as a
     :class:`~modelrank.data.TargetData` named ``name``."""
     datasets = _datasets()
@@ -105,8 +120,10 @@ def load_hf_dataset(name: str, split: str | None = None, per_class: int | None =
             raise DatasetUnavailableError(f"{name} has splits {', '.join(splits)}, not {split!r}")
     else:
         if split not in (None, "all", "train"):
-            raise DatasetUnavailableError(f"{name} is one split (a saved Dataset), so it has no "
-                                          f"{split!r} split; the split 'all' takes every image")
+            raise DatasetUnavailableError(
+                f"{name} is one split (a saved Dataset), so it has no "
+                f"{split!r} split; the split 'all' takes every image"
+            )
         parts, split = [obj], "all"
     img_col, lab_col = _columns(parts[0], name, image_column, label_column)
     feat = parts[0].features[lab_col]
@@ -123,7 +140,15 @@ def load_hf_dataset(name: str, split: str | None = None, per_class: int | None =
         k = int(np.searchsorted(offsets, i, side="right") - 1)
         return to_rgb(parts[k][i - int(offsets[k])][img_col])
 
-    data = finish_target(name, split, LazyImages(int(offsets[-1]), image), labels, classes, per_class,
-                   seed, f"hf-datasets:{name}")
+    data = finish_target(
+        name,
+        split,
+        LazyImages(int(offsets[-1]), image),
+        labels,
+        classes,
+        per_class,
+        seed,
+        f"hf-datasets:{name}",
+    )
     # the data's own fingerprint: a changed saved directory never reuses old embeddings
     return replace(data, content="|".join(p._fingerprint for p in parts))

@@ -22,8 +22,10 @@ import numpy as np
 from modelrank.errors import DatasetUnavailableError
 
 #: The IDX files of one data set, by split: (images, labels).
-IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,14 +40,32 @@ class IdxSpec:
 
 IDX_SETS: dict[str, IdxSpec] = {
     "fashion-mnist": IdxSpec(
-        "FashionMNIST", "Fashion-MNIST (Zalando), 10 clothing classes, 28x28, 60,000 + 10,000",
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-         "Bag", "Ankle boot"),
-        ("/usr/share/datasets/fashion-mnist",)),
-    "mnist": IdxSpec("MNIST", "MNIST handwritten digits, 28x28, 60,000 + 10,000",
-                     tuple(str(i) for i in range(10))),
-    "kmnist": IdxSpec("KMNIST", "Kuzushiji-MNIST (cursive Japanese), 10 classes, 28x28",
-                      ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo")),
+        "FashionMNIST",
+        "Fashion-MNIST (Zalando), 10 clothing classes, 28x28, 60,000 + 10,000",
+        (
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+        ("/usr/share/datasets/fashion-mnist",),
+    ),
+    "mnist": IdxSpec(
+        "MNIST",
+        "MNIST handwritten digits, 28x28, 60,000 + 10,000",
+        tuple(str(i) for i in range(10)),
+    ),
+    "kmnist": IdxSpec(
+        "KMNIST",
+        "Kuzushiji-MNIST (cursive Japanese), 10 classes, 28x28",
+        ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
+    ),
 }
 
 
@@ -76,12 +96,13 @@ def _read_idx(file: str, size: int, mtime_ns: int) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DatasetUnavailableError(f"{path} is not an IDX file of unsigned bytes")
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     if len(raw) - offset != int(np.prod(shape)):
         raise DatasetUnavailableError(
             f"{path} holds {len(raw) - offset:,} bytes of data, its header says {shape}: "
-            "a truncated or damaged file")
+            "a truncated or damaged file"
+        )
     return np.frombuffer(raw, np.uint8, offset=offset).reshape(shape)
 
 
@@ -103,10 +124,11 @@ def locate(name: str, root: Path) -> Path | None:
 
 
 def _nowhere(name: str, root: Path) -> str:
-    """"NAME is not in DIR nor ..." for every place :func:`locate` looked."""
+    """ "NAME is not in DIR nor ..." for every place :func:`locate` looked."""
     spec = IDX_SETS[name]
-    return (f"{name} is not in {root / spec.tv_class / 'raw'}"
-            + "".join(f" nor {d}" for d in spec.system_dirs))
+    return f"{name} is not in {root / spec.tv_class / 'raw'}" + "".join(
+        f" nor {d}" for d in spec.system_dirs
+    )
 
 
 def _download(name: str, root: Path) -> Path:
@@ -116,8 +138,10 @@ def _download(name: str, root: Path) -> Path:
 
     spec = IDX_SETS[name]
     debian = " (Debian: apt install dataset-fashion-mnist)" if spec.system_dirs else ""
-    with download_attempt(missing=_nowhere(name, root),
-                          remedy=f"Put its four IDX files there{debian} or set MODELRANK_DATA"):
+    with download_attempt(
+        missing=_nowhere(name, root),
+        remedy=f"Put its four IDX files there{debian} or set MODELRANK_DATA",
+    ):
         getattr(tvd, spec.tv_class)(root=str(root), train=True, download=True)
         getattr(tvd, spec.tv_class)(root=str(root), train=False, download=True)
     found = locate(name, root)
@@ -136,14 +160,18 @@ def load_idx(name: str, split: str, root: Path, download: bool):
         if not download or os.environ.get("MODELRANK_OFFLINE", "") not in ("", "0"):
             raise DatasetUnavailableError(
                 f"{_nowhere(name, root)} and downloading is off; put its four IDX files there "
-                "or set MODELRANK_DATA")
+                "or set MODELRANK_DATA"
+            )
         where = _download(name, root)
     img_stem, lab_stem = IDX_FILES[split]
     images, labels = read_idx(_find(where, img_stem)), read_idx(_find(where, lab_stem))
     if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
         raise DatasetUnavailableError(
-            f"{name} ({split}) in {where}: {images.shape[0]} images but {labels.shape[0]} labels")
+            f"{name} ({split}) in {where}: {images.shape[0]} images but {labels.shape[0]} labels"
+        )
     if labels.size and int(labels.max()) >= len(spec.class_names):
-        raise DatasetUnavailableError(f"{name} ({split}) in {where}: label {int(labels.max())} "
-                                      f"out of range for {len(spec.class_names)} classes")
+        raise DatasetUnavailableError(
+            f"{name} ({split}) in {where}: label {int(labels.max())} "
+            f"out of range for {len(spec.class_names)} classes"
+        )
     return images, labels.astype(np.int64), list(spec.class_names), f"idx:{where}"

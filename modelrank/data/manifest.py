@@ -38,8 +38,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
             frame = pd.read_parquet(path)
         except ImportError:
-            raise ConfigError(f"reading {path.name} needs pandas and pyarrow: "
-                              "pip install pandas pyarrow") from None
+            raise ConfigError(
+                f"reading {path.name} needs pandas and pyarrow: pip install pandas pyarrow"
+            ) from None
         return [{str(k): str(v) for k, v in row.items()} for row in frame.to_dict("records")]
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -50,12 +51,15 @@ def _column(header: list[str], names: tuple[str, ...], what: str, path: Path) ->
     for n in names:
         if n in low:
             return low[n]
-    raise DatasetUnavailableError(f"manifest {str(path)!r} has no {what} column (one of "
-                                  f"{', '.join(names)}); its columns: {', '.join(header) or 'none'}")
+    raise DatasetUnavailableError(
+        f"manifest {str(path)!r} has no {what} column (one of "
+        f"{', '.join(names)}); its columns: {', '.join(header) or 'none'}"
+    )
 
 
-def load_manifest(path: str | Path, split: str | None = None, per_class: int | None = None,
-                  seed: int = 0):
+def load_manifest(
+    path: str | Path, split: str | None = None, per_class: int | None = None, seed: int = 0
+):
     """The images a manifest lists (see the module), as a :class:`~modelrank.data.TargetData`.
 
     Raises DatasetUnavailableError for a manifest without the needed columns, a split it does
@@ -76,11 +80,14 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
         elif split in splits:
             rows = [r for r in rows if r[scol] == split]
         else:
-            raise DatasetUnavailableError(f"manifest {str(p)!r} has splits {', '.join(splits)}, "
-                                          f"not {split!r}")
+            raise DatasetUnavailableError(
+                f"manifest {str(p)!r} has splits {', '.join(splits)}, not {split!r}"
+            )
     elif split not in (None, "all", "train"):
-        raise DatasetUnavailableError(f"manifest {str(p)!r} has no split column, so it has no "
-                                      f"{split!r} split; the split 'all' takes every image")
+        raise DatasetUnavailableError(
+            f"manifest {str(p)!r} has no split column, so it has no "
+            f"{split!r} split; the split 'all' takes every image"
+        )
     else:
         split = "all"
     classes = sorted({r[lcol] for r in rows})
@@ -90,14 +97,26 @@ def load_manifest(path: str | Path, split: str | None = None, per_class: int | N
         f = Path(r[pcol]).expanduser()
         f = f if f.is_absolute() else p.parent / f
         if not f.is_file():
-            raise DatasetUnavailableError(f"manifest {str(p)!r} lists {r[pcol]!r}, which does not "
-                                          "exist")
+            raise DatasetUnavailableError(
+                f"manifest {str(p)!r} lists {r[pcol]!r}, which does not exist"
+            )
         listed.append((index[r[lcol]], f))
     listed.sort(key=lambda t: (t[0], t[1]))
     odd = [str(f) for _, f in listed if f.suffix.lower() not in IMAGE_SUFFIXES]
     files, labels, skipped = readable_files(
         [(y, f) for y, f in listed if f.suffix.lower() in IMAGE_SUFFIXES],
-        f"listed in {str(p)!r}", skipped=odd)
-    return finish_target(str(path), split, file_images(files),
-                   np.asarray(labels, np.int64), classes, per_class, seed,
-                   f"manifest:{p.resolve()}", skipped, files=files)
+        f"listed in {str(p)!r}",
+        skipped=odd,
+    )
+    return finish_target(
+        str(path),
+        split,
+        file_images(files),
+        np.asarray(labels, np.int64),
+        classes,
+        per_class,
+        seed,
+        f"manifest:{p.resolve()}",
+        skipped,
+        files=files,
+    )

@@ -18,7 +18,6 @@ from PIL import Image
 
 from modelrank.errors import DatasetUnavailableError, ParameterError
 
-
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
@@ -153,11 +152,16 @@ def sample_per_class(labels: np.ndarray, per_class: int | None, seed: int) -> np
     labels = np.asarray(labels)
     if per_class is None:
         return np.arange(labels.shape[0])
-    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) \
-            or not 1 <= per_class <= MAX_PER_CLASS:
+    if (
+        isinstance(per_class, bool)
+        or not isinstance(per_class, (int, np.integer))
+        or not 1 <= per_class <= MAX_PER_CLASS
+    ):
         raise ParameterError(
-            "per_class", f"must be a whole number from 1 to {MAX_PER_CLASS:,} (or none: every "
-            f"image), got {per_class!r}")
+            "per_class",
+            f"must be a whole number from 1 to {MAX_PER_CLASS:,} (or none: every "
+            f"image), got {per_class!r}",
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError("seed", f"must be a whole number of at least 0, got {seed!r}")
     rng = np.random.default_rng(seed)
@@ -168,8 +172,19 @@ def sample_per_class(labels: np.ndarray, per_class: int | None, seed: int) -> np
     return np.sort(np.concatenate(keep))
 
 
-def finish_target(name, split, images_full, labels_full, class_names, per_class, seed, source,
-            skipped=(), min_per_class: int = 2, files: Sequence[Path] | None = None) -> TargetData:
+def finish_target(
+    name,
+    split,
+    images_full,
+    labels_full,
+    class_names,
+    per_class,
+    seed,
+    source,
+    skipped=(),
+    min_per_class: int = 2,
+    files: Sequence[Path] | None = None,
+) -> TargetData:
     labels_full = np.asarray(labels_full, np.int64)
     counts = np.bincount(labels_full, minlength=len(class_names))
     empty = [class_names[i] for i in np.flatnonzero(counts == 0)]
@@ -189,8 +204,19 @@ def finish_target(name, split, images_full, labels_full, class_names, per_class,
         )
     images = LazyImages(len(idx), lambda i: images_full[int(idx[i])])
     content = "" if files is None else _files_digest([files[int(i)] for i in idx])
-    return TargetData(name, split, images, labels, list(class_names), per_class, seed, idx,
-                      source, list(skipped), content)
+    return TargetData(
+        name,
+        split,
+        images,
+        labels,
+        list(class_names),
+        per_class,
+        seed,
+        idx,
+        source,
+        list(skipped),
+        content,
+    )
 
 
 def _files_digest(files: Sequence[Path]) -> str:
@@ -235,8 +261,9 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def readable_files(candidates: Sequence[tuple[int, Path]], where: str,
-                   skipped: Sequence[str] = ()) -> tuple[list[Path], list[int], list[str]]:
+def readable_files(
+    candidates: Sequence[tuple[int, Path]], where: str, skipped: Sequence[str] = ()
+) -> tuple[list[Path], list[int], list[str]]:
     """(files, labels, skipped) of (label, file) candidates: unreadable files are left out, and
     one warning names them (with the already ``skipped`` ones) as found ``where``."""
     files, labels, skipped = [], [], list(skipped)
@@ -248,13 +275,16 @@ def readable_files(candidates: Sequence[tuple[int, Path]], where: str,
             skipped.append(str(f))
     if skipped:
         more = f" and {len(skipped) - 1} more" if len(skipped) > 1 else ""
-        warnings.warn(f"skipped {len(skipped)} unreadable image file(s) {where}: "
-                      f"{skipped[0]}{more}", stacklevel=3)
+        warnings.warn(
+            f"skipped {len(skipped)} unreadable image file(s) {where}: {skipped[0]}{more}",
+            stacklevel=3,
+        )
     return files, labels, skipped
 
 
 def file_images(files: Sequence[Path]) -> "LazyImages":
     """The images of ``files`` as RGB, opened when first read."""
+
     def load(i: int) -> Image.Image:
         with Image.open(files[i]) as im:
             return to_rgb(im)

@@ -36,7 +36,7 @@ def _attr(name):
 
 
 def _classes(ds) -> list[str]:
-    return [str(c) for c in getattr(ds, "classes")]
+    return [str(c) for c in ds.classes]
 
 
 def _pcam_labels(ds) -> np.ndarray:
@@ -50,8 +50,10 @@ def _sample_labels(ds) -> np.ndarray:
     files carry no labels (FER-2013's original test.csv)."""
     labels = [t for _, t in ds._samples]
     if any(t is None for t in labels):
-        raise DatasetUnavailableError(f"{type(ds).__name__}: these files carry no labels for "
-                                      "this split; use the file with labels (fer2013.csv)")
+        raise DatasetUnavailableError(
+            f"{type(ds).__name__}: these files carry no labels for "
+            "this split; use the file with labels (fer2013.csv)"
+        )
     return np.asarray(labels, np.int64)
 
 
@@ -64,93 +66,215 @@ def _voc_labels(ds) -> np.ndarray:
 
     out = []
     for i in range(len(ds)):
-        ann = ds.parse_voc_xml(__import__("xml.etree.ElementTree", fromlist=["parse"]).parse(
-            ds.annotations[i]).getroot())["annotation"]
+        ann = ds.parse_voc_xml(
+            __import__("xml.etree.ElementTree", fromlist=["parse"])
+            .parse(ds.annotations[i])
+            .getroot()
+        )["annotation"]
         objs = ann["object"] if isinstance(ann["object"], list) else [ann["object"]]
+
         def area(o):
             b = o["bndbox"]
             return (float(b["xmax"]) - float(b["xmin"])) * (float(b["ymax"]) - float(b["ymin"]))
+
         out.append(VOC_CLASSES.index(max(objs, key=area)["name"]))
     return np.asarray(out, np.int64)
 
 
-VOC_CLASSES = ["aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
-               "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
-               "sheep", "sofa", "train", "tvmonitor"]
+VOC_CLASSES = [
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+]
 
 TORCHVISION_SETS: dict[str, TVSpec] = {
-    "flowers102": TVSpec("Flowers102", ("train", "val", "test"), "Oxford 102 Flowers",
-                         lambda s: {"split": s}, _attr("_labels"),
-                         lambda ds: [str(i) for i in range(102)]),
-    "cifar10": TVSpec("CIFAR10", ("train", "test"), "CIFAR-10", lambda s: {"train": s == "train"},
-                      _attr("targets"), _classes),
-    "cifar100": TVSpec("CIFAR100", ("train", "test"), "CIFAR-100",
-                       lambda s: {"train": s == "train"}, _attr("targets"), _classes),
-    "dtd": TVSpec("DTD", ("train", "val", "test"), "Describable Textures (partition 1)",
-                  lambda s: {"split": s, "partition": 1}, _attr("_labels"), _classes),
-    "pets": TVSpec("OxfordIIITPet", ("trainval", "test"), "Oxford-IIIT Pets",
-                   lambda s: {"split": s, "target_types": "category"}, _attr("_labels"), _classes),
-    "aircraft": TVSpec("FGVCAircraft", ("train", "val", "trainval", "test"),
-                       "FGVC Aircraft (variants)",
-                       lambda s: {"split": s, "annotation_level": "variant"}, _attr("_labels"),
-                       _classes),
-    "cars": TVSpec("StanfordCars", ("train", "test"), "Stanford Cars (manual download)",
-                   lambda s: {"split": s}, lambda ds: np.asarray([t for _, t in ds._samples]),
-                   _classes, manual="Stanford Cars cannot be downloaded automatically any more; "
-                                    "place it under {root}/stanford_cars as torchvision's "
-                                    "StanfordCars expects"),
-    "food101": TVSpec("Food101", ("train", "test"), "Food-101", lambda s: {"split": s},
-                      _attr("_labels"), _classes),
-    "caltech101": TVSpec("Caltech101", ("all", "train", "test"),
-                         "Caltech-101 (train: 30 per class, seed 0; test: the rest)",
-                         lambda s: {"target_type": "category"}, _attr("y"),
-                         lambda ds: list(ds.categories)),
-    "sun397": TVSpec("SUN397", ("all", "train", "test"),
-                     "SUN397 (train/test: half of each class, seed 0)",
-                     lambda s: {}, _attr("_labels"), _classes),
-    "stl10": TVSpec("STL10", ("train", "test"), "STL-10", lambda s: {"split": s},
-                    _attr("labels"), _classes),
-    "svhn": TVSpec("SVHN", ("train", "test", "extra"), "Street View House Numbers (cropped digits)",
-                   lambda s: {"split": s}, _attr("labels"), lambda ds: [str(i) for i in range(10)]),
-    "gtsrb": TVSpec("GTSRB", ("train", "test"), "German Traffic Sign Recognition, 43 classes",
-                    lambda s: {"split": s}, lambda ds: np.asarray([t for _, t in ds._samples]),
-                    lambda ds: [str(i) for i in range(43)]),
-    "eurosat": TVSpec("EuroSAT", ("all", "train", "test"),
-                      "EuroSAT RGB land use, 10 classes (train: 80 % of each class, seed 0)",
-                      lambda s: {}, _attr("targets"), _classes),
-    "pcam": TVSpec("PCAM", ("train", "val", "test"),
-                   "PatchCamelyon: 96-px lymph-node patches, metastatic tissue or not (needs h5py)",
-                   lambda s: {"split": s}, _pcam_labels, lambda ds: ["no tumour", "tumour"]),
-    "country211": TVSpec("Country211", ("train", "valid", "test"),
-                         "Country211: the country a photo was taken in, 211 classes",
-                         lambda s: {"split": s}, _attr("targets"), _classes),
-    "fer2013": TVSpec("FER2013", ("train", "test"),
-                      "FER-2013 facial expressions, 48-px grey faces, 7 classes (manual download)",
-                      lambda s: {"split": s}, _sample_labels, lambda ds: list(FER_CLASSES),
-                      manual="FER-2013 is on Kaggle only (challenges-in-representation-learning-"
-                             "facial-expression-recognition-challenge); put fer2013.csv in "
-                             "{root}/fer2013"),
-    "imagenette": TVSpec("Imagenette", ("train", "val"),
-                         "Imagenette: 10 easy ImageNet classes (the 320-px version)",
-                         lambda s: {"split": s, "size": "320px"}, _sample_labels,
-                         lambda ds: [c[0] if isinstance(c, tuple) else str(c) for c in ds.classes]),
-    "voc2007": TVSpec("VOCDetection", ("train", "val", "trainval", "test"),
-                      "PASCAL VOC 2007 as classification (largest object's class)",
-                      lambda s: {"year": "2007", "image_set": s}, _voc_labels,
-                      lambda ds: list(VOC_CLASSES)),
+    "flowers102": TVSpec(
+        "Flowers102",
+        ("train", "val", "test"),
+        "Oxford 102 Flowers",
+        lambda s: {"split": s},
+        _attr("_labels"),
+        lambda ds: [str(i) for i in range(102)],
+    ),
+    "cifar10": TVSpec(
+        "CIFAR10",
+        ("train", "test"),
+        "CIFAR-10",
+        lambda s: {"train": s == "train"},
+        _attr("targets"),
+        _classes,
+    ),
+    "cifar100": TVSpec(
+        "CIFAR100",
+        ("train", "test"),
+        "CIFAR-100",
+        lambda s: {"train": s == "train"},
+        _attr("targets"),
+        _classes,
+    ),
+    "dtd": TVSpec(
+        "DTD",
+        ("train", "val", "test"),
+        "Describable Textures (partition 1)",
+        lambda s: {"split": s, "partition": 1},
+        _attr("_labels"),
+        _classes,
+    ),
+    "pets": TVSpec(
+        "OxfordIIITPet",
+        ("trainval", "test"),
+        "Oxford-IIIT Pets",
+        lambda s: {"split": s, "target_types": "category"},
+        _attr("_labels"),
+        _classes,
+    ),
+    "aircraft": TVSpec(
+        "FGVCAircraft",
+        ("train", "val", "trainval", "test"),
+        "FGVC Aircraft (variants)",
+        lambda s: {"split": s, "annotation_level": "variant"},
+        _attr("_labels"),
+        _classes,
+    ),
+    "cars": TVSpec(
+        "StanfordCars",
+        ("train", "test"),
+        "Stanford Cars (manual download)",
+        lambda s: {"split": s},
+        lambda ds: np.asarray([t for _, t in ds._samples]),
+        _classes,
+        manual="Stanford Cars cannot be downloaded automatically any more; "
+        "place it under {root}/stanford_cars as torchvision's "
+        "StanfordCars expects",
+    ),
+    "food101": TVSpec(
+        "Food101", ("train", "test"), "Food-101", lambda s: {"split": s}, _attr("_labels"), _classes
+    ),
+    "caltech101": TVSpec(
+        "Caltech101",
+        ("all", "train", "test"),
+        "Caltech-101 (train: 30 per class, seed 0; test: the rest)",
+        lambda s: {"target_type": "category"},
+        _attr("y"),
+        lambda ds: list(ds.categories),
+    ),
+    "sun397": TVSpec(
+        "SUN397",
+        ("all", "train", "test"),
+        "SUN397 (train/test: half of each class, seed 0)",
+        lambda s: {},
+        _attr("_labels"),
+        _classes,
+    ),
+    "stl10": TVSpec(
+        "STL10", ("train", "test"), "STL-10", lambda s: {"split": s}, _attr("labels"), _classes
+    ),
+    "svhn": TVSpec(
+        "SVHN",
+        ("train", "test", "extra"),
+        "Street View House Numbers (cropped digits)",
+        lambda s: {"split": s},
+        _attr("labels"),
+        lambda ds: [str(i) for i in range(10)],
+    ),
+    "gtsrb": TVSpec(
+        "GTSRB",
+        ("train", "test"),
+        "German Traffic Sign Recognition, 43 classes",
+        lambda s: {"split": s},
+        lambda ds: np.asarray([t for _, t in ds._samples]),
+        lambda ds: [str(i) for i in range(43)],
+    ),
+    "eurosat": TVSpec(
+        "EuroSAT",
+        ("all", "train", "test"),
+        "EuroSAT RGB land use, 10 classes (train: 80 % of each class, seed 0)",
+        lambda s: {},
+        _attr("targets"),
+        _classes,
+    ),
+    "pcam": TVSpec(
+        "PCAM",
+        ("train", "val", "test"),
+        "PatchCamelyon: 96-px lymph-node patches, metastatic tissue or not (needs h5py)",
+        lambda s: {"split": s},
+        _pcam_labels,
+        lambda ds: ["no tumour", "tumour"],
+    ),
+    "country211": TVSpec(
+        "Country211",
+        ("train", "valid", "test"),
+        "Country211: the country a photo was taken in, 211 classes",
+        lambda s: {"split": s},
+        _attr("targets"),
+        _classes,
+    ),
+    "fer2013": TVSpec(
+        "FER2013",
+        ("train", "test"),
+        "FER-2013 facial expressions, 48-px grey faces, 7 classes (manual download)",
+        lambda s: {"split": s},
+        _sample_labels,
+        lambda ds: list(FER_CLASSES),
+        manual="FER-2013 is on Kaggle only (challenges-in-representation-learning-"
+        "facial-expression-recognition-challenge); put fer2013.csv in "
+        "{root}/fer2013",
+    ),
+    "imagenette": TVSpec(
+        "Imagenette",
+        ("train", "val"),
+        "Imagenette: 10 easy ImageNet classes (the 320-px version)",
+        lambda s: {"split": s, "size": "320px"},
+        _sample_labels,
+        lambda ds: [c[0] if isinstance(c, tuple) else str(c) for c in ds.classes],
+    ),
+    "voc2007": TVSpec(
+        "VOCDetection",
+        ("train", "val", "trainval", "test"),
+        "PASCAL VOC 2007 as classification (largest object's class)",
+        lambda s: {"year": "2007", "image_set": s},
+        _voc_labels,
+        lambda ds: list(VOC_CLASSES),
+    ),
 }
 
-ALIASES = {"flowers": "flowers102", "oxford_pets": "pets", "oxfordiiitpet": "pets",
-           "fgvc_aircraft": "aircraft", "stanford_cars": "cars", "food": "food101",
-           "caltech": "caltech101", "sun": "sun397", "voc": "voc2007"}
+ALIASES = {
+    "flowers": "flowers102",
+    "oxford_pets": "pets",
+    "oxfordiiitpet": "pets",
+    "fgvc_aircraft": "aircraft",
+    "stanford_cars": "cars",
+    "food": "food101",
+    "caltech": "caltech101",
+    "sun": "sun397",
+    "voc": "voc2007",
+}
 
 
 #: Sets without an official split: (train images per class, or None and the train share).
 FIXED_SPLITS = {"caltech101": (30, 0.5), "sun397": (None, 0.5), "eurosat": (None, 0.8)}
 
 
-def _fixed_split(labels: np.ndarray, split: str, train_per_class: int | None,
-                 train_share: float = 0.5) -> np.ndarray:
+def _fixed_split(
+    labels: np.ndarray, split: str, train_per_class: int | None, train_share: float = 0.5
+) -> np.ndarray:
     """Indices of a seeded per-class split: ``train_per_class`` images of each class (or
     ``train_share`` of them) for "train", the rest for "test", everything for "all"."""
     if split == "all":
@@ -171,18 +295,24 @@ def _construct(spec: TVSpec, root: Path, split: str, download: bool, name: str):
     cls = getattr(tvd, spec.cls)
     kwargs = spec.kwargs(split)
     try:
-        return cls(root=str(root), **kwargs) if spec.manual else \
-            cls(root=str(root), download=False, **kwargs)
+        return (
+            cls(root=str(root), **kwargs)
+            if spec.manual
+            else cls(root=str(root), download=False, **kwargs)
+        )
     except (RuntimeError, FileNotFoundError, OSError) as exc:
         if "h5py" in str(exc):
             raise DatasetUnavailableError(f"{name} needs h5py: pip install h5py") from None
     if spec.manual:
         raise DatasetUnavailableError(f"{name} is not in {root}: " + spec.manual.format(root=root))
-    args = ", ".join([f"root={str(root)!r}"] + [f"{k}={v!r}" for k, v in kwargs.items()]
-                     + ["download=True"])
-    remedy = (f"Where there is internet, run torchvision.datasets.{spec.cls}({args}) and copy "
-              f"{root} here with the files it wrote, in the same layout; or set MODELRANK_DATA "
-              "to a directory that has them")
+    args = ", ".join(
+        [f"root={str(root)!r}"] + [f"{k}={v!r}" for k, v in kwargs.items()] + ["download=True"]
+    )
+    remedy = (
+        f"Where there is internet, run torchvision.datasets.{spec.cls}({args}) and copy "
+        f"{root} here with the files it wrote, in the same layout; or set MODELRANK_DATA "
+        "to a directory that has them"
+    )
     if not download:
         raise DatasetUnavailableError(f"{name} is not in {root} and downloading is off. {remedy}")
     from modelrank.downloading import download_attempt

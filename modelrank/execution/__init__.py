@@ -15,20 +15,50 @@ deterministic refusal) fails at once without retries. The other tasks go on eith
 from __future__ import annotations
 
 from modelrank.errors import ParameterError
-from modelrank.execution.base import (DEFAULT_RETRIES, EXECUTORS, Counts, Executor, OnCounts,
-                                      OnOutcome, Outcome, Shared, Task, one_line, times)
+from modelrank.execution.base import (
+    DEFAULT_RETRIES,
+    EXECUTORS,
+    Counts,
+    Executor,
+    OnCounts,
+    OnOutcome,
+    Outcome,
+    Shared,
+    Task,
+    one_line,
+    times,
+)
 from modelrank.execution.journaled import run_journaled, unit_journal
 from modelrank.execution.local import LocalExecutor
 
-__all__ = ["DEFAULT_RETRIES", "EXECUTORS", "Counts", "Executor", "LocalExecutor", "OnCounts",
-           "OnOutcome",
-           "Outcome", "Shared", "Task", "make_executor", "one_line", "run_journaled", "times",
-           "unit_journal"]
+__all__ = [
+    "DEFAULT_RETRIES",
+    "EXECUTORS",
+    "Counts",
+    "Executor",
+    "LocalExecutor",
+    "OnCounts",
+    "OnOutcome",
+    "Outcome",
+    "Shared",
+    "Task",
+    "make_executor",
+    "one_line",
+    "run_journaled",
+    "times",
+    "unit_journal",
+]
 
 
-def make_executor(name: str = "local", ray_address: str | None = None, workers: int | None = None,
-                  max_retries: int = DEFAULT_RETRIES, cpus_per_task: float = 1.0,
-                  gpus_per_task: float = 1.0, on_counts: OnCounts | None = None) -> Executor:
+def make_executor(
+    name: str = "local",
+    ray_address: str | None = None,
+    workers: int | None = None,
+    max_retries: int = DEFAULT_RETRIES,
+    cpus_per_task: float = 1.0,
+    gpus_per_task: float = 1.0,
+    on_counts: OnCounts | None = None,
+) -> Executor:
     """An executor by name: "local" (this process) or "ray".
 
     Args:
@@ -43,13 +73,24 @@ def make_executor(name: str = "local", ray_address: str | None = None, workers: 
         if ray_address is not None:
             raise ParameterError("ray_address", "needs the ray executor")
         if workers is not None:
-            raise ParameterError("workers", "needs the ray executor (it sizes a local Ray instance)")
-        return LocalExecutor(max_retries=max_retries, on_counts=on_counts,
-                             cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
+            raise ParameterError(
+                "workers", "needs the ray executor (it sizes a local Ray instance)"
+            )
+        return LocalExecutor(
+            max_retries=max_retries,
+            on_counts=on_counts,
+            cpus_per_task=cpus_per_task,
+            gpus_per_task=gpus_per_task,
+        )
     if name == "ray":
         from modelrank.execution.ray_executor import RayExecutor
 
-        return RayExecutor(max_retries=max_retries, on_counts=on_counts,
-                           cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task,
-                           address=ray_address, workers=workers)
+        return RayExecutor(
+            max_retries=max_retries,
+            on_counts=on_counts,
+            cpus_per_task=cpus_per_task,
+            gpus_per_task=gpus_per_task,
+            address=ray_address,
+            workers=workers,
+        )
     raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}, got {name!r}")

@@ -105,8 +105,10 @@ class Executor:
             raise ParameterError("cpus_per_task", f"must be positive, got {self.cpus_per_task}")
         g = self.gpus_per_task
         if not (0 < g <= 1 or (g > 1 and g == int(g))):
-            raise ParameterError("gpus_per_task", "must be a fraction in (0, 1] or a whole number, "
-                                 f"got {self.gpus_per_task}")
+            raise ParameterError(
+                "gpus_per_task",
+                f"must be a fraction in (0, 1] or a whole number, got {self.gpus_per_task}",
+            )
 
     def run(self, tasks: Iterable[Task], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         """Run ``tasks`` (and any follow-ups ``on_outcome`` returns) to completion.

@@ -19,10 +19,15 @@ def unit_journal(cache_dir: str | Path | None) -> Journal:
     return Journal((Path(cache_dir) if cache_dir is not None else cache_root()) / "units")
 
 
-def run_journaled(tasks: Sequence[Task], *, journal: Journal, executor: Executor | None = None,
-                  expect: type | None = None,
-                  keep: Callable[[Any], bool] = lambda value: True,
-                  on_outcome: Callable[[Outcome], None] | None = None) -> dict[str, Outcome]:
+def run_journaled(
+    tasks: Sequence[Task],
+    *,
+    journal: Journal,
+    executor: Executor | None = None,
+    expect: type | None = None,
+    keep: Callable[[Any], bool] = lambda value: True,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> dict[str, Outcome]:
     """Run ``tasks`` whose results are not in ``journal`` yet; {task key: Outcome} for all.
 
     A result read back from the journal is an Outcome with ``attempts=0`` (nothing ran). A task

@@ -43,7 +43,10 @@ class LocalExecutor(Executor):
                     return Outcome(task, error=str(exc), attempts=attempt)
                 except Exception as exc:  # noqa: BLE001 - any task failure is an outcome
                     if attempt > self.max_retries:
-                        return Outcome(task, error=f"failed {times(attempt)}; last: {one_line(exc)}",
-                                       attempts=attempt)
+                        return Outcome(
+                            task,
+                            error=f"failed {times(attempt)}; last: {one_line(exc)}",
+                            attempts=attempt,
+                        )
         finally:
             self.counts.running = 0

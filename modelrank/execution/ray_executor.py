@@ -19,8 +19,11 @@ from modelrank.errors import ConfigError, ModelrankError, ParameterError
 from modelrank.execution.base import Executor, Outcome, Shared, Task, one_line, times
 
 #: Driver environment variables forwarded to the workers of a remote cluster.
-FORWARDED_ENV = ("MODELRANK_OFFLINE", "MODELRANK_CPU_TUNING",
-                 "GOMP_SPINCOUNT")  # the last set by cpu_runtime.configure (or the user)
+FORWARDED_ENV = (
+    "MODELRANK_OFFLINE",
+    "MODELRANK_CPU_TUNING",
+    "GOMP_SPINCOUNT",
+)  # the last set by cpu_runtime.configure (or the user)
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
@@ -29,8 +32,9 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
     hostport = address.split("://", 1)[-1]
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ParameterError("ray_address", "must be 'auto', 'host:port' or 'ray://host:port', "
-                             f"got {address!r}")
+        raise ParameterError(
+            "ray_address", f"must be 'auto', 'host:port' or 'ray://host:port', got {address!r}"
+        )
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
@@ -115,8 +119,10 @@ class RayExecutor(Executor):
         if self.workers is not None and self.workers < 1:
             raise ParameterError("workers", f"must be at least 1, got {self.workers}")
         if self.workers is not None and self.address is not None:
-            raise ParameterError("workers", "sizes a local Ray instance; a cluster at a Ray "
-                                 "address has the workers it has")
+            raise ParameterError(
+                "workers",
+                "sizes a local Ray instance; a cluster at a Ray address has the workers it has",
+            )
         self._owns = False
         self._board = None
         self._inflight: dict[Any, Task] = {}
@@ -133,8 +139,12 @@ class RayExecutor(Executor):
         cpu_runtime.configure()  # local workers inherit the driver's GOMP_SPINCOUNT
         self._owns = not ray.is_initialized()
         if self._owns:
-            kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                  "logging_level": logging.ERROR, "configure_logging": True}
+            kw: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.ERROR,
+                "configure_logging": True,
+            }
             if self.address is None:
                 kw["num_cpus"] = self.workers
             else:
@@ -144,7 +154,9 @@ class RayExecutor(Executor):
                 ray.init(address=self.address, **kw)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = self.address or "a local instance"
-                raise ConfigError(f"cannot start or reach Ray at {where}: {one_line(exc)}") from None
+                raise ConfigError(
+                    f"cannot start or reach Ray at {where}: {one_line(exc)}"
+                ) from None
         self._remote = ray.remote(_run_task)
         self._board = ray.remote(num_cpus=0)(_Board).remote()
 
@@ -157,9 +169,13 @@ class RayExecutor(Executor):
         if self._board is None:
             return {**super().describe(), "address": self.address or "local", "connected": False}
         res = self.resources()
-        return {**super().describe(), "address": self.address or "local",
-                "cluster_cpus": res.get("CPU", 0.0), "cluster_gpus": res.get("GPU", 0.0),
-                "nodes": len([n for n in self._ray.nodes() if n.get("Alive")])}
+        return {
+            **super().describe(),
+            "address": self.address or "local",
+            "cluster_cpus": res.get("CPU", 0.0),
+            "cluster_gpus": res.get("GPU", 0.0),
+            "nodes": len([n for n in self._ray.nodes() if n.get("Alive")]),
+        }
 
     def gpus_available(self) -> bool:
         return self.resources().get("GPU", 0.0) > 0
@@ -200,8 +216,11 @@ class RayExecutor(Executor):
             if device == "cuda":
                 gpus = max(gpus, self.gpus_per_task)
             ref = self._remote.options(
-                num_cpus=t.num_cpus, num_gpus=gpus, max_retries=self.max_retries,
-                retry_exceptions=True, name=t.label[:100],
+                num_cpus=t.num_cpus,
+                num_gpus=gpus,
+                max_retries=self.max_retries,
+                retry_exceptions=True,
+                name=t.label[:100],
             ).remote(t.fn, t.key, max(1, int(t.num_cpus)), self._board, device, *args)
             self._inflight[ref] = t
 
@@ -217,8 +236,9 @@ class RayExecutor(Executor):
         active = self._ray.get(self._board.running_keys.remote())
         refs = list(self._inflight)
         finished = set(self._ray.wait(refs, num_returns=len(refs), timeout=0)[0]) if refs else set()
-        running = sum(1 for ref, t in self._inflight.items()
-                      if t.key in active and ref not in finished)
+        running = sum(
+            1 for ref, t in self._inflight.items() if t.key in active and ref not in finished
+        )
         if running != self.counts.running:
             self.counts.running = running
             if emit:
@@ -239,12 +259,18 @@ class RayExecutor(Executor):
             value = ray.get(ref)
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if getattr(exc, "cause", None) is not None else exc
-            return Outcome(task, error=f"failed {times(attempts)}; last: {one_line(cause)}",
-                           attempts=attempts)
+            return Outcome(
+                task, error=f"failed {times(attempts)}; last: {one_line(cause)}", attempts=attempts
+            )
         except ray.exceptions.RayError as exc:
-            return Outcome(task, error=(f"its worker died {times(attempts)} (killed, or out of "
-                                        f"memory); last: {one_line(exc)}"),
-                           attempts=attempts)
+            return Outcome(
+                task,
+                error=(
+                    f"its worker died {times(attempts)} (killed, or out of "
+                    f"memory); last: {one_line(exc)}"
+                ),
+                attempts=attempts,
+            )
         if isinstance(value, _Refused):
             return Outcome(task, error=value.message, attempts=attempts)
         return Outcome(task, value, attempts=attempts)

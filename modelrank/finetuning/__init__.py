@@ -23,8 +23,14 @@ and :mod:`~modelrank.finetuning.evaluation` (:func:`evaluate`, :func:`evaluate_t
 """
 
 from modelrank.accuracy import MEAN_PER_CLASS, accuracy, accuracy_kind
-from modelrank.finetuning.config import (BUDGETS, CPU_BUDGET, PROTOCOL_VERSION, PUBLISHED,
-                                         FinetuneConfig, budget_config)
+from modelrank.finetuning.config import (
+    BUDGETS,
+    CPU_BUDGET,
+    PROTOCOL_VERSION,
+    PUBLISHED,
+    FinetuneConfig,
+    budget_config,
+)
 from modelrank.finetuning.evaluation import evaluate, evaluate_targets
 from modelrank.finetuning.job import FinetuneJob, finetune
 from modelrank.finetuning.linear import linear_key, linear_probe, linear_unit
@@ -33,8 +39,32 @@ from modelrank.finetuning.runlog import RUN_KEY_LENGTH, RunLog, runs_root
 from modelrank.finetuning.splits import load_splits
 from modelrank.finetuning.training import FinetuneNet, finetune_run, training_path_digest
 
-__all__ = ["BUDGETS", "CPU_BUDGET", "MEAN_PER_CLASS", "PROTOCOL_VERSION", "PUBLISHED", "RUN_KEY_LENGTH",
-           "STEPS", "EvalResult", "Evaluation", "FinetuneConfig", "FinetuneJob", "FinetuneNet",
-           "RunLog", "accuracy", "accuracy_kind", "budget_config", "evaluate", "evaluate_targets",
-           "finetune", "finetune_run", "linear_key", "linear_probe", "linear_unit", "load_splits",
-           "runs_label", "runs_root", "training_path_digest"]
+__all__ = [
+    "BUDGETS",
+    "CPU_BUDGET",
+    "MEAN_PER_CLASS",
+    "PROTOCOL_VERSION",
+    "PUBLISHED",
+    "RUN_KEY_LENGTH",
+    "STEPS",
+    "EvalResult",
+    "Evaluation",
+    "FinetuneConfig",
+    "FinetuneJob",
+    "FinetuneNet",
+    "RunLog",
+    "accuracy",
+    "accuracy_kind",
+    "budget_config",
+    "evaluate",
+    "evaluate_targets",
+    "finetune",
+    "finetune_run",
+    "linear_key",
+    "linear_probe",
+    "linear_unit",
+    "load_splits",
+    "runs_label",
+    "runs_root",
+    "training_path_digest",
+]

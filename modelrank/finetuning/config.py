@@ -7,7 +7,6 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-
 from modelrank.checks import check_whole_number
 from modelrank.errors import ConfigError, ParameterError
 
@@ -75,11 +74,17 @@ class FinetuneConfig:
             if not values:
                 raise ConfigError(f"FinetuneConfig.{name} must not be empty")
             for v in values:
-                ok = (isinstance(v, (int, float)) and not isinstance(v, bool)
-                      and math.isfinite(v) and (v > 0 if positive else v >= 0))
+                ok = (
+                    isinstance(v, (int, float))
+                    and not isinstance(v, bool)
+                    and math.isfinite(v)
+                    and (v > 0 if positive else v >= 0)
+                )
                 if not ok:
-                    raise ConfigError(f"FinetuneConfig.{name} must hold finite numbers "
-                                      f"{'> 0' if positive else '≥ 0'}, got {v!r}")
+                    raise ConfigError(
+                        f"FinetuneConfig.{name} must hold finite numbers "
+                        f"{'> 0' if positive else '≥ 0'}, got {v!r}"
+                    )
 
         numbers("lrs", self.lrs, positive=True)
         numbers("ws", self.ws, positive=False)
@@ -94,8 +99,10 @@ class FinetuneConfig:
         if self.sample_seed is not None:
             check_whole_number("sample_seed", self.sample_seed, least=0)
         if not (isinstance(self.val_fraction, (int, float)) and 0 < self.val_fraction < 1):
-            raise ConfigError(f"FinetuneConfig.val_fraction must lie strictly between 0 and 1, "
-                              f"got {self.val_fraction!r}")
+            raise ConfigError(
+                f"FinetuneConfig.val_fraction must lie strictly between 0 and 1, "
+                f"got {self.val_fraction!r}"
+            )
 
     def grid(self) -> list[tuple[float, float]]:
         return [(lr, w) for lr in self.lrs for w in self.ws]
@@ -119,9 +126,14 @@ CPU_BUDGET = FinetuneConfig(lrs=(0.01, 0.001), ws=(0.0,), steps=60, batch_size=3
 BUDGETS = {"published": PUBLISHED, "cpu": CPU_BUDGET}
 
 
-def budget_config(budget: str | FinetuneConfig = "cpu", *, steps: int | None = None,
-                  image_size: int | None = None, amp: bool = False,
-                  channels_last: bool = False) -> FinetuneConfig:
+def budget_config(
+    budget: str | FinetuneConfig = "cpu",
+    *,
+    steps: int | None = None,
+    image_size: int | None = None,
+    amp: bool = False,
+    channels_last: bool = False,
+) -> FinetuneConfig:
     """A named budget (:data:`BUDGETS`) or a config, with these changes: ``steps`` (≥ 1) and
     ``image_size`` (pixels, ≥ 8) replace the budget's when given; ``amp`` and ``channels_last``
     turn those on."""

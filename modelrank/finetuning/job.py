@@ -7,19 +7,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-
 from modelrank import cpu_runtime
+from modelrank.accuracy import accuracy_kind
 from modelrank.digest import digest
 from modelrank.errors import ModelrankError, WeightsUnavailableError
-from modelrank.progress import OnProgress, tell
-from modelrank.zoo_entry import Preprocess, ZooEntry
-from modelrank.accuracy import accuracy_kind
-from modelrank.finetuning.config import PROTOCOL_VERSION, FinetuneConfig
+from modelrank.finetuning.config import CPU_BUDGET, PROTOCOL_VERSION, FinetuneConfig
 from modelrank.finetuning.results import EvalResult, runs_label
 from modelrank.finetuning.runlog import RUN_KEY_LENGTH, RunLog, runs_root
 from modelrank.finetuning.splits import load_splits
-from modelrank.finetuning.config import CPU_BUDGET
 from modelrank.finetuning.training import finetune_run, training_path_digest
+from modelrank.progress import OnProgress, tell
+from modelrank.zoo_entry import Preprocess, ZooEntry
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
@@ -54,9 +52,15 @@ class FinetuneJob:
     finished run to the log, and submits a pair's retrain as soon as its grid is complete.
     """
 
-    def __init__(self, cfg: FinetuneConfig, device: str | None, executor: "Executor | None",
-                 on_progress: OnProgress | None = None,
-                 cache_dir: str | Path | None = None, measured: str | Path | None = None):
+    def __init__(
+        self,
+        cfg: FinetuneConfig,
+        device: str | None,
+        executor: "Executor | None",
+        on_progress: OnProgress | None = None,
+        cache_dir: str | Path | None = None,
+        measured: str | Path | None = None,
+    ):
         from modelrank.execution import LocalExecutor
 
         self.cfg, self.on_progress = cfg, on_progress
@@ -77,13 +81,21 @@ class FinetuneJob:
             # resolved by building the backbone here (which also needs its weights here).
             pre = entry.preprocess or build_backbone(entry, device="cpu").preprocess
             cfg = self.cfg
-            self._pre[entry.name] = pre if cfg.image_size is None else replace(
-                pre, size=cfg.image_size, resize=cfg.image_size)
+            self._pre[entry.name] = (
+                pre
+                if cfg.image_size is None
+                else replace(pre, size=cfg.image_size, resize=cfg.image_size)
+            )
         return self._pre[entry.name]
 
-    def add(self, entry: ZooEntry, dataset: str, per_class: int | None,
-            log: RunLog | None = None,
-            points: Sequence[tuple[float, float]] | None = None) -> None:
+    def add(
+        self,
+        entry: ZooEntry,
+        dataset: str,
+        per_class: int | None,
+        log: RunLog | None = None,
+        points: Sequence[tuple[float, float]] | None = None,
+    ) -> None:
         """Plan ``entry`` on ``dataset``; ``points``: the (lr, w) pairs it runs (default: the
         whole grid of the config). A run's key does not depend on ``points``, so a run made as
         part of the whole grid is reused when only its point is asked for, and vice versa."""
@@ -97,23 +109,46 @@ class FinetuneJob:
         sk = (dataset, per_class)
         if sk not in self._splits:
             data_seed = self.cfg.seed if self.cfg.sample_seed is None else self.cfg.sample_seed
-            sp = load_splits(dataset, per_class, data_seed, self.cfg.val_fraction,
-                         self.cfg.test_per_class)
+            sp = load_splits(
+                dataset, per_class, data_seed, self.cfg.val_fraction, self.cfg.test_per_class
+            )
             self._splits[sk] = (Shared(sp), sp)
         shared, (train, _, test, _) = self._splits[sk]
-        common = {"entry": entry.recipe(), "train": train.fingerprint(), "test": test.fingerprint(),
-                  "cfg": self.cfg.key_fields(), "pre": pre.as_dict(), "protocol": "full",
-                  "protocol_version": PROTOCOL_VERSION}
-        self.plans.append(_Plan(
-            entry, dataset, pre, shared,
-            log or RunLog(self.runs_dir / f"{entry.name}__{dataset}.jsonl",
-                          None if self.measured is None
-                          else self.measured / f"{entry.name}__{dataset}.jsonl"), common,
-            recipe={"train": train.recipe(), "test": test.recipe(), "config": self.cfg.key_fields(),
-                    "preprocess": pre.as_dict(), "device": self.device,
+        common = {
+            "entry": entry.recipe(),
+            "train": train.fingerprint(),
+            "test": test.fingerprint(),
+            "cfg": self.cfg.key_fields(),
+            "pre": pre.as_dict(),
+            "protocol": "full",
+            "protocol_version": PROTOCOL_VERSION,
+        }
+        self.plans.append(
+            _Plan(
+                entry,
+                dataset,
+                pre,
+                shared,
+                log
+                or RunLog(
+                    self.runs_dir / f"{entry.name}__{dataset}.jsonl",
+                    None
+                    if self.measured is None
+                    else self.measured / f"{entry.name}__{dataset}.jsonl",
+                ),
+                common,
+                recipe={
+                    "train": train.recipe(),
+                    "test": test.recipe(),
+                    "config": self.cfg.key_fields(),
+                    "preprocess": pre.as_dict(),
+                    "device": self.device,
                     "protocol_version": PROTOCOL_VERSION,
-                    "training_path": training_path_digest()},
-            points=list(points) if points is not None else self.cfg.grid()))
+                    "training_path": training_path_digest(),
+                },
+                points=list(points) if points is not None else self.cfg.grid(),
+            )
+        )
 
     def _total(self, plan: _Plan) -> int:
         return len(plan.points) + (1 if self.cfg.retrain else 0)
@@ -125,8 +160,15 @@ class FinetuneJob:
         if self.ex.in_process and self.on_progress is not None:
             args += (self.on_progress,)
         label = f"fine-tune {plan.entry.name} x {plan.dataset} {phase} lr={lr:g} w={w:g}"
-        return Task(plan.key(phase, lr, w), label, finetune_run, args,
-                    num_cpus=self.ex.cpus_per_task, device=self.device, context=(plan, phase, lr, w))
+        return Task(
+            plan.key(phase, lr, w),
+            label,
+            finetune_run,
+            args,
+            num_cpus=self.ex.cpus_per_task,
+            device=self.device,
+            context=(plan, phase, lr, w),
+        )
 
     def _progress(self, plan: _Plan, done: int | None = None) -> None:
         if done is None:
@@ -135,8 +177,7 @@ class FinetuneJob:
 
     def _after_grid(self, plan: _Plan) -> list:
         """The retrain task once the grid is complete (or nothing when it is logged / off)."""
-        if (not self.cfg.retrain or len(plan.grid) < len(plan.points) or plan.error
-                or plan.skipped):
+        if not self.cfg.retrain or len(plan.grid) < len(plan.points) or plan.error or plan.skipped:
             return []
         best = self._best(plan)
         key = plan.key("final", best["lr"], best["w"])
@@ -151,7 +192,9 @@ class FinetuneJob:
         grid = [plan.grid[g] for g in plan.points]
         return max(grid, key=lambda g: g["val_accuracy"])  # first of equals: grid order
 
-    def run(self) -> tuple[list[EvalResult], list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    def run(
+        self,
+    ) -> tuple[list[EvalResult], list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         """Run every missing unit. Returns (results, failures, skipped); the last two as
         (model, dataset, reason)."""
         tasks = []
@@ -194,24 +237,49 @@ class FinetuneJob:
                 continue
             best = self._best(plan)
             rec = plan.final if self.cfg.retrain else best
-            grid = [{"lr": lr, "w": w, "val_accuracy": plan.grid[(lr, w)]["val_accuracy"],
-                     "test_accuracy": plan.grid[(lr, w)].get("test_accuracy")}
-                    for lr, w in plan.points]
+            grid = [
+                {
+                    "lr": lr,
+                    "w": w,
+                    "val_accuracy": plan.grid[(lr, w)]["val_accuracy"],
+                    "test_accuracy": plan.grid[(lr, w)].get("test_accuracy"),
+                }
+                for lr, w in plan.points
+            ]
             self._progress(plan, self._total(plan))
-            results.append(EvalResult(plan.entry.name, plan.dataset, "full", rec["test_accuracy"],
-                                      accuracy_kind(plan.dataset),
-                                      {"lr": best["lr"], "w": best["w"]}, grid, plan.computed,
-                                      {**plan.recipe, "device": rec.get("device", self.device),
-                                       "float_order": rec.get("float_order"),
-                                       "execution": execution},
-                                      rec.get("test_correct")))
+            results.append(
+                EvalResult(
+                    plan.entry.name,
+                    plan.dataset,
+                    "full",
+                    rec["test_accuracy"],
+                    accuracy_kind(plan.dataset),
+                    {"lr": best["lr"], "w": best["w"]},
+                    grid,
+                    plan.computed,
+                    {
+                        **plan.recipe,
+                        "device": rec.get("device", self.device),
+                        "float_order": rec.get("float_order"),
+                        "execution": execution,
+                    },
+                    rec.get("test_correct"),
+                )
+            )
         return results, failures, self.skipped
 
 
-def finetune(entry: ZooEntry, dataset: str, *, cfg: FinetuneConfig = CPU_BUDGET,
-             per_class: int | None = None, device: str | None = None, log: RunLog | None = None,
-             executor: "Executor | None" = None,
-             on_progress: OnProgress | None = None) -> EvalResult:
+def finetune(
+    entry: ZooEntry,
+    dataset: str,
+    *,
+    cfg: FinetuneConfig = CPU_BUDGET,
+    per_class: int | None = None,
+    device: str | None = None,
+    log: RunLog | None = None,
+    executor: "Executor | None" = None,
+    on_progress: OnProgress | None = None,
+) -> EvalResult:
     """Full fine-tuning protocol for one backbone on one target (see module docstring).
     ``on_progress``: as for :func:`evaluate`.
 

@@ -9,24 +9,31 @@ from typing import Sequence
 
 import numpy as np
 
+from modelrank.accuracy import accuracy, accuracy_kind
 from modelrank.correctness import pack_correct
 from modelrank.data import TargetData
 from modelrank.digest import digest
 from modelrank.errors import WeightsUnavailableError
-from modelrank.zoo_entry import ZooEntry
-from modelrank.accuracy import accuracy, accuracy_kind
 from modelrank.finetuning.config import FinetuneConfig
 from modelrank.finetuning.results import EvalResult
 from modelrank.finetuning.runlog import RunLog
 from modelrank.finetuning.splits import load_splits
+from modelrank.zoo_entry import ZooEntry
 
 
-def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, seed: int = 0,
-                 device: str | None = None, cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)),
-                 image_size: int | None = None, log: RunLog | None = None,
-                 cache_dir: str | Path | None = None,
-                 test_per_class: int | None = None,
-                 parent: ZooEntry | None = None) -> EvalResult:
+def linear_probe(
+    entry: ZooEntry,
+    dataset: str,
+    per_class: int | None = None,
+    seed: int = 0,
+    device: str | None = None,
+    cs: Sequence[float] = tuple(10.0 ** np.arange(-3, 4)),
+    image_size: int | None = None,
+    log: RunLog | None = None,
+    cache_dir: str | Path | None = None,
+    test_per_class: int | None = None,
+    parent: ZooEntry | None = None,
+) -> EvalResult:
     """Logistic regression on the probe's cached final features: C chosen on val, refit on
     train + val, tested on test (``test_per_class`` images of each class, seed 0, when given).
     ``parent``: the full-depth network ``entry`` is a truncation of (its cached pass may stand
@@ -46,8 +53,11 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
     ftr = probe(bb, train, device=device, cache_dir=cache_dir, parent=parent).features
     fte = probe(bb, test, device=device, cache_dir=cache_dir, parent=parent).features
     if carve is None:
-        fva, yva, ytr = (probe(bb, val, device=device, cache_dir=cache_dir, parent=parent).features,
-                         val.labels, train.labels)
+        fva, yva, ytr = (
+            probe(bb, val, device=device, cache_dir=cache_dir, parent=parent).features,
+            val.labels,
+            train.labels,
+        )
     else:
         tr, va = carve
         ftr, fva, ytr, yva = ftr[tr], ftr[va], train.labels[tr], train.labels[va]
@@ -57,32 +67,59 @@ def linear_probe(entry: ZooEntry, dataset: str, per_class: int | None = None, se
     def fit(c, x, y):
         return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y)
 
-    grid = [{"C": c, "val_accuracy": accuracy(fit(c, ftr, ytr).predict(fva), yva, kind, k)}
-            for c in cs]
+    grid = [
+        {"C": c, "val_accuracy": accuracy(fit(c, ftr, ytr).predict(fva), yva, kind, k)} for c in cs
+    ]
     best = max(grid, key=lambda g: g["val_accuracy"])
     model = fit(best["C"], np.concatenate([ftr, fva]), np.concatenate([ytr, yva]))
     pred = model.predict(fte)
     acc = accuracy(pred, test.labels, kind, k)
-    return EvalResult(entry.name, dataset, "linear", acc, kind, {"C": float(best["C"])}, grid, 0,
-                      {"train": train.recipe(), "test": test.recipe(),
-                       "preprocess": bb.preprocess.as_dict()},
-                      pack_correct(pred, test.labels))
+    return EvalResult(
+        entry.name,
+        dataset,
+        "linear",
+        acc,
+        kind,
+        {"C": float(best["C"])},
+        grid,
+        0,
+        {"train": train.recipe(), "test": test.recipe(), "preprocess": bb.preprocess.as_dict()},
+        pack_correct(pred, test.labels),
+    )
 
 
 def linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: FinetuneConfig) -> str:
     """Journal key of one linear-probe unit: everything that determines its accuracy."""
     from modelrank import __version__
 
-    return digest({"unit": "linear-v2", "version": __version__, "entry": entry.recipe(),
-                   "train": train.fingerprint(), "test": test.fingerprint(), "seed": cfg.seed,
-                   "image_size": cfg.image_size, "test_per_class": cfg.test_per_class,
-                   "threads": cfg.threads}, 32)
+    return digest(
+        {
+            "unit": "linear-v2",
+            "version": __version__,
+            "entry": entry.recipe(),
+            "train": train.fingerprint(),
+            "test": test.fingerprint(),
+            "seed": cfg.seed,
+            "image_size": cfg.image_size,
+            "test_per_class": cfg.test_per_class,
+            "threads": cfg.threads,
+        },
+        32,
+    )
 
 
-def linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
-                 image_size: int | None, cache_dir: str | None,
-                 test_per_class: int | None = None, parent: ZooEntry | None = None,
-                 threads: int = 1, device: str | None = None) -> EvalResult | str:
+def linear_unit(
+    entry: ZooEntry,
+    dataset: str,
+    per_class: int | None,
+    seed: int,
+    image_size: int | None,
+    cache_dir: str | None,
+    test_per_class: int | None = None,
+    parent: ZooEntry | None = None,
+    threads: int = 1,
+    device: str | None = None,
+) -> EvalResult | str:
     """One linear-probe unit with ``threads`` torch and BLAS threads (the logistic regression's
     sums, and the forward pass when the features are not cached); the reason as a string when
     the weights are unavailable."""
@@ -90,8 +127,17 @@ def linear_unit(entry: ZooEntry, dataset: str, per_class: int | None, seed: int,
 
     with fixed_float_order(threads) as float_order:
         try:
-            res = linear_probe(entry, dataset, per_class, seed, device, image_size=image_size,
-                               cache_dir=cache_dir, test_per_class=test_per_class, parent=parent)
+            res = linear_probe(
+                entry,
+                dataset,
+                per_class,
+                seed,
+                device,
+                image_size=image_size,
+                cache_dir=cache_dir,
+                test_per_class=test_per_class,
+                parent=parent,
+            )
         except WeightsUnavailableError as exc:
             return str(exc)
     res.recipe["float_order"] = float_order

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
-
 @dataclass
 class EvalResult:
     """Outcome for one backbone on one target.

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any
 
 
-
-
 class RunLog:
     """Append-only JSON-lines file of finished runs, keyed by a digest of what determines them.
 

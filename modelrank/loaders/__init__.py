@@ -33,15 +33,21 @@ def build_backbone(entry: ZooEntry, device: str | torch.device = "cpu") -> Backb
     layers = resolve_layers(model, entry.layers, preprocess.size, forward=forward, head=head)
     if entry.truncate is not None:
         names = [li.name for li in layers]
-        inside = [i for i, n in enumerate(names)
-                  if n == entry.truncate or n.startswith(entry.truncate + ".")]
+        inside = [
+            i
+            for i, n in enumerate(names)
+            if n == entry.truncate or n.startswith(entry.truncate + ".")
+        ]
         if not inside:
-            raise ConfigError(f"zoo entry {entry.name!r}: truncate {entry.truncate!r} is neither a "
-                              "probe layer nor a module holding probe layers")
+            raise ConfigError(
+                f"zoo entry {entry.name!r}: truncate {entry.truncate!r} is neither a "
+                "probe layer nor a module holding probe layers"
+            )
         layers = layers[: inside[-1] + 1]
         head = None
-    param_count = _param_count(model, preprocess.size, forward, layers[-1].name
-                               if entry.truncate is not None else None)
+    param_count = _param_count(
+        model, preprocess.size, forward, layers[-1].name if entry.truncate is not None else None
+    )
     resolved = ZooEntry(**{**entry.__dict__, "preprocess": preprocess, "imagenet_top1": top1})
     bb = Backbone(
         entry=resolved,

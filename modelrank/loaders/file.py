@@ -74,8 +74,10 @@ def load_state_dict_in_order(model: torch.nn.Module, state: dict) -> str:
 def build(entry: ZooEntry):
     """(model, preprocess, imagenet_top1, forward, info) for a ``file`` entry."""
     if ":" not in entry.id:
-        raise ConfigError(f"zoo entry {entry.name!r}: id must be 'timm:<arch>', "
-                          "'torchvision:<arch>' or 'modelrank:<family>:<key=value,...>'")
+        raise ConfigError(
+            f"zoo entry {entry.name!r}: id must be 'timm:<arch>', "
+            "'torchvision:<arch>' or 'modelrank:<family>:<key=value,...>'"
+        )
     lib, arch = entry.id.split(":", 1)
     if lib == "timm":
         from modelrank.loaders.timm_loader import create, timm_preprocess
@@ -104,12 +106,17 @@ def build(entry: ZooEntry):
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise ConfigError(f"zoo entry {entry.name!r}: weights file {str(path)!r} is not a "
-                              f"torch state dict ({type(exc).__name__})") from None
+            raise ConfigError(
+                f"zoo entry {entry.name!r}: weights file {str(path)!r} is not a "
+                f"torch state dict ({type(exc).__name__})"
+            ) from None
         if not isinstance(state, dict) or not all(
-                isinstance(v, torch.Tensor) for v in state.get("state_dict", state).values()):
-            raise ConfigError(f"zoo entry {entry.name!r}: weights file {str(path)!r} holds "
-                              f"{type(state).__name__}, not a state dict of tensors")
+            isinstance(v, torch.Tensor) for v in state.get("state_dict", state).values()
+        ):
+            raise ConfigError(
+                f"zoo entry {entry.name!r}: weights file {str(path)!r} holds "
+                f"{type(state).__name__}, not a state dict of tensors"
+            )
         info["weights_file"] = path.name
         info["weights_mapping"] = load_state_dict_in_order(model, state)
         info["weights_tag"] = entry.weights

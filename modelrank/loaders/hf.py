@@ -45,10 +45,14 @@ def processor_preprocess(proc) -> Preprocess:
     size = int(crop.get("height") or crop.get("shortest_edge") or 224)
     rs = getattr(proc, "size", None) or {}
     resize = int(rs.get("shortest_edge") or rs.get("height") or round(size / 0.875))
-    resample = {2: "bilinear", 3: "bicubic", 0: "nearest"}.get(int(getattr(proc, "resample", 3)), "bicubic")
+    resample = {2: "bilinear", 3: "bicubic", 0: "nearest"}.get(
+        int(getattr(proc, "resample", 3)), "bicubic"
+    )
     return Preprocess(
-        size=size, resize=resize,
-        mean=tuple(float(v) for v in proc.image_mean), std=tuple(float(v) for v in proc.image_std),
+        size=size,
+        resize=resize,
+        mean=tuple(float(v) for v in proc.image_mean),
+        std=tuple(float(v) for v in proc.image_std),
         interpolation=resample,
     )
 
@@ -62,7 +66,9 @@ def build(entry: ZooEntry):
     try:
         import transformers
     except ImportError:
-        raise ConfigError("Hugging Face backbones need transformers: pip install 'modelrank[hf]'") from None
+        raise ConfigError(
+            "Hugging Face backbones need transformers: pip install 'modelrank[hf]'"
+        ) from None
     cfg_kwargs = entry.options.get("config")
     if entry.random_init or cfg_kwargs is not None:
         if not cfg_kwargs or "model_type" not in cfg_kwargs:

@@ -49,8 +49,11 @@ def create(arch: str, tag: str | None, pretrained: bool) -> Any:
             raise UnknownModelError(f"timm has no pretrained weights {full!r}") from None
         raise WeightsUnavailableError(f"could not load timm weights {full!r}: {exc}") from None
     except OSError as exc:
-        why = "the hub is unreachable (offline) and they are not in the local cache" if not online \
+        why = (
+            "the hub is unreachable (offline) and they are not in the local cache"
+            if not online
             else str(exc).splitlines()[0]
+        )
         raise WeightsUnavailableError(f"timm weights {full!r} unavailable: {why}") from None
 
 

@@ -4,22 +4,14 @@
 Importing this package registers every score; see :mod:`modelrank.metrics.registry`.
 """
 
-from modelrank.metrics.registry import (
-    MetricInputs,
-    MetricSpec,
-    get_metric,
-    list_metrics,
-    register_metric,
-    score,
-)
-from modelrank.metrics import knn  # noqa: F401  (registers)
-
 # Established transferability scores (issue 4), one module per paper or family; importing a
 # module registers its scores.
 from modelrank.metrics import (  # noqa: F401,E402  (register)
+    betti,  # noqa: F401,E402  (registers the Betti scores)
     etran,
     gbc,
     hscore,
+    knn,  # noqa: F401  (registers)
     leep,
     linear,
     logme,
@@ -31,6 +23,13 @@ from modelrank.metrics import (  # noqa: F401,E402  (register)
     sfda,
     transrate,
 )
-from modelrank.metrics import betti  # noqa: F401,E402  (registers the Betti scores)
+from modelrank.metrics.registry import (
+    MetricInputs,
+    MetricSpec,
+    get_metric,
+    list_metrics,
+    register_metric,
+    score,
+)
 
 __all__ = ["MetricInputs", "MetricSpec", "get_metric", "list_metrics", "register_metric", "score"]

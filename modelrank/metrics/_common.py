@@ -6,7 +6,7 @@ NaN) when the input cannot give a defined value.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence, SupportsFloat
 
 import numpy as np
 from scipy import linalg
@@ -73,7 +73,7 @@ def check_logits(logits: np.ndarray, n: int) -> np.ndarray:
     return z
 
 
-def finite(value: float, name: str) -> float:
+def finite(value: SupportsFloat, name: str) -> float:
     """``float(value)``, or a MetricError when it is NaN or infinite."""
     v = float(value)
     if not np.isfinite(v):
@@ -158,6 +158,8 @@ def pca(
             so that its largest-magnitude loading is positive (deterministic).
         explained_variance: (r,) variances of all non-null components (denominator n - 1).
     """
+    if (n_components is None) == (variance is None):
+        raise ValueError("pca needs exactly one of n_components and variance")
     n = x.shape[0]
     xc = x - x.mean(axis=0)
     s2, u, v = gram_eigh(xc)
@@ -167,7 +169,7 @@ def pca(
     if variance is not None:
         ratio = np.cumsum(explained) / explained.sum()
         k = int(np.searchsorted(ratio, variance, side="right")) + 1
-    else:
+    elif n_components is not None:  # one of the two, checked above
         k = int(n_components)
     k = max(1, min(k, s2.size))
     u, v, s = u[:, :k], v[:, :k], np.sqrt(s2[:k])

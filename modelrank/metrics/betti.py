@@ -148,8 +148,13 @@ def _score(fn, curve: np.ndarray, name: str) -> float:
         "V-construction, eta=0) over depth; faithful cubic ridge fit"
     ),
 )
-def cubical_decay(cubical_betti: np.ndarray, labels: np.ndarray, *,
-                  statistic: Callable[[np.ndarray], float], metric: str) -> float:
+def cubical_decay(
+    cubical_betti: np.ndarray,
+    labels: np.ndarray,
+    *,
+    statistic: Callable[[np.ndarray], float],
+    metric: str,
+) -> float:
     """``statistic`` (θ, AUC or decay rate) of the cubical Ω curve (:func:`omega_curve_cubical`)."""
     return _score(statistic, omega_curve_cubical(cubical_betti, labels), metric)
 
@@ -163,9 +168,14 @@ def cubical_decay(cubical_betti: np.ndarray, labels: np.ndarray, *,
         "of each class's pooled layer features, max-min subsampled to 500 points per class"
     ),
 )
-def rips_decay(layer_features: Mapping[str, np.ndarray], labels: np.ndarray,
-               memo: dict[str, Any], *, statistic: Callable[[np.ndarray], float],
-               metric: str) -> float:
+def rips_decay(
+    layer_features: Mapping[str, np.ndarray],
+    labels: np.ndarray,
+    memo: dict[str, Any],
+    *,
+    statistic: Callable[[np.ndarray], float],
+    metric: str,
+) -> float:
     """``statistic`` of the Rips Ω curve, computed once per backbone: (Ω, per-layer Betti) are
     kept in ``memo["rips"]`` for the result's topology summary."""
     if "rips" not in memo:

@@ -11,7 +11,6 @@ import numpy as np
 from modelrank.metrics._common import check_features_labels, class_means, finite, pca
 from modelrank.metrics.registry import score
 
-
 GAUSSIANS = ("diagonal", "spherical")
 
 

@@ -67,9 +67,11 @@ def _hscore(x: np.ndarray, y: np.ndarray, k: int, *, flag_saturated: bool) -> fl
     _, _, u, _, _, counts = _centered_stats(x, y, k)
     n = x.shape[0]
     if flag_saturated and u.shape[1] >= n - 1:
-        raise MetricError(f"saturated: the centred features have rank {u.shape[1]} = n - 1 "
-                          f"(n = {n} images, d = {x.shape[1]}), so H-score = K - 1 for every "
-                          "backbone; use hscore-shrinkage, or more images than dimensions")
+        raise MetricError(
+            f"saturated: the centred features have rank {u.shape[1]} = n - 1 "
+            f"(n = {n} images, d = {x.shape[1]}), so H-score = K - 1 for every "
+            "backbone; use hscore-shrinkage, or more images than dimensions"
+        )
     ut_e = np.zeros((u.shape[1], k))
     np.add.at(ut_e.T, y, u)  # column c = Uᵀ e_c
     return finite(np.sum((ut_e**2).sum(axis=0) / counts), "H-score")

@@ -87,20 +87,28 @@ def logme(features: np.ndarray, labels: np.ndarray) -> float:
         c = int(np.flatnonzero(outside == 0.0)[0])
         raise MetricError(
             f"LogME is unbounded: class {c}'s labels are fitted exactly by features of rank "
-            f"{rank} < {n} images (duplicate images?); the evidence grows without limit")
-    evidence = [_max_profile_evidence(sigma, proj2[:, c], outside[c], norm2[c], n)
-                for c in range(k)]
+            f"{rank} < {n} images (duplicate images?); the evidence grows without limit"
+        )
+    evidence = [
+        _max_profile_evidence(sigma, proj2[:, c], outside[c], norm2[c], n) for c in range(k)
+    ]
     return finite(np.mean(evidence) / n, "LogME")
 
 
-def _neg2_log_evidence(t: np.ndarray, sigma: np.ndarray, p: np.ndarray, o: float,
-                       n: int) -> np.ndarray:
+def _neg2_log_evidence(
+    t: np.ndarray, sigma: np.ndarray, p: np.ndarray, o: float, n: int
+) -> np.ndarray:
     """-2 log evidence at each t = α/β (t > 0), with α at its best value for that t."""
     r = sigma.size
     ts = t[:, None] + sigma[None, :]  # (G, r)
     q = (p / ts).sum(axis=1) + o / t
-    return (n * np.log(q / n) + n + np.log(ts).sum(axis=1) + (n - r) * np.log(t)
-            + n * np.log(2.0 * np.pi))
+    return (
+        n * np.log(q / n)
+        + n
+        + np.log(ts).sum(axis=1)
+        + (n - r) * np.log(t)
+        + n * np.log(2.0 * np.pi)
+    )
 
 
 def _max_profile_evidence(sigma, p, o, norm2, n) -> float:
@@ -114,11 +122,16 @@ def _max_profile_evidence(sigma, p, o, norm2, n) -> float:
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     res = optimize.minimize_scalar(
         lambda s: float(_neg2_log_evidence(np.exp(np.array([s])), sigma, p, o, n)[0]),
-        bounds=(lo, hi), method="bounded", options={"xatol": 1e-10})
+        bounds=(lo, hi),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     best = min(values[i], res.fun)
     # The ends in closed form: t → ∞ (all of y is noise) and, when y is in the span, t → 0.
     best = min(best, n * np.log(norm2 / n) + n + n * np.log(2.0 * np.pi))
     if o == 0.0:
-        best = min(best, n * np.log((p / sigma).sum() / n) + n + np.log(sigma).sum()
-                   + n * np.log(2.0 * np.pi))
+        best = min(
+            best,
+            n * np.log((p / sigma).sum() / n) + n + np.log(sigma).sum() + n * np.log(2.0 * np.pi),
+        )
     return -0.5 * float(best)

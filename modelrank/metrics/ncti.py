@@ -88,8 +88,9 @@ NCTI_NOLOG_TERMS = ("seli", "ncc_nolog", "vc")
         "collapse, min-max normalised across the pool and summed (pool-dependent)"
     ),
 )
-def ncti_terms(features: np.ndarray, labels: np.ndarray, *,
-               terms: tuple[str, ...]) -> dict[str, float]:
+def ncti_terms(
+    features: np.ndarray, labels: np.ndarray, *, terms: tuple[str, ...]
+) -> dict[str, float]:
     """The NCTI sub-scores named in ``terms`` (of :func:`ncti_subscores`), for the pool's sum."""
     d = ncti_subscores(features, labels)
     return {key: d[key] for key in terms}

@@ -63,12 +63,12 @@ def parc(
     n = x.shape[0]
     if n > max_samples:
         rng = np.random.default_rng(seed)
-        keep = []
+        per_class = []
         for c in range(k):
             idx = np.flatnonzero(y == c)
             take = max(1, int(round(len(idx) * max_samples / n)))
-            keep.append(rng.choice(idx, size=min(take, len(idx)), replace=False))
-        keep = np.sort(np.concatenate(keep))
+            per_class.append(rng.choice(idx, size=min(take, len(idx)), replace=False))
+        keep = np.sort(np.concatenate(per_class))
         x, y = x[keep], y[keep]
         n = x.shape[0]
     z, _ = pca(x, n_components)

@@ -73,6 +73,8 @@ def source_top1(model_info: Mapping[str, Any]) -> float:
     """
     value = (model_info or {}).get("source_top1")
     if value is None:
-        raise MetricError("the source-task accuracy is known only for backbones trained here "
-                          "(modelrank zoo build)")
+        raise MetricError(
+            "the source-task accuracy is known only for backbones trained here "
+            "(modelrank zoo build)"
+        )
     return float(value)

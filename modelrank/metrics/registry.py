@@ -183,15 +183,25 @@ def score(
                 if p.name in NEEDS and p.default is p.empty:
                     needs.append(p.name)
             elif p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                raise TypeError(f"score {name!r}: parameter {p.name!r} of {fn.__name__} is "
-                                "neither an input nor fixed, and has no default")
+                raise TypeError(
+                    f"score {name!r}: parameter {p.name!r} of {fn.__name__} is "
+                    "neither an input nor fixed, and has no default"
+                )
         given = dict(fixed, **({"metric": name} if "metric" in params else {}))
 
         @functools.wraps(fn)  # module, name and docstring of the score's own function
         def compute(inp: MetricInputs) -> ScoreValue:
             return fn(**{k: getattr(inp, k) for k in inputs}, **given)
-        register_metric(name, compute, needs=needs, higher_is_better=higher_is_better,
-                        combine=combine, description=description, kind=kind)
+
+        register_metric(
+            name,
+            compute,
+            needs=needs,
+            higher_is_better=higher_is_better,
+            combine=combine,
+            description=description,
+            kind=kind,
+        )
         return fn
 
     return register
@@ -212,8 +222,9 @@ def get_metric(name: str) -> MetricSpec:
     if folded is not None:
         return _REGISTRY[folded]
     known = ", ".join(sorted(_REGISTRY))
-    raise MetricError(f"unknown metric {name!r}{did_you_mean(name, _REGISTRY)}; known metrics: "
-                      f"{known}")
+    raise MetricError(
+        f"unknown metric {name!r}{did_you_mean(name, _REGISTRY)}; known metrics: {known}"
+    )
 
 
 def list_metrics(kind: str | None = None) -> list[MetricSpec]:

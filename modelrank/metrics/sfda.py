@@ -34,7 +34,8 @@ def _saturated(name: str) -> MetricError:
     by their margins (log-softmax keeps e^-margin to full relative precision) and is kept."""
     return MetricError(
         f"{name} is saturated (every image gets probability 1 of its class in the regularised "
-        "Fisher space): it cannot rank here; give it more images per class")
+        "Fisher space): it cannot rank here; give it more images per class"
+    )
 
 
 def regularised_lda_log_posterior(

@@ -47,9 +47,7 @@ def transrate(features: np.ndarray, labels: np.ndarray, *, eps2: float = 1e-4) -
     z = _l2_rows(x - x.mean(axis=0))
     n = z.shape[0]
     rz = coding_rate(z, eps2)
-    rzy = sum(
-        (np.count_nonzero(y == c) / n) * coding_rate(z[y == c], eps2) for c in range(k)
-    )
+    rzy = sum((np.count_nonzero(y == c) / n) * coding_rate(z[y == c], eps2) for c in range(k))
     return finite(rz - rzy, "TransRate")
 
 

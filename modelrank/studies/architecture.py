@@ -18,8 +18,9 @@ def parse_arch(spec: str) -> tuple[int, int]:
     """
     match = _ARCH.match(str(spec))
     if not match:
-        raise ParameterError("arch", f"{spec!r} is not HIDDENxWIDTH, e.g. '2x16' (2 hidden "
-                             "layers of 16 units)")
+        raise ParameterError(
+            "arch", f"{spec!r} is not HIDDENxWIDTH, e.g. '2x16' (2 hidden layers of 16 units)"
+        )
     hidden, width = int(match.group(1)), int(match.group(2))
     if hidden < 1 or width < 1:
         raise ParameterError("arch", f"{spec!r} needs at least 1 hidden layer of at least 1 unit")

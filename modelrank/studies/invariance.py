@@ -39,8 +39,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from modelrank.errors import ConfigError, ParameterError, WeightsUnavailableError
-from modelrank.progress import OnProgress, tell
 from modelrank.markdown import table
+from modelrank.progress import OnProgress, tell
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
 
 __all__ = [
@@ -94,10 +94,16 @@ class Level:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "factor": self.factor, "label": self.label, "model": self.model,
-            "settings": self.settings, "layers": self.layers,
-            "omega": [float(v) for v in self.omega], "theta": self.theta, "auc": self.auc,
-            "n_images": self.n_images, "note": self.note,
+            "factor": self.factor,
+            "label": self.label,
+            "model": self.model,
+            "settings": self.settings,
+            "layers": self.layers,
+            "omega": [float(v) for v in self.omega],
+            "theta": self.theta,
+            "auc": self.auc,
+            "n_images": self.n_images,
+            "note": self.note,
         }
 
 
@@ -124,7 +130,9 @@ class InvarianceResult:
             return {"min": None, "max": None, "range": None, "cv": None}
         mean = float(th.mean())
         return {
-            "min": float(th.min()), "max": float(th.max()), "range": float(th.max() - th.min()),
+            "min": float(th.min()),
+            "max": float(th.max()),
+            "range": float(th.max() - th.min()),
             "cv": float(th.std() / abs(mean)) if mean != 0 else None,
         }
 
@@ -149,17 +157,35 @@ class InvarianceResult:
             lines.append(f"### {f}")
             lines.append("")
             lines += table(
-                ["level", "model", "layers", "images", "θ", "auc",
-                 "Ω per layer (input side → output side)"],
-                [[lv.label, lv.model, len(lv.layers), lv.n_images,
-                  "n/a" if lv.theta is None else f"{lv.theta:.4f}",
-                  "n/a" if lv.auc is None else f"{lv.auc:.3f}",
-                  ", ".join(f"{v:.1f}" for v in lv.omega)] for lv in self.factor(f)])
+                [
+                    "level",
+                    "model",
+                    "layers",
+                    "images",
+                    "θ",
+                    "auc",
+                    "Ω per layer (input side → output side)",
+                ],
+                [
+                    [
+                        lv.label,
+                        lv.model,
+                        len(lv.layers),
+                        lv.n_images,
+                        "n/a" if lv.theta is None else f"{lv.theta:.4f}",
+                        "n/a" if lv.auc is None else f"{lv.auc:.3f}",
+                        ", ".join(f"{v:.1f}" for v in lv.omega),
+                    ]
+                    for lv in self.factor(f)
+                ],
+            )
             if s["range"] is not None:
                 cv = "n/a" if s["cv"] is None else f"{s['cv']:.3f}"
                 lines.append("")
-                lines.append(f"θ range over the levels: {s['min']:.4f} … {s['max']:.4f} "
-                             f"(spread {s['range']:.4f}, coefficient of variation {cv})")
+                lines.append(
+                    f"θ range over the levels: {s['min']:.4f} … {s['max']:.4f} "
+                    f"(spread {s['range']:.4f}, coefficient of variation {cv})"
+                )
             notes = [f"{lv.label}: {lv.note}" for lv in self.factor(f) if lv.note]
             if notes:
                 lines.append("")
@@ -207,11 +233,13 @@ def _with_size(pp: Preprocess, size: int) -> Preprocess:
     return replace(pp, size=int(size), resize=max(int(size), round(size * pp.resize / pp.size)))
 
 
-def _score(rank_fn, data, entry: ZooEntry, opts: dict[str, Any]) -> tuple[list[str], np.ndarray,
-                                                                          float | None, str]:
+def _score(
+    rank_fn, data, entry: ZooEntry, opts: dict[str, Any]
+) -> tuple[list[str], np.ndarray, float | None, str]:
     """Ω curve, θ (or None and why) of one entry via ``rank``."""
-    ranking = rank_fn(data, zoo={entry.name: entry}, models=[entry.name], metrics=["betti-cubical"],
-                      **opts)
+    ranking = rank_fn(
+        data, zoo={entry.name: entry}, models=[entry.name], metrics=["betti-cubical"], **opts
+    )
     if not ranking.rows:
         reason = ranking.skipped[0][1] if ranking.skipped else "the backbone could not be built"
         raise WeightsUnavailableError(f"{entry.name}: {reason}")
@@ -295,8 +323,12 @@ def invariance_study(
     size = _check_levels([size], "size", 16)[0]
     sampling_seeds = _check_levels(sampling_seeds, "sampling seeds", 0)
     per_class_levels = _check_levels(per_class_levels, "images per class", 1)
-    opts = dict(device=device, options=ScoreOptions(batch_size=batch_size, cache_dir=cache_dir,
-                                                    use_cache=use_cache, eta=eta))
+    opts = dict(
+        device=device,
+        options=ScoreOptions(
+            batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache, eta=eta
+        ),
+    )
 
     data_memo: dict[tuple[int, int], Any] = {}
 
@@ -324,8 +356,12 @@ def invariance_study(
 
     def variant(entry: ZooEntry, side: int, truncate: str | None) -> ZooEntry:
         name = f"{entry.name}@{side}px" + (f"@{truncate}" if truncate else "")
-        return replace(entry, name=name, preprocess=_with_size(preprocess_of(entry), side),
-                       truncate=truncate if truncate is not None else entry.truncate)
+        return replace(
+            entry,
+            name=name,
+            preprocess=_with_size(preprocess_of(entry), side),
+            truncate=truncate if truncate is not None else entry.truncate,
+        )
 
     # --- depth specs -> (label, entry, truncate)
     depth_plan: list[tuple[str, ZooEntry, str | None]] = []
@@ -349,7 +385,8 @@ def invariance_study(
                 depth_plan.append((spec, parsed[spec], None))
             else:
                 raise ConfigError(
-                    f"depth level {spec!r} is neither 'full', '@MODULE' nor a zoo entry name")
+                    f"depth level {spec!r} is neither 'full', '@MODULE' nor a zoo entry name"
+                )
 
     # --- levels: (factor, label, entry, per_class, seed)
     plan: list[tuple[str, str, ZooEntry, int, int, int, str | None]] = []
@@ -371,19 +408,37 @@ def invariance_study(
             data = data_for(n, s)
             memo[key] = (*_score(rank, data, ent, opts), len(data))
         layers, omega, theta, note, n_img = memo[key]
-        levels.append(Level(
-            factor=factor, label=label, model=ent.name,
-            settings={"size": side, "per_class": n, "seed": s, "truncate": ent.truncate},
-            layers=layers, omega=omega, theta=None if theta is None else float(theta),
-            auc=_auc(omega), n_images=n_img, note=note,
-        ))
+        levels.append(
+            Level(
+                factor=factor,
+                label=label,
+                model=ent.name,
+                settings={"size": side, "per_class": n, "seed": s, "truncate": ent.truncate},
+                layers=layers,
+                omega=omega,
+                theta=None if theta is None else float(theta),
+                auc=_auc(omega),
+                n_images=n_img,
+                note=note,
+            )
+        )
         tell(on_progress, "levels", i + 1, len(plan))
-    config = dict(model=model, dataset=dataset, split=split, per_class=int(per_class),
-                  seed=int(seed), size=size, sizes=sizes, sampling_seeds=sampling_seeds,
-                  per_class_levels=per_class_levels,
-                  depths=None if depths is None else list(depths),
-                  depth_fractions=DEPTH_FRACTIONS if depths is None else None,
-                  eta=eta, device=device, metric="betti-cubical (theta, docs/methods.md §1)")
+    config = dict(
+        model=model,
+        dataset=dataset,
+        split=split,
+        per_class=int(per_class),
+        seed=int(seed),
+        size=size,
+        sizes=sizes,
+        sampling_seeds=sampling_seeds,
+        per_class_levels=per_class_levels,
+        depths=None if depths is None else list(depths),
+        depth_fractions=DEPTH_FRACTIONS if depths is None else None,
+        eta=eta,
+        device=device,
+        metric="betti-cubical (theta, docs/methods.md §1)",
+    )
     return InvarianceResult(config=config, levels=levels, seconds=time.perf_counter() - t0)
 
 

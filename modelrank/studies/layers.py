@@ -251,11 +251,18 @@ class FCNetStack(torch.nn.Module):
         idx = torch.as_tensor(keep)
         if idx.dtype == torch.bool:
             idx = torch.flatnonzero(idx)
-        out = FCNetStack(int(idx.numel()), self.sizes[0], len(self.sizes) - 1, self.sizes[1],
-                         self.activation, self.sizes[-1])
+        out = FCNetStack(
+            int(idx.numel()),
+            self.sizes[0],
+            len(self.sizes) - 1,
+            self.sizes[1],
+            self.activation,
+            self.sizes[-1],
+        )
         with torch.no_grad():
-            for dst, src in zip(list(out.weights) + list(out.biases),
-                                list(self.weights) + list(self.biases)):
+            for dst, src in zip(
+                list(out.weights) + list(out.biases), list(self.weights) + list(self.biases)
+            ):
                 dst.copy_(src[idx])
         return out
 
@@ -348,9 +355,12 @@ def train_networks(
             g["lr"] = lr * 0.5 ** (step / HALVING_STEPS)
         opt.zero_grad()
         c = logits.shape[-1]
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, c), yt.repeat(logits.shape[0]), reduction="sum"
-        ) / yt.shape[0]
+        loss = (
+            torch.nn.functional.cross_entropy(
+                logits.reshape(-1, c), yt.repeat(logits.shape[0]), reduction="sum"
+            )
+            / yt.shape[0]
+        )
         loss.backward()
         opt.step()
         step += 1
@@ -362,16 +372,18 @@ def _store(final: FCNetStack, stack: FCNetStack, active: np.ndarray, which: np.n
     src = torch.as_tensor(np.flatnonzero(which))
     dst = torch.as_tensor(active[which])
     with torch.no_grad():
-        for f, s in zip(list(final.weights) + list(final.biases),
-                        list(stack.weights) + list(stack.biases)):
+        for f, s in zip(
+            list(final.weights) + list(final.biases), list(stack.weights) + list(stack.biases)
+        ):
             f[dst] = s[src].detach()
 
 
 def _compact(stack: FCNetStack, opt: torch.optim.Adam, keep: torch.Tensor):
     """Drop finished networks from the stack and from Adam's state (moments and step count)."""
     new = stack.select(keep)
-    new_opt = torch.optim.Adam(new.parameters(), **{k: v for k, v in opt.defaults.items()
-                                                   if k in ("lr", "betas", "eps")})
+    new_opt = torch.optim.Adam(
+        new.parameters(), **{k: v for k, v in opt.defaults.items() if k in ("lr", "betas", "eps")}
+    )
     for p_old, p_new in zip(stack.parameters(), new.parameters()):
         st = opt.state.get(p_old)
         if st:
@@ -627,8 +639,9 @@ def layer_study(
     t0 = time.perf_counter()
     try:
         seeds = [int(seed) * 10007 + i for i in range(int(nets))]
-        trained = train_networks(x, y, depth, width, act, seeds, lr=lr, max_steps=int(max_steps),
-                                 check_every=check_every)
+        trained = train_networks(
+            x, y, depth, width, act, seeds, lr=lr, max_steps=int(max_steps), check_every=check_every
+        )
         tell(on_progress, "networks trained", 1, 1)
         converged = np.flatnonzero(trained.converged)
         bettis: list[np.ndarray] = []
@@ -647,21 +660,43 @@ def layer_study(
     finally:
         torch.set_num_threads(previous)
     n_layers = depth + (1 if include_output else 0)
-    names = ["input"] + [f"hidden {j}" for j in range(1, depth)] + (
-        ["output"] if include_output else [])
+    names = (
+        ["input"]
+        + [f"hidden {j}" for j in range(1, depth)]
+        + (["output"] if include_output else [])
+    )
     betti = np.stack(bettis) if bettis else np.zeros((0, n_layers, 2, md + 1), np.int64)
     sizes = np.bincount(y, minlength=2)
-    divisors = np.array([1 if max_points is None else max(1, math.ceil(n / max_points))
-                         for n in sizes])
+    divisors = np.array(
+        [1 if max_points is None else max(1, math.ceil(n / max_points)) for n in sizes]
+    )
     config = dict(
-        data=key, size=DEFAULT_SIZES[key] if size is None else int(size), data_seed=data_seed,
-        noise=noise, generator_kwargs=_GENERATOR_KWARGS[key], n_points=int(x.shape[0]),
-        arch=f"{hidden}x{width}", depth=depth, width=width, hidden_layers=depth - 1,
-        activation=act, leaky_slope=LEAKY_SLOPE if act == "leaky_relu" else None,
-        nets=int(nets), seed=int(seed), max_steps=int(max_steps), lr=lr, check_every=check_every,
-        lr_halving_steps=HALVING_STEPS, optimizer="full-batch Adam", init="glorot-uniform, zero bias",
-        k=k, maxdim=md, max_points=max_points, include_output=include_output,
-        classes="network predictions", omega="per class: sum of the class's Betti numbers",
+        data=key,
+        size=DEFAULT_SIZES[key] if size is None else int(size),
+        data_seed=data_seed,
+        noise=noise,
+        generator_kwargs=_GENERATOR_KWARGS[key],
+        n_points=int(x.shape[0]),
+        arch=f"{hidden}x{width}",
+        depth=depth,
+        width=width,
+        hidden_layers=depth - 1,
+        activation=act,
+        leaky_slope=LEAKY_SLOPE if act == "leaky_relu" else None,
+        nets=int(nets),
+        seed=int(seed),
+        max_steps=int(max_steps),
+        lr=lr,
+        check_every=check_every,
+        lr_halving_steps=HALVING_STEPS,
+        optimizer="full-batch Adam",
+        init="glorot-uniform, zero bias",
+        k=k,
+        maxdim=md,
+        max_points=max_points,
+        include_output=include_output,
+        classes="network predictions",
+        omega="per class: sum of the class's Betti numbers",
     )
     return LayersResult(
         config=config,
@@ -719,8 +754,15 @@ def plot_layers(
             ax = axes[row, c]
             ax.plot(xs, mo[:, c], "-o", color=colour, lw=2, ms=3, label=f"ω, {label}")
             for j in range(mb.shape[-1]):
-                ax.plot(xs, mb[:, c, j], styles[j % 3], color=colour, lw=1, alpha=0.8,
-                        label=f"β{j}" if show_beta else None)
+                ax.plot(
+                    xs,
+                    mb[:, c, j],
+                    styles[j % 3],
+                    color=colour,
+                    lw=1,
+                    alpha=0.8,
+                    label=f"β{j}" if show_beta else None,
+                )
             ax.set_title(f"{r.config['data'].upper()} class {'ab'[c]}")
             ax.set_xlabel("layer (0 = input)")
             ax.set_ylabel("mean Betti number")

@@ -51,7 +51,9 @@ DATASETS = ("digits", "moons", "circles", "d1")
 _DTYPE = torch.float64
 
 
-def load_dataset(name: str, n_samples: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def load_dataset(
+    name: str, n_samples: int | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A small classification data set that needs no download.
 
     Args:
@@ -79,7 +81,9 @@ def load_dataset(name: str, n_samples: int | None = None, seed: int = 0) -> tupl
         x, y = load_digits(return_X_y=True)
         x = x / 16.0
         if n_samples is not None and n_samples < len(y):
-            keep = np.sort(np.random.default_rng(seed).choice(len(y), size=int(n_samples), replace=False))
+            keep = np.sort(
+                np.random.default_rng(seed).choice(len(y), size=int(n_samples), replace=False)
+            )
             x, y = x[keep], y[keep]
     elif key in ("moons", "circles"):
         from sklearn.datasets import make_circles, make_moons
@@ -100,7 +104,9 @@ def _load_d1(n_samples: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         from modelrank.topology.pointclouds import d1  # type: ignore[attr-defined]
     except ImportError as exc:
-        raise ConfigError("data set 'd1' needs modelrank.topology.pointclouds.d1, not available") from exc
+        raise ConfigError(
+            "data set 'd1' needs modelrank.topology.pointclouds.d1, not available"
+        ) from exc
     try:
         out = d1(n=1000 if n_samples is None else int(n_samples), seed=seed)
     except TypeError:  # a generator with another signature: take its defaults
@@ -154,7 +160,11 @@ class FlatMLP:
     ) -> torch.Tensor:
         """Mean cross-entropy (nats) of each parameter vector: (P, n_params) -> (P,)."""
         logp = torch.log_softmax(self.logits(thetas, x), dim=-1)
-        nll = -logp.gather(-1, y.view(1, -1, 1).expand(thetas.shape[0], -1, 1)).squeeze(-1).mean(dim=1)
+        nll = (
+            -logp.gather(-1, y.view(1, -1, 1).expand(thetas.shape[0], -1, 1))
+            .squeeze(-1)
+            .mean(dim=1)
+        )
         if weight_decay:
             nll = nll + 0.5 * weight_decay * (thetas * thetas).sum(dim=1)
         return nll
@@ -163,7 +173,9 @@ class FlatMLP:
 LossFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def train_minimum(loss_fn: LossFn, theta0: torch.Tensor, steps: int, lr: float = 1e-2) -> torch.Tensor:
+def train_minimum(
+    loss_fn: LossFn, theta0: torch.Tensor, steps: int, lr: float = 1e-2
+) -> torch.Tensor:
     """Full-batch Adam from ``theta0`` (n_params,) for ``steps`` steps; returns the final (n_params,)."""
     theta = theta0.detach().clone().unsqueeze(0).requires_grad_(True)
     opt = torch.optim.Adam([theta], lr=lr)
@@ -342,7 +354,8 @@ def loss_barcode(
     """Train ``minima`` networks, join every pair by an optimised path, return the barcode and TO-score.
 
     Args:
-        data: data set name (`load_dataset`); arch: "HxW", H hidden layers of width W (:func:`~modelrank.studies.architecture.parse_arch`).
+        data: data set name (`load_dataset`); arch: "HxW", H hidden layers of width W
+        (:func:`~modelrank.studies.architecture.parse_arch`).
         minima: number of minima N ≥ 2 (N(N−1)/2 paths are optimised).
         seed: seeds the initialisations (minimum i: ``seed * 10007 + i``).
         steps, lr: full-batch Adam training of each minimum.
@@ -370,18 +383,36 @@ def loss_barcode(
         torch.set_num_threads(max(1, int(threads)))
     try:
         return _run(
-            x_np, y_np, depth, width, dict(
-                data=data, arch=arch, minima=int(minima), seed=seed, steps=steps, lr=lr,
-                path_points=path_points, path_steps=path_steps, path_lr=path_lr, resample=resample,
-                weight_decay=weight_decay, data_seed=data_seed,
-            ), on_progress,
+            x_np,
+            y_np,
+            depth,
+            width,
+            dict(
+                data=data,
+                arch=arch,
+                minima=int(minima),
+                seed=seed,
+                steps=steps,
+                lr=lr,
+                path_points=path_points,
+                path_steps=path_steps,
+                path_lr=path_lr,
+                resample=resample,
+                weight_decay=weight_decay,
+                data_seed=data_seed,
+            ),
+            on_progress,
         )
     finally:
         torch.set_num_threads(previous_threads)
 
 
 def _run(
-    x_np: np.ndarray, y_np: np.ndarray, depth: int, width: int, cfg: dict,
+    x_np: np.ndarray,
+    y_np: np.ndarray,
+    depth: int,
+    width: int,
+    cfg: dict,
     on_progress: OnProgress | None,
 ) -> LossBarcode:
     """Body of `loss_barcode` once the inputs are validated; ``cfg`` holds its settings."""
@@ -407,7 +438,12 @@ def _run(
     for i in range(m):
         for j in range(i + 1, m):
             res = optimise_path(
-                loss_fn, thetas[i], thetas[j], cfg["path_points"], cfg["path_steps"], cfg["path_lr"],
+                loss_fn,
+                thetas[i],
+                thetas[j],
+                cfg["path_points"],
+                cfg["path_steps"],
+                cfg["path_lr"],
                 cfg["resample"],
             )
             saddles[i, j] = saddles[j, i] = res.max_loss

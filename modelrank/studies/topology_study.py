@@ -27,8 +27,13 @@ from scipy import stats
 
 from modelrank import __version__
 from modelrank.benchmark import load_suite, run_benchmark, scoring_zoo
-from modelrank.benchmark_stats import (half_samples, mean_over_targets, pivot_interval,
-                                       resample_seeds, weighted_tau)
+from modelrank.benchmark_stats import (
+    half_samples,
+    mean_over_targets,
+    pivot_interval,
+    resample_seeds,
+    weighted_tau,
+)
 from modelrank.data import load_target
 from modelrank.digest import digest
 from modelrank.errors import ModelrankError
@@ -38,8 +43,18 @@ from modelrank.studies import topology_variants as tv
 from modelrank.zoo import truncation_parent
 
 #: The established scores and baselines the variants stand beside (issue 15, item 2).
-COMPARED = ("knn", "linear", "logme", "ncti", "sfda", "betti-cubical", "param-count",
-            "source-top1", "imagenet-top1", "loto-accuracy")
+COMPARED = (
+    "knn",
+    "linear",
+    "logme",
+    "ncti",
+    "sfda",
+    "betti-cubical",
+    "param-count",
+    "source-top1",
+    "imagenet-top1",
+    "loto-accuracy",
+)
 FAITHFUL = "whc/eta0/all/theta/per-class"
 #: The scores fused with the held-out variant.
 FUSED_WITH = ("knn", "logme")
@@ -120,37 +135,81 @@ class SuiteVariants:
             return o
 
         d = json.loads(text)
-        return cls(d["suite"], list(d["targets"]), list(d["pool"]), back(d["tau"]),
-                   back(d["intervals"]), back(d["scores"]), back(d["compared"]),
-                   back(d["accuracies"]), back(d["established"]), back(d["seconds_per_image"]),
-                   d.get("columns_per_class"),
-                   None if d.get("included") is None else list(d["included"]),
-                   back(d.get("versus_faithful") or {}))
+        return cls(
+            d["suite"],
+            list(d["targets"]),
+            list(d["pool"]),
+            back(d["tau"]),
+            back(d["intervals"]),
+            back(d["scores"]),
+            back(d["compared"]),
+            back(d["accuracies"]),
+            back(d["established"]),
+            back(d["seconds_per_image"]),
+            d.get("columns_per_class"),
+            None if d.get("included") is None else list(d["included"]),
+            back(d.get("versus_faithful") or {}),
+        )
 
 
-def _unit(entry, data, data_rips, *, replicates: int, seed: int, rips: bool, cache_dir,
-          journal, parent=None, parent_unit: dict[str, Any] | None = None) -> dict[str, Any]:
+def _unit(
+    entry,
+    data,
+    data_rips,
+    *,
+    replicates: int,
+    seed: int,
+    rips: bool,
+    cache_dir,
+    journal,
+    parent=None,
+    parent_unit: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One backbone on one target: {"full": {variant: score}, "replicates": [{variant: score}],
     "seconds": {...}, "images": {...}}, journaled (:func:`_variants_unit` computes it). With
     ``parent`` (:func:`truncation_parent`) the columns and pooled features of ``entry``'s
     layers are those of the parent's first layers, from the parent's (cached) pass, and its Rips
     curves the first values of the parent's (``parent_unit``, the parent's result); its cost is
     then counted once, with the parent."""
-    key = digest({"unit": "topology-variants-v1", "version": __version__, "entry": entry.recipe(),
-                  "data": data.fingerprint(), "rips": data_rips.fingerprint() if rips else None,
-                  "replicates": replicates, "seed": seed, "variants": len(tv.variant_names())}, 32)
-    task = Task(key, f"topology variants {entry.name} x {data.name}", _variants_unit,
-                (entry, data, data_rips, replicates, seed, rips, cache_dir, parent, parent_unit))
+    key = digest(
+        {
+            "unit": "topology-variants-v1",
+            "version": __version__,
+            "entry": entry.recipe(),
+            "data": data.fingerprint(),
+            "rips": data_rips.fingerprint() if rips else None,
+            "replicates": replicates,
+            "seed": seed,
+            "variants": len(tv.variant_names()),
+        },
+        32,
+    )
+    task = Task(
+        key,
+        f"topology variants {entry.name} x {data.name}",
+        _variants_unit,
+        (entry, data, data_rips, replicates, seed, rips, cache_dir, parent, parent_unit),
+    )
     # one after another here: a truncated network reads its parent's result
-    oc = run_journaled([task], journal=journal, executor=LocalExecutor(max_retries=0),
-                       expect=dict)[key]
+    oc = run_journaled([task], journal=journal, executor=LocalExecutor(max_retries=0), expect=dict)[
+        key
+    ]
     if not oc.ok:
         raise ModelrankError(f"topology variants of {entry.name} on {data.name}: {oc.error}")
     return oc.value
 
 
-def _variants_unit(entry, data, data_rips, replicates: int, seed: int, rips: bool, cache_dir,
-                   parent, parent_unit: dict[str, Any] | None) -> dict[str, Any]:
+def _variants_unit(
+    entry,
+    data,
+    data_rips,
+    replicates: int,
+    seed: int,
+    rips: bool,
+    cache_dir,
+    parent,
+    parent_unit: dict[str, Any] | None,
+) -> dict[str, Any]:
     """The computation of :func:`_unit`."""
     from modelrank.loaders import build_backbone  # torch, paid by the unit that needs it
     from modelrank.probe import probe
@@ -166,8 +225,10 @@ def _variants_unit(entry, data, data_rips, replicates: int, seed: int, rips: boo
     emb = probe(source, data, cubical=tv.VariantColumnsReducer(), device="cpu", cache_dir=cache_dir)
     columns, labels = emb.cubical[:, : len(names), :], np.asarray(data.labels)
     full = tv.cubical_variant_scores(columns, labels)
-    reps = [tv.cubical_variant_scores(columns[idx], labels[idx])
-            for idx in half_samples(labels, replicates=replicates, seed=seed)]
+    reps = [
+        tv.cubical_variant_scores(columns[idx], labels[idx])
+        for idx in half_samples(labels, replicates=replicates, seed=seed)
+    ]
     seconds = {"cubical columns": time.perf_counter() - t0}
     images = {"cubical columns": len(data) if source is bb else 0}
     curves = None
@@ -177,20 +238,33 @@ def _variants_unit(entry, data, data_rips, replicates: int, seed: int, rips: boo
             curves = {k: list(c)[: len(names)] for k, c in parent_unit["rips_curves"].items()}
         else:
             pooled = probe(source, data_rips, device="cpu", cache_dir=cache_dir)
-            curves = tv.rips_curves({n: pooled.layers[n] for n in names},
-                                    np.asarray(data_rips.labels))
+            curves = tv.rips_curves(
+                {n: pooled.layers[n] for n in names}, np.asarray(data_rips.labels)
+            )
         full.update(tv.rips_scores_from_curves(curves, hw=columns[0, :, -1]))
         seconds["rips"] = time.perf_counter() - t0
         images["rips"] = len(data_rips) if source is bb else 0
-    return {"full": full, "replicates": reps, "seconds": seconds, "images": images,
-            "columns_from": None if source is bb else parent.name, "rips_curves": curves}
+    return {
+        "full": full,
+        "replicates": reps,
+        "seconds": seconds,
+        "images": images,
+        "columns_from": None if source is bb else parent.name,
+        "rips_curves": curves,
+    }
 
 
-def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replicates: int = 100,
-                seed: int = 0, rips: bool = True, rips_per_class: int = tv.RIPS_PER_CLASS,
-                columns_per_class: int | None = None,
-                on_progress: Callable[[str, int, int], None] | None = None
-                ) -> SuiteVariants:
+def score_suite(
+    suite_name: str,
+    *,
+    cache_dir: str | Path | None = None,
+    replicates: int = 100,
+    seed: int = 0,
+    rips: bool = True,
+    rips_per_class: int = tv.RIPS_PER_CLASS,
+    columns_per_class: int | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> SuiteVariants:
     """Every pre-registered variant on ``suite_name``'s headline pool and targets (see module).
 
     ``rips_per_class``: train images per class of the Rips sources (the pre-registered 200;
@@ -211,34 +285,67 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
     scores: dict[str, dict[str, dict[str, float]]] = {}
     cost: dict[str, list[float]] = {}
     if columns_per_class is not None and columns_per_class < 2:
-        raise ValueError(f"columns_per_class must be at least 2 (half-samples), got {columns_per_class}")
+        raise ValueError(
+            f"columns_per_class must be at least 2 (half-samples), got {columns_per_class}"
+        )
     head = res.ground_truths["headline"]
-    truth_r = [resample_seeds({t: {m: v for m, v in col.items() if m in res.pool}
-                               for t, col in head.per_seed.items()},
-                              np.random.default_rng([seed, r, 1])) for r in range(replicates)]
+    truth_r = [
+        resample_seeds(
+            {
+                t: {m: v for m, v in col.items() if m in res.pool}
+                for t, col in head.per_seed.items()
+            },
+            np.random.default_rng([seed, r, 1]),
+        )
+        for r in range(replicates)
+    ]
     for target in res.targets:
-        data = load_target(target, split=suite.split_for(target),
-                           per_class=suite.per_class_for(target) if columns_per_class is None
-                           else columns_per_class)
-        data_rips = load_target(target, split=suite.split_for(target),
-                                per_class=rips_per_class) if rips else None
+        data = load_target(
+            target,
+            split=suite.split_for(target),
+            per_class=suite.per_class_for(target)
+            if columns_per_class is None
+            else columns_per_class,
+        )
+        data_rips = (
+            load_target(target, split=suite.split_for(target), per_class=rips_per_class)
+            if rips
+            else None
+        )
         accs = {m: a for m, a in res.accuracies.get(target, {}).items() if m in res.pool}
         units = {}
         pool_entries = [zoo[m] for m in res.pool]
         # full-depth networks first, so that a truncated one finds its parent's pass cached
-        order = sorted((m for m in res.pool if m in accs), key=lambda m: zoo[m].truncate is not None)
+        order = sorted(
+            (m for m in res.pool if m in accs), key=lambda m: zoo[m].truncate is not None
+        )
         for i, model in enumerate(order):
             parent = truncation_parent(zoo[model], pool_entries)
-            units[model] = _unit(zoo[model], data, data_rips, replicates=replicates, seed=seed,
-                                 rips=rips, cache_dir=cache_dir, journal=journal, parent=parent,
-                                 parent_unit=units.get(parent.name) if parent else None)
+            units[model] = _unit(
+                zoo[model],
+                data,
+                data_rips,
+                replicates=replicates,
+                seed=seed,
+                rips=rips,
+                cache_dir=cache_dir,
+                journal=journal,
+                parent=parent,
+                parent_unit=units.get(parent.name) if parent else None,
+            )
             for part, sec in units[model]["seconds"].items():
                 if units[model]["images"][part]:  # a reused pass costs nothing of its own
                     cost.setdefault(part, []).append(sec / units[model]["images"][part])
             if on_progress:
                 on_progress(f"variants x {target}", i + 1, len(accs))
-        scores[target] = {v: {m: u["full"][v] for m, u in units.items()
-                              if math.isfinite(u["full"].get(v, float("nan")))} for v in names}
+        scores[target] = {
+            v: {
+                m: u["full"][v]
+                for m, u in units.items()
+                if math.isfinite(u["full"].get(v, float("nan")))
+            }
+            for v in names
+        }
         for v in names:
             # as the benchmark does: over the backbones the variant is defined for (weighted_tau
             # needs 3); each replicate over the same backbones
@@ -248,26 +355,39 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
                 continue
             # replicate r: the r-th half-sample of the images with the r-th resample of the
             # seeds, as the benchmark's intervals pair them (the same resamples)
-            rep_tau[v][target] = np.array([
-                weighted_tau({m: units[m]["replicates"][r][v] for m in have}, truth_r[r][target])
-                if have and all(math.isfinite(units[m]["replicates"][r][v]) for m in have)
-                else float("nan") for r in range(replicates)])
+            rep_tau[v][target] = np.array(
+                [
+                    weighted_tau(
+                        {m: units[m]["replicates"][r][v] for m in have}, truth_r[r][target]
+                    )
+                    if have and all(math.isfinite(units[m]["replicates"][r][v]) for m in have)
+                    else float("nan")
+                    for r in range(replicates)
+                ]
+            )
     included = res.included("headline")
     intervals, versus_faithful = {}, {}
     for v in names:
         point, reps = mean_over_targets(tau[v], rep_tau[v], included)
-        lo, hi, _ = (pivot_interval(point, reps) if reps is not None
-                     else (float("nan"), float("nan"), 0))
+        lo, hi, _ = (
+            pivot_interval(point, reps) if reps is not None else (float("nan"), float("nan"), 0)
+        )
         intervals[v] = (lo, hi)
     for v in names:
-        both = [t for t in included if t in rep_tau[v] and t in rep_tau[FAITHFUL]
-                and math.isfinite(tau[v].get(t, float("nan")))
-                and math.isfinite(tau[FAITHFUL].get(t, float("nan")))]
+        both = [
+            t
+            for t in included
+            if t in rep_tau[v]
+            and t in rep_tau[FAITHFUL]
+            and math.isfinite(tau[v].get(t, float("nan")))
+            and math.isfinite(tau[FAITHFUL].get(t, float("nan")))
+        ]
         if v == FAITHFUL or not both:
             continue
         diff = {t: tau[v][t] - tau[FAITHFUL][t] for t in both}
-        d_point, d_reps = mean_over_targets(diff, {t: rep_tau[v][t] - rep_tau[FAITHFUL][t]
-                                            for t in both}, both)
+        d_point, d_reps = mean_over_targets(
+            diff, {t: rep_tau[v][t] - rep_tau[FAITHFUL][t] for t in both}, both
+        )
         lo, hi, _ = pivot_interval(d_point, d_reps, bounds=(-2.0, 2.0))
         versus_faithful[v] = (d_point, lo, hi)
     compared = {}
@@ -276,13 +396,27 @@ def score_suite(suite_name: str, *, cache_dir: str | Path | None = None, replica
         if col is None:
             continue
         iv = res.intervals.get("headline", {}).get(s, {}).get("mean")
-        compared[s] = {"tau": dict(col), "mean": res.mean(s),
-                       "interval": (iv[0], iv[1]) if iv else (float("nan"), float("nan"))}
+        compared[s] = {
+            "tau": dict(col),
+            "mean": res.mean(s),
+            "interval": (iv[0], iv[1]) if iv else (float("nan"), float("nan")),
+        }
     established = {s: {t: res.score_column(s, t) for t in res.targets} for s in FUSED_WITH}
-    return SuiteVariants(suite.name, list(res.targets), list(res.pool), tau, intervals, scores,
-                         compared, {t: dict(a) for t, a in res.accuracies.items()}, established,
-                         {k: float(np.mean(v)) for k, v in cost.items()}, columns_per_class,
-                         included, versus_faithful)
+    return SuiteVariants(
+        suite.name,
+        list(res.targets),
+        list(res.pool),
+        tau,
+        intervals,
+        scores,
+        compared,
+        {t: dict(a) for t, a in res.accuracies.items()},
+        established,
+        {k: float(np.mean(v)) for k, v in cost.items()},
+        columns_per_class,
+        included,
+        versus_faithful,
+    )
 
 
 def best_variant(study: SuiteVariants) -> str:
@@ -304,23 +438,38 @@ def held_out(chosen_on: SuiteVariants, reported_on: SuiteVariants) -> dict[str, 
     faithful = reported_on.mean(FAITHFUL)
     held = reported_on.mean(v)
     d = reported_on.versus_faithful.get(v)
-    verdict = ("undefined on this suite" if not math.isfinite(held) else
-               "the faithful θ itself" if v == FAITHFUL else
-               "no interval" if d is None or not math.isfinite(d[1]) else
-               "beats the faithful θ" if d[1] > 0 else "does not beat the faithful θ")
-    return {"variant": v, "chosen_on": chosen_on.suite, "reported_on": reported_on.suite,
-            "mean_chosen": chosen_on.mean(v), "mean_held_out": held,
-            "interval_held_out": (lo, hi), "faithful_held_out": faithful,
-            "faithful_interval": reported_on.intervals.get(FAITHFUL),
-            "difference_held_out": d, "verdict": verdict}
+    verdict = (
+        "undefined on this suite"
+        if not math.isfinite(held)
+        else "the faithful θ itself"
+        if v == FAITHFUL
+        else "no interval"
+        if d is None or not math.isfinite(d[1])
+        else "beats the faithful θ"
+        if d[1] > 0
+        else "does not beat the faithful θ"
+    )
+    return {
+        "variant": v,
+        "chosen_on": chosen_on.suite,
+        "reported_on": reported_on.suite,
+        "mean_chosen": chosen_on.mean(v),
+        "mean_held_out": held,
+        "interval_held_out": (lo, hi),
+        "faithful_held_out": faithful,
+        "faithful_interval": reported_on.intervals.get(FAITHFUL),
+        "difference_held_out": d,
+        "verdict": verdict,
+    }
 
 
 def _ranks(values: Mapping[str, float], models: Sequence[str]) -> np.ndarray:
     return stats.rankdata([values[m] for m in models])
 
 
-def fusion(study: SuiteVariants, variant: str, other: Mapping[str, Mapping[str, float]], *,
-           how: str) -> dict[str, float]:
+def fusion(
+    study: SuiteVariants, variant: str, other: Mapping[str, Mapping[str, float]], *, how: str
+) -> dict[str, float]:
     """{target: weighted tau} of the fusion of ``variant`` with another score ``other``
     ({target: {model: value, higher is better}}): ``rank`` = mean of the two ranks, ``z`` = sum
     of the two z-scores, over the backbones both have."""

@@ -46,10 +46,12 @@ run on ``fmnist-zoo``, without changing the list): [a variant undefined for some
 needs 4 layers, ``stages`` of a network that never changes resolution is one layer — is correlated
 over the backbones it is defined for, as the benchmark does for every score;] [with classes of
 equal size, as in every suite here, ``per-class`` and ``pooled`` coincide for the cubical sources
-(Ω is a mean over images), so that factor only matters for Rips;] each variant's weighted τ against the headline ground truth per
+(Ω is a mean over images), so that factor only matters for Rips;] each variant's weighted τ
+against the headline ground truth per
 target, its mean over targets and the 95 % half-sample interval of that mean (100 half-samples, seed
 0, as the suites; none for the Rips sources, whose recomputation 100 times is outside the CPU
-budget, as for ``betti-rips``), on ``fmnist-zoo`` and ``fmnist-imagenet``. The variant with the highest mean τ on one suite (ties: the first in
+budget, as for ``betti-rips``), on ``fmnist-zoo`` and ``fmnist-imagenet``. The variant with the
+highest mean τ on one suite (ties: the first in
 :func:`variant_names`' order) is reported on the other, both ways. It *beats* the faithful θ only
 when the lower end of its held-out interval lies above θ's held-out mean. Fusion: the per-target
 rank average and z-score sum of the chosen variant with ``knn`` and with ``logme``; partial
@@ -70,9 +72,22 @@ from modelrank.topology.decay import auc_decay, exp_decay_rate, theta
 from modelrank.topology.omega import class_means
 
 __all__ = [
-    "DEPTHS", "LAYOUTS", "PERSISTENCE", "POOLINGS", "RIPS", "STATISTICS", "THRESHOLDS",
-    "VariantColumnsReducer", "cubical_columns", "layer_omegas", "omega_curve", "rips_curves",
-    "rips_scores_from_curves", "score_of", "stage_layers", "variant_names",
+    "DEPTHS",
+    "LAYOUTS",
+    "PERSISTENCE",
+    "POOLINGS",
+    "RIPS",
+    "STATISTICS",
+    "THRESHOLDS",
+    "VariantColumnsReducer",
+    "cubical_columns",
+    "layer_omegas",
+    "omega_curve",
+    "rips_curves",
+    "rips_scores_from_curves",
+    "score_of",
+    "stage_layers",
+    "variant_names",
 ]
 
 LAYOUTS = ("whc", "per-channel", "channel-mean", "channel-sorted", "top8")
@@ -96,8 +111,11 @@ _LOWER_IS_BETTER = {"theta", "theta-depth01", "auc", "log-slope", "last-first"}
 def cubical_columns() -> tuple[str, ...]:
     """The per-image, per-layer columns :func:`layer_omegas` returns, in order: every
     ``LAYOUT/THRESHOLD``, the two persistence summaries, and ``hw`` (the layer's H·W)."""
-    return (tuple(f"{lay}/{thr}" for lay in LAYOUTS for thr in THRESHOLDS)
-            + tuple(f"channel-mean/{p}" for p in PERSISTENCE) + ("hw",))
+    return (
+        tuple(f"{lay}/{thr}" for lay in LAYOUTS for thr in THRESHOLDS)
+        + tuple(f"channel-mean/{p}" for p in PERSISTENCE)
+        + ("hw",)
+    )
 
 
 def variant_names() -> list[str]:
@@ -117,10 +135,14 @@ def _layout_volumes(a: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
     :func:`betti_counts` layout that counts it (the channel order is sorted once for both
     order-free layouts)."""
     ordered = _sorted_channels(a)
-    return {"whc": (a, "whc"), "per-channel": (a, "per-channel"),
-            # a (1, H, W) volume is the 2-D map
-            "channel-mean": (a.mean(axis=0, dtype=np.float64)[None], "whc"),
-            "channel-sorted": (ordered, "whc"), "top8": (ordered[:TOP_CHANNELS], "whc")}
+    return {
+        "whc": (a, "whc"),
+        "per-channel": (a, "per-channel"),
+        # a (1, H, W) volume is the 2-D map
+        "channel-mean": (a.mean(axis=0, dtype=np.float64)[None], "whc"),
+        "channel-sorted": (ordered, "whc"),
+        "top8": (ordered[:TOP_CHANNELS], "whc"),
+    }
 
 
 def _persistence_summaries(m: np.ndarray) -> tuple[float, float]:
@@ -169,7 +191,7 @@ def layer_omegas(acts: np.ndarray) -> np.ndarray:
                 eta = 0.0 if thr == "eta0" else float(etas[thr])
                 out[i, j] = betti_counts(vol[None], eta=eta, layout=how)[0].sum()
                 j += 1
-        out[i, j: j + 2] = _persistence_summaries(volumes["channel-mean"][0][0])
+        out[i, j : j + 2] = _persistence_summaries(volumes["channel-mean"][0][0])
         out[i, -1] = a.shape[2] * a.shape[3]
     return out
 
@@ -232,8 +254,14 @@ def _last_first(curve: np.ndarray) -> float:
     return float((1.0 + c[-1]) / (1.0 + c[0]))
 
 
-_STATISTIC = {"theta": theta, "theta-depth01": _theta_depth01, "auc": auc_decay,
-              "exp-rate": exp_decay_rate, "log-slope": _log_slope, "last-first": _last_first}
+_STATISTIC = {
+    "theta": theta,
+    "theta-depth01": _theta_depth01,
+    "auc": auc_decay,
+    "exp-rate": exp_decay_rate,
+    "log-slope": _log_slope,
+    "last-first": _last_first,
+}
 
 
 def score_of(curve: np.ndarray, statistic: str) -> float:
@@ -340,8 +368,10 @@ def cubical_variant_scores(columns: np.ndarray, labels: np.ndarray) -> dict[str,
     curves = {"per-class": per_class[:, :-1].T, "pooled": c.mean(axis=0)[:, :-1].T}  # (S, L)
     depth = {"all": list(range(c.shape[1])), "stages": stage_layers(c[0, :, -1])}
     out: dict[str, float] = {}
-    values = {(d, stat, pool): _scores_batch(curves[pool][:, depth[d]], stat)
-              for d, stat, pool in itertools.product(DEPTHS, STATISTICS, POOLINGS)}
+    values = {
+        (d, stat, pool): _scores_batch(curves[pool][:, depth[d]], stat)
+        for d, stat, pool in itertools.product(DEPTHS, STATISTICS, POOLINGS)
+    }
     for j, src in enumerate(cols[:-1]):
         for (d, stat, pool), v in values.items():
             out[f"{src}/{d}/{stat}/{pool}"] = float(v[j])
@@ -366,15 +396,18 @@ def rips_curves(layers: Mapping[str, np.ndarray], labels: np.ndarray) -> dict[st
             x = np.asarray(layers[n], dtype=np.float64)
             with warnings.catch_warnings():  # ripser warns when a cloud has more columns than rows
                 warnings.simplefilter("ignore", UserWarning)
-                per = [sum(rips_betti_at(x[lab == k], "auto", maxdim=1,
-                                         n_landmarks=RIPS_MAX_POINTS)) for k in np.unique(lab)]
+                per = [
+                    sum(rips_betti_at(x[lab == k], "auto", maxdim=1, n_landmarks=RIPS_MAX_POINTS))
+                    for k in np.unique(lab)
+                ]
             om.append(float(np.mean(per)))
         curves[f"rips-euclidean|{pool}"] = om
     return curves
 
 
-def rips_scores_from_curves(curves: Mapping[str, Sequence[float]], *,
-                            hw: Sequence[float]) -> dict[str, float]:
+def rips_scores_from_curves(
+    curves: Mapping[str, Sequence[float]], *, hw: Sequence[float]
+) -> dict[str, float]:
     """{variant: score} of the Rips variants from :func:`rips_curves` and each layer's H·W (for
     ``stages``); NaN where undefined."""
     depth = {"all": list(range(len(hw))), "stages": stage_layers(hw)}
@@ -390,8 +423,9 @@ def rips_scores_from_curves(curves: Mapping[str, Sequence[float]], *,
     return out
 
 
-def rips_variant_scores(layers: Mapping[str, np.ndarray], labels: np.ndarray, *,
-                        hw: Sequence[float]) -> dict[str, float]:
+def rips_variant_scores(
+    layers: Mapping[str, np.ndarray], labels: np.ndarray, *, hw: Sequence[float]
+) -> dict[str, float]:
     """{variant: score} of the Rips variants from pooled per-layer features (depth order) and
     each layer's H·W (for ``stages``); NaN where undefined."""
     return rips_scores_from_curves(rips_curves(layers, labels), hw=hw)

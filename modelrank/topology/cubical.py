@@ -42,12 +42,15 @@ from scipy.sparse.csgraph import connected_components
 try:
     import cc3d
 except ImportError:  # the optional extra modelrank[fast]
-    cc3d = None
+    cc3d = None  # type: ignore[assignment]
 
 #: Which library labels connected components: "cc3d" when installed, else "scipy". Set it to
 #: "scipy" (or MODELRANK_BETTI_LABELLER=scipy) to force scipy; the numbers do not change.
-LABELLER = "cc3d" if cc3d is not None and os.environ.get("MODELRANK_BETTI_LABELLER") != "scipy" \
+LABELLER = (
+    "cc3d"
+    if cc3d is not None and os.environ.get("MODELRANK_BETTI_LABELLER") != "scipy"
     else "scipy"
+)
 
 __all__ = [
     "LAYOUTS",

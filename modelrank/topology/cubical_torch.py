@@ -69,8 +69,17 @@ def _check_values(t: "torch.Tensor", what: str) -> None:
     if t.dtype.is_floating_point:
         if t.numel() and bool(torch.isnan(t.max())):
             raise ValueError(f"{what} contains NaN; filtration values must be numbers")
-    elif t.dtype not in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
-                         torch.int64, torch.uint16, torch.uint32, torch.uint64):
+    elif t.dtype not in (
+        torch.bool,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.uint16,
+        torch.uint32,
+        torch.uint64,
+    ):
         raise ValueError(f"{what} must be a numeric array, got dtype {t.dtype}")
 
 
@@ -88,16 +97,21 @@ def _sublevel(t: "torch.Tensor", eta: float) -> "torch.Tensor":
 # --------------------------------------------------------------------------------------------
 
 
-def _pair(shape: tuple[int, ...], step: tuple[int, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+def _pair(
+    shape: tuple[int, ...], step: tuple[int, ...]
+) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
     """Index tuples (u, v) over a (N, *grid) tensor such that v is u moved by ``step`` on the grid."""
     su, sv = [slice(None)], [slice(None)]
     for d in step:
         if d == 0:
-            su.append(slice(None)); sv.append(slice(None))
+            su.append(slice(None))
+            sv.append(slice(None))
         elif d > 0:
-            su.append(slice(None, -1)); sv.append(slice(1, None))
+            su.append(slice(None, -1))
+            sv.append(slice(1, None))
         else:
-            su.append(slice(1, None)); sv.append(slice(None, -1))
+            su.append(slice(1, None))
+            sv.append(slice(None, -1))
     return tuple(su), tuple(sv)
 
 
@@ -217,7 +231,7 @@ def betti_of_masks(masks: "torch.Tensor", *, max_voxels: int = MAX_VOXELS) -> "t
     n = masks.shape[0]
     per_item = max(1, masks[0].numel() if n else 1)
     step = max(1, int(max_voxels) // per_item)
-    parts = [_betti_group(masks[i:i + step]) for i in range(0, n, step)]
+    parts = [_betti_group(masks[i : i + step]) for i in range(0, n, step)]
     if not parts:
         return torch.zeros((0, 3), dtype=torch.int64, device=masks.device)
     return torch.cat(parts)
@@ -243,8 +257,9 @@ def _channel_mean(t: "torch.Tensor") -> "torch.Tensor":
     return acc / t.shape[1]
 
 
-def betti_counts(acts: "torch.Tensor", eta: float = 0.0, layout: str = "whc", *,
-                 max_voxels: int = MAX_VOXELS) -> "torch.Tensor":
+def betti_counts(
+    acts: "torch.Tensor", eta: float = 0.0, layout: str = "whc", *, max_voxels: int = MAX_VOXELS
+) -> "torch.Tensor":
     """Cubical Betti numbers of every item of one layer's batch, on the tensor's device.
 
     The torch twin of :func:`modelrank.topology.cubical.betti_counts`: the same shapes, layouts
@@ -281,8 +296,9 @@ def betti_counts(acts: "torch.Tensor", eta: float = 0.0, layout: str = "whc", *,
         if layout == "channel-mean":
             return betti_of_masks(_sublevel(_channel_mean(acts), e), max_voxels=max_voxels)
         n, c = acts.shape[:2]  # per-channel: C independent 2-D maps per item, summed
-        planes = betti_of_masks(_sublevel(acts, e).reshape(n * c, *acts.shape[2:]),
-                                max_voxels=max_voxels)
+        planes = betti_of_masks(
+            _sublevel(acts, e).reshape(n * c, *acts.shape[2:]), max_voxels=max_voxels
+        )
         return planes.view(n, c, 3).sum(1)
 
 
@@ -300,4 +316,5 @@ def betti_at(volume, eta: float = 0.0) -> tuple[int, int, int]:
     e = _check_eta(eta)
     with torch.inference_mode():
         b = betti_of_masks(_sublevel(t, e)[None])[0]
-    return tuple(int(v) for v in b.tolist())
+    b0, b1, b2 = (int(v) for v in b.tolist())
+    return b0, b1, b2

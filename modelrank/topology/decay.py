@@ -39,9 +39,7 @@ def _as_curve(omega_curve: np.ndarray, min_len: int, what: str) -> np.ndarray:
             f"{what}: the Omega curve must be 1-D (one value per layer), got shape {y.shape}"
         )
     if y.size < min_len:
-        raise ValueError(
-            f"{what} needs at least {min_len} layers, got {y.size}; probe more layers"
-        )
+        raise ValueError(f"{what} needs at least {min_len} layers, got {y.size}; probe more layers")
     if not np.all(np.isfinite(y)):
         raise ValueError(f"{what}: the Omega curve contains NaN or infinite values")
     if np.any(y < 0):

@@ -33,8 +33,9 @@ def class_means(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     y = np.asarray(labels)
     if v.ndim < 1 or v.shape[0] == 0 or y.shape != (v.shape[0],):
-        raise ValueError(f"values must be (n, ...) with n > 0 and labels (n,), got {v.shape} "
-                         f"and {y.shape}")
+        raise ValueError(
+            f"values must be (n, ...) with n > 0 and labels (n,), got {v.shape} and {y.shape}"
+        )
     classes, index = np.unique(y, return_inverse=True)
     sums = np.zeros((len(classes),) + v.shape[1:])
     np.add.at(sums, index, v)

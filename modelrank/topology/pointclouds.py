@@ -231,9 +231,7 @@ def d1(
     return _jitter(x, noise, rng), y
 
 
-def _solid_torus(
-    n: int, R: float, tube: float, rng: np.random.Generator
-) -> np.ndarray:
+def _solid_torus(n: int, R: float, tube: float, rng: np.random.Generator) -> np.ndarray:
     """(n, 3) points uniform in the solid torus around the unit circle of radius R (xy-plane)."""
     out = np.empty((0, 3))
     while out.shape[0] < n:

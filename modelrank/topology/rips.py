@@ -386,9 +386,7 @@ def rips_diagrams(
             # Filtered edge collapse keeps the persistence diagrams (Boissonnat & Pritam 2020).
             st.collapse_edges(nb_iterations=3)
             st.expansion(maxdim + 1)
-        st.compute_persistence(
-            homology_coeff_field=2, persistence_dim_max=st.dimension() <= maxdim
-        )
+        st.compute_persistence(homology_coeff_field=2, persistence_dim_max=st.dimension() <= maxdim)
         dgms = [st.persistence_intervals_in_dimension(k) for k in range(maxdim + 1)]
     else:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(RIPS_BACKENDS)}")
