@@ -30,10 +30,12 @@ def weights_status(entry: ZooEntry) -> str:
         return "yes" if os.path.isfile(os.path.expanduser(w)) else "missing file"
     if entry.source == "torchvision":
         try:
-            from modelrank.loaders.torchvision_loader import _cached, weights_enum
+            from modelrank.loaders.torchvision_loader import weights_cached, weights_enum
 
             return (
-                "yes" if _cached(weights_enum(entry.id, entry.weights or "DEFAULT")) else "download"
+                "yes"
+                if weights_cached(weights_enum(entry.id, entry.weights or "DEFAULT"))
+                else "download"
             )
         except Exception:
             return "unknown id"

@@ -88,7 +88,7 @@ def load_suite(name_or_path: str) -> Suite:
     if not p.is_file():
         packaged = resources.files("modelrank") / "suites" / f"{name_or_path}.yaml"
         if not packaged.is_file():
-            from modelrank.suggest import did_you_mean
+            from modelrank.util.suggest import did_you_mean
 
             raise ConfigError(
                 f"unknown suite {name_or_path!r}"

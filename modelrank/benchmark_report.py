@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from modelrank.benchmark_stats import pivot_interval
-from modelrank.markdown import table
+from modelrank.util.markdown import table
 
 if TYPE_CHECKING:
     from modelrank.benchmark import BenchmarkResult

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Callable
 
 from modelrank import __version__
 from modelrank.benchmark_stats import bootstrap_backbone, combine_replicates
-from modelrank.digest import digest
 from modelrank.errors import ModelrankError
 from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
 from modelrank.metrics import get_metric
 from modelrank.scoring import metric_inputs
+from modelrank.util.digest import digest
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor

@@ -13,7 +13,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from modelrank.writable import write_atomically
+from modelrank.util.writable import write_atomically
 
 _DAMAGED = object()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ParameterError
 from modelrank.history_advice import advise_from_history
@@ -16,6 +15,7 @@ from modelrank.ranking import rank
 from modelrank.ranking_result import Ranking
 from modelrank.recommendation import DEFAULT_REPLICATES, recommend
 from modelrank.score_options import ScoreOptions
+from modelrank.util.checks import check_whole_number
 from modelrank.zoo import ZooEntry
 
 if TYPE_CHECKING:

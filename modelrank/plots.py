@@ -1,5 +1,5 @@
 """The figures of ``modelrank betti --plot`` and ``modelrank benchmark --plot``, in the
-style of :mod:`modelrank.plot_style`."""
+style of :mod:`modelrank.util.plot_style`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from modelrank import plot_style as style
+from modelrank.util import plot_style as style
 
 
 def plot_betti_layers(

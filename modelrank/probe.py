@@ -22,9 +22,9 @@ from modelrank import cpu_runtime
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
 from modelrank.devices import resolve_device
-from modelrank.digest import digest
-from modelrank.paths import cache_root
 from modelrank.progress import OnProgress, tell
+from modelrank.util.digest import digest
+from modelrank.util.paths import cache_root
 
 if TYPE_CHECKING:
     from modelrank.zoo import ZooEntry
@@ -221,9 +221,9 @@ class ChunkStore:
         return pos, chunks
 
     def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
-        """Write ``name`` atomically (:func:`~modelrank.writable.write_atomically`); a full disk
+        """Write ``name`` atomically (:func:`~modelrank.util.writable.write_atomically`); a full disk
         is a one-line error that names the cache directory."""
-        from modelrank.writable import write_atomically
+        from modelrank.util.writable import write_atomically
 
         def save(tmp: Path) -> None:
             with open(tmp, "wb") as fh:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from modelrank import cpu_runtime
 from modelrank.benchmark_stats import combine_replicates
-from modelrank.checks import check_whole_number
 from modelrank.data import TargetData, load_target
 from modelrank.errors import ConfigError, MetricError, ParameterError
 from modelrank.execution import LocalExecutor, Shared, Task, run_journaled, unit_journal
@@ -18,6 +17,7 @@ from modelrank.progress import OnProgress
 from modelrank.ranking_result import Ranking, RankRow, library_versions, scored_resolution
 from modelrank.score_options import ScoreOptions
 from modelrank.scoring import UnitScore, resolve_metrics, score_backbone, set_score, unit_key
+from modelrank.util.checks import check_whole_number
 from modelrank.zoo import ZooEntry, load_zoo, select, truncation_parent
 
 #: What callers of scoring need, from the modules that own them.

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from modelrank.errors import ConfigError, MetricError, ParameterError
-from modelrank.jsonable import jsonable
+from modelrank.util.jsonable import jsonable
 
 
 def library_versions() -> dict[str, str]:
@@ -181,7 +181,7 @@ class Ranking:
         return buf.getvalue()
 
     def to_markdown(self) -> str:
-        from modelrank.markdown import table
+        from modelrank.util.markdown import table
 
         lines = table(*self.table())
         rec = self.recipe.get("data", {})

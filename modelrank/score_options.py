@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelrank.checks import check_whole_number
 from modelrank.errors import ParameterError
-from modelrank.paths import cache_root
+from modelrank.util.checks import check_whole_number
+from modelrank.util.paths import cache_root
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ScoreOptions:
 
     def __post_init__(self) -> None:
         from modelrank.probe import check_betti_engine, check_layout
-        from modelrank.writable import check_writable_dir
+        from modelrank.util.writable import check_writable_dir
 
         check_whole_number("batch_size", self.batch_size, least=1)
         try:

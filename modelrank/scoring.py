@@ -12,13 +12,13 @@ import numpy as np
 from modelrank import __version__
 from modelrank.benchmark_stats import bootstrap_backbone
 from modelrank.data import TargetData
-from modelrank.digest import digest
 from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
 from modelrank.metrics.registry import MetricSpec
 from modelrank.progress import OnProgress
 from modelrank.ranking_result import RankRow
 from modelrank.score_options import ScoreOptions
+from modelrank.util.digest import digest
 from modelrank.zoo import ZooEntry
 
 DEFAULT_METRICS = ("knn",)

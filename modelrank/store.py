@@ -49,8 +49,8 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from modelrank.errors import ConfigError
-from modelrank.jsonable import jsonable
-from modelrank.writable import can_create_under, existing_ancestor
+from modelrank.util.jsonable import jsonable
+from modelrank.util.writable import can_create_under, existing_ancestor
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 60.0

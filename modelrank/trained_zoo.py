@@ -29,10 +29,10 @@ import torch
 import yaml
 
 from modelrank import cpu_runtime
-from modelrank.digest import digest
 from modelrank.errors import ConfigError
 from modelrank.float_order import fixed_float_order
-from modelrank.writable import write_atomically
+from modelrank.util.digest import digest
+from modelrank.util.writable import write_atomically
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ RECIPES: dict[str, Recipe] = {
 
 def zoo_dir(name: str, seed: int, root: str | Path | None = None) -> Path:
     """Where a built zoo lives: ``ROOT/zoos/<name>-seed<seed>`` (ROOT: the embedding cache)."""
-    from modelrank.paths import cache_root
+    from modelrank.util.paths import cache_root
 
     base = Path(root) if root is not None else cache_root()
     return base / "zoos" / f"{name}-seed{seed}"

@@ -155,7 +155,7 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
             continue
         tagged = [e for e in zoo.values() if w in e.tags]
         if not tagged:
-            from modelrank.suggest import did_you_mean
+            from modelrank.util.suggest import did_you_mean
 
             tags = sorted({t for e in zoo.values() for t in e.tags})
             raise UnknownModelError(

@@ -147,7 +147,7 @@ def test_hf_backbone_from_a_config_builds_and_runs_offline():
 
 def test_hub_weights_offline_are_reported_fast(monkeypatch):
     monkeypatch.setenv("MODELRANK_OFFLINE", "1")
-    from modelrank.network import reachable
+    from modelrank.util.network import reachable
 
     reachable.cache_clear()
     t = time.time()

@@ -66,7 +66,7 @@ def test_the_layer_report_is_the_class_balanced_mean_of_the_counts():
 
 
 def test_figures_share_one_style_and_equal_figures_give_equal_png_bytes(tmp_path):
-    from modelrank import plot_style as style
+    from modelrank.util import plot_style as style
 
     def draw():
         fig = style.figure(2, 1.5)

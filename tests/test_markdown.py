@@ -2,7 +2,7 @@
 
 import pytest
 
-from modelrank.markdown import table
+from modelrank.util.markdown import table
 
 
 def test_the_markdown_table_writer_escapes_cells_and_checks_widths():

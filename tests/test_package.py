@@ -16,7 +16,7 @@ def test_one_json_encoder_for_numpy_values():
 
     import numpy as np
 
-    from modelrank.jsonable import jsonable
+    from modelrank.util.jsonable import jsonable
 
     got = json.loads(
         json.dumps(

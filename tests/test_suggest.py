@@ -4,7 +4,7 @@ item 6)."""
 import pytest
 
 from modelrank.errors import MetricError, ModelrankError
-from modelrank.suggest import close_matches, did_you_mean
+from modelrank.util.suggest import close_matches, did_you_mean
 
 
 def test_suggestions_by_hand():

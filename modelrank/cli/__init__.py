@@ -48,7 +48,7 @@ def _global(
 ) -> None:
     """Rank pre-trained backbones for an image-classification target."""
     if threads is not None:
-        from modelrank.checks import check_whole_number
+        from modelrank.util.checks import check_whole_number
 
         check_whole_number("threads", threads, least=1)
         import torch

@@ -81,7 +81,7 @@ def benchmark(
     if output and str(output).endswith(".json"):
         import json
 
-        from modelrank.jsonable import jsonable
+        from modelrank.util.jsonable import jsonable
 
         doc = {"command": command_line(), **res.to_dict()}
         write_text(output, json.dumps(doc, indent=1, default=jsonable) + "\n", stored_as=run_id)

@@ -74,7 +74,6 @@ def evaluate(
     """Fine-tune (or linear-probe) each backbone and report test accuracy; resumable."""
     from dataclasses import replace
 
-    from modelrank.checks import check_whole_number
     from modelrank.cli.execution import exit_if_failed
     from modelrank.cli.paths import check_outputs, command_line
     from modelrank.cli.render import job_progress, print_skipped
@@ -83,6 +82,7 @@ def evaluate(
     from modelrank.finetuning import evaluate as run_eval
     from modelrank.noise_ceiling import describe, noise_ceiling, parse_seeds
     from modelrank.recording import record_evaluation
+    from modelrank.util.checks import check_whole_number
 
     check_whole_number("train_threads", train_threads, least=1)
     cfg = replace(

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from modelrank.errors import ConfigError, ModelrankError
-from modelrank.writable import can_create_under, existing_ancestor
+from modelrank.util.writable import can_create_under, existing_ancestor
 
 
 def command_line() -> str:

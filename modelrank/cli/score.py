@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from modelrank.checks import check_whole_number
 from modelrank.cli.choices import BettiEngine, Layout, plain
 from modelrank.cli.consoles import err, out
 from modelrank.cli.execution import Execution, with_execution
@@ -32,6 +31,7 @@ from modelrank.cli.options import (
     Zoo,
     per_class_value,
 )
+from modelrank.util.checks import check_whole_number
 
 #: Images per class ``score`` samples when --per-class is not given: enough for every score to
 #: be defined and a first try on 2 CPU cores to finish in a minute or two.

@@ -206,9 +206,9 @@ def layers(
     """Betti numbers of each class at every layer of trained fully connected networks (Naitzat et al.).
 
     --output writes everything as .json, or the table as .md."""
-    from modelrank.checks import check_whole_number
     from modelrank.studies.architecture import parse_arch
     from modelrank.studies.layers import layer_study, plot_layers
+    from modelrank.util.checks import check_whole_number
 
     parse_arch(arch)
     check_whole_number("nets", nets, least=1)

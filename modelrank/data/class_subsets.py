@@ -84,7 +84,7 @@ def resolve_classes(
         elif (r := _RANGE.match(item)) and int(r.group(1)) <= int(r.group(2)) < len(names):
             chosen += list(range(int(r.group(1)), int(r.group(2)) + 1))
         else:
-            from modelrank.suggest import did_you_mean
+            from modelrank.util.suggest import did_you_mean
 
             shown = ", ".join(names[:12]) + (
                 f", … ({len(names)} in all)" if len(names) > 12 else ""

@@ -59,7 +59,7 @@ def test_split_digest(dataset: str, *, cache_dir: str | Path | None = None) -> s
     ``cache_dir`` (default: modelrank's cache) under the split's fingerprint, which changes
     with the files of a folder, so a second call reads it back."""
     from modelrank.data.loading import load_target
-    from modelrank.paths import cache_root
+    from modelrank.util.paths import cache_root
 
     test = load_target(dataset, split=test_split_name(dataset))
     path = Path(cache_dir) if cache_dir is not None else cache_root()

@@ -57,7 +57,7 @@ def _open(name: str):
     repo, _, config = name[len(PREFIX) :].partition(":")
     if not repo:
         raise DatasetUnavailableError(f"{name!r}: a Hugging Face data set is hf:NAME[:CONFIG]")
-    from modelrank.network import hub_reachable
+    from modelrank.util.network import hub_reachable
 
     if not hub_reachable():
         os.environ["HF_DATASETS_OFFLINE"] = "1"

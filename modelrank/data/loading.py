@@ -224,7 +224,7 @@ def load_target(
 
     if is_manifest(name_or_path):
         return load_manifest(name_or_path, split, per_class, seed)
-    from modelrank.suggest import did_you_mean
+    from modelrank.util.suggest import did_you_mean
 
     raise UnknownDatasetError(
         f"unknown dataset {name_or_path!r}{did_you_mean(name_or_path, reg)}: not a registered "

@@ -342,7 +342,7 @@ def _remove_empty(root: Path, created: list[Path]) -> None:
 def load_torchvision(name: str, split: str, root: Path, download: bool):
     """(name, split, images, labels, class_names) of a torchvision set; images load lazily."""
     spec = TORCHVISION_SETS[name]
-    from modelrank.writable import check_writable_dir
+    from modelrank.util.writable import check_writable_dir
 
     created = [p for p in (root, *root.parents) if not p.exists()]
     check_writable_dir(root, "the data directory (MODELRANK_DATA)")

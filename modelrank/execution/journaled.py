@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 from modelrank.execution.base import Executor, Outcome, Task
 from modelrank.execution.local import LocalExecutor
 from modelrank.journal import Journal
-from modelrank.paths import cache_root
+from modelrank.util.paths import cache_root
 
 
 def unit_journal(cache_dir: str | Path | None) -> Journal:

@@ -7,8 +7,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from modelrank.checks import check_whole_number
 from modelrank.errors import ConfigError, ParameterError
+from modelrank.util.checks import check_whole_number
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from modelrank import cpu_runtime
 from modelrank.accuracy import accuracy_kind
-from modelrank.digest import digest
 from modelrank.errors import ModelrankError, WeightsUnavailableError
 from modelrank.finetuning.config import CPU_BUDGET, PROTOCOL_VERSION, FinetuneConfig
 from modelrank.finetuning.results import EvalResult, runs_label
@@ -17,6 +16,7 @@ from modelrank.finetuning.runlog import RUN_KEY_LENGTH, RunLog, runs_root
 from modelrank.finetuning.splits import load_splits
 from modelrank.finetuning.training import finetune_run, training_path_digest
 from modelrank.progress import OnProgress, tell
+from modelrank.util.digest import digest
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
 if TYPE_CHECKING:

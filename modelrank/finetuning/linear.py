@@ -12,12 +12,12 @@ import numpy as np
 from modelrank.accuracy import accuracy, accuracy_kind
 from modelrank.correctness import pack_correct
 from modelrank.data import TargetData
-from modelrank.digest import digest
 from modelrank.errors import WeightsUnavailableError
 from modelrank.finetuning.config import FinetuneConfig
 from modelrank.finetuning.results import EvalResult
 from modelrank.finetuning.runlog import RunLog
 from modelrank.finetuning.splits import load_splits
+from modelrank.util.digest import digest
 from modelrank.zoo_entry import ZooEntry
 
 

@@ -41,7 +41,7 @@ class RunLog:
 
 def runs_root() -> Path:
     """Where run logs live: ``<embedding cache>/runs``."""
-    from modelrank.paths import cache_root
+    from modelrank.util.paths import cache_root
 
     return cache_root() / "runs"
 

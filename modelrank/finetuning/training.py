@@ -15,7 +15,7 @@ from torch import nn
 from modelrank.backbone import Backbone, make_transform
 from modelrank.correctness import pack_correct
 from modelrank.data import TargetData
-from modelrank.digest import digest
+from modelrank.util.digest import digest
 from modelrank.errors import WeightsUnavailableError
 from modelrank.progress import OnProgress
 from modelrank.zoo_entry import Preprocess, ZooEntry

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from modelrank.errors import ConfigError, UnknownModelError, WeightsUnavailableError
-from modelrank.network import hf_offline_mode, hub_reachable
+from modelrank.util.network import hf_offline_mode, hub_reachable
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
 

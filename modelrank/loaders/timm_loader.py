@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelrank.errors import UnknownModelError, WeightsUnavailableError
-from modelrank.network import hf_offline_mode, hub_reachable
+from modelrank.util.network import hf_offline_mode, hub_reachable
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from modelrank.errors import ConfigError, UnknownModelError, WeightsUnavailableError
-from modelrank.network import TORCH_HOST, reachable
+from modelrank.util.network import TORCH_HOST, reachable
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
 
@@ -34,7 +34,8 @@ def weights_preprocess(weights) -> Preprocess:
     )
 
 
-def _cached(weights) -> bool:
+def weights_cached(weights) -> bool:
+    """Whether torchvision ``weights`` (a weights enum member) are in torch's hub cache."""
     import os
 
     from torch.hub import get_dir
@@ -59,7 +60,7 @@ def build(entry: ZooEntry):
         pre = entry.preprocess or default
         return model, pre, None, None, {"weights_tag": "random"}
     w = weights_enum(entry.id, tag)
-    if not _cached(w) and not reachable(TORCH_HOST):
+    if not weights_cached(w) and not reachable(TORCH_HOST):
         raise WeightsUnavailableError(
             f"torchvision weights {entry.id}.{w.name} are not cached and the download site "
             "is unreachable (offline)"

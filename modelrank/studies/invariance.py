@@ -39,8 +39,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from modelrank.errors import ConfigError, ParameterError, WeightsUnavailableError
-from modelrank.markdown import table
 from modelrank.progress import OnProgress, tell
+from modelrank.util.markdown import table
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
 
 __all__ = [
@@ -450,7 +450,7 @@ def invariance_study(
 def plot_invariance(result: InvarianceResult, path: str | Path) -> None:
     """PNG with one column per factor: raw Ω (top) and Ω / ‖Ω‖₂ (bottom, the curve θ is fitted
     to) over depth rescaled to [0, 1]; one line per level, θ in the legend."""
-    from modelrank import plot_style as style
+    from modelrank.util import plot_style as style
 
     factors = result.factors
     if not factors:

@@ -552,7 +552,7 @@ class LayersResult:
 
     def to_markdown(self) -> str:
         """A markdown table (mean over the converged networks) with a one-line heading."""
-        from modelrank.markdown import table
+        from modelrank.util.markdown import table
 
         lines = [f"**{self.title()}** (discarded: {self.n_discarded})", ""]
         lines += table(*self.table_rows())
@@ -730,7 +730,7 @@ def plot_layers(
     (β2) lines, one colour per activation and architecture (e.g. ReLU vs tanh). Layers on x
     (0 = input).
     """
-    from modelrank import plot_style as style
+    from modelrank.util import plot_style as style
 
     res = [results] if isinstance(results, LayersResult) else list(results)
     if not res:

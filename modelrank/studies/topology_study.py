@@ -35,11 +35,11 @@ from modelrank.benchmark_stats import (
     weighted_tau,
 )
 from modelrank.data import load_target
-from modelrank.digest import digest
 from modelrank.errors import ModelrankError
 from modelrank.execution import LocalExecutor, Task, run_journaled, unit_journal
 from modelrank.ranking import ScoreOptions
 from modelrank.studies import topology_variants as tv
+from modelrank.util.digest import digest
 from modelrank.zoo import truncation_parent
 
 #: The established scores and baselines the variants stand beside (issue 15, item 2).

@@ -83,7 +83,8 @@ _CRIPSER_MISSING = (
 # --------------------------------------------------------------------------------------------
 
 
-def _check_eta(eta: float) -> float:
+def check_eta(eta: float) -> float:
+    """``eta`` as a finite float, or ValueError (shared with the torch engine)."""
     try:
         e = float(eta)
     except (TypeError, ValueError):
@@ -106,7 +107,7 @@ def _check_values(a: np.ndarray, what: str = "volume") -> None:
         raise ValueError(f"{what} must be a numeric array, got dtype {a.dtype}")
 
 
-def _check_volume_shape(shape: tuple[int, ...], what: str = "volume") -> None:
+def check_volume_shape(shape: tuple[int, ...], what: str = "volume") -> None:
     """One 2-D or 3-D volume, not empty (the rule of both engines)."""
     if len(shape) not in (2, 3):
         raise ValueError(f"{what} must be a 2-D or 3-D array, got shape {shape}")
@@ -114,7 +115,7 @@ def _check_volume_shape(shape: tuple[int, ...], what: str = "volume") -> None:
         raise ValueError(f"{what} is empty (shape {shape})")
 
 
-def _check_batch_shape(shape: tuple[int, ...], layout: str) -> None:
+def check_batch_shape(shape: tuple[int, ...], layout: str) -> None:
     """A batch of activations (N, C, H, W), (N, T, D) or (N, D) with a known layout and no empty
     axis except N (the rule of both engines)."""
     if len(shape) not in (2, 3, 4):
@@ -127,7 +128,7 @@ def _check_batch_shape(shape: tuple[int, ...], layout: str) -> None:
 
 def _as_volume(volume: np.ndarray, what: str = "volume") -> np.ndarray:
     a = np.asarray(volume)
-    _check_volume_shape(a.shape, what)
+    check_volume_shape(a.shape, what)
     _check_values(a, what)
     return a
 
@@ -340,7 +341,7 @@ def betti_at(volume: np.ndarray, eta: float = 0.0) -> tuple[int, int, int]:
         ValueError: NaN in ``volume`` or ``eta``, empty input, or not 2-D / 3-D.
     """
     a = _as_volume(volume)
-    return _betti_mask(_sublevel(a, _check_eta(eta)))
+    return _betti_mask(_sublevel(a, check_eta(eta)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,8 +385,8 @@ def betti_counts(acts: np.ndarray, eta: float = 0.0, layout: str = "whc") -> np.
         ValueError: NaN values, an unknown layout, or an array that is not 2-D, 3-D or 4-D.
     """
     a = np.asarray(acts)
-    e = _check_eta(eta)
-    _check_batch_shape(a.shape, layout)
+    e = check_eta(eta)
+    check_batch_shape(a.shape, layout)
     if a.shape[0] == 0:
         return np.zeros((0, 3), dtype=np.int64)
     _check_values(a, "acts")
@@ -517,7 +518,7 @@ def betti_from_diagrams(diagrams: Sequence[np.ndarray], eta: float) -> tuple[int
     Returns:
         Tuple of ints, one per degree in ``diagrams``.
     """
-    e = _check_eta(eta)
+    e = check_eta(eta)
     out = []
     for d in diagrams:
         d = np.asarray(d, dtype=np.float64).reshape(-1, 2)
@@ -540,7 +541,7 @@ def betti_curve(volume: np.ndarray, etas: Sequence[float] | np.ndarray) -> np.nd
     out = np.zeros((etas.size, 3), dtype=np.int64)
     labels = None
     for t, e in enumerate(etas):
-        x = _sublevel(a, _check_eta(e))
+        x = _sublevel(a, check_eta(e))
         labels = _scratch(x, labels)
         out[t] = _betti_mask(x, labels)
     return out

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from modelrank.topology.cubical import _check_batch_shape, _check_eta, _check_volume_shape
+from modelrank.topology.cubical import check_batch_shape, check_eta, check_volume_shape
 
 if TYPE_CHECKING:
     import torch
@@ -281,8 +281,8 @@ def betti_counts(
     torch = _torch()
     if not isinstance(acts, torch.Tensor):
         raise TypeError(f"acts must be a torch.Tensor, got {type(acts).__name__}")
-    e = _check_eta(eta)
-    _check_batch_shape(tuple(acts.shape), layout)
+    e = check_eta(eta)
+    check_batch_shape(tuple(acts.shape), layout)
     if acts.shape[0] == 0:
         return torch.zeros((0, 3), dtype=torch.int64, device=acts.device)
     _check_values(acts, "acts")
@@ -311,9 +311,9 @@ def betti_at(volume, eta: float = 0.0) -> tuple[int, int, int]:
     """
     torch = _torch()
     t = volume if isinstance(volume, torch.Tensor) else torch.from_numpy(np.asarray(volume))
-    _check_volume_shape(tuple(t.shape))
+    check_volume_shape(tuple(t.shape))
     _check_values(t, "volume")
-    e = _check_eta(eta)
+    e = check_eta(eta)
     with torch.inference_mode():
         b = betti_of_masks(_sublevel(t, e)[None])[0]
     b0, b1, b2 = (int(v) for v in b.tolist())
