@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
+from modelrank.data import data_root
 from modelrank.zoo import ZooEntry
 
 
@@ -30,6 +31,7 @@ def weights_status(entry: ZooEntry) -> str:
         return "yes" if os.path.isfile(os.path.expanduser(w)) else "missing file"
     if entry.source == "torchvision":
         try:
+            # torch (through the loaders package), paid only when a torchvision entry is listed
             from modelrank.loaders.torchvision_loader import weights_cached, weights_enum
 
             return (
@@ -60,8 +62,6 @@ def dataset_status(info) -> str:
     if info.located is not None:
         where = info.located()
         return f"yes ({where})" if where else "download"
-    from modelrank.data import data_root
-
     root = data_root()
     if not root.is_dir():
         return "download"

@@ -18,16 +18,28 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from modelrank import cpu_runtime
+from modelrank.benchmark_report import best_baseline, paired, render_markdown, verdict
+from modelrank.benchmark_stats import (
+    joint_tau_replicates,
+    loto_prior,
+    mean_over_targets,
+    pivot_interval,
+    seed_spread,
+)
 from modelrank.correlation import correlate
+from modelrank.data import load_target
 from modelrank.errors import ConfigError, DatasetUnavailableError, MetricError
 from modelrank.half_samples import bootstrap_target
+from modelrank.history import history_tau, published_history
+from modelrank.noise_ceiling import noise_ceiling
 from modelrank.progress import OnProgress
-from modelrank.zoo import zoo_path
+from modelrank.ranking import ScoreOptions, rank_targets, resolve_metrics, scored_resolution
+from modelrank.util.suggest import did_you_mean
+from modelrank.zoo import load_zoo, read_yaml, select, zoo_path
 
 if TYPE_CHECKING:
     from modelrank.execution import Executor
     from modelrank.noise_ceiling import NoiseCeiling
-    from modelrank.ranking import ScoreOptions
 
 
 @dataclass
@@ -88,15 +100,12 @@ def load_suite(name_or_path: str) -> Suite:
     if not p.is_file():
         packaged = resources.files("modelrank") / "suites" / f"{name_or_path}.yaml"
         if not packaged.is_file():
-            from modelrank.util.suggest import did_you_mean
-
             raise ConfigError(
                 f"unknown suite {name_or_path!r}"
                 f"{did_you_mean(name_or_path, suite_names())}; known: "
                 f"{', '.join(suite_names())}"
             )
         p = Path(str(packaged))
-    from modelrank.zoo import read_yaml
 
     doc = read_yaml(p, "suite file")
     if not isinstance(doc, dict):
@@ -185,7 +194,6 @@ def _check_suite(suite: Suite, path: Path) -> None:
 
 def published_accuracies(group: str, names: dict[str, str]) -> dict[str, dict[str, float]]:
     """{target: {model: accuracy %}} from the shipped SFDA tables."""
-    from modelrank.history import published_history
 
     return {names.get(t, t): accs for t, accs in published_history(group).items()}
 
@@ -286,7 +294,6 @@ class BenchmarkResult:
 
     def score_resolution(self) -> str:
         """The resolution the pool was scored at, in words ("64 px", "224–260 px")."""
-        from modelrank.ranking import scored_resolution
 
         return (
             scored_resolution(
@@ -298,7 +305,6 @@ class BenchmarkResult:
     def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
         """{model: value in ranking direction} of one score on one target over the headline
         pool; the LOTO prior from ground truth ``label``'s accuracies."""
-        from modelrank.benchmark_stats import loto_prior
 
         if score == LOTO:
             accs = self.ground_truths[label].accuracies
@@ -314,8 +320,6 @@ class BenchmarkResult:
         targets in its means, the correlation records (with their intervals), the mean
         intervals and the paired verdicts against the best static baseline."""
         from dataclasses import asdict
-
-        from modelrank.benchmark_report import best_baseline, paired, verdict
 
         truths = {}
         for label, gt in self.ground_truths.items():
@@ -369,7 +373,6 @@ class BenchmarkResult:
         }
 
     def to_markdown(self, published: dict[str, dict[str, float]] | None = None) -> str:
-        from modelrank.benchmark_report import render_markdown
 
         return render_markdown(self, published)
 
@@ -399,7 +402,6 @@ def pool_and_controls(
 ) -> tuple[list[str], list[str]]:
     """(the headline pool, the controls): the suite's models in zoo order, split by its
     ``controls`` selector. ``zoo``: the suite's zoo when already loaded."""
-    from modelrank.zoo import load_zoo, select
 
     zoo = zoo if zoo is not None else load_zoo(zoo_path(suite.zoo))
     names = [e.name for e in select(zoo, suite.models)]
@@ -427,8 +429,6 @@ def scoring_zoo(suite: Suite) -> dict[str, Any]:
     """The suite's zoo with every entry at ``suite.score_image_size`` when it is set."""
     from dataclasses import replace
 
-    from modelrank.zoo import load_zoo
-
     zoo = load_zoo(zoo_path(suite.zoo))
     size = suite.score_image_size
     if size is None:
@@ -452,7 +452,6 @@ def _too_noisy(ceiling: "NoiseCeiling | None") -> bool:
 def _own_resolution(suite: Suite, models: Any) -> str:
     """The resolution of a ground truth that keeps each backbone's own input size: "32 px" when
     the measured backbones share one (the zoo's), else "the backbones' own resolution"."""
-    from modelrank.zoo import load_zoo, select
 
     sizes = {
         e.preprocess.size if e.preprocess is not None else None
@@ -595,9 +594,6 @@ def half_sample_tables(
     each target's ranking scored, with the suite's bootstrap settings: the half-samples of
     :attr:`BenchmarkResult.image_replicates`, so the tables pair with them, for scores the
     suite's bootstrap skipped (the linear probe). Journaled like every bootstrap unit."""
-    from modelrank.data import load_target
-    from modelrank.ranking import resolve_metrics
-    from modelrank.zoo import select
 
     if not suite.bootstrap:
         raise ConfigError(f"suite {suite.name} has no bootstrap settings")
@@ -634,7 +630,6 @@ def _table(
     all_accs: dict[str, dict[str, float]],
 ) -> list[dict[str, Any]]:
     """Correlation records of every score (and the LOTO prior) with ``accs`` over ``pool``."""
-    from modelrank.benchmark_stats import loto_prior
 
     accs = {m: a for m, a in accs.items() if m in pool}
     rows = []
@@ -684,7 +679,6 @@ def _intervals(
     interval is placed around its point (:func:`~modelrank.benchmark_stats.pivot_interval`).
     Records get ``tau_low``/``tau_high``. Returns (intervals, the replicates, what the bootstrap
     covered, the half-sample tables per target)."""
-    from modelrank.benchmark_stats import joint_tau_replicates, mean_over_targets, pivot_interval
 
     boot_specs = [
         s
@@ -782,12 +776,6 @@ def run_benchmark(
     :func:`~modelrank.finetuning.evaluate`.
     """
     cpu_runtime.configure()  # modelrank's work starts (modelrank/cpu_runtime.py)
-    from modelrank.benchmark_stats import seed_spread
-    from modelrank.data import load_target
-    from modelrank.history import history_tau
-    from modelrank.noise_ceiling import noise_ceiling
-    from modelrank.ranking import ScoreOptions, rank_targets, resolve_metrics
-    from modelrank.zoo import select
 
     opts = options if options is not None else ScoreOptions()
     cache_dir = opts.cache_dir

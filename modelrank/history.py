@@ -27,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from modelrank.errors import ModelrankError
+from modelrank.correlation import weighted_tau
+from modelrank.data.class_subsets import CLASS_GROUPS, split_target
+from modelrank.errors import ConfigError, ModelrankError
 
 #: Backbones of the pool a history target must hold to count (a z-score over fewer says little).
 MIN_BACKBONES = 3
@@ -73,7 +75,6 @@ def standardised(accuracies: Mapping[str, float]) -> dict[str, float]:
 def task_key(name: str) -> tuple[str, frozenset[str] | None]:
     """(data set, the classes kept or None for all) of a target name, lower-cased, named class
     groups expanded: two names with the same key are the same task."""
-    from modelrank.data.class_subsets import CLASS_GROUPS, split_target
 
     try:
         base, items = split_target(name)
@@ -148,7 +149,6 @@ def history_tau(
     """{target: weighted τ of its history prior (from every other target of ``accuracies``)
     against its own accuracies} over the backbones of ``pool`` it has; targets where the prior
     is unavailable are left out. Needs no images: how well the history alone ranks each target."""
-    from modelrank.correlation import weighted_tau
 
     out = {}
     for t, col in accuracies.items():
@@ -168,8 +168,6 @@ def published_history(group: str = "group1_supervised") -> dict[str, dict[str, f
         (resources.files("modelrank") / "published" / "ground_truth_sfda.json").read_text()
     )
     if group not in doc or group.startswith("_"):
-        from modelrank.errors import ConfigError
-
         tables = ", ".join(g for g in doc if not g.startswith("_"))
         raise ConfigError(f"no published table {group!r}; the packaged ones are {tables}")
     return {t: {m: float(a) for m, a in accs.items()} for t, accs in doc[group].items()}

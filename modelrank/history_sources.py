@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from modelrank.data.content import test_split_digest
 from modelrank.errors import ConfigError, ModelrankError
 from modelrank.history import HistoryPrior, history_prior, published_history
+from modelrank.store import Store, resolve_path
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,6 @@ def _recipe_group(row: dict[str, Any]) -> tuple[str, str]:
 
 def history_from_store(db: str | Path | None = None) -> History:
     """The history in the results database ``db`` (default ``$MODELRANK_DB``)."""
-    from modelrank.store import Store, resolve_path
 
     path = resolve_path(db)
     if not path.is_file():
@@ -195,8 +196,6 @@ def prior_for(history: History, target: str, pool: Sequence[str]) -> HistoryPrio
     loaded here; otherwise only names can tell)."""
     same: list[str] = []
     if history.content:
-        from modelrank.data.content import test_split_digest
-
         try:
             own = test_split_digest(target)
         except (ModelrankError, OSError):

@@ -22,9 +22,13 @@ from modelrank import cpu_runtime
 from modelrank.backbone import Backbone, LayerInfo, make_transform
 from modelrank.data import TargetData
 from modelrank.devices import resolve_device
+from modelrank.errors import ConfigError, ModelrankError, ParameterError
 from modelrank.progress import OnProgress, tell
+from modelrank.topology.cubical import LAYOUTS, betti_counts
+from modelrank.topology.cubical_torch import betti_counts as betti_counts_torch
 from modelrank.util.digest import digest
 from modelrank.util.paths import cache_root
+from modelrank.util.writable import write_atomically
 
 if TYPE_CHECKING:
     from modelrank.zoo import ZooEntry
@@ -76,8 +80,6 @@ BETTI_ENGINES = ("auto", "numpy", "torch")
 
 def check_layout(layout: str) -> None:
     """ParameterError unless ``layout`` is one of the cubical engines' layouts."""
-    from modelrank.errors import ParameterError
-    from modelrank.topology.cubical import LAYOUTS
 
     if layout not in LAYOUTS:
         raise ParameterError("layout", f"must be one of {', '.join(LAYOUTS)}, got {layout!r}")
@@ -85,7 +87,6 @@ def check_layout(layout: str) -> None:
 
 def check_betti_engine(engine: str) -> None:
     """ParameterError unless ``engine`` is one of :data:`BETTI_ENGINES`."""
-    from modelrank.errors import ParameterError
 
     if engine not in BETTI_ENGINES:
         raise ParameterError(
@@ -123,7 +124,6 @@ class CubicalBettiReducer(Reducer):
 
     def count_on_device(self, act: torch.Tensor) -> np.ndarray:
         """(B, 3) int32 Betti numbers counted where ``act`` lives; only the counts are copied."""
-        from modelrank.topology.cubical_torch import betti_counts as betti_counts_torch
 
         # float32 first, as the numpy engine sees it: a float16 activation compared with eta
         # in float16 would round eta, and could differ from the float32 comparison
@@ -139,7 +139,6 @@ class CubicalBettiReducer(Reducer):
 
     def count(self, acts: np.ndarray) -> np.ndarray:
         """(B, 3) int32 Betti numbers of a (B, ...) float array (thread-safe: numpy/scipy only)."""
-        from modelrank.topology.cubical import betti_counts
 
         return betti_counts(acts, eta=self.params["eta"], layout=self.params["layout"]).astype(
             np.int32
@@ -223,7 +222,6 @@ class ChunkStore:
     def _write(self, name: str, arrays: dict[str, np.ndarray]) -> None:
         """Write ``name`` atomically (:func:`~modelrank.util.writable.write_atomically`); a full disk
         is a one-line error that names the cache directory."""
-        from modelrank.util.writable import write_atomically
 
         def save(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
@@ -233,8 +231,6 @@ class ChunkStore:
             self.dir.mkdir(parents=True, exist_ok=True)
             write_atomically(self.dir / name, save)
         except OSError as exc:
-            from modelrank.errors import ConfigError
-
             raise ConfigError(
                 f"cannot write the embedding cache in {str(self.dir.parent.parent)!r}: "
                 f"{exc.strerror or exc} (choose another cache directory, or turn the "
@@ -486,7 +482,6 @@ _PARENT_LAYOUTS: dict[str, tuple[dict[str, Any], list[str]]] = {}
 def _parent_layout(parent: "ZooEntry", preprocess) -> tuple[dict[str, Any], list[str]] | None:
     """(recipe, probe layers) of ``parent`` built with ``preprocess``, as its own units key
     their cache; None when it cannot be built here."""
-    from modelrank.errors import ModelrankError
     from modelrank.loaders import build_backbone
 
     key = digest({"parent": parent.recipe(), "preprocess": preprocess.as_dict()})

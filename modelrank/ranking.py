@@ -15,6 +15,7 @@ from modelrank.journal import Journal
 from modelrank.metrics.registry import MetricSpec
 from modelrank.progress import OnProgress
 from modelrank.ranking_result import Ranking, RankRow, library_versions, scored_resolution
+from modelrank.recording import record_ranking
 from modelrank.score_options import ScoreOptions
 from modelrank.scoring import UnitScore, resolve_metrics, score_backbone, set_score, unit_key
 from modelrank.util.checks import check_whole_number
@@ -98,8 +99,6 @@ def rank(
         stability=stability,
     )[0]
     if store:
-        from modelrank.recording import record_ranking
-
         record_ranking(
             ranking,
             db=None if store is True else store,

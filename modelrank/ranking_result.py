@@ -13,8 +13,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from modelrank.correlation import shared_ranks
 from modelrank.errors import ConfigError, MetricError, ParameterError
 from modelrank.util.jsonable import jsonable
+from modelrank.util.markdown import table
 
 
 def library_versions() -> dict[str, str]:
@@ -81,7 +83,6 @@ class Ranking:
     half_samples: list[dict[str, dict[str, float]]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        from modelrank.correlation import shared_ranks
 
         for row, rank in zip(
             self.rows, shared_ranks([r.scores.get(self.primary) for r in self.rows])
@@ -181,7 +182,6 @@ class Ranking:
         return buf.getvalue()
 
     def to_markdown(self) -> str:
-        from modelrank.util.markdown import table
 
         lines = table(*self.table())
         rec = self.recipe.get("data", {})

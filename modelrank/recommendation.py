@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from modelrank.correlation import shared_ranks
 from modelrank.errors import MetricError
 
 if TYPE_CHECKING:
@@ -147,7 +148,6 @@ class Recommendation:
 def break_tie(ranking: "Ranking", tied: list[str]) -> tuple[str, str]:
     """(the backbone, the reason in words) that :data:`TIE_RULE` takes among ``tied``: the best
     mean rank among them under each other computed score that has all of them."""
-    from modelrank.correlation import shared_ranks
 
     rows = {r.model: r for r in ranking.rows}
     others = [

@@ -6,6 +6,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from modelrank.accuracy import accuracy_kind
+from modelrank.benchmark_report import summary_rows
+from modelrank.data.content import test_split_digest
+from modelrank.errors import ModelrankError
 from modelrank.store import Store
 
 if TYPE_CHECKING:
@@ -18,8 +22,6 @@ def _test_content(dataset: str) -> str | None:
     """The digest of ``dataset``'s test images (:func:`modelrank.data.content.test_split_digest`),
     so that a later history recognises the target under another name; None when it cannot be
     loaded here (a published table's target)."""
-    from modelrank.data.content import test_split_digest
-    from modelrank.errors import ModelrankError
 
     try:
         return test_split_digest(dataset)
@@ -85,8 +87,6 @@ def record_benchmark(
 ) -> int:
     """Store a benchmark: each target's ranking, every ground-truth accuracy, each score's
     correlation per target and the summary over targets; returns the benchmark's run id."""
-    from modelrank.accuracy import accuracy_kind
-    from modelrank.benchmark_report import summary_rows
 
     with Store(db) as store:
         for ranking in result.rankings.values():

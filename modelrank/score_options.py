@@ -9,6 +9,7 @@ from pathlib import Path
 from modelrank.errors import ParameterError
 from modelrank.util.checks import check_whole_number
 from modelrank.util.paths import cache_root
+from modelrank.util.writable import check_writable_dir
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,6 @@ class ScoreOptions:
 
     def __post_init__(self) -> None:
         from modelrank.probe import check_betti_engine, check_layout
-        from modelrank.util.writable import check_writable_dir
 
         check_whole_number("batch_size", self.batch_size, least=1)
         try:

@@ -12,8 +12,10 @@ import numpy as np
 from modelrank import __version__
 from modelrank.benchmark_stats import bootstrap_backbone
 from modelrank.data import TargetData
+from modelrank.devices import resolve_device
 from modelrank.errors import ConfigError, MetricError, WeightsUnavailableError
 from modelrank.metrics import MetricInputs, get_metric, list_metrics
+from modelrank.metrics.betti import omega_curve_cubical
 from modelrank.metrics.registry import MetricSpec
 from modelrank.progress import OnProgress
 from modelrank.ranking_result import RankRow
@@ -109,7 +111,6 @@ def score_backbone(
     """
     import socket
 
-    from modelrank.devices import resolve_device
     from modelrank.loaders import build_backbone
     from modelrank.probe import CubicalBettiReducer, probe
 
@@ -212,7 +213,6 @@ def set_score(row: RankRow, spec: MetricSpec, value: float) -> None:
 
 def _topology_summary(emb, memo: dict[str, Any]) -> dict[str, Any]:
     """Per-layer Betti arrays and Omega curves computed for this backbone, to save beside it."""
-    from modelrank.metrics.betti import omega_curve_cubical
 
     out: dict[str, Any] = {"layers": list(emb.layer_names), "arrays": {}}
     if emb.cubical is not None:

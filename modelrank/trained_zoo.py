@@ -29,9 +29,11 @@ import torch
 import yaml
 
 from modelrank import cpu_runtime
+from modelrank.data import load_target
 from modelrank.errors import ConfigError
 from modelrank.float_order import fixed_float_order
 from modelrank.util.digest import digest
+from modelrank.util.paths import cache_root
 from modelrank.util.writable import write_atomically
 
 
@@ -108,7 +110,6 @@ RECIPES: dict[str, Recipe] = {
 
 def zoo_dir(name: str, seed: int, root: str | Path | None = None) -> Path:
     """Where a built zoo lives: ``ROOT/zoos/<name>-seed<seed>`` (ROOT: the embedding cache)."""
-    from modelrank.util.paths import cache_root
 
     base = Path(root) if root is not None else cache_root()
     return base / "zoos" / f"{name}-seed{seed}"
@@ -127,7 +128,6 @@ def _source_tensors(recipe: Recipe, split: str) -> tuple[torch.Tensor, torch.Ten
 
 @functools.lru_cache(maxsize=2)
 def _tensors(source: str, size: int, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    from modelrank.data import load_target
 
     d = load_target(
         source, split=split, per_class=None if split == "train" else SOURCE_TEST_PER_CLASS

@@ -16,6 +16,7 @@ import yaml
 
 from modelrank import model_specs
 from modelrank.errors import ConfigError, UnknownModelError
+from modelrank.util.suggest import did_you_mean
 from modelrank.zoo_entry import LAYER_MODES, SOURCES, Preprocess, ZooEntry, parse_entry
 
 __all__ = [
@@ -155,8 +156,6 @@ def select(zoo: dict[str, ZooEntry], models: str | Iterable[str] | None = None) 
             continue
         tagged = [e for e in zoo.values() if w in e.tags]
         if not tagged:
-            from modelrank.util.suggest import did_you_mean
-
             tags = sorted({t for e in zoo.values() for t in e.tags})
             raise UnknownModelError(
                 f"unknown model or tag {w!r}{did_you_mean(w, [*zoo, *tags])}; see `modelrank zoo "

@@ -130,3 +130,102 @@ def test_the_root_package_loads_its_public_functions_lazily():
         if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("modelrank.")
     ]
     assert {n.module for n in eager} <= {"modelrank.errors", "modelrank.cpu_runtime"}
+
+
+#: Imports whose cost justifies importing them inside a function (torch and what pulls it in, the
+#: optional extras): everywhere else a module's imports are at its top, where a reader sees them.
+COSTLY = {
+    "torch",
+    "torchvision",
+    "timm",
+    "transformers",
+    "ray",
+    "matplotlib",
+    "datasets",
+    "sklearn",
+    "huggingface_hub",
+    "cripser",
+    "gph",
+    "gudhi",
+    "ripser",
+    "pandas",
+}
+
+
+def _top_level_imports(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        for n in node.body if isinstance(node, ast.Try) else [node]:
+            if isinstance(n, ast.Import):
+                names |= {a.name for a in n.names}
+            elif isinstance(n, ast.ImportFrom) and not n.level:
+                names |= {f"{n.module}.{a.name}" for a in n.names} | {n.module or ""}
+    return names
+
+
+def _costly_modules() -> set[str]:
+    """modelrank modules whose import (their own top, their packages', what they import at
+    their top) imports one of :data:`COSTLY`."""
+    modules = _modules()
+    deps: dict[str, set[str]] = {}
+    direct: set[str] = set()
+    for mod, path in modules.items():
+        names = _top_level_imports(ast.parse(path.read_text()))
+        if any(n.split(".")[0] in COSTLY for n in names):
+            direct.add(mod)
+        deps[mod] = {o for n in names if n.startswith("modelrank") and (o := _owner(n, modules))}
+        parent = mod.rpartition(".")[0]
+        while parent:  # importing a module runs its packages' __init__ first
+            deps[mod].add(parent)
+            parent = parent.rpartition(".")[0]
+        deps[mod].discard(mod)
+    costly = set(direct)
+    changed = True
+    while changed:
+        changed = False
+        for mod, ds in deps.items():
+            if mod not in costly and ds & costly:
+                costly.add(mod)
+                changed = True
+    return costly
+
+
+#: Modules whose source tests/test_float_order.py pins (the fine-tuning path): moving an import
+#: out of a digested function would move the pin for nothing.
+DIGESTED = {"modelrank.finetuning.training", "modelrank.accuracy"}
+
+
+def test_imports_inside_functions_are_there_for_their_cost_only():
+    """Outside the command line (which imports what a command runs inside the command, so that
+    `modelrank --help` starts in half a second: scipy.stats alone costs 0.4 s) and the package
+    root's lazy loader, a modelrank import inside a function imports torch or an optional extra,
+    or sits in a try block (an optional part)."""
+    modules = _modules()
+    costly = _costly_modules()
+    assert "modelrank.probe" in costly and "modelrank.history" not in costly  # it sees torch
+    light = []
+    for mod, path in modules.items():
+        if mod == "modelrank" or mod.startswith("modelrank.cli") or mod in DIGESTED:
+            continue
+        tree = ast.parse(path.read_text())
+        guarded = {
+            id(n)
+            for t in ast.walk(tree)
+            if isinstance(t, ast.Try)
+            for s in t.body
+            for n in ast.walk(s)
+        }
+        guarded |= _type_checking_nodes(tree)
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for n in ast.walk(fn):
+                if (
+                    isinstance(n, ast.ImportFrom)
+                    and (n.module or "").startswith("modelrank")
+                    and id(n) not in guarded
+                ):
+                    targets = {_owner(f"{n.module}.{a.name}", modules) for a in n.names}
+                    if not targets & costly:
+                        light.append(f"{mod}:{n.lineno} {n.module}")
+    assert light == []

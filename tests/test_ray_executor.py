@@ -17,7 +17,7 @@ import modelrank
 from modelrank.benchmark import zoo_path
 from modelrank.errors import ConfigError
 from modelrank.execution import Task
-from modelrank.execution.ray_executor import RayExecutor
+from modelrank.execution.ray_executor import RayExecutor, worker_runtime_env
 from modelrank.finetuning import CPU_BUDGET
 from modelrank.ranking import ScoreOptions
 
@@ -43,7 +43,7 @@ def two_workers(tmp_path_factory):
         include_dashboard=False,
         log_to_driver=False,
         logging_level=logging.ERROR,
-        runtime_env={"env_vars": env},
+        runtime_env=worker_runtime_env(env),  # as RayExecutor starts its own instance
     )
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this file's task functions
     yield

@@ -20,6 +20,7 @@ import numpy as np
 
 from modelrank.data.target import LazyImages, finish_target
 from modelrank.errors import UnknownDatasetError
+from modelrank.util.suggest import did_you_mean
 
 #: Named groups of classes, by data set: {data set: {group: class names}}.
 CLASS_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -84,8 +85,6 @@ def resolve_classes(
         elif (r := _RANGE.match(item)) and int(r.group(1)) <= int(r.group(2)) < len(names):
             chosen += list(range(int(r.group(1)), int(r.group(2)) + 1))
         else:
-            from modelrank.util.suggest import did_you_mean
-
             shown = ", ".join(names[:12]) + (
                 f", … ({len(names)} in all)" if len(names) > 12 else ""
             )

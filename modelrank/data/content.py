@@ -14,7 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from modelrank.data.class_subsets import base_name
+from modelrank.data.folders import folder_splits
+from modelrank.data.loading import load_target, registry
 from modelrank.data.target import TargetData, to_rgb
+from modelrank.util.paths import cache_root
 
 
 def content_digest(data: TargetData) -> str:
@@ -33,9 +37,6 @@ def content_digest(data: TargetData) -> str:
 def evaluation_splits(dataset: str) -> tuple[str, str | None]:
     """(the split a target's accuracy is measured on: ``test``, else its validation split; its
     validation split or None)."""
-    from modelrank.data.class_subsets import base_name
-    from modelrank.data.folders import folder_splits
-    from modelrank.data.loading import registry
 
     reg = registry()
     base = dataset if Path(dataset).is_dir() else base_name(dataset)
@@ -58,8 +59,6 @@ def test_split_digest(dataset: str, *, cache_dir: str | Path | None = None) -> s
     """:func:`content_digest` of ``dataset``'s whole :func:`test_split_name` split, kept in
     ``cache_dir`` (default: modelrank's cache) under the split's fingerprint, which changes
     with the files of a folder, so a second call reads it back."""
-    from modelrank.data.loading import load_target
-    from modelrank.util.paths import cache_root
 
     test = load_target(dataset, split=test_split_name(dataset))
     path = Path(cache_dir) if cache_dir is not None else cache_root()

@@ -22,6 +22,7 @@ import numpy as np
 
 from modelrank.data.target import LazyImages, finish_target, to_rgb
 from modelrank.errors import DatasetUnavailableError
+from modelrank.util.network import hub_reachable
 
 PREFIX = "hf:"
 
@@ -57,7 +58,6 @@ def _open(name: str):
     repo, _, config = name[len(PREFIX) :].partition(":")
     if not repo:
         raise DatasetUnavailableError(f"{name!r}: a Hugging Face data set is hf:NAME[:CONFIG]")
-    from modelrank.util.network import hub_reachable
 
     if not hub_reachable():
         os.environ["HF_DATASETS_OFFLINE"] = "1"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from modelrank.downloading import download_attempt
 from modelrank.errors import DatasetUnavailableError
 
 #: The IDX files of one data set, by split: (images, labels).
@@ -133,8 +134,6 @@ def _nowhere(name: str, root: Path) -> str:
 
 def _download(name: str, root: Path) -> Path:
     import torchvision.datasets as tvd
-
-    from modelrank.downloading import download_attempt
 
     spec = IDX_SETS[name]
     debian = " (Debian: apt install dataset-fashion-mnist)" if spec.system_dirs else ""

@@ -10,10 +10,17 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from modelrank.data.class_subsets import resolve_classes, restrict, split_target
 from modelrank.data.digits import DIGITS_SPLITS, load_digits_target
 from modelrank.data.folders import load_image_folder
+from modelrank.data.huggingface import is_hf_dataset, is_saved_dataset, load_hf_dataset
+from modelrank.data.idx import IDX_SETS, load_idx, locate
+from modelrank.data.manifest import is_manifest, load_manifest
+from modelrank.data.synthetic import shapes_split
 from modelrank.data.target import LazyImages, TargetData, data_root, finish_target
+from modelrank.data.torchvision_sets import TORCHVISION_SETS, load_torchvision
 from modelrank.errors import DatasetUnavailableError, UnknownDatasetError
+from modelrank.util.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,6 @@ class DatasetInfo:
 
 def _torchvision_loader(name: str) -> Callable[..., TargetData]:
     def load(split="train", per_class=None, seed=0, root=None, download=True):
-        from modelrank.data.torchvision_sets import load_torchvision
-
         return finish_target(
             *load_torchvision(name, split, Path(root) if root else data_root(), download),
             per_class,
@@ -44,7 +49,6 @@ def _torchvision_loader(name: str) -> Callable[..., TargetData]:
 
 
 def _shapes_loader(split="train", per_class=None, seed=0, **_):
-    from modelrank.data.synthetic import shapes_split
 
     imgs, labels, names = shapes_split(split)
     # the source string is part of the cache key: it keeps the module's old name
@@ -55,8 +59,6 @@ def _shapes_loader(split="train", per_class=None, seed=0, **_):
 
 def _idx_loader(name: str) -> Callable[..., TargetData]:
     def load(split="train", per_class=None, seed=0, root=None, download=True):
-        from modelrank.data.idx import load_idx
-
         pix, labels, names, source = load_idx(
             name, split, Path(root) if root else data_root(), download
         )
@@ -68,8 +70,6 @@ def _idx_loader(name: str) -> Callable[..., TargetData]:
 
 def _idx_located(name: str) -> Callable[[], str | None]:
     def located() -> str | None:
-        from modelrank.data.idx import locate
-
         where = locate(name, data_root())
         return None if where is None else str(where)
 
@@ -83,8 +83,6 @@ def registry() -> dict[str, DatasetInfo]:
 
 @functools.cache
 def _registry() -> dict[str, DatasetInfo]:
-    from modelrank.data.idx import IDX_SETS
-    from modelrank.data.torchvision_sets import TORCHVISION_SETS
 
     reg = {
         "digits": DatasetInfo(
@@ -179,8 +177,6 @@ def load_target(
     class subset that names no class of it, DatasetUnavailableError when it cannot be loaded
     here (offline, empty class, bad split).
     """
-    from modelrank.data.class_subsets import resolve_classes, restrict, split_target
-    from modelrank.data.huggingface import is_hf_dataset, is_saved_dataset, load_hf_dataset
 
     if is_hf_dataset(name_or_path) or is_saved_dataset(name_or_path):
         base, items = (
@@ -220,11 +216,9 @@ def load_target(
         )
     if Path(name_or_path).is_dir():
         return load_image_folder(name_or_path, split, per_class, seed)
-    from modelrank.data.manifest import is_manifest, load_manifest
 
     if is_manifest(name_or_path):
         return load_manifest(name_or_path, split, per_class, seed)
-    from modelrank.util.suggest import did_you_mean
 
     raise UnknownDatasetError(
         f"unknown dataset {name_or_path!r}{did_you_mean(name_or_path, reg)}: not a registered "

@@ -14,7 +14,9 @@ from typing import Any, Callable
 import numpy as np
 
 from modelrank.data.target import LazyImages
+from modelrank.downloading import download_attempt
 from modelrank.errors import DatasetUnavailableError
+from modelrank.util.writable import check_writable_dir
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,6 @@ def _construct(spec: TVSpec, root: Path, split: str, download: bool, name: str):
     )
     if not download:
         raise DatasetUnavailableError(f"{name} is not in {root} and downloading is off. {remedy}")
-    from modelrank.downloading import download_attempt
 
     with download_attempt(missing=f"{name} is not in {root}", remedy=remedy):
         return cls(root=str(root), download=True, **kwargs)
@@ -342,7 +343,6 @@ def _remove_empty(root: Path, created: list[Path]) -> None:
 def load_torchvision(name: str, split: str, root: Path, download: bool):
     """(name, split, images, labels, class_names) of a torchvision set; images load lazily."""
     spec = TORCHVISION_SETS[name]
-    from modelrank.util.writable import check_writable_dir
 
     created = [p for p in (root, *root.parents) if not p.exists()]
     check_writable_dir(root, "the data directory (MODELRANK_DATA)")

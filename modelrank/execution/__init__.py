@@ -30,6 +30,7 @@ from modelrank.execution.base import (
 )
 from modelrank.execution.journaled import run_journaled, unit_journal
 from modelrank.execution.local import LocalExecutor
+from modelrank.execution.ray_executor import RayExecutor
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -83,8 +84,6 @@ def make_executor(
             gpus_per_task=gpus_per_task,
         )
     if name == "ray":
-        from modelrank.execution.ray_executor import RayExecutor
-
         return RayExecutor(
             max_retries=max_retries,
             on_counts=on_counts,

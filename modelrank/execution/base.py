@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from modelrank.devices import resolve_device
 from modelrank.errors import ConfigError, ParameterError
 
 EXECUTORS = ("local", "ray")
@@ -155,8 +156,6 @@ class Executor:
         the cluster has GPUs, so that a task never uses a GPU it did not declare.
         """
         import torch
-
-        from modelrank.devices import resolve_device
 
         if self.in_process:
             return str(resolve_device(device))

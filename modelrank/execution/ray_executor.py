@@ -26,6 +26,16 @@ FORWARDED_ENV = (
 )  # the last set by cpu_runtime.configure (or the user)
 
 
+def worker_runtime_env(env_vars: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Ray runtime environment of modelrank's workers: ``env_vars`` and the CPU settings
+    (:func:`modelrank.cpu_runtime.configure`) applied when each worker process starts, before a
+    task's function is unpickled (which may import torch)."""
+    out: dict[str, Any] = {"worker_process_setup_hook": "modelrank.cpu_runtime.configure"}
+    if env_vars:
+        out["env_vars"] = dict(env_vars)
+    return out
+
+
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
     """A one-line error at once when nothing listens at ``address`` ("host:port" or
     "ray://host:port"); Ray itself retries for minutes before giving up."""
@@ -147,9 +157,10 @@ class RayExecutor(Executor):
             }
             if self.address is None:
                 kw["num_cpus"] = self.workers
+                kw["runtime_env"] = worker_runtime_env()
             else:
                 env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
-                kw["runtime_env"] = {"env_vars": env} if env else None
+                kw["runtime_env"] = worker_runtime_env(env)
             try:
                 ray.init(address=self.address, **kw)
             except (ConnectionError, RuntimeError, ValueError) as exc:

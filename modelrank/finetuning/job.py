@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from modelrank import cpu_runtime
 from modelrank.accuracy import accuracy_kind
 from modelrank.errors import ModelrankError, WeightsUnavailableError
+from modelrank.execution import LocalExecutor, Shared, Task
 from modelrank.finetuning.config import CPU_BUDGET, PROTOCOL_VERSION, FinetuneConfig
 from modelrank.finetuning.results import EvalResult, runs_label
 from modelrank.finetuning.runlog import RUN_KEY_LENGTH, RunLog, runs_root
@@ -61,7 +62,6 @@ class FinetuneJob:
         cache_dir: str | Path | None = None,
         measured: str | Path | None = None,
     ):
-        from modelrank.execution import LocalExecutor
 
         self.cfg, self.on_progress = cfg, on_progress
         self.ex = executor if executor is not None else LocalExecutor()
@@ -99,7 +99,6 @@ class FinetuneJob:
         """Plan ``entry`` on ``dataset``; ``points``: the (lr, w) pairs it runs (default: the
         whole grid of the config). A run's key does not depend on ``points``, so a run made as
         part of the whole grid is reused when only its point is asked for, and vice versa."""
-        from modelrank.execution import Shared
 
         try:
             pre = self._preprocess(entry)
@@ -154,7 +153,6 @@ class FinetuneJob:
         return len(plan.points) + (1 if self.cfg.retrain else 0)
 
     def _task(self, plan: _Plan, phase: str, lr: float, w: float):
-        from modelrank.execution import Task
 
         args: tuple = (plan.entry, plan.pre, plan.splits, self.cfg, phase, lr, w)
         if self.ex.in_process and self.on_progress is not None:

@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from modelrank import __version__
 from modelrank.accuracy import accuracy, accuracy_kind
 from modelrank.correctness import pack_correct
 from modelrank.data import TargetData
@@ -17,6 +18,7 @@ from modelrank.finetuning.config import FinetuneConfig
 from modelrank.finetuning.results import EvalResult
 from modelrank.finetuning.runlog import RunLog
 from modelrank.finetuning.splits import load_splits
+from modelrank.float_order import fixed_float_order
 from modelrank.util.digest import digest
 from modelrank.zoo_entry import ZooEntry
 
@@ -90,7 +92,6 @@ def linear_probe(
 
 def linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: FinetuneConfig) -> str:
     """Journal key of one linear-probe unit: everything that determines its accuracy."""
-    from modelrank import __version__
 
     return digest(
         {
@@ -123,7 +124,6 @@ def linear_unit(
     """One linear-probe unit with ``threads`` torch and BLAS threads (the logistic regression's
     sums, and the forward pass when the features are not cached); the reason as a string when
     the weights are unavailable."""
-    from modelrank.float_order import fixed_float_order
 
     with fixed_float_order(threads) as float_order:
         try:

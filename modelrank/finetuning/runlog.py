@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modelrank.util.paths import cache_root
+
 
 class RunLog:
     """Append-only JSON-lines file of finished runs, keyed by a digest of what determines them.
@@ -41,7 +43,6 @@ class RunLog:
 
 def runs_root() -> Path:
     """Where run logs live: ``<embedding cache>/runs``."""
-    from modelrank.util.paths import cache_root
 
     return cache_root() / "runs"
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from modelrank.data import TargetData, load_target
+from modelrank.data import TargetData, folder_splits, load_target, registry
+from modelrank.data.class_subsets import base_name
+from modelrank.data.content import evaluation_splits
 from modelrank.errors import ConfigError
 
 
@@ -19,9 +21,6 @@ def load_splits(
 ):
     """(train, val, test) TargetData; val carved from train when the target has none; the test
     split sampled ``test_per_class`` with seed 0 when given."""
-    from modelrank.data import folder_splits, registry
-    from modelrank.data.class_subsets import base_name
-    from modelrank.data.content import evaluation_splits
 
     base = dataset if Path(dataset).is_dir() else base_name(dataset)
     if base not in registry() and Path(base).is_dir():

@@ -10,7 +10,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from modelrank.correlation import shared_ranks, weighted_tau
 from modelrank.errors import ConfigError
+from modelrank.topology.omega import omega_curve
 
 #: Protocols whose accuracy the scatter plots use first, in this order; otherwise the first by name.
 PREFERRED_PROTOCOLS = (
@@ -242,7 +244,6 @@ def _target(
         by_model.values(),
         key=lambda e: (ranked_by not in e["scores"], -e["scores"].get(ranked_by, 0.0), e["model"]),
     )
-    from modelrank.correlation import shared_ranks
 
     for e, rank in zip(rows, shared_ranks([r["scores"].get(ranked_by) for r in rows])):
         e["rank"] = rank  # equal values share a rank
@@ -284,7 +285,6 @@ def omega_from_arrays(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
     Ω(layer) = mean over classes of (mean over the class's images of b0 + b1 + b2). Uses
     ``cubical_betti`` (n, L, 3) with ``labels`` (n,), else ``betti_per_class_mean`` (K, L, 3).
     """
-    from modelrank.topology.omega import omega_curve
 
     try:
         if "cubical_betti" in arrays and "labels" in arrays:
@@ -334,8 +334,6 @@ def _scatter_taus(board: TargetBoard, corr: list[dict]) -> dict[str, dict[str, A
             continue
         x, y = scatter_points(board, m, protocol)
         if len(x) >= 3:
-            from modelrank.correlation import weighted_tau
-
             v = weighted_tau(x, y)
             out[m] = {
                 "value": v if math.isfinite(v) else None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelrank.errors import MetricError
 from modelrank.leaderboard.board import TargetBoard, TauTable
+from modelrank.metrics import get_metric
 
 
 def num(v: float | None, spec: str) -> str:
@@ -66,8 +68,6 @@ def direction_note(t: TargetBoard) -> str:
     """ " (ranked by X, higher is better)" from the score registry, or "" for an unknown score."""
     if t.ranked_by is None:
         return ""
-    from modelrank.errors import MetricError
-    from modelrank.metrics import get_metric
 
     try:
         higher = get_metric(t.ranked_by).higher_is_better

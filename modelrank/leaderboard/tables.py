@@ -16,10 +16,10 @@ from modelrank.leaderboard.cells import (
     tau_cells,
     tau_header,
 )
+from modelrank.util.markdown import table
 
 
 def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
-    from modelrank.util.markdown import table
 
     return table(header, body, empty="—")
 

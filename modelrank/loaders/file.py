@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from modelrank.errors import ConfigError, WeightsUnavailableError
+from modelrank.loaders.timm_loader import create, timm_preprocess
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
 
@@ -80,8 +81,6 @@ def build(entry: ZooEntry):
         )
     lib, arch = entry.id.split(":", 1)
     if lib == "timm":
-        from modelrank.loaders.timm_loader import create, timm_preprocess
-
         model = create(arch, None, pretrained=False)
         default_pre = timm_preprocess(model)
     elif lib == "torchvision":

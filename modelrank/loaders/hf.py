@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from modelrank.errors import ConfigError, UnknownModelError, WeightsUnavailableError
+from modelrank.loaders.timm_loader import data_config_preprocess
 from modelrank.util.network import hf_offline_mode, hub_reachable
 from modelrank.zoo_entry import Preprocess, ZooEntry
 
@@ -38,8 +39,6 @@ def processor_preprocess(proc) -> Preprocess:
     same preprocessing as ``timm:`` gives it."""
     data_config = getattr(proc, "data_config", None)
     if isinstance(data_config, dict) and "input_size" in data_config:
-        from modelrank.loaders.timm_loader import data_config_preprocess
-
         return data_config_preprocess(data_config)
     crop = getattr(proc, "crop_size", None) or getattr(proc, "size", None) or {}
     size = int(crop.get("height") or crop.get("shortest_edge") or 224)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from modelrank.errors import MetricError
+from modelrank.util.suggest import did_you_mean, unique_fold_match
 
 #: Things a score may need; the probe provides them.
 NEEDS = frozenset(
@@ -213,7 +214,6 @@ _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(MetricInputs))
 def get_metric(name: str) -> MetricSpec:
     """The spec registered under ``name``, matched without regard to case or to ``-`` / ``_``
     (``LogME`` is ``logme``); a MetricError with the nearest names and the known ones otherwise."""
-    from modelrank.util.suggest import did_you_mean, unique_fold_match
 
     spec = _REGISTRY.get(name)
     if spec is not None:

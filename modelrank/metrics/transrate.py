@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
+from modelrank.errors import MetricError
 from modelrank.metrics._common import check_features_labels, finite
 from modelrank.metrics.registry import score
 
@@ -85,8 +86,6 @@ def transrate_released(features: np.ndarray, labels: np.ndarray, *, eps2: float 
     ev = np.maximum(linalg.eigvalsh(g / n, check_finite=False), 0.0)
     rank = int(np.count_nonzero(ev > ev.max() * d * np.finfo(np.float64).eps)) if ev.size else 0
     if rank == 0:
-        from modelrank.errors import MetricError
-
         raise MetricError("features have rank 0 after centring: TransRate is undefined")
     rz = 0.5 * float(np.sum(np.log1p(ev / eps2)))
     rzy = sum((np.count_nonzero(y == c) / n) * coding_rate(z[y == c], eps2) for c in range(k))

@@ -1,13 +1,13 @@
 """Studies: small self-contained experiments behind the topology papers (e.g. loss-landscape barcodes)."""
 
+from modelrank.errors import ParameterError
+
 
 def save_report(path, to_dict, to_markdown) -> None:
     """Write a study result to ``path``: JSON (``to_dict()``) or Markdown (``to_markdown()``) by
     suffix; ParameterError for any other suffix."""
     import json
     from pathlib import Path
-
-    from modelrank.errors import ParameterError
 
     p = Path(path)
     if p.suffix.lower() == ".json":

@@ -38,8 +38,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from modelrank.data import load_target
 from modelrank.errors import ConfigError, ParameterError, WeightsUnavailableError
 from modelrank.progress import OnProgress, tell
+from modelrank.ranking import ScoreOptions, rank
+from modelrank.studies import save_report
+from modelrank.topology.decay import auc_decay
+from modelrank.util import plot_style as style
 from modelrank.util.markdown import table
 from modelrank.zoo import Preprocess, ZooEntry, load_zoo, select
 
@@ -195,7 +200,6 @@ class InvarianceResult:
 
     def save(self, path: str | Path) -> None:
         """Write as .json or .md by suffix."""
-        from modelrank.studies import save_report
 
         save_report(path, self.to_dict, self.to_markdown)
 
@@ -252,7 +256,6 @@ def _score(
 
 
 def _auc(omega: np.ndarray) -> float | None:
-    from modelrank.topology.decay import auc_decay
 
     try:
         return auc_decay(omega)
@@ -308,8 +311,6 @@ def invariance_study(
         ConfigError: bad level values or depth specs; UnknownModelError, UnknownDatasetError,
         WeightsUnavailableError from the zoo, the data and the loader.
     """
-    from modelrank.data import load_target
-    from modelrank.ranking import ScoreOptions, rank
 
     t0 = time.perf_counter()
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
@@ -450,7 +451,6 @@ def invariance_study(
 def plot_invariance(result: InvarianceResult, path: str | Path) -> None:
     """PNG with one column per factor: raw Ω (top) and Ω / ‖Ω‖₂ (bottom, the curve θ is fitted
     to) over depth rescaled to [0, 1]; one line per level, θ in the legend."""
-    from modelrank.util import plot_style as style
 
     factors = result.factors
     if not factors:

@@ -79,9 +79,12 @@ import torch
 
 from modelrank.errors import ConfigError, ParameterError
 from modelrank.progress import OnProgress, tell
+from modelrank.studies import save_report
 from modelrank.studies.architecture import parse_arch
 from modelrank.topology import pointclouds
 from modelrank.topology.rips import naitzat_betti
+from modelrank.util import plot_style as style
+from modelrank.util.markdown import table
 
 __all__ = [
     "ACTIVATIONS",
@@ -552,7 +555,6 @@ class LayersResult:
 
     def to_markdown(self) -> str:
         """A markdown table (mean over the converged networks) with a one-line heading."""
-        from modelrank.util.markdown import table
 
         lines = [f"**{self.title()}** (discarded: {self.n_discarded})", ""]
         lines += table(*self.table_rows())
@@ -560,7 +562,6 @@ class LayersResult:
 
     def save(self, path: str | Path) -> None:
         """Write as .json (everything) or .md (the table) by suffix."""
-        from modelrank.studies import save_report
 
         save_report(path, self.to_dict, self.to_markdown)
 
@@ -730,7 +731,6 @@ def plot_layers(
     (β2) lines, one colour per activation and architecture (e.g. ReLU vs tanh). Layers on x
     (0 = input).
     """
-    from modelrank.util import plot_style as style
 
     res = [results] if isinstance(results, LayersResult) else list(results)
     if not res:

@@ -34,6 +34,7 @@ from modelrank.errors import ConfigError
 from modelrank.progress import OnProgress, tell
 from modelrank.studies.architecture import parse_arch
 from modelrank.topology.barcode import Bar, loss_range_of, minimax_barcode, to_score
+from modelrank.util import plot_style as style
 
 __all__ = [
     "DATASETS",
@@ -469,7 +470,6 @@ def _run(
 def plot_barcode(bars: list[Bar], path, title: str = "Loss barcode") -> None:
     """The bars as horizontal segments (loss on x, one row per minimum, by birth); an infinite
     bar runs to the right edge and is marked ∞."""
-    from modelrank.util import plot_style as style
 
     finite_ends = [b.death for b in bars if b.is_finite] + [b.birth for b in bars]
     lo, hi = min(finite_ends), max(finite_ends)

@@ -19,6 +19,7 @@ from modelrank.studies.topology_study import (
     held_out,
     partial_spearman,
 )
+from modelrank.util import plot_style as style
 from modelrank.util.markdown import table
 
 FACTORS = ("source", "depth", "statistic", "pooling")
@@ -238,7 +239,6 @@ def to_csv(studies: Sequence[SuiteVariants]) -> str:
 def plot_transfer(studies: Sequence[SuiteVariants], path: str) -> None:
     """Mean tau of every variant on the first suite against the second: does a good variant on
     one suite stay good on the other? The faithful θ and each suite's choice are marked."""
-    from modelrank.util import plot_style as style
 
     a, b = studies[0], studies[1]
     names = tv.variant_names()

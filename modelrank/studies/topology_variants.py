@@ -66,10 +66,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from modelrank.metrics.betti import RIPS_MAX_POINTS, omega_curve_rips
 from modelrank.probe import CubicalBettiReducer
 from modelrank.topology.cubical import betti_counts, cubical_diagrams
-from modelrank.topology.decay import auc_decay, exp_decay_rate, theta
+from modelrank.topology.decay import EXP_RATE_BOUNDS, auc_decay, exp_decay_rate, theta
 from modelrank.topology.omega import class_means
+from modelrank.topology.rips import rips_betti_at
 
 __all__ = [
     "DEPTHS",
@@ -288,7 +290,6 @@ def _exp_rates(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """:func:`~modelrank.topology.decay.exp_decay_rate` of every row of ``y`` (m, L), each
     divided by its maximum: the same grid, then a golden-section refinement between the grid
     neighbours of the best point (to 1e-10; the scalar version uses Brent to 1e-8)."""
-    from modelrank.topology.decay import EXP_RATE_BOUNDS
 
     lo, hi = EXP_RATE_BOUNDS
 
@@ -382,8 +383,6 @@ def rips_curves(layers: Mapping[str, np.ndarray], labels: np.ndarray) -> dict[st
     """{"SOURCE|POOLING": Ω curve over the layers (depth order)} of the two Rips sources from
     pooled per-layer features. Each layer's Ω depends on that layer alone, so the curves of a
     network's first k layers are the first k values of these."""
-    from modelrank.metrics.betti import RIPS_MAX_POINTS, omega_curve_rips
-    from modelrank.topology.rips import rips_betti_at
 
     names = list(layers)
     y = np.asarray(labels)

@@ -1,0 +1,53 @@
+"""What the command line's lazy imports save: the time to import ``modelrank.cli`` as it is
+(each command imports what it runs inside the command) against importing it together with what
+its commands import (what the start-up would cost with those imports at the top of the command
+modules), each in a fresh interpreter, median of N runs, in the same process:
+
+    python benchmarks/bench_cli_startup.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+#: What the commands import when they run (not torch: that stays lazy either way).
+COMMAND_IMPORTS = (
+    "modelrank.ranking",
+    "modelrank.pick",
+    "modelrank.benchmark",
+    "modelrank.finetuning.config",
+    "modelrank.recording",
+    "modelrank.leaderboard",
+    "modelrank.studies.invariance",
+    "modelrank.history_sources",
+)
+
+
+def _seconds(code: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args(argv)
+    lazy, eager = [], []
+    for _ in range(args.runs):
+        lazy.append(_seconds("import modelrank.cli"))
+        eager.append(_seconds("import modelrank.cli, " + ", ".join(COMMAND_IMPORTS)))
+    lz, eg = statistics.median(lazy), statistics.median(eager)
+    print(
+        f"import modelrank.cli: {lz:.2f} s; with the commands' imports: {eg:.2f} s "
+        f"(x{eg / lz:.2f}; medians of {args.runs} fresh interpreters)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
