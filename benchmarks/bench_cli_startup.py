@@ -14,12 +14,12 @@ import subprocess
 import sys
 import time
 
-#: What the commands import when they run (not torch: that stays lazy either way).
+#: What the commands import when they run, torch-free ones only (torch stays lazy either way;
+#: modelrank.finetuning's package imports it, so the evaluate command is left out).
 COMMAND_IMPORTS = (
     "modelrank.ranking",
     "modelrank.pick",
     "modelrank.benchmark",
-    "modelrank.finetuning.config",
     "modelrank.recording",
     "modelrank.leaderboard",
     "modelrank.studies.invariance",
@@ -37,10 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args(argv)
+    eager_code = "import sys, modelrank.cli, " + ", ".join(COMMAND_IMPORTS)
+    probe = subprocess.run(
+        [sys.executable, "-c", eager_code + "; print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "False", "the eager imports must leave torch out"
     lazy, eager = [], []
     for _ in range(args.runs):
         lazy.append(_seconds("import modelrank.cli"))
-        eager.append(_seconds("import modelrank.cli, " + ", ".join(COMMAND_IMPORTS)))
+        eager.append(_seconds(eager_code))
     lz, eg = statistics.median(lazy), statistics.median(eager)
     print(
         f"import modelrank.cli: {lz:.2f} s; with the commands' imports: {eg:.2f} s "

@@ -197,7 +197,7 @@ DIGESTED = {"modelrank.finetuning.training", "modelrank.accuracy"}
 
 def test_imports_inside_functions_are_there_for_their_cost_only():
     """Outside the command line (which imports what a command runs inside the command, so that
-    `modelrank --help` starts in half a second: scipy.stats alone costs 0.4 s) and the package
+    `modelrank --help` starts in half the time: benchmarks/results/cli_startup.md) and the package
     root's lazy loader, a modelrank import inside a function imports torch or an optional extra,
     or sits in a try block (an optional part)."""
     modules = _modules()
