@@ -194,7 +194,6 @@ def _check_suite(suite: Suite, path: Path) -> None:
 
 def published_accuracies(group: str, names: dict[str, str]) -> dict[str, dict[str, float]]:
     """{target: {model: accuracy %}} from the shipped SFDA tables."""
-
     return {names.get(t, t): accs for t, accs in published_history(group).items()}
 
 
@@ -294,7 +293,6 @@ class BenchmarkResult:
 
     def score_resolution(self) -> str:
         """The resolution the pool was scored at, in words ("64 px", "224–260 px")."""
-
         return (
             scored_resolution(
                 r for rk in self.rankings.values() for r in rk.rows if r.model in self.pool
@@ -305,7 +303,6 @@ class BenchmarkResult:
     def score_column(self, score: str, target: str, label: str = "headline") -> dict[str, float]:
         """{model: value in ranking direction} of one score on one target over the headline
         pool; the LOTO prior from ground truth ``label``'s accuracies."""
-
         if score == LOTO:
             accs = self.ground_truths[label].accuracies
             return loto_prior(
@@ -402,7 +399,6 @@ def pool_and_controls(
 ) -> tuple[list[str], list[str]]:
     """(the headline pool, the controls): the suite's models in zoo order, split by its
     ``controls`` selector. ``zoo``: the suite's zoo when already loaded."""
-
     zoo = zoo if zoo is not None else load_zoo(zoo_path(suite.zoo))
     names = [e.name for e in select(zoo, suite.models)]
     controls = {e.name for e in select(zoo, suite.controls)} if suite.controls else set()
@@ -452,7 +448,6 @@ def _too_noisy(ceiling: "NoiseCeiling | None") -> bool:
 def _own_resolution(suite: Suite, models: Any) -> str:
     """The resolution of a ground truth that keeps each backbone's own input size: "32 px" when
     the measured backbones share one (the zoo's), else "the backbones' own resolution"."""
-
     sizes = {
         e.preprocess.size if e.preprocess is not None else None
         for e in select(load_zoo(zoo_path(suite.zoo)), models)
@@ -594,7 +589,6 @@ def half_sample_tables(
     each target's ranking scored, with the suite's bootstrap settings: the half-samples of
     :attr:`BenchmarkResult.image_replicates`, so the tables pair with them, for scores the
     suite's bootstrap skipped (the linear probe). Journaled like every bootstrap unit."""
-
     if not suite.bootstrap:
         raise ConfigError(f"suite {suite.name} has no bootstrap settings")
     specs = resolve_metrics(metrics)
@@ -630,7 +624,6 @@ def _table(
     all_accs: dict[str, dict[str, float]],
 ) -> list[dict[str, Any]]:
     """Correlation records of every score (and the LOTO prior) with ``accs`` over ``pool``."""
-
     accs = {m: a for m, a in accs.items() if m in pool}
     rows = []
     columns = [
@@ -679,7 +672,6 @@ def _intervals(
     interval is placed around its point (:func:`~modelrank.benchmark_stats.pivot_interval`).
     Records get ``tau_low``/``tau_high``. Returns (intervals, the replicates, what the bootstrap
     covered, the half-sample tables per target)."""
-
     boot_specs = [
         s
         for s in specs

@@ -62,7 +62,6 @@ def best_baseline(res: "BenchmarkResult", label: str) -> tuple[str | None, float
 def paired(res: "BenchmarkResult", label: str) -> dict[str, tuple[float, float, float, int]]:
     """Every score's paired difference from the best static baseline
     (:func:`paired_differences`); {} without a baseline or replicates."""
-
     name, _ = best_baseline(res, label)
     return {} if name is None else paired_differences(res, label, name)
 

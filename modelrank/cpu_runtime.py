@@ -27,7 +27,8 @@ imported), at the start of the heavy library calls (:func:`~modelrank.ranking.ra
 :func:`~modelrank.benchmark.run_benchmark`, :func:`~modelrank.probe.probe`,
 :func:`~modelrank.trained_zoo.build_zoo`), before a Ray executor starts its workers, in each Ray
 worker process as it starts (``worker_process_setup_hook``, before a task's function is unpickled,
-which may import torch) and in each Ray task before its unit runs. A setting is left alone when the user chose their own:
+which may import torch) and in each Ray task before its unit runs. A setting is left alone when
+the user chose their own:
 
 - malloc: any glibc malloc variable (``MALLOC_*_``, ``MALLOC_ARENA_MAX``), ``glibc.malloc``
   tunables in ``GLIBC_TUNABLES``, or another allocator in ``LD_PRELOAD`` (jemalloc, tcmalloc,

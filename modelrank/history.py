@@ -75,7 +75,6 @@ def standardised(accuracies: Mapping[str, float]) -> dict[str, float]:
 def task_key(name: str) -> tuple[str, frozenset[str] | None]:
     """(data set, the classes kept or None for all) of a target name, lower-cased, named class
     groups expanded: two names with the same key are the same task."""
-
     try:
         base, items = split_target(name)
     except ModelrankError:
@@ -149,7 +148,6 @@ def history_tau(
     """{target: weighted τ of its history prior (from every other target of ``accuracies``)
     against its own accuracies} over the backbones of ``pool`` it has; targets where the prior
     is unavailable are left out. Needs no images: how well the history alone ranks each target."""
-
     out = {}
     for t, col in accuracies.items():
         p = history_prior(accuracies, t, pool)

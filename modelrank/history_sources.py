@@ -149,7 +149,6 @@ def _recipe_group(row: dict[str, Any]) -> tuple[str, str]:
 
 def history_from_store(db: str | Path | None = None) -> History:
     """The history in the results database ``db`` (default ``$MODELRANK_DB``)."""
-
     path = resolve_path(db)
     if not path.is_file():
         raise ConfigError(

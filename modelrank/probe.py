@@ -80,14 +80,12 @@ BETTI_ENGINES = ("auto", "numpy", "torch")
 
 def check_layout(layout: str) -> None:
     """ParameterError unless ``layout`` is one of the cubical engines' layouts."""
-
     if layout not in LAYOUTS:
         raise ParameterError("layout", f"must be one of {', '.join(LAYOUTS)}, got {layout!r}")
 
 
 def check_betti_engine(engine: str) -> None:
     """ParameterError unless ``engine`` is one of :data:`BETTI_ENGINES`."""
-
     if engine not in BETTI_ENGINES:
         raise ParameterError(
             "betti_engine", f"must be one of {', '.join(BETTI_ENGINES)}, got {engine!r}"
@@ -124,7 +122,6 @@ class CubicalBettiReducer(Reducer):
 
     def count_on_device(self, act: torch.Tensor) -> np.ndarray:
         """(B, 3) int32 Betti numbers counted where ``act`` lives; only the counts are copied."""
-
         # float32 first, as the numpy engine sees it: a float16 activation compared with eta
         # in float16 would round eta, and could differ from the float32 comparison
         counts = betti_counts_torch(
@@ -139,7 +136,6 @@ class CubicalBettiReducer(Reducer):
 
     def count(self, acts: np.ndarray) -> np.ndarray:
         """(B, 3) int32 Betti numbers of a (B, ...) float array (thread-safe: numpy/scipy only)."""
-
         return betti_counts(acts, eta=self.params["eta"], layout=self.params["layout"]).astype(
             np.int32
         )

@@ -148,7 +148,6 @@ class Recommendation:
 def break_tie(ranking: "Ranking", tied: list[str]) -> tuple[str, str]:
     """(the backbone, the reason in words) that :data:`TIE_RULE` takes among ``tied``: the best
     mean rank among them under each other computed score that has all of them."""
-
     rows = {r.model: r for r in ranking.rows}
     others = [
         m

@@ -22,7 +22,6 @@ def _test_content(dataset: str) -> str | None:
     """The digest of ``dataset``'s test images (:func:`modelrank.data.content.test_split_digest`),
     so that a later history recognises the target under another name; None when it cannot be
     loaded here (a published table's target)."""
-
     try:
         return test_split_digest(dataset)
     except (ModelrankError, OSError):
@@ -87,7 +86,6 @@ def record_benchmark(
 ) -> int:
     """Store a benchmark: each target's ranking, every ground-truth accuracy, each score's
     correlation per target and the summary over targets; returns the benchmark's run id."""
-
     with Store(db) as store:
         for ranking in result.rankings.values():
             store.record_ranking(ranking.to_dict(), command)

@@ -213,7 +213,6 @@ def set_score(row: RankRow, spec: MetricSpec, value: float) -> None:
 
 def _topology_summary(emb, memo: dict[str, Any]) -> dict[str, Any]:
     """Per-layer Betti arrays and Omega curves computed for this backbone, to save beside it."""
-
     out: dict[str, Any] = {"layers": list(emb.layer_names), "arrays": {}}
     if emb.cubical is not None:
         out["omega_cubical"] = omega_curve_cubical(emb.cubical, emb.labels).tolist()

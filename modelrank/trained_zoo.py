@@ -110,7 +110,6 @@ RECIPES: dict[str, Recipe] = {
 
 def zoo_dir(name: str, seed: int, root: str | Path | None = None) -> Path:
     """Where a built zoo lives: ``ROOT/zoos/<name>-seed<seed>`` (ROOT: the embedding cache)."""
-
     base = Path(root) if root is not None else cache_root()
     return base / "zoos" / f"{name}-seed{seed}"
 

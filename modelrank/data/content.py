@@ -37,7 +37,6 @@ def content_digest(data: TargetData) -> str:
 def evaluation_splits(dataset: str) -> tuple[str, str | None]:
     """(the split a target's accuracy is measured on: ``test``, else its validation split; its
     validation split or None)."""
-
     reg = registry()
     base = dataset if Path(dataset).is_dir() else base_name(dataset)
     if base in reg:
@@ -59,7 +58,6 @@ def test_split_digest(dataset: str, *, cache_dir: str | Path | None = None) -> s
     """:func:`content_digest` of ``dataset``'s whole :func:`test_split_name` split, kept in
     ``cache_dir`` (default: modelrank's cache) under the split's fingerprint, which changes
     with the files of a folder, so a second call reads it back."""
-
     test = load_target(dataset, split=test_split_name(dataset))
     path = Path(cache_dir) if cache_dir is not None else cache_root()
     path = path / "content" / f"{test.fingerprint()}.json"

@@ -177,7 +177,6 @@ def load_target(
     class subset that names no class of it, DatasetUnavailableError when it cannot be loaded
     here (offline, empty class, bad split).
     """
-
     if is_hf_dataset(name_or_path) or is_saved_dataset(name_or_path):
         base, items = (
             (name_or_path, None) if Path(name_or_path).is_dir() else split_target(name_or_path)

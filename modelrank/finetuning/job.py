@@ -99,7 +99,6 @@ class FinetuneJob:
         """Plan ``entry`` on ``dataset``; ``points``: the (lr, w) pairs it runs (default: the
         whole grid of the config). A run's key does not depend on ``points``, so a run made as
         part of the whole grid is reused when only its point is asked for, and vice versa."""
-
         try:
             pre = self._preprocess(entry)
         except WeightsUnavailableError as exc:

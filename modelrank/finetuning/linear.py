@@ -92,7 +92,6 @@ def linear_probe(
 
 def linear_key(entry: ZooEntry, train: TargetData, test: TargetData, cfg: FinetuneConfig) -> str:
     """Journal key of one linear-probe unit: everything that determines its accuracy."""
-
     return digest(
         {
             "unit": "linear-v2",
@@ -124,7 +123,6 @@ def linear_unit(
     """One linear-probe unit with ``threads`` torch and BLAS threads (the logistic regression's
     sums, and the forward pass when the features are not cached); the reason as a string when
     the weights are unavailable."""
-
     with fixed_float_order(threads) as float_order:
         try:
             res = linear_probe(

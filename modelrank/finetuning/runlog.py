@@ -43,7 +43,6 @@ class RunLog:
 
 def runs_root() -> Path:
     """Where run logs live: ``<embedding cache>/runs``."""
-
     return cache_root() / "runs"
 
 

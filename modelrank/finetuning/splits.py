@@ -21,7 +21,6 @@ def load_splits(
 ):
     """(train, val, test) TargetData; val carved from train when the target has none; the test
     split sampled ``test_per_class`` with seed 0 when given."""
-
     base = dataset if Path(dataset).is_dir() else base_name(dataset)
     if base not in registry() and Path(base).is_dir():
         splits = folder_splits(base)

@@ -285,7 +285,6 @@ def omega_from_arrays(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
     Ω(layer) = mean over classes of (mean over the class's images of b0 + b1 + b2). Uses
     ``cubical_betti`` (n, L, 3) with ``labels`` (n,), else ``betti_per_class_mean`` (K, L, 3).
     """
-
     try:
         if "cubical_betti" in arrays and "labels" in arrays:
             return omega_curve(arrays["cubical_betti"], np.asarray(arrays["labels"]))

@@ -214,7 +214,6 @@ _INPUT_FIELDS = frozenset(f.name for f in dataclasses.fields(MetricInputs))
 def get_metric(name: str) -> MetricSpec:
     """The spec registered under ``name``, matched without regard to case or to ``-`` / ``_``
     (``LogME`` is ``logme``); a MetricError with the nearest names and the known ones otherwise."""
-
     spec = _REGISTRY.get(name)
     if spec is not None:
         return spec

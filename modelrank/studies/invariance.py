@@ -200,7 +200,6 @@ class InvarianceResult:
 
     def save(self, path: str | Path) -> None:
         """Write as .json or .md by suffix."""
-
         save_report(path, self.to_dict, self.to_markdown)
 
 
@@ -311,7 +310,6 @@ def invariance_study(
         ConfigError: bad level values or depth specs; UnknownModelError, UnknownDatasetError,
         WeightsUnavailableError from the zoo, the data and the loader.
     """
-
     t0 = time.perf_counter()
     parsed = zoo if isinstance(zoo, dict) else load_zoo(zoo)
     if not isinstance(model, str) or model not in parsed:
@@ -451,7 +449,6 @@ def invariance_study(
 def plot_invariance(result: InvarianceResult, path: str | Path) -> None:
     """PNG with one column per factor: raw Ω (top) and Ω / ‖Ω‖₂ (bottom, the curve θ is fitted
     to) over depth rescaled to [0, 1]; one line per level, θ in the legend."""
-
     factors = result.factors
     if not factors:
         raise ValueError("nothing to plot")

@@ -555,14 +555,12 @@ class LayersResult:
 
     def to_markdown(self) -> str:
         """A markdown table (mean over the converged networks) with a one-line heading."""
-
         lines = [f"**{self.title()}** (discarded: {self.n_discarded})", ""]
         lines += table(*self.table_rows())
         return "\n".join(lines) + "\n"
 
     def save(self, path: str | Path) -> None:
         """Write as .json (everything) or .md (the table) by suffix."""
-
         save_report(path, self.to_dict, self.to_markdown)
 
 
@@ -731,7 +729,6 @@ def plot_layers(
     (β2) lines, one colour per activation and architecture (e.g. ReLU vs tanh). Layers on x
     (0 = input).
     """
-
     res = [results] if isinstance(results, LayersResult) else list(results)
     if not res:
         raise ValueError("nothing to plot")

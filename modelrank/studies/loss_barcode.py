@@ -470,7 +470,6 @@ def _run(
 def plot_barcode(bars: list[Bar], path, title: str = "Loss barcode") -> None:
     """The bars as horizontal segments (loss on x, one row per minimum, by birth); an infinite
     bar runs to the right edge and is marked ∞."""
-
     finite_ends = [b.death for b in bars if b.is_finite] + [b.birth for b in bars]
     lo, hi = min(finite_ends), max(finite_ends)
     right = hi + 0.15 * (hi - lo if hi > lo else max(abs(hi), 1e-3))

@@ -274,7 +274,6 @@ def score_suite(
     pre-registered protocol for suites where every column of every image costs too much
     (recorded in the result); None: the suite's images, as registered.
     """
-
     suite = load_suite(suite_name)
     res = run_benchmark(suite, options=ScoreOptions(cache_dir=cache_dir))
     zoo = scoring_zoo(suite)  # at the suite's score resolution, as the benchmark scored

@@ -239,7 +239,6 @@ def to_csv(studies: Sequence[SuiteVariants]) -> str:
 def plot_transfer(studies: Sequence[SuiteVariants], path: str) -> None:
     """Mean tau of every variant on the first suite against the second: does a good variant on
     one suite stay good on the other? The faithful θ and each suite's choice are marked."""
-
     a, b = studies[0], studies[1]
     names = tv.variant_names()
     x = np.array([a.mean(v) for v in names])

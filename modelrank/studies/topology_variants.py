@@ -290,7 +290,6 @@ def _exp_rates(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """:func:`~modelrank.topology.decay.exp_decay_rate` of every row of ``y`` (m, L), each
     divided by its maximum: the same grid, then a golden-section refinement between the grid
     neighbours of the best point (to 1e-10; the scalar version uses Brent to 1e-8)."""
-
     lo, hi = EXP_RATE_BOUNDS
 
     def sse(r: np.ndarray) -> np.ndarray:  # r (m,) or (m, G) -> same shape
@@ -383,7 +382,6 @@ def rips_curves(layers: Mapping[str, np.ndarray], labels: np.ndarray) -> dict[st
     """{"SOURCE|POOLING": Ω curve over the layers (depth order)} of the two Rips sources from
     pooled per-layer features. Each layer's Ω depends on that layer alone, so the curves of a
     network's first k layers are the first k values of these."""
-
     names = list(layers)
     y = np.asarray(labels)
     curves: dict[str, list[float]] = {}
