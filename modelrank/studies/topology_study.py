@@ -37,6 +37,7 @@ from modelrank.benchmark_stats import (
 from modelrank.data import load_target
 from modelrank.errors import ModelrankError
 from modelrank.execution import LocalExecutor, Task, run_journaled, unit_journal
+from modelrank.history import rank_average
 from modelrank.ranking import ScoreOptions
 from modelrank.studies import topology_variants as tv
 from modelrank.util.digest import digest
@@ -462,10 +463,6 @@ def held_out(chosen_on: SuiteVariants, reported_on: SuiteVariants) -> dict[str, 
     }
 
 
-def _ranks(values: Mapping[str, float], models: Sequence[str]) -> np.ndarray:
-    return stats.rankdata([values[m] for m in models])
-
-
 def fusion(
     study: SuiteVariants, variant: str, other: Mapping[str, Mapping[str, float]], *, how: str
 ) -> dict[str, float]:
@@ -479,14 +476,15 @@ def fusion(
         if len(models) < 3:
             out[t] = float("nan")
             continue
-        if how == "rank":
-            fused = (_ranks(a, models) + _ranks(b, models)) / 2
+        if how == "rank":  # the history study's rule (modelrank.history.rank_average)
+            fused = rank_average({m: a[m] for m in models}, {m: b[m] for m in models})
         elif how == "z":
+            # unlike history.z_sum, a constant score adds zeros here (as pre-registered)
             za, zb = (np.array([d[m] for m in models]) for d in (a, b))
-            fused = sum((x - x.mean()) / (x.std() or 1.0) for x in (za, zb))
+            fused = dict(zip(models, sum((x - x.mean()) / (x.std() or 1.0) for x in (za, zb))))
         else:
             raise ValueError(f"how must be 'rank' or 'z', got {how!r}")
-        out[t] = weighted_tau(dict(zip(models, fused)), study.accuracies[t])
+        out[t] = weighted_tau(fused, study.accuracies[t])
     return out
 
 
