@@ -217,21 +217,13 @@ def summary(st: dict, v: str) -> tuple[float, float, float, bool]:
 
 def paired(st: dict, a: str, b: str) -> tuple[float, float, float]:
     """(mean τ(a) − mean τ(b), 95 % paired interval) over the targets both are defined on."""
-    from modelrank.benchmark_stats import pivot_interval
+    from modelrank.benchmark_stats import paired_mean_difference
 
-    pa, pb = st["point"].get(a, {}), st["point"].get(b, {})
-    use = [
-        t
-        for t in st["targets"]
-        if math.isfinite(pa.get(t, float("nan"))) and math.isfinite(pb.get(t, float("nan")))
-    ]
-    if not use:
-        return float("nan"), float("nan"), float("nan")
-    diff = float(np.mean([pa[t] - pb[t] for t in use]))
-    with np.errstate(all="ignore"):
-        d = np.mean(np.vstack([st["reps"][a][t] - st["reps"][b][t] for t in use]), axis=0)
-    lo, hi, _ = pivot_interval(diff, d, bounds=(-2.0, 2.0))
-    return diff, lo, hi
+    pt, reps = st["point"], st["reps"]
+    d = paired_mean_difference(
+        pt.get(a, {}), reps.get(a, {}), pt.get(b, {}), reps.get(b, {}), st["targets"]
+    )
+    return (float("nan"),) * 3 if d is None else d[:3]
 
 
 def _f(v: float, fmt: str = "{:.3f}") -> str:

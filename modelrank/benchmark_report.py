@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from modelrank.benchmark_stats import pivot_interval
+from modelrank.benchmark_stats import paired_mean_difference
 from modelrank.util.markdown import table
 
 if TYPE_CHECKING:
@@ -434,19 +434,9 @@ def paired_differences(
     for s, cols in reps.items():
         if s == baseline:
             continue
-        use = [
-            t
-            for t in res.included(label)
-            if t in cols
-            and t in base_reps
-            and math.isfinite(point.get(s, {}).get(t, float("nan")))
-            and math.isfinite(base_point.get(t, float("nan")))
-        ]
-        if not use:
-            continue
-        diff = float(np.mean([point[s][t] - base_point[t] for t in use]))
-        with np.errstate(all="ignore"):
-            d = np.mean(np.vstack([cols[t] - base_reps[t] for t in use]), axis=0)
-        lo, hi, n = pivot_interval(diff, d, bounds=(-2.0, 2.0))
-        out[s] = (diff, lo, hi, n)
+        d = paired_mean_difference(
+            point.get(s, {}), cols, base_point, base_reps, res.included(label)
+        )
+        if d is not None:
+            out[s] = d
     return out

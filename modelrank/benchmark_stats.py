@@ -344,3 +344,30 @@ def mean_over_targets(
             float(np.mean([point[t] for t in use])),
             np.mean(np.vstack([reps[t] for t in use]), axis=0),
         )
+
+
+def paired_mean_difference(
+    point_a: Mapping[str, float],
+    reps_a: Mapping[str, np.ndarray],
+    point_b: Mapping[str, float],
+    reps_b: Mapping[str, np.ndarray],
+    targets: Sequence[str],
+) -> tuple[float, float, float, int] | None:
+    """(mean over ``targets`` of a − b, the 95 % interval of that difference from the paired
+    (B,) replicates, placed around it, finite replicates) over the targets where both points are
+    finite and both have replicates; None when there is no such target."""
+    use = [
+        t
+        for t in targets
+        if t in reps_a
+        and t in reps_b
+        and math.isfinite(point_a.get(t, float("nan")))
+        and math.isfinite(point_b.get(t, float("nan")))
+    ]
+    if not use:
+        return None
+    diff = float(np.mean([point_a[t] - point_b[t] for t in use]))
+    with np.errstate(all="ignore"):
+        d = np.mean(np.vstack([reps_a[t] - reps_b[t] for t in use]), axis=0)
+    lo, hi, n = pivot_interval(diff, d, bounds=(-2.0, 2.0))
+    return diff, lo, hi, n
