@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from modelrank.data.content import test_split_digest
-from modelrank.errors import ConfigError, ModelrankError
+from modelrank.data.content import known_test_digest
+from modelrank.errors import ConfigError
 from modelrank.history import HistoryPrior, history_prior, published_history
 from modelrank.store import Store, resolve_path
 
@@ -195,10 +195,7 @@ def prior_for(history: History, target: str, pool: Sequence[str]) -> HistoryPrio
     loaded here; otherwise only names can tell)."""
     same: list[str] = []
     if history.content:
-        try:
-            own = test_split_digest(target)
-        except (ModelrankError, OSError):
-            own = None
+        own = known_test_digest(target)
         if own is not None:
             same = [t for t, d in history.content.items() if d == own]
     return history_prior(history.accuracies, target, pool, same_images=same)

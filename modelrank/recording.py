@@ -8,24 +8,13 @@ from typing import TYPE_CHECKING
 
 from modelrank.accuracy import accuracy_kind
 from modelrank.benchmark_report import summary_rows
-from modelrank.data.content import test_split_digest
-from modelrank.errors import ModelrankError
+from modelrank.data.content import known_test_digest
 from modelrank.store import Store
 
 if TYPE_CHECKING:
     from modelrank.benchmark import BenchmarkResult, Suite
     from modelrank.finetuning import Evaluation
     from modelrank.ranking import Ranking
-
-
-def _test_content(dataset: str) -> str | None:
-    """The digest of ``dataset``'s test images (:func:`modelrank.data.content.test_split_digest`),
-    so that a later history recognises the target under another name; None when it cannot be
-    loaded here (a published table's target)."""
-    try:
-        return test_split_digest(dataset)
-    except (ModelrankError, OSError):
-        return None
 
 
 def record_ranking(ranking: "Ranking", *, db: str | os.PathLike | None, command: str) -> int:
@@ -46,7 +35,8 @@ def record_evaluation(
     """Store each backbone's accuracy as a run of its own (its recipe: how it was trained), and
     the failed backbones, when there are any, as one more run; returns the run ids."""
     ids = []
-    content = _test_content(evaluation.dataset) if evaluation.results else None
+    # the digest of the test images lets a later history recognise the target under any name
+    content = known_test_digest(evaluation.dataset) if evaluation.results else None
     with Store(db) as store:
         base = {
             "kind": "evaluate",
@@ -86,6 +76,7 @@ def record_benchmark(
 ) -> int:
     """Store a benchmark: each target's ranking, every ground-truth accuracy, each score's
     correlation per target and the summary over targets; returns the benchmark's run id."""
+    digests: dict[str, str | None] = {}  # once per target, whatever the ground truths
     with Store(db) as store:
         for ranking in result.rankings.values():
             store.record_ranking(ranking.to_dict(), command)
@@ -102,7 +93,9 @@ def record_benchmark(
             )
             for target, accs in gt.accuracies.items():
                 kind = accuracy_kind(target, published=published)
-                content = None if published else _test_content(target)
+                if not published and target not in digests:
+                    digests[target] = known_test_digest(target)
+                content = None if published else digests[target]
                 for model, acc in accs.items():
                     store.record_evaluation(
                         run_id,

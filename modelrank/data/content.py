@@ -18,6 +18,7 @@ from modelrank.data.class_subsets import base_name
 from modelrank.data.folders import folder_splits
 from modelrank.data.loading import load_target, registry
 from modelrank.data.target import TargetData, to_rgb
+from modelrank.errors import ModelrankError
 from modelrank.util.paths import cache_root
 
 
@@ -72,3 +73,13 @@ def test_split_digest(dataset: str, *, cache_dir: str | Path | None = None) -> s
     except OSError:
         pass  # a read-only cache costs the digest again next time, nothing else
     return digest
+
+
+def known_test_digest(dataset: str) -> str | None:
+    """:func:`test_split_digest` of ``dataset``, or None when its test split cannot be loaded
+    here (a published table's target, a folder that is gone): then only its name can say what
+    it is."""
+    try:
+        return test_split_digest(dataset)
+    except (ModelrankError, OSError):
+        return None
