@@ -9,6 +9,7 @@ cache; like torch checkpoints they are pickles and must not come from strangers.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ class Journal:
         if value is _DAMAGED or (expect is not None and not isinstance(value, expect)):
             p.unlink(missing_ok=True)
             return None
-        return value
+        return _with_new_fields(value)
 
     def put(self, key: str, value: Any) -> None:
         if self.root is None:
@@ -56,3 +57,18 @@ class Journal:
         write_atomically(
             p, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         )
+
+
+def _with_new_fields(value: Any) -> Any:
+    """A dataclass result journaled before one of its fields existed, with that field's default
+    (the key says what the unit computed, so the field was not asked of it: a scoring unit's
+    half-samples, for one); anything else as it is."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            if f.name in vars(value):
+                continue
+            if f.default is not dataclasses.MISSING:
+                object.__setattr__(value, f.name, f.default)  # frozen ones too
+            elif f.default_factory is not dataclasses.MISSING:
+                object.__setattr__(value, f.name, f.default_factory())
+    return value

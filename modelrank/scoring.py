@@ -82,11 +82,6 @@ class UnitScore:
     skipped: str | None = None
     half_samples: list[dict[str, Any]] = field(default_factory=list)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # a unit journaled before a field existed reads back with that field's default (the
-        # journal key says what it computed: no half-samples were asked of those units)
-        self.__dict__.update({"sub": {}, "skipped": None, "half_samples": [], **state})
-
 
 def score_backbone(
     entry: ZooEntry,

@@ -417,18 +417,19 @@ def test_a_leader_first_in_fewer_half_samples_than_chance_is_inconclusive():
     )
 
 
-def test_a_scoring_unit_journaled_before_half_samples_existed_reads_back():
+def test_a_scoring_unit_journaled_before_half_samples_existed_reads_back(tmp_path):
     """Units in a user's journal from before the field: read back without it, as no half-samples
     (their key asked for none), instead of failing the whole ranking."""
-    import pickle
-
+    from modelrank.journal import Journal
     from modelrank.ranking_result import RankRow
     from modelrank.scoring import UnitScore
 
     unit = UnitScore("a", RankRow("a"), {"ncti": [1.0]})
     old_state = {k: v for k, v in unit.__dict__.items() if k != "half_samples"}
     old = UnitScore.__new__(UnitScore)
-    old.__dict__.update(old_state)  # what unpickling an old entry gives, before the fix
+    old.__dict__.update(old_state)  # what unpickling an entry written before the field gives
     assert not hasattr(old, "half_samples")
-    back = pickle.loads(pickle.dumps(old))
+    journal = Journal(tmp_path)
+    journal.put("k" * 32, old)
+    back = journal.get("k" * 32, expect=UnitScore)
     assert back.half_samples == [] and back.sub == {"ncti": [1.0]} and back.model == "a"
